@@ -1,0 +1,122 @@
+#include <gtest/gtest.h>
+
+#include <limits>
+
+#include "common/bytes.h"
+#include "common/config.h"
+#include "common/metrics.h"
+#include "common/murmur3.h"
+#include "common/status.h"
+
+namespace ringdb {
+namespace {
+
+Bytes be_int32(int32_t v) {
+  BufferWriter w;
+  w.put_i32(v);
+  return w.release();
+}
+
+TEST(Murmur3, MatchesCassandraTokens) {
+  // Expected values computed by Cassandra's partitioner as exposed by the Python driver.
+  EXPECT_EQ(murmur3_token(be_int32(1)), -4069959284402364209);
+  // Tail bytes >= 0x80 exercise Java's sign extension.
+  EXPECT_EQ(murmur3_token(Bytes("\x80\xff\x01", 3)), -7090167600805946407);
+  EXPECT_EQ(murmur3_token("hello world, this is a longer key!"), 5689014290686341403);
+  Bytes fifteen;
+  for (int b = 0xf0; b < 0xff; ++b) fifteen.push_back(static_cast<char>(b));
+  EXPECT_EQ(murmur3_token(fifteen), -7737243313669454511);
+  EXPECT_EQ(murmur3_token(""), std::numeric_limits<int64_t>::min());
+}
+
+TEST(Bytes, RoundTripAndTruncation) {
+  BufferWriter w;
+  w.put_u8(7);
+  w.put_i16(-2);
+  w.put_i32(-3);
+  w.put_i64(std::numeric_limits<int64_t>::min());
+  w.put_length_prefixed("abc");
+  Bytes data = w.release();
+  BufferReader r(data);
+  uint8_t a;
+  int16_t b;
+  int32_t c;
+  int64_t d;
+  BytesView e;
+  ASSERT_TRUE(r.get_u8(&a) && r.get_i16(&b) && r.get_i32(&c) && r.get_i64(&d) && r.get_length_prefixed(&e));
+  EXPECT_EQ(a, 7);
+  EXPECT_EQ(b, -2);
+  EXPECT_EQ(c, -3);
+  EXPECT_EQ(d, std::numeric_limits<int64_t>::min());
+  EXPECT_EQ(e, "abc");
+  EXPECT_TRUE(r.at_end());
+  EXPECT_FALSE(r.get_u8(&a));
+  BufferReader truncated(BytesView(data).substr(0, data.size() - 1));
+  ASSERT_TRUE(truncated.skip(15));
+  EXPECT_FALSE(truncated.get_length_prefixed(&e));
+}
+
+TEST(Status, ResultCarriesValueOrError) {
+  Result<int> good = 5;
+  ASSERT_TRUE(good.is_ok());
+  EXPECT_EQ(*good, 5);
+  Result<int> bad = Status::invalid_argument("nope");
+  ASSERT_FALSE(bad.is_ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad.status().to_string(), "InvalidArgument: nope");
+}
+
+TEST(Config, YamlThenOverrides) {
+  NodeConfig config;
+  ASSERT_TRUE(config
+                  .apply_yaml("cluster_name: 'Prod'\n"
+                              "num_tokens: 8\n"
+                              "native_transport_port: 9043\n"
+                              "commitlog_sync: periodic\n"
+                              "data_file_directories:\n  - /tmp/x\n"
+                              "seed_provider:\n"
+                              "  - class_name: org.apache.cassandra.locator.SimpleSeedProvider\n"
+                              "    parameters:\n      - seeds: \"127.0.0.1, 127.0.0.2\"\n")
+                  .is_ok());
+  EXPECT_EQ(config.cluster_name, "Prod");
+  EXPECT_EQ(config.num_tokens, 8);
+  EXPECT_EQ(config.native_transport_port, 9043);
+  EXPECT_EQ(config.commitlog_sync, CommitLogSync::kPeriodic);
+  EXPECT_EQ(config.data_directory(), "/tmp/x");
+  EXPECT_EQ(config.seeds, (std::vector<std::string>{"127.0.0.1", "127.0.0.2"}));
+  ASSERT_TRUE(config.apply_override("native_transport_port", "9044").is_ok());
+  EXPECT_EQ(config.native_transport_port, 9044);
+}
+
+TEST(Config, RejectsBadInput) {
+  NodeConfig config;
+  EXPECT_EQ(config.apply_yaml("no_such_key: 1").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(config.apply_yaml("native_transport_port: 99999").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(config.apply_yaml("commitlog_sync: sometimes").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(config.apply_yaml("[unclosed").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(config.apply_override("num_tokens", "12abc").code(), StatusCode::kInvalidArgument);
+}
+
+TEST(Metrics, HistogramPercentilesAreBucketBounded) {
+  Histogram h;
+  for (int i = 1; i <= 1000; ++i) h.record(i);
+  EXPECT_EQ(h.count(), 1000);
+  EXPECT_EQ(h.max(), 1000);
+  // Buckets are within 25% of the true value.
+  EXPECT_GE(h.percentile(0.5), 500);
+  EXPECT_LE(h.percentile(0.5), 640);
+  EXPECT_GE(h.percentile(0.99), 990);
+  EXPECT_LE(h.percentile(0.99), 1000);
+  for (int64_t v : {1, 2, 3, 5, 100, 12345, 1 << 30}) {
+    int b = Histogram::bucket_of(v);
+    EXPECT_LE(v, Histogram::bucket_upper_bound(b)) << v;
+    EXPECT_GT(v, Histogram::bucket_upper_bound(b - 1)) << v;
+  }
+  MetricsRegistry registry;
+  registry.counter("writes").add(3);
+  EXPECT_EQ(&registry.counter("writes"), &registry.counter("writes"));
+  EXPECT_NE(registry.dump_text().find("writes 3"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ringdb
