@@ -1,0 +1,660 @@
+#include "storage/engine.h"
+
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/slice_transform.h>
+#include <rocksdb/table.h>
+#include <rocksdb/convenience.h>
+#include <rocksdb/utilities/checkpoint.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <future>
+
+#include "common/check.h"
+#include "common/murmur3.h"
+#include "storage/keys.h"
+
+namespace ringdb::storage {
+namespace {
+
+Status from_rocks(const rocksdb::Status& s, const char* what) {
+  if (s.ok()) return Status::ok();
+  if (s.IsCorruption()) return Status::corruption(std::string(what) + ": " + s.ToString());
+  return Status::io_error(std::string(what) + ": " + s.ToString());
+}
+
+BytesView view(const rocksdb::Slice& s) { return BytesView(s.data(), s.size()); }
+bool starts_with(BytesView s, BytesView prefix) { return s.substr(0, prefix.size()) == prefix; }
+
+// The type of a collection element's path: list elements are keyed by timeuuid.
+ValueType path_type(const ColumnDescriptor& column) {
+  switch (column.type.kind) {
+    case ValueKind::kList: return ValueType::of(ValueKind::kTimeuuid);
+    case ValueKind::kSet:
+    case ValueKind::kMap: return column.type.params.at(0);
+    default: return column.type;
+  }
+}
+
+// A slice's bounds as an interval of encoded clusterings; nullopt when the slice is empty.
+Result<std::optional<ClusteringInterval>> to_interval(const TableDescriptor& table, const ClusteringBound& start,
+                                                      const ClusteringBound& end) {
+  ClusteringInterval interval;
+  if (!start.prefix.empty()) {
+    Bytes enc;
+    RINGDB_RETURN_IF_ERROR(encode_clustering(table, start.prefix, &enc));
+    if (start.inclusive) {
+      interval.lo = std::move(enc);
+    } else {
+      auto successor = prefix_successor(enc);
+      if (!successor) return std::optional<ClusteringInterval>();
+      interval.lo = std::move(*successor);
+    }
+  }
+  if (!end.prefix.empty()) {
+    Bytes enc;
+    RINGDB_RETURN_IF_ERROR(encode_clustering(table, end.prefix, &enc));
+    interval.hi = end.inclusive ? prefix_successor(enc) : std::optional<Bytes>(std::move(enc));
+  }
+  if (interval.empty()) return std::optional<ClusteringInterval>();
+  return std::optional<ClusteringInterval>(std::move(interval));
+}
+
+struct RangeTombstone {
+  ClusteringInterval interval;
+  DeletionTime deletion;
+};
+
+struct RawCell {
+  Bytes column_part;  // [column id][kind][path]
+  StoredValue value;
+};
+
+struct PartitionHeader {
+  int64_t max_timestamp = kNoTimestamp;
+  DeletionTime deletion;
+  std::vector<RangeTombstone> range_tombstones;
+  std::vector<RawCell> static_cells;
+};
+
+// Reads one partition's header and rows through an iterator it does not own.
+class PartitionReader {
+ public:
+  PartitionReader(const TableDescriptor& table, rocksdb::Iterator& it, int32_t now_seconds, ReadStats& stats)
+      : table_(table), it_(it), now_(now_seconds), stats_(stats) {}
+
+  // Positions at the partition's first key and reads every section before the rows. Leaves
+  // the iterator at the first key after them.
+  Status read_header(BytesView prefix, PartitionHeader* header) {
+    it_.Seek(rocksdb::Slice(prefix.data(), prefix.size()));
+    for (; it_.Valid(); it_.Next()) {
+      BytesView key = view(it_.key());
+      if (!starts_with(key, prefix) || key.size() <= prefix.size()) break;
+      const auto section = static_cast<Section>(key[prefix.size()]);
+      if (section >= Section::kRow) break;
+      ++stats_.keys_visited;
+      StoredValue v;
+      RINGDB_RETURN_IF_ERROR(decode_stored(view(it_.value()), &v));
+      BytesView rest = key.substr(prefix.size() + 1);
+      switch (section) {
+        case Section::kMaxTimestamp:
+          header->max_timestamp = std::max(header->max_timestamp, v.timestamp);
+          break;
+        case Section::kPartitionDeletion:
+          header->deletion.merge({v.timestamp, v.local_time_seconds});
+          break;
+        case Section::kRangeTombstone: {
+          RangeTombstone rt;
+          RINGDB_RETURN_IF_ERROR(decode_range_tombstone_suffix(rest, &rt.interval));
+          rt.deletion = {v.timestamp, v.local_time_seconds};
+          header->range_tombstones.push_back(std::move(rt));
+          break;
+        }
+        case Section::kStatic:
+          header->static_cells.push_back({Bytes(rest), std::move(v)});
+          break;
+        default:
+          break;
+      }
+    }
+    return it_.status().ok() ? Status::ok() : from_rocks(it_.status(), "read");
+  }
+
+  // Appends the live rows of [interval] (in order, or reversed) to `out`, at most `limit`.
+  // The iterator must be where read_header left it.
+  Status read_rows(BytesView prefix, const PartitionHeader& header, const ClusteringInterval& interval,
+                   bool reversed, uint64_t limit, std::vector<Row>* out, Bytes* last_clustering) {
+    const Bytes row_base = section_key(prefix, Section::kRow);
+    const Bytes lo_key = row_base + interval.lo;
+    const Bytes hi_key = interval.hi ? row_base + *interval.hi : *prefix_successor(row_base);
+    if (!reversed) {
+      if (!it_.Valid() || view(it_.key()) < BytesView(lo_key)) it_.Seek(lo_key);
+    } else {
+      it_.SeekForPrev(hi_key);
+      if (it_.Valid() && view(it_.key()) == BytesView(hi_key)) it_.Prev();
+    }
+    std::vector<RawCell> cells;
+    Bytes current;  // encoded clustering of the row being gathered
+    std::vector<Bytes> current_values;
+    auto finish_row = [&]() -> Status {
+      if (cells.empty()) return Status::ok();
+      if (reversed) std::reverse(cells.begin(), cells.end());
+      Row row;
+      row.clustering = std::move(current_values);
+      if (build_row(header, current, cells, &row)) {
+        out->push_back(std::move(row));
+        *last_clustering = current;
+      }
+      cells.clear();
+      return Status::ok();
+    };
+    while (out->size() < limit && it_.Valid()) {
+      BytesView key = view(it_.key());
+      if (reversed ? key < BytesView(lo_key) : key >= BytesView(hi_key)) break;
+      ++stats_.keys_visited;
+      BytesView rest = key.substr(row_base.size());
+      size_t pos = 0;
+      std::vector<Bytes> values;
+      RINGDB_RETURN_IF_ERROR(decode_clustering(table_, rest, &pos, &values));
+      BytesView encoded = rest.substr(0, pos);
+      if (cells.empty() || encoded != BytesView(current)) {
+        RINGDB_RETURN_IF_ERROR(finish_row());
+        if (out->size() >= limit) break;
+        current = Bytes(encoded);
+        current_values = std::move(values);
+        if (const RangeTombstone* rt = dominating_tombstone(header, current)) {
+          // Everything in this range tombstone is older than it: jump over it in one seek.
+          ++stats_.range_tombstone_skips;
+          if (!reversed) {
+            if (!rt->interval.hi) break;
+            it_.Seek(row_base + *rt->interval.hi);
+          } else {
+            it_.SeekForPrev(row_base + rt->interval.lo);
+          }
+          continue;
+        }
+      }
+      StoredValue v;
+      RINGDB_RETURN_IF_ERROR(decode_stored(view(it_.value()), &v));
+      cells.push_back({Bytes(rest.substr(pos)), std::move(v)});
+      if (reversed) {
+        it_.Prev();
+      } else {
+        it_.Next();
+      }
+    }
+    if (!it_.status().ok()) return from_rocks(it_.status(), "read");
+    return finish_row();
+  }
+
+  std::optional<Row> static_row(const PartitionHeader& header) {
+    if (header.static_cells.empty()) return std::nullopt;
+    Row row;
+    if (!build_row(header, Bytes(), header.static_cells, &row, /*is_static=*/true)) return std::nullopt;
+    return row;
+  }
+
+ private:
+  // The range tombstone covering `encoded` that is at least as new as every write in the
+  // partition, so everything under it is deleted; nullptr when there is none.
+  const RangeTombstone* dominating_tombstone(const PartitionHeader& header, BytesView encoded) const {
+    const RangeTombstone* best = nullptr;
+    for (const auto& rt : header.range_tombstones) {
+      if (!rt.interval.contains(encoded) || rt.deletion.marked_for_delete_at < header.max_timestamp) continue;
+      if (best == nullptr || !rt.interval.hi || (best->interval.hi && *rt.interval.hi > *best->interval.hi)) best = &rt;
+    }
+    return best;
+  }
+
+  // Applies deletions and expiry to a row's raw cells; true when anything in it is live.
+  bool build_row(const PartitionHeader& header, BytesView encoded, const std::vector<RawCell>& raw, Row* row,
+                 bool is_static = false) {
+    DeletionTime deletion = header.deletion;
+    if (!is_static) {
+      for (const auto& rt : header.range_tombstones) {
+        if (rt.interval.contains(encoded)) deletion.merge(rt.deletion);
+      }
+    }
+    for (const auto& cell : raw) {  // the row deletion sorts first (column 0)
+      if (column_of(cell) == kRowDeletionColumn) deletion.merge({cell.value.timestamp, cell.value.local_time_seconds});
+    }
+    ColumnId deleted_collection = UINT32_MAX;
+    DeletionTime collection_deletion;
+    for (const auto& cell : raw) {
+      const ColumnId column = column_of(cell);
+      const StoredValue& v = cell.value;
+      if (column == kRowDeletionColumn) continue;
+      const bool element = static_cast<uint8_t>(cell.column_part[4]) == kCollectionElement;
+      if (!element && v.is_tombstone()) {  // a cell tombstone, or a collection's deletion
+        deleted_collection = column;
+        collection_deletion = {v.timestamp, v.local_time_seconds};
+        continue;
+      }
+      if (!v.is_live(now_) || deletion.deletes(v.timestamp)) continue;
+      if (element && column == deleted_collection && collection_deletion.deletes(v.timestamp)) continue;
+      if (column == kRowMarkerColumn) {
+        row->marker_timestamp = v.timestamp;
+        continue;
+      }
+      const ColumnDescriptor* descriptor = table_.column(column);
+      if (descriptor == nullptr) continue;  // a dropped column's leftovers
+      Cell out;
+      out.column = column;
+      out.timestamp = v.timestamp;
+      out.ttl_seconds = v.ttl_seconds;
+      out.expiry_seconds = v.local_time_seconds;
+      if (element) {
+        size_t pos = 5;
+        Bytes path;
+        if (!decode_comparable(path_type(*descriptor), cell.column_part, false, &pos, &path).is_ok()) continue;
+        out.path = std::move(path);
+      }
+      if (v.is_counter()) {
+        out.is_counter = true;
+        BufferWriter w(&out.value);
+        w.put_i64(v.counter_total());
+      } else {
+        out.value = v.value;
+      }
+      row->cells.push_back(std::move(out));
+    }
+    return row->marker_timestamp != kNoTimestamp || !row->cells.empty();
+  }
+
+  static ColumnId column_of(const RawCell& cell) {
+    ColumnId c = 0;
+    for (size_t i = 0; i < 4; ++i) c = (c << 8) | static_cast<uint8_t>(cell.column_part[i]);
+    return c;
+  }
+
+  const TableDescriptor& table_;
+  rocksdb::Iterator& it_;
+  const int32_t now_;
+  ReadStats& stats_;
+};
+
+// Scan cursors: [0x00][key to seek] starts at a partition boundary; [0x01][u32 n][partition
+// prefix (n bytes)][encoded clustering lower bound] resumes inside a partition.
+constexpr char kCursorAtKey = 0x00;
+constexpr char kCursorInPartition = 0x01;
+
+}  // namespace
+
+Engine::Engine(const EngineOptions& options, const Clock& clock, MetricsRegistry& metrics)
+    : options_(options),
+      clock_(clock),
+      tables_(std::make_unique<TableRegistry>()),
+      compaction_counters_(std::make_unique<CompactionFilterCounters>()),
+      writes_(metrics.counter("storage.writes")),
+      reads_(metrics.counter("storage.reads")),
+      scans_(metrics.counter("storage.scan_pages")),
+      write_micros_(metrics.histogram("storage.write_micros")) {}
+
+Engine::~Engine() {
+  commit_log_.reset();  // final fsync before the database closes
+  if (db_) {
+    rocksdb::Status s = db_->Close();
+    if (!s.ok()) std::fprintf(stderr, "storage: close failed: %s\n", s.ToString().c_str());
+  }
+}
+
+Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& options, const Clock& clock,
+                                             MetricsRegistry& metrics) {
+  std::unique_ptr<Engine> engine(new Engine(options, clock, metrics));
+  std::error_code ec;
+  std::filesystem::create_directories(options.data_directory, ec);
+  if (ec) return Status::io_error("cannot create " + options.data_directory + ": " + ec.message());
+
+  rocksdb::Options o;
+  o.create_if_missing = true;
+  o.merge_operator = std::make_shared<ReconcilingMergeOperator>();
+  o.compaction_filter_factory = std::make_shared<PurgingCompactionFilterFactory>(
+      clock, *engine->tables_, *engine->compaction_counters_);
+  o.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(kTokenPrefixBytes));
+  o.memtable_prefix_bloom_size_ratio = 0.05;
+  o.write_buffer_size = options.write_buffer_bytes;
+  o.max_background_jobs = 2;
+  o.max_subcompactions = 1;  // the compaction filter must see a partition's keys in one pass
+  o.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.whole_key_filtering = false;  // reads seek by partition, so prefix filters are the useful ones
+  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+
+  rocksdb::DB* db = nullptr;
+  RINGDB_RETURN_IF_ERROR(from_rocks(rocksdb::DB::Open(o, options.data_directory + "/db", &db), "open"));
+  engine->db_.reset(db);
+  engine->commit_log_ =
+      std::make_unique<CommitLog>(db, options.commitlog_sync, options.commitlog_sync_period_ms);
+  return engine;
+}
+
+Status Engine::register_table(TableDescriptor table) {
+  for (const auto& c : table.clustering) {
+    if (c.type.kind == ValueKind::kDuration) {
+      return Status::invalid_argument("duration type is not supported for PRIMARY KEY column");
+    }
+  }
+  for (const auto& c : table.columns) {
+    if (c.id < kFirstUserColumn) return Status::invalid_argument("column ids below 2 are reserved");
+    if (c.multi_cell && !c.type.is_collection()) return Status::invalid_argument("only collections are multi-cell");
+  }
+  if (table.default_ttl_seconds < 0 || table.default_ttl_seconds > kMaxTtlSeconds) {
+    return Status::invalid_argument("default_time_to_live must be in [0, " + std::to_string(kMaxTtlSeconds) + "]");
+  }
+  if (table.gc_grace_seconds < 0) return Status::invalid_argument("gc_grace_seconds must be >= 0");
+  tables_->put(std::move(table));
+  return Status::ok();
+}
+
+Status Engine::remove_table_data(TableId table) {
+  const Bytes begin = table_prefix(table);
+  const Bytes end = table_end(table);
+  rocksdb::Slice b(begin), e(end);
+  auto* cf = db_->DefaultColumnFamily();
+  RINGDB_RETURN_IF_ERROR(from_rocks(rocksdb::DeleteFilesInRange(db_.get(), cf, &b, &e), "delete files"));
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  RINGDB_RETURN_IF_ERROR(from_rocks(db_->DeleteRange(wo, cf, b, e), "delete range"));
+  rocksdb::CompactRangeOptions co;
+  co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  return from_rocks(db_->CompactRange(co, cf, &b, &e), "compact");
+}
+
+Status Engine::truncate_table(TableId table) {
+  if (!tables_->find(table)) return Status::not_found("unknown table id " + std::to_string(table));
+  return remove_table_data(table);
+}
+
+Status Engine::drop_table(TableId table) {
+  if (!tables_->find(table)) return Status::not_found("unknown table id " + std::to_string(table));
+  RINGDB_RETURN_IF_ERROR(remove_table_data(table));
+  tables_->remove(table);
+  return Status::ok();
+}
+
+Status Engine::build_batch(const Mutation& m, rocksdb::WriteBatch* batch) const {
+  auto table = tables_->find(m.table);
+  if (!table) return Status::invalid_argument("unknown table id " + std::to_string(m.table));
+  const int32_t now = m.now_seconds != 0 ? m.now_seconds : clock_.now_seconds();
+  const Bytes prefix = partition_prefix(m.table, murmur3_token(m.partition_key), m.partition_key);
+  int64_t max_timestamp = kNoTimestamp;
+  Bytes key, value;
+
+  auto merge = [&](const Bytes& k, const StoredValue& v) -> Status {
+    value.clear();
+    encode_stored_to(v, &value);
+    return from_rocks(batch->Merge(k, value), "batch");
+  };
+  auto expiry = [&](int32_t requested_ttl, int32_t* ttl, int32_t* expiry_seconds) -> Status {
+    *ttl = requested_ttl == kUseTableDefaultTtl ? table->default_ttl_seconds : requested_ttl;
+    if (*ttl < 0 || *ttl > kMaxTtlSeconds) {
+      return Status::invalid_argument("ttl must be in [0, " + std::to_string(kMaxTtlSeconds) + "]");
+    }
+    const int64_t at = static_cast<int64_t>(now) + *ttl;
+    // Cassandra 4.0's default expiration overflow policy: REJECT (CASSANDRA-14092).
+    if (*ttl > 0 && at > INT32_MAX - 1) {
+      return Status::invalid_argument("ttl " + std::to_string(*ttl) + " would expire after 2038-01-19");
+    }
+    *expiry_seconds = static_cast<int32_t>(at);
+    return Status::ok();
+  };
+
+  if (m.partition_deletion_timestamp) {
+    RINGDB_RETURN_IF_ERROR(merge(section_key(prefix, Section::kPartitionDeletion),
+                                 StoredValue::tombstone(*m.partition_deletion_timestamp, now)));
+  }
+  for (const auto& rd : m.range_deletions) {
+    RINGDB_ASSIGN_OR_RETURN(auto interval, to_interval(*table, rd.start, rd.end));
+    if (!interval) continue;  // an empty slice deletes nothing
+    key = section_key(prefix, Section::kRangeTombstone) + encode_range_tombstone_suffix(*interval);
+    RINGDB_RETURN_IF_ERROR(merge(key, StoredValue::tombstone(rd.timestamp, now)));
+  }
+  for (const auto& row : m.rows) {
+    Bytes row_key;
+    if (row.is_static) {
+      row_key = section_key(prefix, Section::kStatic);
+    } else {
+      if (row.clustering.size() != table->clustering.size()) {
+        return Status::invalid_argument("a row write needs all " + std::to_string(table->clustering.size()) +
+                                        " clustering values");
+      }
+      row_key = section_key(prefix, Section::kRow);
+      RINGDB_RETURN_IF_ERROR(encode_clustering(*table, row.clustering, &row_key));
+    }
+    if (row.deletion_timestamp) {
+      if (row.is_static) return Status::invalid_argument("a static row cannot be deleted on its own");
+      key = row_key;
+      append_column(kRowDeletionColumn, &key);
+      RINGDB_RETURN_IF_ERROR(merge(key, StoredValue::tombstone(*row.deletion_timestamp, now)));
+    }
+    if (row.marker_timestamp) {
+      int32_t ttl, at;
+      RINGDB_RETURN_IF_ERROR(expiry(row.marker_ttl_seconds, &ttl, &at));
+      key = row_key;
+      append_column(kRowMarkerColumn, &key);
+      RINGDB_RETURN_IF_ERROR(merge(key, StoredValue::live(*row.marker_timestamp, "", ttl, at)));
+      max_timestamp = std::max(max_timestamp, *row.marker_timestamp);
+    }
+    for (const auto& cell : row.cells) {
+      const ColumnDescriptor* column = table->column(cell.column);
+      if (column == nullptr) return Status::invalid_argument("unknown column id " + std::to_string(cell.column));
+      if (column->is_static != row.is_static) {
+        return Status::invalid_argument("column " + std::to_string(cell.column) +
+                                        (column->is_static ? " is static" : " is not static"));
+      }
+      key = row_key;
+      if (cell.path) {
+        if (!column->multi_cell) return Status::invalid_argument("element access on a frozen or simple column");
+        Bytes encoded_path;
+        RINGDB_RETURN_IF_ERROR(encode_comparable(path_type(*column), *cell.path, false, &encoded_path));
+        append_element(cell.column, encoded_path, &key);
+      } else {
+        append_column(cell.column, &key);
+      }
+      switch (cell.kind) {
+        case CellWrite::Kind::kSet: {
+          if (column->is_counter()) return Status::invalid_argument("counter columns only take increments");
+          int32_t ttl, at;
+          RINGDB_RETURN_IF_ERROR(expiry(cell.ttl_seconds, &ttl, &at));
+          RINGDB_RETURN_IF_ERROR(merge(key, StoredValue::live(cell.timestamp, cell.value, ttl, at)));
+          max_timestamp = std::max(max_timestamp, cell.timestamp);
+          break;
+        }
+        case CellWrite::Kind::kDelete:
+        case CellWrite::Kind::kCollectionDelete:
+          if (cell.kind == CellWrite::Kind::kCollectionDelete && (!column->multi_cell || cell.path)) {
+            return Status::invalid_argument("collection delete needs a non-frozen collection column");
+          }
+          RINGDB_RETURN_IF_ERROR(merge(key, StoredValue::tombstone(cell.timestamp, now)));
+          break;
+        case CellWrite::Kind::kCounterAdd:
+          if (!column->is_counter()) return Status::invalid_argument("increment of a non-counter column");
+          RINGDB_RETURN_IF_ERROR(
+              merge(key, StoredValue::counter_delta(cell.timestamp, options_.counter_shard_id, cell.counter_delta)));
+          max_timestamp = std::max(max_timestamp, cell.timestamp);
+          break;
+      }
+    }
+  }
+  if (max_timestamp != kNoTimestamp) {
+    RINGDB_RETURN_IF_ERROR(merge(section_key(prefix, Section::kMaxTimestamp), StoredValue::max_timestamp(max_timestamp)));
+  }
+  return Status::ok();
+}
+
+void Engine::apply_async(const Mutation& mutation, std::function<void(Status)> done) {
+  const int64_t start = clock_.monotonic_micros();
+  rocksdb::WriteBatch batch;
+  Status s = build_batch(mutation, &batch);
+  if (s.is_ok()) s = from_rocks(db_->Write(rocksdb::WriteOptions(), &batch), "write");
+  if (!s.is_ok()) {
+    done(s);
+    return;
+  }
+  writes_.add();
+  commit_log_->on_written([this, start, done = std::move(done)](Status status) {
+    write_micros_.record(clock_.monotonic_micros() - start);
+    done(std::move(status));
+  });
+}
+
+Status Engine::apply(const Mutation& mutation) {
+  std::promise<Status> promise;
+  auto future = promise.get_future();
+  apply_async(mutation, [&promise](Status s) { promise.set_value(std::move(s)); });
+  return future.get();
+}
+
+Result<Partition> Engine::read(const ReadCommand& command, ReadStats* stats) {
+  auto table = tables_->find(command.table);
+  if (!table) return Status::invalid_argument("unknown table id " + std::to_string(command.table));
+  ReadStats local_stats;
+  ReadStats& st = stats ? *stats : local_stats;
+  reads_.add();
+  Partition partition;
+  partition.partition_key = command.partition_key;
+  partition.token = murmur3_token(command.partition_key);
+  const Bytes prefix = partition_prefix(command.table, partition.token, command.partition_key);
+  const Bytes upper = *prefix_successor(prefix);
+  rocksdb::ReadOptions ro;
+  ro.prefix_same_as_start = true;
+  rocksdb::Slice upper_slice(upper);
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
+  PartitionReader reader(*table, *it, command.now_seconds ? command.now_seconds : clock_.now_seconds(), st);
+  PartitionHeader header;
+  RINGDB_RETURN_IF_ERROR(reader.read_header(prefix, &header));
+  partition.static_row = reader.static_row(header);
+  RINGDB_ASSIGN_OR_RETURN(auto interval, to_interval(*table, command.start, command.end));
+  if (interval && command.row_limit > 0) {
+    Bytes last;
+    RINGDB_RETURN_IF_ERROR(
+        reader.read_rows(prefix, header, *interval, command.reversed, command.row_limit, &partition.rows, &last));
+  }
+  return partition;
+}
+
+Result<ScanPage> Engine::scan(const ScanCommand& command, ReadStats* stats) {
+  auto table = tables_->find(command.table);
+  if (!table) return Status::invalid_argument("unknown table id " + std::to_string(command.table));
+  if (command.row_limit == 0) return Status::invalid_argument("scan row_limit must be > 0");
+  ReadStats local_stats;
+  ReadStats& st = stats ? *stats : local_stats;
+  scans_.add();
+  const int32_t now = command.now_seconds ? command.now_seconds : clock_.now_seconds();
+
+  Bytes seek_key;
+  Bytes resume_prefix;  // set when resuming inside a partition
+  Bytes resume_lo;
+  if (command.cursor.empty()) {
+    seek_key = command.start_token == INT64_MIN ? table_prefix(command.table)
+                                                : token_prefix(command.table, command.start_token + 1);
+  } else if (command.cursor[0] == kCursorAtKey) {
+    seek_key = command.cursor.substr(1);
+  } else if (command.cursor[0] == kCursorInPartition) {
+    BufferReader r(BytesView(command.cursor).substr(1));
+    BytesView p;
+    if (!r.get_length_prefixed(&p)) return Status::invalid_argument("malformed scan cursor");
+    resume_prefix = Bytes(p);
+    resume_lo = Bytes(r.rest());
+    seek_key = resume_prefix;
+  } else {
+    return Status::invalid_argument("malformed scan cursor");
+  }
+  if (!starts_with(seek_key, table_prefix(command.table))) return Status::invalid_argument("scan cursor of another table");
+
+  const Bytes end_key = command.end_token == INT64_MAX ? table_end(command.table)
+                                                       : token_prefix(command.table, command.end_token + 1);
+  rocksdb::ReadOptions ro;
+  ro.total_order_seek = true;
+  rocksdb::Slice upper_slice(end_key);
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
+  PartitionReader reader(*table, *it, now, st);
+
+  ScanPage page;
+  uint64_t rows = 0;
+  it->Seek(seek_key);
+  while (it->Valid()) {
+    if (rows >= command.row_limit || st.keys_visited >= options_.scan_keys_visited_max) {
+      page.cursor = Bytes(1, kCursorAtKey) + Bytes(view(it->key()));
+      return page;
+    }
+    BytesView key = view(it->key());
+    size_t pos = kTokenPrefixBytes;
+    Bytes partition_key;
+    if (!read_escaped(key, &pos, &partition_key)) return Status::corruption("scan: bad partition key");
+    const Bytes prefix(key.substr(0, pos));
+    const bool resuming = !resume_prefix.empty() && prefix == resume_prefix;
+    PartitionHeader header;
+    RINGDB_RETURN_IF_ERROR(reader.read_header(prefix, &header));
+    Partition partition;
+    partition.partition_key = std::move(partition_key);
+    partition.token = decode_token(prefix);
+    if (!resuming) {
+      partition.static_row = reader.static_row(header);
+      if (partition.static_row) ++rows;
+    }
+    ClusteringInterval interval;
+    if (resuming) interval.lo = resume_lo;
+    Bytes last;
+    const uint64_t budget = rows >= command.row_limit ? 0 : command.row_limit - rows;
+    if (budget > 0) {
+      RINGDB_RETURN_IF_ERROR(reader.read_rows(prefix, header, interval, false, budget, &partition.rows, &last));
+    }
+    rows += partition.rows.size();
+    const bool any = partition.static_row || !partition.rows.empty();
+    if (rows >= command.row_limit && !last.empty()) {
+      // The page may have stopped inside this partition: resume right after its last row.
+      BufferWriter w;
+      w.put_u8(static_cast<uint8_t>(kCursorInPartition));
+      w.put_length_prefixed(prefix);
+      w.put_bytes(*prefix_successor(last));
+      page.cursor = w.release();
+      if (any) page.partitions.push_back(std::move(partition));
+      return page;
+    }
+    if (any) page.partitions.push_back(std::move(partition));
+    it->Seek(*prefix_successor(prefix));
+  }
+  RINGDB_RETURN_IF_ERROR(from_rocks(it->status(), "scan"));
+  return page;
+}
+
+Status Engine::snapshot(const std::string& name) {
+  if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..") {
+    return Status::invalid_argument("bad snapshot name '" + name + "'");
+  }
+  const std::string dir = options_.data_directory + "/snapshots";
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Status::io_error("cannot create " + dir + ": " + ec.message());
+  if (std::filesystem::exists(dir + "/" + name)) return Status::already_exists("snapshot " + name + " exists");
+  rocksdb::Checkpoint* raw = nullptr;
+  RINGDB_RETURN_IF_ERROR(from_rocks(rocksdb::Checkpoint::Create(db_.get(), &raw), "checkpoint"));
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  return from_rocks(checkpoint->CreateCheckpoint(dir + "/" + name), "checkpoint");
+}
+
+Status Engine::compact_all() {
+  rocksdb::CompactRangeOptions co;
+  co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  return from_rocks(db_->CompactRange(co, nullptr, nullptr), "compact");
+}
+
+Status Engine::flush() { return from_rocks(db_->Flush(rocksdb::FlushOptions()), "flush"); }
+
+uint64_t Engine::table_disk_bytes(TableId table) {
+  const Bytes begin = table_prefix(table), end = table_end(table);
+  rocksdb::Range range(begin, end);
+  uint64_t size = 0;
+  rocksdb::SizeApproximationOptions so;
+  so.include_files = true;
+  so.include_memtables = false;
+  rocksdb::Status s = db_->GetApproximateSizes(so, db_->DefaultColumnFamily(), &range, 1, &size);
+  return s.ok() ? size : 0;
+}
+
+}  // namespace ringdb::storage

@@ -1,0 +1,99 @@
+// Engine: one node's local storage on one RocksDB instance.
+//
+// Applies Mutations with Cassandra's semantics (blind writes reconciled by the merge operator,
+// timestamped tombstones, TTL), reads partition slices and token-range pages, and manages
+// tables' data (drop, truncate, snapshot). Durable by default: apply() returns only after the
+// commit log (RocksDB's WAL) is fsynced, with one fsync shared by concurrent writers; with
+// commitlog_sync=periodic it returns once the write is in the WAL and the OS.
+//
+// Threading: every method may block on disk and is safe to call from many threads at once;
+// the event loop calls it through a StorageBridge, never directly. Tables must be registered
+// (register_table) before they are written or read; the schema layer owns their persistence.
+#pragma once
+
+#include <rocksdb/db.h>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/config.h"
+#include "common/metrics.h"
+#include "common/status.h"
+#include "runtime/clock.h"
+#include "storage/commit_log.h"
+#include "storage/mutation.h"
+#include "storage/rocks_hooks.h"
+
+namespace ringdb::storage {
+
+struct EngineOptions {
+  std::string data_directory;
+  CommitLogSync commitlog_sync = CommitLogSync::kGroup;
+  int32_t commitlog_sync_period_ms = 10000;
+  uint64_t counter_shard_id = 1;  // this node's counter shard (its host id in a cluster)
+  size_t block_cache_bytes = size_t{256} << 20;
+  size_t write_buffer_bytes = size_t{64} << 20;
+  // A scan page stops after visiting this many keys even if it found fewer rows than asked,
+  // so a page over a long run of tombstones stays bounded; the cursor resumes it.
+  uint64_t scan_keys_visited_max = 100'000;
+};
+
+class Engine {
+ public:
+  [[nodiscard]] static Result<std::unique_ptr<Engine>> open(const EngineOptions& options, const Clock& clock,
+                                                             MetricsRegistry& metrics);
+  ~Engine();
+
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Adds or replaces (ALTER) a table's descriptor. Data is kept across replacement.
+  [[nodiscard]] Status register_table(TableDescriptor table);
+  // Removes all of a table's data and frees its disk space; the table stays registered.
+  [[nodiscard]] Status truncate_table(TableId table);
+  // Removes all data and unregisters the table.
+  [[nodiscard]] Status drop_table(TableId table);
+
+  // Applies a mutation; returns when it is durable under the commit log mode.
+  [[nodiscard]] Status apply(const Mutation& mutation);
+  // Applies the WAL write on the calling thread, then runs `done` once durable (possibly on the
+  // commit log's thread). Validation errors are reported through `done` at once.
+  void apply_async(const Mutation& mutation, std::function<void(Status)> done);
+
+  [[nodiscard]] Result<Partition> read(const ReadCommand& command, ReadStats* stats = nullptr);
+  [[nodiscard]] Result<ScanPage> scan(const ScanCommand& command, ReadStats* stats = nullptr);
+
+  // A consistent copy of all data in <data_directory>/snapshots/<name> (hard links, cheap).
+  [[nodiscard]] Status snapshot(const std::string& name);
+  // Compacts everything: the only compaction that purges row, range and partition tombstones.
+  [[nodiscard]] Status compact_all();
+  // Flushes memtables to SST files (for tests and a clean shutdown).
+  [[nodiscard]] Status flush();
+
+  // Bytes of live SST files holding `table` (approximate, from RocksDB's index).
+  uint64_t table_disk_bytes(TableId table);
+  const CompactionFilterCounters& compaction_counters() const { return *compaction_counters_; }
+  uint64_t commit_log_syncs() const { return commit_log_->sync_count(); }
+  std::shared_ptr<const TableDescriptor> table(TableId id) const { return tables_->find(id); }
+  rocksdb::DB* rocksdb() { return db_.get(); }
+
+ private:
+  Engine(const EngineOptions& options, const Clock& clock, MetricsRegistry& metrics);
+  Status build_batch(const Mutation& mutation, rocksdb::WriteBatch* batch) const;
+  Status remove_table_data(TableId table);
+
+  const EngineOptions options_;
+  const Clock& clock_;
+  std::unique_ptr<TableRegistry> tables_;
+  std::unique_ptr<CompactionFilterCounters> compaction_counters_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::unique_ptr<CommitLog> commit_log_;
+  Counter& writes_;
+  Counter& reads_;
+  Counter& scans_;
+  Histogram& write_micros_;
+};
+
+}  // namespace ringdb::storage
