@@ -291,6 +291,7 @@ Engine::Engine(const EngineOptions& options, const Clock& clock, MetricsRegistry
       write_micros_(metrics.histogram("storage.write_micros")) {}
 
 Engine::~Engine() {
+  clear_idle_iterators();
   commit_log_.reset();  // final fsync before the database closes
   if (db_) {
     rocksdb::Status s = db_->Close();
@@ -349,6 +350,7 @@ Status Engine::register_table(TableDescriptor table) {
 }
 
 Status Engine::remove_table_data(TableId table) {
+  clear_idle_iterators();
   const Bytes begin = table_prefix(table);
   const Bytes end = table_end(table);
   rocksdb::Slice b(begin), e(end);
@@ -459,7 +461,7 @@ Status Engine::build_batch(const Mutation& m, rocksdb::WriteBatch* batch) const 
           int32_t ttl, at;
           RINGDB_RETURN_IF_ERROR(expiry(cell.ttl_seconds, &ttl, &at));
           RINGDB_RETURN_IF_ERROR(merge(key, StoredValue::live(cell.timestamp, cell.value, ttl, at)));
-          max_timestamp = std::max(max_timestamp, cell.timestamp);
+          if (!row.is_static) max_timestamp = std::max(max_timestamp, cell.timestamp);
           break;
         }
         case CellWrite::Kind::kDelete:
@@ -473,12 +475,14 @@ Status Engine::build_batch(const Mutation& m, rocksdb::WriteBatch* batch) const 
           if (!column->is_counter()) return Status::invalid_argument("increment of a non-counter column");
           RINGDB_RETURN_IF_ERROR(
               merge(key, StoredValue::counter_delta(cell.timestamp, options_.counter_shard_id, cell.counter_delta)));
-          max_timestamp = std::max(max_timestamp, cell.timestamp);
+          if (!row.is_static) max_timestamp = std::max(max_timestamp, cell.timestamp);
           break;
       }
     }
   }
-  if (max_timestamp != kNoTimestamp) {
+  // Only reads of clustered partitions use it (to skip range tombstones), and only tables with
+  // clustering columns can have range tombstones.
+  if (max_timestamp != kNoTimestamp && !table->clustering.empty()) {
     RINGDB_RETURN_IF_ERROR(merge(section_key(prefix, Section::kMaxTimestamp), StoredValue::max_timestamp(max_timestamp)));
   }
   return Status::ok();
@@ -517,23 +521,46 @@ Result<Partition> Engine::read(const ReadCommand& command, ReadStats* stats) {
   partition.partition_key = command.partition_key;
   partition.token = murmur3_token(command.partition_key);
   const Bytes prefix = partition_prefix(command.table, partition.token, command.partition_key);
-  const Bytes upper = *prefix_successor(prefix);
-  rocksdb::ReadOptions ro;
-  ro.prefix_same_as_start = true;
-  rocksdb::Slice upper_slice(upper);
-  ro.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
+  RINGDB_ASSIGN_OR_RETURN(auto interval, to_interval(*table, command.start, command.end));
+  std::unique_ptr<rocksdb::Iterator> it = acquire_point_iterator();
   PartitionReader reader(*table, *it, command.now_seconds ? command.now_seconds : clock_.now_seconds(), st);
   PartitionHeader header;
-  RINGDB_RETURN_IF_ERROR(reader.read_header(prefix, &header));
-  partition.static_row = reader.static_row(header);
-  RINGDB_ASSIGN_OR_RETURN(auto interval, to_interval(*table, command.start, command.end));
-  if (interval && command.row_limit > 0) {
-    Bytes last;
-    RINGDB_RETURN_IF_ERROR(
-        reader.read_rows(prefix, header, *interval, command.reversed, command.row_limit, &partition.rows, &last));
+  Status s = reader.read_header(prefix, &header);
+  if (s.is_ok()) {
+    partition.static_row = reader.static_row(header);
+    if (interval && command.row_limit > 0) {
+      Bytes last;
+      s = reader.read_rows(prefix, header, *interval, command.reversed, command.row_limit, &partition.rows, &last);
+    }
   }
+  release_point_iterator(std::move(it));
+  if (!s.is_ok()) return s;
   return partition;
+}
+
+std::unique_ptr<rocksdb::Iterator> Engine::acquire_point_iterator() {
+  {
+    std::lock_guard lock(idle_iterators_mutex_);
+    if (!idle_iterators_.empty()) {
+      std::unique_ptr<rocksdb::Iterator> it = std::move(idle_iterators_.back());
+      idle_iterators_.pop_back();
+      if (it->Refresh().ok()) return it;
+    }
+  }
+  rocksdb::ReadOptions ro;
+  ro.prefix_same_as_start = true;  // partitions of one token only; lets prefix blooms skip files
+  return std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(ro));
+}
+
+void Engine::release_point_iterator(std::unique_ptr<rocksdb::Iterator> it) {
+  if (!it->status().ok()) return;
+  std::lock_guard lock(idle_iterators_mutex_);
+  if (idle_iterators_.size() < kIdleIteratorsMax) idle_iterators_.push_back(std::move(it));
+}
+
+void Engine::clear_idle_iterators() {
+  std::lock_guard lock(idle_iterators_mutex_);
+  idle_iterators_.clear();
 }
 
 Result<ScanPage> Engine::scan(const ScanCommand& command, ReadStats* stats) {
@@ -639,12 +666,16 @@ Status Engine::snapshot(const std::string& name) {
 }
 
 Status Engine::compact_all() {
+  clear_idle_iterators();
   rocksdb::CompactRangeOptions co;
   co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
   return from_rocks(db_->CompactRange(co, nullptr, nullptr), "compact");
 }
 
-Status Engine::flush() { return from_rocks(db_->Flush(rocksdb::FlushOptions()), "flush"); }
+Status Engine::flush() {
+  clear_idle_iterators();
+  return from_rocks(db_->Flush(rocksdb::FlushOptions()), "flush");
+}
 
 uint64_t Engine::table_disk_bytes(TableId table) {
   const Bytes begin = table_prefix(table), end = table_end(table);

@@ -16,7 +16,9 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "common/config.h"
 #include "common/metrics.h"
@@ -83,6 +85,13 @@ class Engine {
   Engine(const EngineOptions& options, const Clock& clock, MetricsRegistry& metrics);
   Status build_batch(const Mutation& mutation, rocksdb::WriteBatch* batch) const;
   Status remove_table_data(TableId table);
+  // Point reads reuse idle iterators: creating one costs about as much as the read itself, and
+  // Refresh() brings an idle one up to date cheaply. An idle iterator pins the files and
+  // memtables it saw, so the pool is small and emptied whenever files are dropped.
+  std::unique_ptr<rocksdb::Iterator> acquire_point_iterator();
+  void release_point_iterator(std::unique_ptr<rocksdb::Iterator> it);
+  void clear_idle_iterators();
+  static constexpr size_t kIdleIteratorsMax = 16;
 
   const EngineOptions options_;
   const Clock& clock_;
@@ -90,6 +99,8 @@ class Engine {
   std::unique_ptr<CompactionFilterCounters> compaction_counters_;
   std::unique_ptr<rocksdb::DB> db_;
   std::unique_ptr<CommitLog> commit_log_;
+  std::mutex idle_iterators_mutex_;
+  std::vector<std::unique_ptr<rocksdb::Iterator>> idle_iterators_;
   Counter& writes_;
   Counter& reads_;
   Counter& scans_;
