@@ -49,7 +49,8 @@ int main(int argc, char** argv) {
         m.partition_key = storage::testing::int64_value(id);
         RowWrite row;
         row.marker_timestamp = 1;
-        row.cells.push_back({CellWrite::Kind::kSet, 2, std::nullopt, storage::testing::int64_value(id), 1, 0, 0});
+        row.cells.push_back(
+            {CellWrite::Kind::kSet, 2, std::nullopt, storage::testing::int64_value(id), 1, 0, 0});
         m.rows.push_back(row);
         if (!(*engine)->apply(m).is_ok()) std::abort();
         const Bytes ack = storage::testing::int64_value(id);

@@ -45,7 +45,8 @@ std::vector<int64_t> drain(int fd) {
   char chunk[4096];
   ssize_t n;
   while ((n = read(fd, chunk, sizeof chunk)) > 0) buffer.append(chunk, static_cast<size_t>(n));
-  for (size_t i = 0; i + 8 <= buffer.size(); i += 8) ids.push_back(testing::as_int64(BytesView(buffer).substr(i, 8)));
+  for (size_t i = 0; i + 8 <= buffer.size(); i += 8)
+    ids.push_back(testing::as_int64(BytesView(buffer).substr(i, 8)));
   return ids;
 }
 
@@ -61,7 +62,8 @@ TEST(StorageCrash, AcknowledgedWritesSurviveSigkill) {
     ASSERT_EQ(kill(child.pid, SIGKILL), 0);
     int status = 0;
     ASSERT_EQ(waitpid(child.pid, &status, 0), child.pid);
-    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "writer exited on its own: " << status;
+    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+        << "writer exited on its own: " << status;
     const std::vector<int64_t> acknowledged = drain(child.out);
     close(child.out);
     total_acknowledged += acknowledged.size();
@@ -82,10 +84,13 @@ TEST(StorageCrash, AcknowledgedWritesSurviveSigkill) {
       read.partition_key = testing::int64_value(id);
       auto p = (*engine)->read(read);
       ASSERT_TRUE(p.is_ok());
-      if (p->rows.empty() || p->rows[0].cells.empty() || testing::as_int64(p->rows[0].cells[0].value) != id) ++missing;
+      if (p->rows.empty() || p->rows[0].cells.empty() ||
+          testing::as_int64(p->rows[0].cells[0].value) != id)
+        ++missing;
     }
     EXPECT_EQ(missing, 0u) << "round " << round << " lost acknowledged writes";
-    std::printf("round %d: %zu acknowledged writes, all present after restart\n", round, acknowledged.size());
+    std::printf("round %d: %zu acknowledged writes, all present after restart\n", round,
+                acknowledged.size());
   }
   EXPECT_GT(total_acknowledged, 0u);
 }

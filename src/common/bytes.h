@@ -13,7 +13,7 @@
 
 namespace ringdb {
 
-using Bytes = std::string;          // owned bytes; std::string for cheap small-buffer storage
+using Bytes = std::string;           // owned bytes; std::string for cheap small-buffer storage
 using BytesView = std::string_view;  // a view that never outlives the buffer it points into
 
 class BufferWriter {
@@ -90,7 +90,8 @@ class BufferReader {
   bool get_be(U* v) {
     if (remaining() < sizeof(U)) return false;
     U r = 0;
-    for (size_t i = 0; i < sizeof(U); ++i) r = static_cast<U>((r << 8) | static_cast<uint8_t>(data_[pos_ + i]));
+    for (size_t i = 0; i < sizeof(U); ++i)
+      r = static_cast<U>((r << 8) | static_cast<uint8_t>(data_[pos_ + i]));
     *v = r;
     pos_ += sizeof(U);
     return true;

@@ -3,7 +3,8 @@
 #pragma once
 
 namespace ringdb {
-[[noreturn]] void check_failed(const char* condition, const char* file, int line, const char* message);
+[[noreturn]] void check_failed(const char* condition, const char* file, int line,
+                               const char* message);
 }
 
 #define RINGDB_CHECK(cond)                                              \

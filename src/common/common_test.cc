@@ -43,7 +43,8 @@ TEST(Bytes, RoundTripAndTruncation) {
   int32_t c;
   int64_t d;
   BytesView e;
-  ASSERT_TRUE(r.get_u8(&a) && r.get_i16(&b) && r.get_i32(&c) && r.get_i64(&d) && r.get_length_prefixed(&e));
+  ASSERT_TRUE(r.get_u8(&a) && r.get_i16(&b) && r.get_i32(&c) && r.get_i64(&d) &&
+              r.get_length_prefixed(&e));
   EXPECT_EQ(a, 7);
   EXPECT_EQ(b, -2);
   EXPECT_EQ(c, -3);

@@ -15,8 +15,8 @@ Status parse_int(const std::string& key, const std::string& text, int32_t min, i
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (ec != std::errc() || end != text.data() + text.size() || v < min || v > max) {
     return Status::invalid_argument("config " + key + ": expected an integer in [" +
-                                    std::to_string(min) + ", " + std::to_string(max) +
-                                    "], got '" + text + "'");
+                                    std::to_string(min) + ", " + std::to_string(max) + "], got '" +
+                                    text + "'");
   }
   *out = v;
   return Status::ok();
@@ -29,8 +29,8 @@ Status parse_sync(const std::string& text, CommitLogSync* out) {
   } else if (text == "periodic") {
     *out = CommitLogSync::kPeriodic;
   } else {
-    return Status::invalid_argument("config commitlog_sync: expected group, batch or periodic, got '" +
-                                    text + "'");
+    return Status::invalid_argument(
+        "config commitlog_sync: expected group, batch or periodic, got '" + text + "'");
   }
   return Status::ok();
 }
@@ -107,18 +107,21 @@ Status NodeConfig::apply_yaml(const std::string& yaml_text) {
         // cassandra.yaml: seed_provider: [{class_name: ..., parameters: [{seeds: "a,b"}]}]
         for (const auto& provider : node) {
           for (const auto& params : provider["parameters"]) {
-            if (params["seeds"]) RINGDB_RETURN_IF_ERROR(apply_override("seeds", params["seeds"].as<std::string>()));
+            if (params["seeds"])
+              RINGDB_RETURN_IF_ERROR(apply_override("seeds", params["seeds"].as<std::string>()));
           }
         }
         continue;
       }
       if (node.IsSequence()) {
         std::string joined;
-        for (const auto& item : node) joined += (joined.empty() ? "" : ",") + item.as<std::string>();
+        for (const auto& item : node)
+          joined += (joined.empty() ? "" : ",") + item.as<std::string>();
         RINGDB_RETURN_IF_ERROR(apply_override(key, joined));
         continue;
       }
-      if (!node.IsScalar()) return Status::invalid_argument("config " + key + ": expected a scalar");
+      if (!node.IsScalar())
+        return Status::invalid_argument("config " + key + ": expected a scalar");
       RINGDB_RETURN_IF_ERROR(apply_override(key, node.as<std::string>()));
     }
   } catch (const YAML::Exception& e) {

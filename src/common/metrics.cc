@@ -11,7 +11,8 @@ int Histogram::bucket_of(int64_t value) {
   int power = 63 - std::countl_zero(v);  // floor(log2 v)
   if (power >= kMaxPowerOfTwo) return kBucketCount - 1;
   // Sub-bucket from the two bits after the leading one.
-  int sub = power >= 2 ? static_cast<int>((v >> (power - 2)) & 3) : static_cast<int>((v << (2 - power)) & 3);
+  int sub = power >= 2 ? static_cast<int>((v >> (power - 2)) & 3)
+                       : static_cast<int>((v << (2 - power)) & 3);
   return 1 + power * kSubBuckets + sub;
 }
 
@@ -50,7 +51,8 @@ int64_t Histogram::percentile(double q) const {
 
 void Histogram::merge_from(const Histogram& other) {
   for (int b = 0; b < kBucketCount; ++b) {
-    buckets_[b].fetch_add(other.buckets_[b].load(std::memory_order_relaxed), std::memory_order_relaxed);
+    buckets_[b].fetch_add(other.buckets_[b].load(std::memory_order_relaxed),
+                          std::memory_order_relaxed);
   }
   count_.fetch_add(other.count(), std::memory_order_relaxed);
   sum_.fetch_add(other.sum(), std::memory_order_relaxed);

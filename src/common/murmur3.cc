@@ -5,7 +5,9 @@
 namespace ringdb {
 namespace {
 
-inline uint64_t rotl64(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+inline uint64_t rotl64(uint64_t x, int r) {
+  return (x << r) | (x >> (64 - r));
+}
 
 inline uint64_t fmix64(uint64_t k) {
   k ^= k >> 33;

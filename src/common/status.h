@@ -34,7 +34,9 @@ class [[nodiscard]] Status {
   Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
 
   static Status ok() { return Status(); }
-  static Status invalid_argument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+  static Status invalid_argument(std::string m) {
+    return {StatusCode::kInvalidArgument, std::move(m)};
+  }
   static Status not_found(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
   static Status already_exists(std::string m) { return {StatusCode::kAlreadyExists, std::move(m)}; }
   static Status corruption(std::string m) { return {StatusCode::kCorruption, std::move(m)}; }
@@ -61,7 +63,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : state_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : state_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : state_(std::move(status)) {  // NOLINT
     assert(!std::get<Status>(state_).is_ok() && "Result from an OK status has no value");
   }
@@ -86,9 +88,9 @@ class [[nodiscard]] Result {
 }  // namespace ringdb
 
 // Propagates a non-OK Status from an expression returning Status.
-#define RINGDB_RETURN_IF_ERROR(expr)            \
-  do {                                          \
-    ::ringdb::Status ringdb_status_ = (expr);   \
+#define RINGDB_RETURN_IF_ERROR(expr)                    \
+  do {                                                  \
+    ::ringdb::Status ringdb_status_ = (expr);           \
     if (!ringdb_status_.is_ok()) return ringdb_status_; \
   } while (0)
 

@@ -9,7 +9,9 @@ EventLoop::EventLoop(Clock& clock) : clock_(clock), work_(asio::make_work_guard(
 
 EventLoop::~EventLoop() = default;
 
-void EventLoop::post(Task task) { asio::post(io_, std::move(task)); }
+void EventLoop::post(Task task) {
+  asio::post(io_, std::move(task));
+}
 
 TimerId EventLoop::schedule_after(int64_t delay_micros, Task task) {
   const TimerId id = next_timer_id_++;
@@ -36,6 +38,8 @@ void EventLoop::run() {
   io_.run();
 }
 
-void EventLoop::stop() { io_.stop(); }
+void EventLoop::stop() {
+  io_.stop();
+}
 
 }  // namespace ringdb

@@ -24,7 +24,8 @@ Status ThreadPoolBridge::submit(Task work, Task done) {
     std::lock_guard lock(mutex_);
     if (stopping_) return Status::unavailable("storage bridge is stopping");
     if (in_flight_ >= pending_max_) {
-      return Status::overloaded("storage queue full (" + std::to_string(pending_max_) + " pending)");
+      return Status::overloaded("storage queue full (" + std::to_string(pending_max_) +
+                                " pending)");
     }
     ++in_flight_;
     queue_.emplace_back(std::move(work), std::move(done));

@@ -57,8 +57,8 @@ Status SimStorageBridge::submit(Task work, Task done) {
     return Status::overloaded("storage queue full (" + std::to_string(pending_max_) + " pending)");
   }
   ++in_flight_;
-  const auto latency = static_cast<int64_t>(
-      executor_.rng().uniform(static_cast<uint64_t>(latency_max_micros_) + 1));
+  const auto latency =
+      static_cast<int64_t>(executor_.rng().uniform(static_cast<uint64_t>(latency_max_micros_) + 1));
   executor_.schedule_after(latency, [this, work = std::move(work), done = std::move(done)] {
     work();
     --in_flight_;

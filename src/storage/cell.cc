@@ -4,7 +4,8 @@
 
 namespace ringdb::storage {
 
-StoredValue StoredValue::live(int64_t timestamp, BytesView value, int32_t ttl_seconds, int32_t expiry_seconds) {
+StoredValue StoredValue::live(int64_t timestamp, BytesView value, int32_t ttl_seconds,
+                              int32_t expiry_seconds) {
   StoredValue v;
   v.kind = StoredKind::kLive;
   v.timestamp = timestamp;
@@ -39,10 +40,13 @@ StoredValue StoredValue::max_timestamp(int64_t timestamp) {
 
 bool StoredValue::is_live(int32_t now_seconds) const {
   switch (kind) {
-    case StoredKind::kLive: return ttl_seconds <= 0 || now_seconds < local_time_seconds;
+    case StoredKind::kLive:
+      return ttl_seconds <= 0 || now_seconds < local_time_seconds;
     case StoredKind::kCounter:
-    case StoredKind::kCounterDelta: return true;
-    default: return false;
+    case StoredKind::kCounterDelta:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -88,7 +92,8 @@ Bytes encode_stored(const StoredValue& v) {
 Status decode_stored(BytesView bytes, StoredValue* out) {
   BufferReader r(bytes);
   uint8_t kind;
-  if (!r.get_u8(&kind) || !r.get_i64(&out->timestamp)) return Status::corruption("stored value: truncated header");
+  if (!r.get_u8(&kind) || !r.get_i64(&out->timestamp))
+    return Status::corruption("stored value: truncated header");
   out->kind = static_cast<StoredKind>(kind);
   out->ttl_seconds = 0;
   out->local_time_seconds = kNoExpiry;
@@ -102,7 +107,8 @@ Status decode_stored(BytesView bytes, StoredValue* out) {
       out->value = Bytes(r.rest());
       return Status::ok();
     case StoredKind::kTombstone:
-      if (!r.get_i32(&out->local_time_seconds)) return Status::corruption("stored value: truncated tombstone");
+      if (!r.get_i32(&out->local_time_seconds))
+        return Status::corruption("stored value: truncated tombstone");
       break;
     case StoredKind::kCounter:
     case StoredKind::kCounterDelta: {
@@ -143,7 +149,8 @@ StoredValue merge_counters(const StoredValue& a, const StoredValue& b) {
       out.shards.push_back(s);
       continue;
     }
-    const bool additive = a.kind == StoredKind::kCounterDelta || b.kind == StoredKind::kCounterDelta;
+    const bool additive =
+        a.kind == StoredKind::kCounterDelta || b.kind == StoredKind::kCounterDelta;
     if (additive) {
       it->clock += s.clock;
       it->value += s.value;
@@ -172,7 +179,8 @@ StoredValue reconcile(const StoredValue& a, const StoredValue& b) {
   if (a.is_tombstone() != b.is_tombstone()) return a.is_tombstone() ? a : b;
   if (a.is_tombstone()) return a.local_time_seconds >= b.local_time_seconds ? a : b;
   if (int c = a.value.compare(b.value)) return c > 0 ? a : b;  // std::string compares unsigned
-  if (a.local_time_seconds != b.local_time_seconds) return a.local_time_seconds > b.local_time_seconds ? a : b;
+  if (a.local_time_seconds != b.local_time_seconds)
+    return a.local_time_seconds > b.local_time_seconds ? a : b;
   return a.ttl_seconds >= b.ttl_seconds ? a : b;
 }
 

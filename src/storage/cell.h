@@ -44,18 +44,21 @@ struct CounterShard {
 struct StoredValue {
   StoredKind kind = StoredKind::kLive;
   int64_t timestamp = kNoTimestamp;
-  int32_t ttl_seconds = 0;                // live cells: 0 = no TTL
+  int32_t ttl_seconds = 0;                 // live cells: 0 = no TTL
   int32_t local_time_seconds = kNoExpiry;  // live: expiry time; tombstone: local deletion time
   Bytes value;                             // live cells only
   std::vector<CounterShard> shards;        // counters (sorted by shard_id) and deltas (one shard)
 
-  static StoredValue live(int64_t timestamp, BytesView value, int32_t ttl_seconds, int32_t expiry_seconds);
+  static StoredValue live(int64_t timestamp, BytesView value, int32_t ttl_seconds,
+                          int32_t expiry_seconds);
   static StoredValue tombstone(int64_t timestamp, int32_t local_deletion_seconds);
   static StoredValue counter_delta(int64_t timestamp, uint64_t shard_id, int64_t delta);
   static StoredValue max_timestamp(int64_t timestamp);
 
   bool is_tombstone() const { return kind == StoredKind::kTombstone; }
-  bool is_counter() const { return kind == StoredKind::kCounter || kind == StoredKind::kCounterDelta; }
+  bool is_counter() const {
+    return kind == StoredKind::kCounter || kind == StoredKind::kCounterDelta;
+  }
   bool is_expiring() const { return kind == StoredKind::kLive && ttl_seconds > 0; }
   // Live at `now`: a live cell not yet expired, or a counter. Tombstones never are.
   bool is_live(int32_t now_seconds) const;

@@ -1,7 +1,8 @@
+#include "storage/cell.h"
+
 #include <gtest/gtest.h>
 
 #include "runtime/rng.h"
-#include "storage/cell.h"
 
 namespace ringdb::storage {
 namespace {
@@ -25,8 +26,12 @@ TEST(Reconcile, TombstoneWinsATie) {
 }
 
 TEST(Reconcile, TwoTombstonesKeepTheLaterDeletionTime) {
-  EXPECT_EQ(reconcile(StoredValue::tombstone(5, 10), StoredValue::tombstone(5, 20)).local_time_seconds, 20);
-  EXPECT_EQ(reconcile(StoredValue::tombstone(5, 20), StoredValue::tombstone(5, 10)).local_time_seconds, 20);
+  EXPECT_EQ(
+      reconcile(StoredValue::tombstone(5, 10), StoredValue::tombstone(5, 20)).local_time_seconds,
+      20);
+  EXPECT_EQ(
+      reconcile(StoredValue::tombstone(5, 20), StoredValue::tombstone(5, 10)).local_time_seconds,
+      20);
 }
 
 TEST(Reconcile, LiveTieGreaterValueWins) {
@@ -47,20 +52,24 @@ TEST(Reconcile, CountersAddDeltasAndLoseToTombstones) {
   EXPECT_EQ(sum.counter_total(), 13);
   EXPECT_EQ(reconcile(c, reconcile(b, a)).counter_total(), 13);
   // A counter tombstone wins even against a newer increment (CASSANDRA-7346).
-  EXPECT_TRUE(reconcile(StoredValue::tombstone(1, 1), StoredValue::counter_delta(100, 7, 1)).is_tombstone());
+  EXPECT_TRUE(reconcile(StoredValue::tombstone(1, 1), StoredValue::counter_delta(100, 7, 1))
+                  .is_tombstone());
   EXPECT_TRUE(reconcile(sum, StoredValue::tombstone(0, 1)).is_tombstone());
 }
 
 StoredValue random_value(Rng& rng) {
   const int64_t ts = rng.uniform_range(1, 4);
   switch (rng.uniform(3)) {
-    case 0: return StoredValue::tombstone(ts, static_cast<int32_t>(rng.uniform_range(1, 3)));
+    case 0:
+      return StoredValue::tombstone(ts, static_cast<int32_t>(rng.uniform_range(1, 3)));
     case 1: {
       const char* values[] = {"a", "b", "\x80"};
       const bool expiring = rng.chance(0.3);
-      return live(ts, values[rng.uniform(3)], expiring ? 5 : 0, expiring ? static_cast<int32_t>(rng.uniform_range(1, 3)) : kNoExpiry);
+      return live(ts, values[rng.uniform(3)], expiring ? 5 : 0,
+                  expiring ? static_cast<int32_t>(rng.uniform_range(1, 3)) : kNoExpiry);
     }
-    default: return StoredValue::max_timestamp(ts);
+    default:
+      return StoredValue::max_timestamp(ts);
   }
 }
 
@@ -76,8 +85,9 @@ TEST(Reconcile, CommutativeAndAssociativeSoReplicasConverge) {
 }
 
 TEST(StoredValue, EncodingRoundTripsAndRejectsGarbage) {
-  for (const StoredValue& v : {live(1, "x", 3, 77), StoredValue::tombstone(-5, 9), StoredValue::counter_delta(4, 1, -3),
-                               StoredValue::max_timestamp(12)}) {
+  for (const StoredValue& v :
+       {live(1, "x", 3, 77), StoredValue::tombstone(-5, 9), StoredValue::counter_delta(4, 1, -3),
+        StoredValue::max_timestamp(12)}) {
     StoredValue back;
     ASSERT_TRUE(decode_stored(encode_stored(v), &back).is_ok());
     EXPECT_EQ(back, v);
@@ -85,7 +95,8 @@ TEST(StoredValue, EncodingRoundTripsAndRejectsGarbage) {
   StoredValue out;
   EXPECT_EQ(decode_stored("", &out).code(), StatusCode::kCorruption);
   EXPECT_EQ(decode_stored(Bytes("\x09", 1) + Bytes(8, '\0'), &out).code(), StatusCode::kCorruption);
-  EXPECT_EQ(decode_stored(encode_stored(StoredValue::tombstone(1, 1)) + "x", &out).code(), StatusCode::kCorruption);
+  EXPECT_EQ(decode_stored(encode_stored(StoredValue::tombstone(1, 1)) + "x", &out).code(),
+            StatusCode::kCorruption);
 }
 
 }  // namespace

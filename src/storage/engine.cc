@@ -1,9 +1,9 @@
 #include "storage/engine.h"
 
+#include <rocksdb/convenience.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
-#include <rocksdb/convenience.h>
 #include <rocksdb/utilities/checkpoint.h>
 
 #include <algorithm>
@@ -23,21 +23,29 @@ Status from_rocks(const rocksdb::Status& s, const char* what) {
   return Status::io_error(std::string(what) + ": " + s.ToString());
 }
 
-BytesView view(const rocksdb::Slice& s) { return BytesView(s.data(), s.size()); }
-bool starts_with(BytesView s, BytesView prefix) { return s.substr(0, prefix.size()) == prefix; }
+BytesView view(const rocksdb::Slice& s) {
+  return BytesView(s.data(), s.size());
+}
+bool starts_with(BytesView s, BytesView prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
 
 // The type of a collection element's path: list elements are keyed by timeuuid.
 ValueType path_type(const ColumnDescriptor& column) {
   switch (column.type.kind) {
-    case ValueKind::kList: return ValueType::of(ValueKind::kTimeuuid);
+    case ValueKind::kList:
+      return ValueType::of(ValueKind::kTimeuuid);
     case ValueKind::kSet:
-    case ValueKind::kMap: return column.type.params.at(0);
-    default: return column.type;
+    case ValueKind::kMap:
+      return column.type.params.at(0);
+    default:
+      return column.type;
   }
 }
 
 // A slice's bounds as an interval of encoded clusterings; nullopt when the slice is empty.
-Result<std::optional<ClusteringInterval>> to_interval(const TableDescriptor& table, const ClusteringBound& start,
+Result<std::optional<ClusteringInterval>> to_interval(const TableDescriptor& table,
+                                                      const ClusteringBound& start,
                                                       const ClusteringBound& end) {
   ClusteringInterval interval;
   if (!start.prefix.empty()) {
@@ -80,7 +88,8 @@ struct PartitionHeader {
 // Reads one partition's header and rows through an iterator it does not own.
 class PartitionReader {
  public:
-  PartitionReader(const TableDescriptor& table, rocksdb::Iterator& it, int32_t now_seconds, ReadStats& stats)
+  PartitionReader(const TableDescriptor& table, rocksdb::Iterator& it, int32_t now_seconds,
+                  ReadStats& stats)
       : table_(table), it_(it), now_(now_seconds), stats_(stats) {}
 
   // Positions at the partition's first key and reads every section before the rows. Leaves
@@ -122,8 +131,9 @@ class PartitionReader {
 
   // Appends the live rows of [interval] (in order, or reversed) to `out`, at most `limit`.
   // The iterator must be where read_header left it.
-  Status read_rows(BytesView prefix, const PartitionHeader& header, const ClusteringInterval& interval,
-                   bool reversed, uint64_t limit, std::vector<Row>* out, Bytes* last_clustering) {
+  Status read_rows(BytesView prefix, const PartitionHeader& header,
+                   const ClusteringInterval& interval, bool reversed, uint64_t limit,
+                   std::vector<Row>* out, Bytes* last_clustering) {
     const Bytes row_base = section_key(prefix, Section::kRow);
     const Bytes lo_key = row_base + interval.lo;
     const Bytes hi_key = interval.hi ? row_base + *interval.hi : *prefix_successor(row_base);
@@ -190,25 +200,30 @@ class PartitionReader {
   std::optional<Row> static_row(const PartitionHeader& header) {
     if (header.static_cells.empty()) return std::nullopt;
     Row row;
-    if (!build_row(header, Bytes(), header.static_cells, &row, /*is_static=*/true)) return std::nullopt;
+    if (!build_row(header, Bytes(), header.static_cells, &row, /*is_static=*/true))
+      return std::nullopt;
     return row;
   }
 
  private:
   // The range tombstone covering `encoded` that is at least as new as every write in the
   // partition, so everything under it is deleted; nullptr when there is none.
-  const RangeTombstone* dominating_tombstone(const PartitionHeader& header, BytesView encoded) const {
+  const RangeTombstone* dominating_tombstone(const PartitionHeader& header,
+                                             BytesView encoded) const {
     const RangeTombstone* best = nullptr;
     for (const auto& rt : header.range_tombstones) {
-      if (!rt.interval.contains(encoded) || rt.deletion.marked_for_delete_at < header.max_timestamp) continue;
-      if (best == nullptr || !rt.interval.hi || (best->interval.hi && *rt.interval.hi > *best->interval.hi)) best = &rt;
+      if (!rt.interval.contains(encoded) || rt.deletion.marked_for_delete_at < header.max_timestamp)
+        continue;
+      if (best == nullptr || !rt.interval.hi ||
+          (best->interval.hi && *rt.interval.hi > *best->interval.hi))
+        best = &rt;
     }
     return best;
   }
 
   // Applies deletions and expiry to a row's raw cells; true when anything in it is live.
-  bool build_row(const PartitionHeader& header, BytesView encoded, const std::vector<RawCell>& raw, Row* row,
-                 bool is_static = false) {
+  bool build_row(const PartitionHeader& header, BytesView encoded, const std::vector<RawCell>& raw,
+                 Row* row, bool is_static = false) {
     DeletionTime deletion = header.deletion;
     if (!is_static) {
       for (const auto& rt : header.range_tombstones) {
@@ -216,7 +231,8 @@ class PartitionReader {
       }
     }
     for (const auto& cell : raw) {  // the row deletion sorts first (column 0)
-      if (column_of(cell) == kRowDeletionColumn) deletion.merge({cell.value.timestamp, cell.value.local_time_seconds});
+      if (column_of(cell) == kRowDeletionColumn)
+        deletion.merge({cell.value.timestamp, cell.value.local_time_seconds});
     }
     ColumnId deleted_collection = UINT32_MAX;
     DeletionTime collection_deletion;
@@ -231,7 +247,8 @@ class PartitionReader {
         continue;
       }
       if (!v.is_live(now_) || deletion.deletes(v.timestamp)) continue;
-      if (element && column == deleted_collection && collection_deletion.deletes(v.timestamp)) continue;
+      if (element && column == deleted_collection && collection_deletion.deletes(v.timestamp))
+        continue;
       if (column == kRowMarkerColumn) {
         row->marker_timestamp = v.timestamp;
         continue;
@@ -246,7 +263,9 @@ class PartitionReader {
       if (element) {
         size_t pos = 5;
         Bytes path;
-        if (!decode_comparable(path_type(*descriptor), cell.column_part, false, &pos, &path).is_ok()) continue;
+        if (!decode_comparable(path_type(*descriptor), cell.column_part, false, &pos, &path)
+                 .is_ok())
+          continue;
         out.path = std::move(path);
       }
       if (v.is_counter()) {
@@ -319,12 +338,14 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& options, const
   o.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
   rocksdb::BlockBasedTableOptions table;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-  table.whole_key_filtering = false;  // reads seek by partition, so prefix filters are the useful ones
+  table.whole_key_filtering =
+      false;  // reads seek by partition, so prefix filters are the useful ones
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
 
   rocksdb::DB* db = nullptr;
-  RINGDB_RETURN_IF_ERROR(from_rocks(rocksdb::DB::Open(o, options.data_directory + "/db", &db), "open"));
+  RINGDB_RETURN_IF_ERROR(
+      from_rocks(rocksdb::DB::Open(o, options.data_directory + "/db", &db), "open"));
   engine->db_.reset(db);
   engine->commit_log_ =
       std::make_unique<CommitLog>(db, options.commitlog_sync, options.commitlog_sync_period_ms);
@@ -339,10 +360,12 @@ Status Engine::register_table(TableDescriptor table) {
   }
   for (const auto& c : table.columns) {
     if (c.id < kFirstUserColumn) return Status::invalid_argument("column ids below 2 are reserved");
-    if (c.multi_cell && !c.type.is_collection()) return Status::invalid_argument("only collections are multi-cell");
+    if (c.multi_cell && !c.type.is_collection())
+      return Status::invalid_argument("only collections are multi-cell");
   }
   if (table.default_ttl_seconds < 0 || table.default_ttl_seconds > kMaxTtlSeconds) {
-    return Status::invalid_argument("default_time_to_live must be in [0, " + std::to_string(kMaxTtlSeconds) + "]");
+    return Status::invalid_argument("default_time_to_live must be in [0, " +
+                                    std::to_string(kMaxTtlSeconds) + "]");
   }
   if (table.gc_grace_seconds < 0) return Status::invalid_argument("gc_grace_seconds must be >= 0");
   tables_->put(std::move(table));
@@ -355,7 +378,8 @@ Status Engine::remove_table_data(TableId table) {
   const Bytes end = table_end(table);
   rocksdb::Slice b(begin), e(end);
   auto* cf = db_->DefaultColumnFamily();
-  RINGDB_RETURN_IF_ERROR(from_rocks(rocksdb::DeleteFilesInRange(db_.get(), cf, &b, &e), "delete files"));
+  RINGDB_RETURN_IF_ERROR(
+      from_rocks(rocksdb::DeleteFilesInRange(db_.get(), cf, &b, &e), "delete files"));
   rocksdb::WriteOptions wo;
   wo.sync = true;
   RINGDB_RETURN_IF_ERROR(from_rocks(db_->DeleteRange(wo, cf, b, e), "delete range"));
@@ -397,7 +421,8 @@ Status Engine::build_batch(const Mutation& m, rocksdb::WriteBatch* batch) const 
     const int64_t at = static_cast<int64_t>(now) + *ttl;
     // Cassandra 4.0's default expiration overflow policy: REJECT (CASSANDRA-14092).
     if (*ttl > 0 && at > INT32_MAX - 1) {
-      return Status::invalid_argument("ttl " + std::to_string(*ttl) + " would expire after 2038-01-19");
+      return Status::invalid_argument("ttl " + std::to_string(*ttl) +
+                                      " would expire after 2038-01-19");
     }
     *expiry_seconds = static_cast<int32_t>(at);
     return Status::ok();
@@ -419,14 +444,16 @@ Status Engine::build_batch(const Mutation& m, rocksdb::WriteBatch* batch) const 
       row_key = section_key(prefix, Section::kStatic);
     } else {
       if (row.clustering.size() != table->clustering.size()) {
-        return Status::invalid_argument("a row write needs all " + std::to_string(table->clustering.size()) +
+        return Status::invalid_argument("a row write needs all " +
+                                        std::to_string(table->clustering.size()) +
                                         " clustering values");
       }
       row_key = section_key(prefix, Section::kRow);
       RINGDB_RETURN_IF_ERROR(encode_clustering(*table, row.clustering, &row_key));
     }
     if (row.deletion_timestamp) {
-      if (row.is_static) return Status::invalid_argument("a static row cannot be deleted on its own");
+      if (row.is_static)
+        return Status::invalid_argument("a static row cannot be deleted on its own");
       key = row_key;
       append_column(kRowDeletionColumn, &key);
       RINGDB_RETURN_IF_ERROR(merge(key, StoredValue::tombstone(*row.deletion_timestamp, now)));
@@ -441,40 +468,49 @@ Status Engine::build_batch(const Mutation& m, rocksdb::WriteBatch* batch) const 
     }
     for (const auto& cell : row.cells) {
       const ColumnDescriptor* column = table->column(cell.column);
-      if (column == nullptr) return Status::invalid_argument("unknown column id " + std::to_string(cell.column));
+      if (column == nullptr)
+        return Status::invalid_argument("unknown column id " + std::to_string(cell.column));
       if (column->is_static != row.is_static) {
         return Status::invalid_argument("column " + std::to_string(cell.column) +
                                         (column->is_static ? " is static" : " is not static"));
       }
       key = row_key;
       if (cell.path) {
-        if (!column->multi_cell) return Status::invalid_argument("element access on a frozen or simple column");
+        if (!column->multi_cell)
+          return Status::invalid_argument("element access on a frozen or simple column");
         Bytes encoded_path;
-        RINGDB_RETURN_IF_ERROR(encode_comparable(path_type(*column), *cell.path, false, &encoded_path));
+        RINGDB_RETURN_IF_ERROR(
+            encode_comparable(path_type(*column), *cell.path, false, &encoded_path));
         append_element(cell.column, encoded_path, &key);
       } else {
         append_column(cell.column, &key);
       }
       switch (cell.kind) {
         case CellWrite::Kind::kSet: {
-          if (column->is_counter()) return Status::invalid_argument("counter columns only take increments");
+          if (column->is_counter())
+            return Status::invalid_argument("counter columns only take increments");
           int32_t ttl, at;
           RINGDB_RETURN_IF_ERROR(expiry(cell.ttl_seconds, &ttl, &at));
-          RINGDB_RETURN_IF_ERROR(merge(key, StoredValue::live(cell.timestamp, cell.value, ttl, at)));
+          RINGDB_RETURN_IF_ERROR(
+              merge(key, StoredValue::live(cell.timestamp, cell.value, ttl, at)));
           if (!row.is_static) max_timestamp = std::max(max_timestamp, cell.timestamp);
           break;
         }
         case CellWrite::Kind::kDelete:
         case CellWrite::Kind::kCollectionDelete:
-          if (cell.kind == CellWrite::Kind::kCollectionDelete && (!column->multi_cell || cell.path)) {
-            return Status::invalid_argument("collection delete needs a non-frozen collection column");
+          if (cell.kind == CellWrite::Kind::kCollectionDelete &&
+              (!column->multi_cell || cell.path)) {
+            return Status::invalid_argument(
+                "collection delete needs a non-frozen collection column");
           }
           RINGDB_RETURN_IF_ERROR(merge(key, StoredValue::tombstone(cell.timestamp, now)));
           break;
         case CellWrite::Kind::kCounterAdd:
-          if (!column->is_counter()) return Status::invalid_argument("increment of a non-counter column");
+          if (!column->is_counter())
+            return Status::invalid_argument("increment of a non-counter column");
           RINGDB_RETURN_IF_ERROR(
-              merge(key, StoredValue::counter_delta(cell.timestamp, options_.counter_shard_id, cell.counter_delta)));
+              merge(key, StoredValue::counter_delta(cell.timestamp, options_.counter_shard_id,
+                                                    cell.counter_delta)));
           if (!row.is_static) max_timestamp = std::max(max_timestamp, cell.timestamp);
           break;
       }
@@ -483,7 +519,8 @@ Status Engine::build_batch(const Mutation& m, rocksdb::WriteBatch* batch) const 
   // Only reads of clustered partitions use it (to skip range tombstones), and only tables with
   // clustering columns can have range tombstones.
   if (max_timestamp != kNoTimestamp && !table->clustering.empty()) {
-    RINGDB_RETURN_IF_ERROR(merge(section_key(prefix, Section::kMaxTimestamp), StoredValue::max_timestamp(max_timestamp)));
+    RINGDB_RETURN_IF_ERROR(merge(section_key(prefix, Section::kMaxTimestamp),
+                                 StoredValue::max_timestamp(max_timestamp)));
   }
   return Status::ok();
 }
@@ -523,14 +560,16 @@ Result<Partition> Engine::read(const ReadCommand& command, ReadStats* stats) {
   const Bytes prefix = partition_prefix(command.table, partition.token, command.partition_key);
   RINGDB_ASSIGN_OR_RETURN(auto interval, to_interval(*table, command.start, command.end));
   std::unique_ptr<rocksdb::Iterator> it = acquire_point_iterator();
-  PartitionReader reader(*table, *it, command.now_seconds ? command.now_seconds : clock_.now_seconds(), st);
+  PartitionReader reader(*table, *it,
+                         command.now_seconds ? command.now_seconds : clock_.now_seconds(), st);
   PartitionHeader header;
   Status s = reader.read_header(prefix, &header);
   if (s.is_ok()) {
     partition.static_row = reader.static_row(header);
     if (interval && command.row_limit > 0) {
       Bytes last;
-      s = reader.read_rows(prefix, header, *interval, command.reversed, command.row_limit, &partition.rows, &last);
+      s = reader.read_rows(prefix, header, *interval, command.reversed, command.row_limit,
+                           &partition.rows, &last);
     }
   }
   release_point_iterator(std::move(it));
@@ -576,8 +615,9 @@ Result<ScanPage> Engine::scan(const ScanCommand& command, ReadStats* stats) {
   Bytes resume_prefix;  // set when resuming inside a partition
   Bytes resume_lo;
   if (command.cursor.empty()) {
-    seek_key = command.start_token == INT64_MIN ? table_prefix(command.table)
-                                                : token_prefix(command.table, command.start_token + 1);
+    seek_key = command.start_token == INT64_MIN
+                   ? table_prefix(command.table)
+                   : token_prefix(command.table, command.start_token + 1);
   } else if (command.cursor[0] == kCursorAtKey) {
     seek_key = command.cursor.substr(1);
   } else if (command.cursor[0] == kCursorInPartition) {
@@ -590,10 +630,12 @@ Result<ScanPage> Engine::scan(const ScanCommand& command, ReadStats* stats) {
   } else {
     return Status::invalid_argument("malformed scan cursor");
   }
-  if (!starts_with(seek_key, table_prefix(command.table))) return Status::invalid_argument("scan cursor of another table");
+  if (!starts_with(seek_key, table_prefix(command.table)))
+    return Status::invalid_argument("scan cursor of another table");
 
-  const Bytes end_key = command.end_token == INT64_MAX ? table_end(command.table)
-                                                       : token_prefix(command.table, command.end_token + 1);
+  const Bytes end_key = command.end_token == INT64_MAX
+                            ? table_end(command.table)
+                            : token_prefix(command.table, command.end_token + 1);
   rocksdb::ReadOptions ro;
   ro.total_order_seek = true;
   rocksdb::Slice upper_slice(end_key);
@@ -612,7 +654,8 @@ Result<ScanPage> Engine::scan(const ScanCommand& command, ReadStats* stats) {
     BytesView key = view(it->key());
     size_t pos = kTokenPrefixBytes;
     Bytes partition_key;
-    if (!read_escaped(key, &pos, &partition_key)) return Status::corruption("scan: bad partition key");
+    if (!read_escaped(key, &pos, &partition_key))
+      return Status::corruption("scan: bad partition key");
     const Bytes prefix(key.substr(0, pos));
     const bool resuming = !resume_prefix.empty() && prefix == resume_prefix;
     PartitionHeader header;
@@ -629,7 +672,8 @@ Result<ScanPage> Engine::scan(const ScanCommand& command, ReadStats* stats) {
     Bytes last;
     const uint64_t budget = rows >= command.row_limit ? 0 : command.row_limit - rows;
     if (budget > 0) {
-      RINGDB_RETURN_IF_ERROR(reader.read_rows(prefix, header, interval, false, budget, &partition.rows, &last));
+      RINGDB_RETURN_IF_ERROR(
+          reader.read_rows(prefix, header, interval, false, budget, &partition.rows, &last));
     }
     rows += partition.rows.size();
     const bool any = partition.static_row || !partition.rows.empty();
@@ -658,7 +702,8 @@ Status Engine::snapshot(const std::string& name) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return Status::io_error("cannot create " + dir + ": " + ec.message());
-  if (std::filesystem::exists(dir + "/" + name)) return Status::already_exists("snapshot " + name + " exists");
+  if (std::filesystem::exists(dir + "/" + name))
+    return Status::already_exists("snapshot " + name + " exists");
   rocksdb::Checkpoint* raw = nullptr;
   RINGDB_RETURN_IF_ERROR(from_rocks(rocksdb::Checkpoint::Create(db_.get(), &raw), "checkpoint"));
   std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);

@@ -44,8 +44,9 @@ struct EngineOptions {
 
 class Engine {
  public:
-  [[nodiscard]] static Result<std::unique_ptr<Engine>> open(const EngineOptions& options, const Clock& clock,
-                                                             MetricsRegistry& metrics);
+  [[nodiscard]] static Result<std::unique_ptr<Engine>> open(const EngineOptions& options,
+                                                            const Clock& clock,
+                                                            MetricsRegistry& metrics);
   ~Engine();
 
   Engine(const Engine&) = delete;

@@ -1,5 +1,5 @@
-#include <random>
 #include <algorithm>
+#include <random>
 #include <thread>
 
 #include "common/murmur3.h"
@@ -37,10 +37,18 @@ TEST_F(EngineTest, ReplicasConvergeWhateverTheArrivalOrder) {
     const int32_t ck = static_cast<int32_t>(rng.uniform(8));
     const int64_t ts = rng.uniform_range(1, 40);
     switch (rng.uniform(5)) {
-      case 0: mutations.push_back(delete_row(pk, ck, ts)); break;
-      case 1: mutations.push_back(delete_range(pk, ck, true, ck + 2, false, ts)); break;
-      case 2: mutations.push_back(update(pk, ck, static_cast<int32_t>(rng.uniform(4)), ts)); break;
-      default: mutations.push_back(insert(pk, ck, static_cast<int32_t>(rng.uniform(4)), ts)); break;
+      case 0:
+        mutations.push_back(delete_row(pk, ck, ts));
+        break;
+      case 1:
+        mutations.push_back(delete_range(pk, ck, true, ck + 2, false, ts));
+        break;
+      case 2:
+        mutations.push_back(update(pk, ck, static_cast<int32_t>(rng.uniform(4)), ts));
+        break;
+      default:
+        mutations.push_back(insert(pk, ck, static_cast<int32_t>(rng.uniform(4)), ts));
+        break;
     }
   }
   auto snapshot_reads = [&] {
@@ -279,7 +287,8 @@ TEST_F(EngineTest, CollectionsKeepElementOrderAndOverwriteShadowsOlderElements) 
   lr.clustering = {int32_value(1)};
   lr.cells.push_back({CellWrite::Kind::kSet, kList, timeuuid_value(300), int32_value(3), 1, 0, 0});
   lr.cells.push_back({CellWrite::Kind::kSet, kList, timeuuid_value(100), int32_value(1), 1, 0, 0});
-  lr.cells.push_back({CellWrite::Kind::kSet, kList, timeuuid_value(0x0100000000ULL), int32_value(4), 1, 0, 0});
+  lr.cells.push_back(
+      {CellWrite::Kind::kSet, kList, timeuuid_value(0x0100000000ULL), int32_value(4), 1, 0, 0});
   lr.cells.push_back({CellWrite::Kind::kSet, kMap, Bytes("b"), int32_value(20), 1, 0, 0});
   lr.cells.push_back({CellWrite::Kind::kSet, kMap, Bytes("a"), int32_value(10), 1, 0, 0});
   list.rows.push_back(lr);
@@ -323,7 +332,8 @@ TEST_F(EngineTest, CountersAddUpAndStayDeleted) {
   bad.table = kCounters;
   bad.partition_key = "page";
   RowWrite row;
-  row.cells.push_back({CellWrite::Kind::kSet, kCount, std::nullopt, testing::int64_value(1), 4, 0, 0});
+  row.cells.push_back(
+      {CellWrite::Kind::kSet, kCount, std::nullopt, testing::int64_value(1), 4, 0, 0});
   bad.rows.push_back(row);
   EXPECT_EQ(engine_->apply(bad).code(), StatusCode::kInvalidArgument);
   Mutation del = bad;
@@ -366,7 +376,8 @@ TEST_F(EngineTest, CompactionPurgesTombstonesAfterGcGraceWithoutResurrection) {
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     StoredValue v;
     ASSERT_TRUE(decode_stored(BytesView(it->value().data(), it->value().size()), &v).is_ok());
-    tombstones += v.is_tombstone() || (v.kind == StoredKind::kLive && !v.is_live(clock_.now_seconds()));
+    tombstones +=
+        v.is_tombstone() || (v.kind == StoredKind::kLive && !v.is_live(clock_.now_seconds()));
   }
   EXPECT_EQ(tombstones, 0u);
 }
@@ -385,7 +396,8 @@ TEST_F(EngineTest, ScanWalksTokensInOrderAndPagesResumeExactly) {
     for (const auto& r : p.rows) all.emplace_back(p.token, as_int32(r.cells.at(0).value));
   }
   EXPECT_EQ(all.size(), 59u);  // 10×(0+1+2+3) rows, one deleted
-  EXPECT_TRUE(std::is_sorted(all.begin(), all.end(), [](auto& a, auto& b) { return a.first < b.first; }));
+  EXPECT_TRUE(
+      std::is_sorted(all.begin(), all.end(), [](auto& a, auto& b) { return a.first < b.first; }));
 
   for (uint64_t page_size : {1u, 2u, 3u, 7u}) {
     std::vector<std::pair<int64_t, int32_t>> paged;
@@ -411,7 +423,8 @@ TEST_F(EngineTest, ScanWalksTokensInOrderAndPagesResumeExactly) {
     EXPECT_GT(p.token, start);
     EXPECT_LE(p.token, end);
   }
-  size_t expected = std::count_if(all.begin(), all.end(), [&](auto& x) { return x.first > start && x.first <= end; });
+  size_t expected = std::count_if(all.begin(), all.end(),
+                                  [&](auto& x) { return x.first > start && x.first <= end; });
   size_t got = 0;
   for (const auto& p : sub->partitions) got += p.rows.size();
   EXPECT_EQ(got, expected);
@@ -441,7 +454,8 @@ TEST_F(EngineTest, TruncateAndDropFreeTheSpace) {
     m = partition(pk);
     RowWrite st;
     st.is_static = true;
-    st.cells.push_back({CellWrite::Kind::kSet, kStatic, std::nullopt, big + std::to_string(pk), 1, 0, 0});
+    st.cells.push_back(
+        {CellWrite::Kind::kSet, kStatic, std::nullopt, big + std::to_string(pk), 1, 0, 0});
     m.rows.push_back(st);
     apply(m);
   }

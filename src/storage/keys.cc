@@ -51,13 +51,14 @@ int64_t decode_token(BytesView key) {
   return static_cast<int64_t>(v ^ (uint64_t{1} << 63));
 }
 
-Status encode_clustering(const TableDescriptor& table, const std::vector<Bytes>& values, Bytes* out) {
+Status encode_clustering(const TableDescriptor& table, const std::vector<Bytes>& values,
+                         Bytes* out) {
   if (values.size() > table.clustering.size()) {
     return Status::invalid_argument("too many clustering values for " + table.name);
   }
   for (size_t i = 0; i < values.size(); ++i) {
-    RINGDB_RETURN_IF_ERROR(
-        encode_comparable(table.clustering[i].type, values[i], table.clustering[i].descending, out));
+    RINGDB_RETURN_IF_ERROR(encode_comparable(table.clustering[i].type, values[i],
+                                             table.clustering[i].descending, out));
   }
   return Status::ok();
 }
@@ -146,7 +147,9 @@ Status decode_range_tombstone_suffix(BytesView suffix, ClusteringInterval* out) 
     return Status::corruption("range tombstone key: bad lower bound");
   }
   const char kind = suffix[pos++];
-  if (kind == '\x02') return pos == suffix.size() ? Status::ok() : Status::corruption("range tombstone key: trailing bytes");
+  if (kind == '\x02')
+    return pos == suffix.size() ? Status::ok()
+                                : Status::corruption("range tombstone key: trailing bytes");
   Bytes hi;
   if (kind != '\x01' || !read_escaped(suffix, &pos, &hi) || pos != suffix.size()) {
     return Status::corruption("range tombstone key: bad upper bound");

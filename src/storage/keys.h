@@ -45,11 +45,11 @@ Bytes partition_prefix(TableId table, int64_t token, BytesView partition_key);
 Bytes section_key(BytesView partition_prefix, Section section);
 
 // Appends the comparable encoding of a clustering prefix (up to all clustering columns).
-[[nodiscard]] Status encode_clustering(const TableDescriptor& table, const std::vector<Bytes>& values,
-                                       Bytes* out);
+[[nodiscard]] Status encode_clustering(const TableDescriptor& table,
+                                       const std::vector<Bytes>& values, Bytes* out);
 // Decodes a full clustering from `key` at *position, advancing it.
-[[nodiscard]] Status decode_clustering(const TableDescriptor& table, BytesView key, size_t* position,
-                                       std::vector<Bytes>* values);
+[[nodiscard]] Status decode_clustering(const TableDescriptor& table, BytesView key,
+                                       size_t* position, std::vector<Bytes>* values);
 
 void append_column(ColumnId column, Bytes* out);
 void append_element(ColumnId column, BytesView encoded_path, Bytes* out);

@@ -21,10 +21,10 @@ constexpr int32_t kMaxTtlSeconds = 630'720'000;  // 20 years, as Cassandra's MAX
 
 struct CellWrite {
   enum class Kind : uint8_t {
-    kSet,                  // write `value`
-    kDelete,               // a cell tombstone
-    kCounterAdd,           // add `counter_delta` to a counter column
-    kCollectionDelete,     // delete a whole non-frozen collection (before an overwrite)
+    kSet,               // write `value`
+    kDelete,            // a cell tombstone
+    kCounterAdd,        // add `counter_delta` to a counter column
+    kCollectionDelete,  // delete a whole non-frozen collection (before an overwrite)
   };
   Kind kind = Kind::kSet;
   ColumnId column = kFirstUserColumn;
@@ -62,7 +62,7 @@ struct RangeDeletion {
 
 struct Mutation {
   TableId table = 0;
-  Bytes partition_key;  // serialized as hashed: one value, or the composite form
+  Bytes partition_key;      // serialized as hashed: one value, or the composite form
   int32_t now_seconds = 0;  // the statement's time; 0 = the engine's clock
   std::optional<int64_t> partition_deletion_timestamp;
   std::vector<RangeDeletion> range_deletions;

@@ -27,7 +27,8 @@ std::shared_ptr<const TableDescriptor> TableRegistry::find(TableId id) const {
 
 namespace {
 
-bool fold(const rocksdb::Slice* existing, const std::vector<rocksdb::Slice>& operands, std::string* out) {
+bool fold(const rocksdb::Slice* existing, const std::vector<rocksdb::Slice>& operands,
+          std::string* out) {
   StoredValue acc;
   bool have = false;
   auto add = [&](const rocksdb::Slice& s) {
@@ -48,7 +49,8 @@ bool fold(const rocksdb::Slice* existing, const std::vector<rocksdb::Slice>& ope
 
 }  // namespace
 
-bool ReconcilingMergeOperator::FullMergeV2(const MergeOperationInput& in, MergeOperationOutput* out) const {
+bool ReconcilingMergeOperator::FullMergeV2(const MergeOperationInput& in,
+                                           MergeOperationOutput* out) const {
   if (in.existing_value == nullptr && in.operand_list.size() == 1) {
     out->existing_operand = in.operand_list.front();  // one version: nothing to reconcile
     return true;
@@ -56,7 +58,8 @@ bool ReconcilingMergeOperator::FullMergeV2(const MergeOperationInput& in, MergeO
   return fold(in.existing_value, in.operand_list, &out->new_value);
 }
 
-bool ReconcilingMergeOperator::PartialMergeMulti(const rocksdb::Slice&, const std::deque<rocksdb::Slice>& operands,
+bool ReconcilingMergeOperator::PartialMergeMulti(const rocksdb::Slice&,
+                                                 const std::deque<rocksdb::Slice>& operands,
                                                  std::string* new_value, rocksdb::Logger*) const {
   return fold(nullptr, std::vector<rocksdb::Slice>(operands.begin(), operands.end()), new_value);
 }
@@ -70,18 +73,23 @@ namespace {
 // value, never an operand), because then no older version of that key exists below it.
 class PurgingCompactionFilter final : public rocksdb::CompactionFilter {
  public:
-  PurgingCompactionFilter(const Clock& clock, const TableRegistry& tables, CompactionFilterCounters& counters,
-                          bool full_compaction)
-      : now_seconds_(clock.now_seconds()), tables_(tables), counters_(counters), full_(full_compaction) {}
+  PurgingCompactionFilter(const Clock& clock, const TableRegistry& tables,
+                          CompactionFilterCounters& counters, bool full_compaction)
+      : now_seconds_(clock.now_seconds()),
+        tables_(tables),
+        counters_(counters),
+        full_(full_compaction) {}
 
   const char* Name() const override { return "RingDBPurge"; }
 
-  Decision FilterV2(int, const rocksdb::Slice& key_slice, ValueType value_type, const rocksdb::Slice& value,
-                    std::string* new_value, std::string*) const override {
+  Decision FilterV2(int, const rocksdb::Slice& key_slice, ValueType value_type,
+                    const rocksdb::Slice& value, std::string* new_value,
+                    std::string*) const override {
     if (value_type == ValueType::kBlobIndex) return Decision::kKeep;
     BytesView key(key_slice.data(), key_slice.size());
     StoredValue v;
-    if (key.size() <= kTokenPrefixBytes || !decode_stored(BytesView(value.data(), value.size()), &v).is_ok()) {
+    if (key.size() <= kTokenPrefixBytes ||
+        !decode_stored(BytesView(value.data(), value.size()), &v).is_ok()) {
       return Decision::kKeep;
     }
     if (!enter_partition(key)) return Decision::kKeep;
@@ -96,7 +104,8 @@ class PurgingCompactionFilter final : public rocksdb::CompactionFilter {
       case Section::kRangeTombstone: {
         ClusteringInterval interval;
         if (!decode_range_tombstone_suffix(rest, &interval).is_ok()) return Decision::kKeep;
-        range_tombstones_.push_back({std::move(interval), DeletionTime{v.timestamp, v.local_time_seconds}});
+        range_tombstones_.push_back(
+            {std::move(interval), DeletionTime{v.timestamp, v.local_time_seconds}});
         return purge_deletion_marker(v);
       }
       case Section::kStatic:
@@ -136,7 +145,8 @@ class PurgingCompactionFilter final : public rocksdb::CompactionFilter {
       range_tombstones_.clear();
       current_row_.clear();
       uint32_t table = 0;
-      for (size_t i = 0; i < kTablePrefixBytes; ++i) table = (table << 8) | static_cast<uint8_t>(key[i]);
+      for (size_t i = 0; i < kTablePrefixBytes; ++i)
+        table = (table << 8) | static_cast<uint8_t>(key[i]);
       table_ = tables_.find(table);
     }
     return table_ != nullptr;
@@ -193,7 +203,8 @@ class PurgingCompactionFilter final : public rocksdb::CompactionFilter {
       // its expiry is older than gc_grace_seconds (Cassandra's ExpiringCell purge rule).
       counters_.purged_expired.fetch_add(1, std::memory_order_relaxed);
       if (purgeable(v.local_time_seconds)) return Decision::kRemove;
-      encode_stored_to(StoredValue::tombstone(v.timestamp, v.local_time_seconds - v.ttl_seconds), new_value);
+      encode_stored_to(StoredValue::tombstone(v.timestamp, v.local_time_seconds - v.ttl_seconds),
+                       new_value);
       return Decision::kChangeValue;
     }
     return Decision::kKeep;
@@ -219,7 +230,8 @@ class PurgingCompactionFilter final : public rocksdb::CompactionFilter {
 
 std::unique_ptr<rocksdb::CompactionFilter> PurgingCompactionFilterFactory::CreateCompactionFilter(
     const rocksdb::CompactionFilter::Context& context) {
-  return std::make_unique<PurgingCompactionFilter>(clock_, tables_, counters_, context.is_full_compaction);
+  return std::make_unique<PurgingCompactionFilter>(clock_, tables_, counters_,
+                                                   context.is_full_compaction);
 }
 
 }  // namespace ringdb::storage

@@ -95,7 +95,8 @@ class EngineFixture : public ::testing::Test {
     ASSERT_TRUE(engine_->register_table(counters).is_ok());
   }
 
-  static TableDescriptor table(bool descending, int32_t default_ttl = 0, int32_t gc_grace = kDefaultGcGraceSeconds) {
+  static TableDescriptor table(bool descending, int32_t default_ttl = 0,
+                               int32_t gc_grace = kDefaultGcGraceSeconds) {
     TableDescriptor t;
     t.id = kTable;
     t.name = "events";
@@ -105,7 +106,8 @@ class EngineFixture : public ::testing::Test {
         {kStatic, ValueType::of(ValueKind::kText), true, false},
         {kTags, ValueType::set_of(ValueType::of(ValueKind::kText)), false, true},
         {kList, ValueType::list_of(ValueType::of(ValueKind::kInt)), false, true},
-        {kMap, ValueType::map_of(ValueType::of(ValueKind::kText), ValueType::of(ValueKind::kInt)), false, true},
+        {kMap, ValueType::map_of(ValueType::of(ValueKind::kText), ValueType::of(ValueKind::kInt)),
+         false, true},
     };
     t.default_ttl_seconds = default_ttl;
     t.gc_grace_seconds = gc_grace;
@@ -113,18 +115,21 @@ class EngineFixture : public ::testing::Test {
   }
 
   // INSERT INTO events (pk, ck, value) VALUES (...) USING TIMESTAMP ts [AND TTL ttl]
-  static Mutation insert(int32_t pk, int32_t ck, int32_t value, int64_t ts, int32_t ttl = kUseTableDefaultTtl) {
+  static Mutation insert(int32_t pk, int32_t ck, int32_t value, int64_t ts,
+                         int32_t ttl = kUseTableDefaultTtl) {
     Mutation m = partition(pk);
     RowWrite row;
     row.clustering = {int32_value(ck)};
     row.marker_timestamp = ts;
     row.marker_ttl_seconds = ttl;
-    row.cells.push_back({CellWrite::Kind::kSet, kValue, std::nullopt, int32_value(value), ts, ttl, 0});
+    row.cells.push_back(
+        {CellWrite::Kind::kSet, kValue, std::nullopt, int32_value(value), ts, ttl, 0});
     m.rows.push_back(std::move(row));
     return m;
   }
   // UPDATE events SET value = ... (no row marker)
-  static Mutation update(int32_t pk, int32_t ck, int32_t value, int64_t ts, int32_t ttl = kUseTableDefaultTtl) {
+  static Mutation update(int32_t pk, int32_t ck, int32_t value, int64_t ts,
+                         int32_t ttl = kUseTableDefaultTtl) {
     Mutation m = insert(pk, ck, value, ts, ttl);
     m.rows[0].marker_timestamp.reset();
     return m;
@@ -137,9 +142,11 @@ class EngineFixture : public ::testing::Test {
     m.rows.push_back(std::move(row));
     return m;
   }
-  static Mutation delete_range(int32_t pk, int32_t from, bool from_inclusive, int32_t to, bool to_inclusive, int64_t ts) {
+  static Mutation delete_range(int32_t pk, int32_t from, bool from_inclusive, int32_t to,
+                               bool to_inclusive, int64_t ts) {
     Mutation m = partition(pk);
-    m.range_deletions.push_back({{{int32_value(from)}, from_inclusive}, {{int32_value(to)}, to_inclusive}, ts});
+    m.range_deletions.push_back(
+        {{{int32_value(from)}, from_inclusive}, {{int32_value(to)}, to_inclusive}, ts});
     return m;
   }
   static Mutation partition(int32_t pk) {

@@ -23,18 +23,25 @@ constexpr uint8_t kTupleValue = 0x02;
 Status invalid(const ValueType& type, const char* why) {
   return Status::invalid_argument("invalid " + type.name() + " value: " + why);
 }
-Status corrupt(const char* why) { return Status::corruption(std::string("comparable encoding: ") + why); }
+Status corrupt(const char* why) {
+  return Status::corruption(std::string("comparable encoding: ") + why);
+}
 
 int fixed_width(ValueKind kind) {
   switch (kind) {
-    case ValueKind::kTinyint: return 1;
-    case ValueKind::kSmallint: return 2;
-    case ValueKind::kInt: return 4;
+    case ValueKind::kTinyint:
+      return 1;
+    case ValueKind::kSmallint:
+      return 2;
+    case ValueKind::kInt:
+      return 4;
     case ValueKind::kBigint:
     case ValueKind::kCounter:
     case ValueKind::kTimestamp:
-    case ValueKind::kTime: return 8;
-    default: return 0;
+    case ValueKind::kTime:
+      return 8;
+    default:
+      return 0;
   }
 }
 
@@ -150,7 +157,8 @@ class Reader {
   }
   bool take(size_t n, Bytes* out) {
     if (data_.size() - pos_ < n) return false;
-    for (size_t i = 0; i < n; ++i) out->push_back(static_cast<char>(static_cast<uint8_t>(data_[pos_ + i]) ^ mask_));
+    for (size_t i = 0; i < n; ++i)
+      out->push_back(static_cast<char>(static_cast<uint8_t>(data_[pos_ + i]) ^ mask_));
     pos_ += n;
     return true;
   }
@@ -348,7 +356,8 @@ Status encode_body(const ValueType& type, BytesView value, Bytes* out) {
       bool is_nan = width == 4 ? ((bits & 0x7f800000) == 0x7f800000 && (bits & 0x007fffff))
                                : ((bits & 0x7ff0000000000000ULL) == 0x7ff0000000000000ULL &&
                                   (bits & 0x000fffffffffffffULL));
-      if (is_nan) bits = width == 4 ? 0x7fc00000ULL : 0x7ff8000000000000ULL;  // Java's canonical NaN
+      if (is_nan)
+        bits = width == 4 ? 0x7fc00000ULL : 0x7ff8000000000000ULL;  // Java's canonical NaN
       bits = (bits & sign) ? (~bits & all) : (bits | sign);
       store_be(bits, width, out);
       return Status::ok();
@@ -380,7 +389,8 @@ Status encode_body(const ValueType& type, BytesView value, Bytes* out) {
       if (value.size() != 16) return invalid(type, "wrong length");
       put_u64(out, timeuuid_msb_order(value));
       // Cassandra's legacy TimeUUIDType compares the clock/node half as signed bytes.
-      for (int i = 8; i < 16; ++i) out->push_back(static_cast<char>(static_cast<uint8_t>(value[i]) ^ 0x80));
+      for (int i = 8; i < 16; ++i)
+        out->push_back(static_cast<char>(static_cast<uint8_t>(value[i]) ^ 0x80));
       out->push_back(static_cast<char>(static_cast<uint8_t>(value[6]) >> 4));
       return Status::ok();
     }
@@ -410,7 +420,8 @@ Status encode_body(const ValueType& type, BytesView value, Bytes* out) {
           continue;
         }
         BytesView item;
-        if (!r.get_bytes(static_cast<size_t>(len), &item)) return invalid(type, "truncated component");
+        if (!r.get_bytes(static_cast<size_t>(len), &item))
+          return invalid(type, "truncated component");
         out->push_back(static_cast<char>(kTupleValue));
         RINGDB_RETURN_IF_ERROR(encode_component(type.params[i], item, out));
       }
@@ -418,7 +429,8 @@ Status encode_body(const ValueType& type, BytesView value, Bytes* out) {
       return Status::ok();
     }
     case ValueKind::kDuration:
-      return Status::not_supported("duration values cannot be ordered (not allowed in a primary key)");
+      return Status::not_supported(
+          "duration values cannot be ordered (not allowed in a primary key)");
     default:
       return Status::internal("unhandled value kind");
   }
@@ -481,7 +493,8 @@ Status decode_body(const ValueType& type, Reader& in, Bytes* value_out) {
       uint64_t ordered;
       Bytes lsb;
       uint8_t version;
-      if (!in.take_u64(&ordered) || !in.take(8, &lsb) || !in.next(&version)) return corrupt("truncated timeuuid");
+      if (!in.take_u64(&ordered) || !in.take(8, &lsb) || !in.next(&version))
+        return corrupt("truncated timeuuid");
       timeuuid_msb_restore(ordered, version, value_out);
       for (char c : lsb) value_out->push_back(static_cast<char>(static_cast<uint8_t>(c) ^ 0x80));
       return Status::ok();
@@ -499,7 +512,8 @@ Status decode_body(const ValueType& type, Reader& in, Bytes* value_out) {
         if (marker != kElement) return corrupt("bad collection marker");
         for (size_t part = 0; part < (is_map ? 2u : 1u); ++part) {
           Bytes item;
-          RINGDB_RETURN_IF_ERROR(decode_component(is_map ? type.params[part] : type.params[0], in, &item));
+          RINGDB_RETURN_IF_ERROR(
+              decode_component(is_map ? type.params[part] : type.params[0], in, &item));
           store_be(static_cast<uint32_t>(item.size()), 4, &items);
           items += item;
         }
@@ -543,11 +557,11 @@ Status decode_component(const ValueType& type, Reader& in, Bytes* value_out) {
 }  // namespace
 
 std::string ValueType::name() const {
-  static const char* const kNames[] = {
-      "ascii", "bigint",   "blob",     "boolean",   "counter",  "date",  "decimal",
-      "double", "duration", "float",   "inet",      "int",      "smallint", "text",
-      "time",  "timestamp", "timeuuid", "tinyint",  "uuid",     "varint", "list",
-      "set",   "map",      "tuple",    "udt"};
+  static const char* const kNames[] = {"ascii",     "bigint",   "blob",     "boolean",  "counter",
+                                       "date",      "decimal",  "double",   "duration", "float",
+                                       "inet",      "int",      "smallint", "text",     "time",
+                                       "timestamp", "timeuuid", "tinyint",  "uuid",     "varint",
+                                       "list",      "set",      "map",      "tuple",    "udt"};
   std::string n = kNames[static_cast<int>(kind)];
   if (params.empty()) return n;
   n += "<";

@@ -52,8 +52,12 @@ struct ValueType {
   std::vector<ValueType> params;
 
   static ValueType of(ValueKind kind) { return ValueType{kind, {}}; }
-  static ValueType list_of(ValueType element) { return ValueType{ValueKind::kList, {std::move(element)}}; }
-  static ValueType set_of(ValueType element) { return ValueType{ValueKind::kSet, {std::move(element)}}; }
+  static ValueType list_of(ValueType element) {
+    return ValueType{ValueKind::kList, {std::move(element)}};
+  }
+  static ValueType set_of(ValueType element) {
+    return ValueType{ValueKind::kSet, {std::move(element)}};
+  }
   static ValueType map_of(ValueType key, ValueType value) {
     return ValueType{ValueKind::kMap, {std::move(key), std::move(value)}};
   }

@@ -1,6 +1,8 @@
 // Property tests: the comparable encoding sorts exactly as Cassandra compares each type.
 // The reference comparators below are written from the types' definitions (numbers, Java's
 // Float.compare, UUIDType/TimeUUIDType rules), not from the encoding.
+#include "storage/value_type.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -9,7 +11,6 @@
 #include <limits>
 
 #include "runtime/rng.h"
-#include "storage/value_type.h"
 
 namespace ringdb::storage {
 namespace {
@@ -26,12 +27,17 @@ uint64_t from_be(BytesView v) {
   for (unsigned char c : v) r = (r << 8) | c;
   return r;
 }
-int sign(int64_t v) { return (v > 0) - (v < 0); }
-int compare_bytes(BytesView a, BytesView b) { return sign(a.compare(b)); }
+int sign(int64_t v) {
+  return (v > 0) - (v < 0);
+}
+int compare_bytes(BytesView a, BytesView b) {
+  return sign(a.compare(b));
+}
 
 Bytes varint_bytes(Int128 v) {
   Bytes out;
-  for (int i = 15; i >= 0; --i) out.push_back(static_cast<char>(static_cast<unsigned __int128>(v) >> (8 * i)));
+  for (int i = 15; i >= 0; --i)
+    out.push_back(static_cast<char>(static_cast<unsigned __int128>(v) >> (8 * i)));
   size_t first = 0;
   while (first + 1 < out.size() &&
          ((out[first] == 0 && !(out[first + 1] & 0x80)) ||
@@ -82,9 +88,16 @@ int java_double_compare(double a, double b) {
 }
 
 Bytes random_double_bits(Rng& r, bool is_float) {
-  static const double kSpecial[] = {0.0, -0.0, 1.0, -1.0, std::numeric_limits<double>::infinity(),
-                                    -std::numeric_limits<double>::infinity(), std::nan(""), 1e-310};
-  double d = r.chance(0.3) ? kSpecial[r.uniform(8)] : (r.next_double() - 0.5) * std::pow(10.0, r.uniform_range(-30, 30));
+  static const double kSpecial[] = {0.0,
+                                    -0.0,
+                                    1.0,
+                                    -1.0,
+                                    std::numeric_limits<double>::infinity(),
+                                    -std::numeric_limits<double>::infinity(),
+                                    std::nan(""),
+                                    1e-310};
+  double d = r.chance(0.3) ? kSpecial[r.uniform(8)]
+                           : (r.next_double() - 0.5) * std::pow(10.0, r.uniform_range(-30, 30));
   if (is_float) {
     float f = static_cast<float>(d);
     uint32_t bits;
@@ -127,7 +140,8 @@ Bytes random_uuid(Rng& r, int version) {
 
 uint64_t timestamp_order(BytesView u) {
   auto b = [&](int i) { return static_cast<uint64_t>(static_cast<uint8_t>(u[i])); };
-  return (b(6) & 0x0f) << 56 | b(7) << 48 | b(4) << 40 | b(5) << 32 | b(0) << 24 | b(1) << 16 | b(2) << 8 | b(3);
+  return (b(6) & 0x0f) << 56 | b(7) << 48 | b(4) << 40 | b(5) << 32 | b(0) << 24 | b(1) << 16 |
+         b(2) << 8 | b(3);
 }
 
 int uuid_compare(BytesView a, BytesView b) {  // UUIDType
@@ -176,13 +190,21 @@ std::vector<Case> all_cases() {
   cases.push_back(signed_int(ValueKind::kTimestamp, 8));
   cases.push_back(signed_int(ValueKind::kTime, 8));
   cases.push_back({ValueType::of(ValueKind::kDate), [](Rng& r) { return be(r.next_u64(), 4); },
-                   [](BytesView a, BytesView b) { return sign(static_cast<int64_t>(from_be(a)) - static_cast<int64_t>(from_be(b))); }});
-  cases.push_back({ValueType::of(ValueKind::kBoolean), [](Rng& r) { return Bytes(1, static_cast<char>(r.uniform(2))); },
-                   [](BytesView a, BytesView b) { return sign(static_cast<int8_t>(a[0]) - static_cast<int8_t>(b[0])); }});
+                   [](BytesView a, BytesView b) {
+                     return sign(static_cast<int64_t>(from_be(a)) -
+                                 static_cast<int64_t>(from_be(b)));
+                   }});
+  cases.push_back({ValueType::of(ValueKind::kBoolean),
+                   [](Rng& r) { return Bytes(1, static_cast<char>(r.uniform(2))); },
+                   [](BytesView a, BytesView b) {
+                     return sign(static_cast<int8_t>(a[0]) - static_cast<int8_t>(b[0]));
+                   }});
   for (bool is_float : {true, false}) {
     cases.push_back({ValueType::of(is_float ? ValueKind::kFloat : ValueKind::kDouble),
                      [is_float](Rng& r) { return random_double_bits(r, is_float); },
-                     [](BytesView a, BytesView b) { return java_double_compare(read_double(a), read_double(b)); },
+                     [](BytesView a, BytesView b) {
+                       return java_double_compare(read_double(a), read_double(b));
+                     },
                      false});
   }
   for (ValueKind k : {ValueKind::kText, ValueKind::kAscii, ValueKind::kBlob}) {
@@ -190,7 +212,8 @@ std::vector<Case> all_cases() {
   }
   cases.push_back({ValueType::of(ValueKind::kVarint),
                    [](Rng& r) {
-                     Int128 v = (static_cast<Int128>(static_cast<int64_t>(r.next_u64())) << 64) | r.next_u64();
+                     Int128 v = (static_cast<Int128>(static_cast<int64_t>(r.next_u64())) << 64) |
+                                r.next_u64();
                      v >>= r.uniform(127);
                      return varint_bytes(v);
                    },
@@ -216,15 +239,18 @@ std::vector<Case> all_cases() {
                      return (ua > ub) - (ua < ub);
                    },
                    false});
-  cases.push_back({ValueType::of(ValueKind::kUuid), [](Rng& r) { return random_uuid(r, r.chance(0.5) ? 1 : 4); }, uuid_compare});
-  cases.push_back({ValueType::of(ValueKind::kTimeuuid), [](Rng& r) { return random_uuid(r, 1); }, timeuuid_compare});
+  cases.push_back({ValueType::of(ValueKind::kUuid),
+                   [](Rng& r) { return random_uuid(r, r.chance(0.5) ? 1 : 4); }, uuid_compare});
+  cases.push_back({ValueType::of(ValueKind::kTimeuuid), [](Rng& r) { return random_uuid(r, 1); },
+                   timeuuid_compare});
   // frozen<list<int>>: element by element, then the shorter list first.
   auto int_case = signed_int(ValueKind::kInt, 4);
   cases.push_back({ValueType::list_of(ValueType::of(ValueKind::kInt)),
                    [](Rng& r) {
                      std::vector<Bytes> items;
                      auto n = r.uniform(4);
-                     for (uint64_t i = 0; i < n; ++i) items.push_back(be(r.uniform_range(-2, 2), 4));
+                     for (uint64_t i = 0; i < n; ++i)
+                       items.push_back(be(r.uniform_range(-2, 2), 4));
                      return frozen_list(items);
                    },
                    [int_case](BytesView a, BytesView b) {
@@ -235,56 +261,64 @@ std::vector<Case> all_cases() {
                      return sign(static_cast<int64_t>(x.size()) - static_cast<int64_t>(y.size()));
                    }});
   // frozen<map<text, int>>: key, then value, pair by pair.
-  cases.push_back({ValueType::map_of(ValueType::of(ValueKind::kText), ValueType::of(ValueKind::kInt)),
-                   [](Rng& r) {
-                     std::vector<Bytes> items;
-                     auto n = r.uniform(3);
-                     for (uint64_t i = 0; i < n; ++i) {
-                       items.push_back(Bytes(1, static_cast<char>('a' + i + r.uniform(2))));
-                       items.push_back(be(r.uniform_range(-1, 1), 4));
-                     }
-                     Bytes out = be(n, 4);
-                     for (const auto& i : items) out += be(i.size(), 4) + i;
-                     return out;
-                   },
-                   [int_case](BytesView a, BytesView b) {
-                     auto x = split_frozen(Bytes(be(from_be(a.substr(0, 4)) * 2, 4)) + Bytes(a.substr(4)));
-                     auto y = split_frozen(Bytes(be(from_be(b.substr(0, 4)) * 2, 4)) + Bytes(b.substr(4)));
-                     for (size_t i = 0; i < std::min(x.size(), y.size()); ++i) {
-                       int c = i % 2 == 0 ? compare_bytes(x[i], y[i]) : int_case.compare(x[i], y[i]);
-                       if (c) return c;
-                     }
-                     return sign(static_cast<int64_t>(x.size()) - static_cast<int64_t>(y.size()));
-                   }});
+  cases.push_back(
+      {ValueType::map_of(ValueType::of(ValueKind::kText), ValueType::of(ValueKind::kInt)),
+       [](Rng& r) {
+         std::vector<Bytes> items;
+         auto n = r.uniform(3);
+         for (uint64_t i = 0; i < n; ++i) {
+           items.push_back(Bytes(1, static_cast<char>('a' + i + r.uniform(2))));
+           items.push_back(be(r.uniform_range(-1, 1), 4));
+         }
+         Bytes out = be(n, 4);
+         for (const auto& i : items) out += be(i.size(), 4) + i;
+         return out;
+       },
+       [int_case](BytesView a, BytesView b) {
+         auto x = split_frozen(Bytes(be(from_be(a.substr(0, 4)) * 2, 4)) + Bytes(a.substr(4)));
+         auto y = split_frozen(Bytes(be(from_be(b.substr(0, 4)) * 2, 4)) + Bytes(b.substr(4)));
+         for (size_t i = 0; i < std::min(x.size(), y.size()); ++i) {
+           int c = i % 2 == 0 ? compare_bytes(x[i], y[i]) : int_case.compare(x[i], y[i]);
+           if (c) return c;
+         }
+         return sign(static_cast<int64_t>(x.size()) - static_cast<int64_t>(y.size()));
+       }});
   // tuple<int, text>: component by component; a null component sorts before any value.
-  cases.push_back({ValueType::tuple_of({ValueType::of(ValueKind::kInt), ValueType::of(ValueKind::kText)}),
-                   [](Rng& r) {
-                     Bytes out;
-                     if (r.chance(0.2)) out += be(0xffffffff, 4);
-                     else out += be(4, 4) + be(r.uniform_range(-1, 1), 4);
-                     if (r.chance(0.2)) out += be(0xffffffff, 4);
-                     else if (r.chance(0.8)) { Bytes t = random_text(r); out += be(t.size(), 4) + t; }
-                     return out;
-                   },
-                   [int_case](BytesView a, BytesView b) {
-                     size_t pa = 0, pb = 0;
-                     for (int i = 0; pa < a.size() && pb < b.size(); ++i) {
-                       auto la = static_cast<int32_t>(from_be(a.substr(pa, 4)));
-                       auto lb = static_cast<int32_t>(from_be(b.substr(pb, 4)));
-                       pa += 4;
-                       pb += 4;
-                       if (la < 0 || lb < 0) {
-                         if (la < 0 && lb < 0) continue;
-                         return la < 0 ? -1 : 1;
-                       }
-                       BytesView x = a.substr(pa, la), y = b.substr(pb, lb);
-                       pa += la;
-                       pb += lb;
-                       int c = i == 0 ? int_case.compare(x, y) : compare_bytes(x, y);
-                       if (c) return c;
-                     }
-                     return sign(static_cast<int64_t>(a.size() - pa) - static_cast<int64_t>(b.size() - pb));
-                   }});
+  cases.push_back(
+      {ValueType::tuple_of({ValueType::of(ValueKind::kInt), ValueType::of(ValueKind::kText)}),
+       [](Rng& r) {
+         Bytes out;
+         if (r.chance(0.2))
+           out += be(0xffffffff, 4);
+         else
+           out += be(4, 4) + be(r.uniform_range(-1, 1), 4);
+         if (r.chance(0.2))
+           out += be(0xffffffff, 4);
+         else if (r.chance(0.8)) {
+           Bytes t = random_text(r);
+           out += be(t.size(), 4) + t;
+         }
+         return out;
+       },
+       [int_case](BytesView a, BytesView b) {
+         size_t pa = 0, pb = 0;
+         for (int i = 0; pa < a.size() && pb < b.size(); ++i) {
+           auto la = static_cast<int32_t>(from_be(a.substr(pa, 4)));
+           auto lb = static_cast<int32_t>(from_be(b.substr(pb, 4)));
+           pa += 4;
+           pb += 4;
+           if (la < 0 || lb < 0) {
+             if (la < 0 && lb < 0) continue;
+             return la < 0 ? -1 : 1;
+           }
+           BytesView x = a.substr(pa, la), y = b.substr(pb, lb);
+           pa += la;
+           pb += lb;
+           int c = i == 0 ? int_case.compare(x, y) : compare_bytes(x, y);
+           if (c) return c;
+         }
+         return sign(static_cast<int64_t>(a.size() - pa) - static_cast<int64_t>(b.size() - pb));
+       }});
   return cases;
 }
 
@@ -313,7 +347,8 @@ TEST(ComparableEncoding, SortsAsCassandraComparesForAscAndDesc) {
         if (c.exact_round_trip) {
           EXPECT_EQ(decoded, a);
         } else {
-          EXPECT_EQ(with_empty_first(decoded, a, c.compare), 0) << to_hex(a) << " -> " << to_hex(decoded);
+          EXPECT_EQ(with_empty_first(decoded, a, c.compare), 0)
+              << to_hex(a) << " -> " << to_hex(decoded);
         }
       }
     }
@@ -322,15 +357,26 @@ TEST(ComparableEncoding, SortsAsCassandraComparesForAscAndDesc) {
 
 TEST(ComparableEncoding, RejectsMalformedValuesAndDuration) {
   Bytes out;
-  EXPECT_EQ(encode_comparable(ValueType::of(ValueKind::kInt), "abc", false, &out).code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(encode_comparable(ValueType::of(ValueKind::kUuid), "short", false, &out).code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(encode_comparable(ValueType::list_of(ValueType::of(ValueKind::kInt)), Bytes("\0\0\0\x02", 4), false, &out).code(),
+  EXPECT_EQ(encode_comparable(ValueType::of(ValueKind::kInt), "abc", false, &out).code(),
             StatusCode::kInvalidArgument);
-  EXPECT_EQ(encode_comparable(ValueType::of(ValueKind::kDuration), "\x01\x02\x03", false, &out).code(), StatusCode::kNotSupported);
+  EXPECT_EQ(encode_comparable(ValueType::of(ValueKind::kUuid), "short", false, &out).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(encode_comparable(ValueType::list_of(ValueType::of(ValueKind::kInt)),
+                              Bytes("\0\0\0\x02", 4), false, &out)
+                .code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      encode_comparable(ValueType::of(ValueKind::kDuration), "\x01\x02\x03", false, &out).code(),
+      StatusCode::kNotSupported);
   EXPECT_TRUE(out.empty());
   size_t pos = 0;
   Bytes value;
-  EXPECT_EQ(decode_comparable(ValueType::of(ValueKind::kText), "\x02" "abc", false, &pos, &value).code(), StatusCode::kCorruption);
+  EXPECT_EQ(decode_comparable(ValueType::of(ValueKind::kText),
+                              "\x02"
+                              "abc",
+                              false, &pos, &value)
+                .code(),
+            StatusCode::kCorruption);
 }
 
 }  // namespace
