@@ -1,0 +1,426 @@
+#include "schema/schema.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+
+namespace ringdb::schema {
+namespace {
+
+constexpr storage::ColumnId kSchemaBlobColumn = 2;
+constexpr uint32_t kSerializationVersion = 1;
+const char kSimple[] = "org.apache.cassandra.locator.SimpleStrategy";
+const char kNetwork[] = "org.apache.cassandra.locator.NetworkTopologyStrategy";
+
+void put_string(BufferWriter& w, const std::string& s) { w.put_length_prefixed(s); }
+bool get_string(BufferReader& r, std::string* s) {
+  BytesView v;
+  if (!r.get_length_prefixed(&v)) return false;
+  *s = std::string(v);
+  return true;
+}
+void put_map(BufferWriter& w, const std::map<std::string, std::string>& m) {
+  w.put_u32(static_cast<uint32_t>(m.size()));
+  for (const auto& [k, v] : m) {
+    put_string(w, k);
+    put_string(w, v);
+  }
+}
+bool get_map(BufferReader& r, std::map<std::string, std::string>* m) {
+  uint32_t n;
+  if (!r.get_u32(&n)) return false;
+  m->clear();
+  for (uint32_t i = 0; i < n; ++i) {
+    std::string k, v;
+    if (!get_string(r, &k) || !get_string(r, &v)) return false;
+    (*m)[k] = v;
+  }
+  return true;
+}
+void put_double(BufferWriter& w, double d) {
+  uint64_t bits;
+  std::memcpy(&bits, &d, 8);
+  w.put_u64(bits);
+}
+bool get_double(BufferReader& r, double* d) {
+  uint64_t bits;
+  if (!r.get_u64(&bits)) return false;
+  std::memcpy(d, &bits, 8);
+  return true;
+}
+
+bool positive_int(const std::string& s) {
+  int v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  return ec == std::errc() && end == s.data() + s.size() && v >= 0;
+}
+
+}  // namespace
+
+const char* column_kind_name(ColumnKind kind) {
+  switch (kind) {
+    case ColumnKind::kPartitionKey: return "partition_key";
+    case ColumnKind::kClustering: return "clustering";
+    case ColumnKind::kRegular: return "regular";
+    case ColumnKind::kStatic: return "static";
+  }
+  return "regular";
+}
+
+bool is_system_keyspace(const std::string& name) {
+  return name == "system" || name == "system_schema" || name == "system_auth" || name == "system_distributed" ||
+         name == "system_traces" || name == "system_virtual_schema";
+}
+
+const ColumnMetadata* TableMetadata::column(const std::string& name) const {
+  for (const auto& c : columns) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+std::vector<const ColumnMetadata*> TableMetadata::partition_key() const {
+  std::vector<const ColumnMetadata*> out;
+  for (const auto& c : columns) {
+    if (c.kind == ColumnKind::kPartitionKey) out.push_back(&c);
+  }
+  return out;
+}
+
+std::vector<const ColumnMetadata*> TableMetadata::clustering() const {
+  std::vector<const ColumnMetadata*> out;
+  for (const auto& c : columns) {
+    if (c.kind == ColumnKind::kClustering) out.push_back(&c);
+  }
+  return out;
+}
+
+bool TableMetadata::has_static_columns() const {
+  return std::any_of(columns.begin(), columns.end(), [](const auto& c) { return c.kind == ColumnKind::kStatic; });
+}
+
+bool TableMetadata::is_counter_table() const {
+  return std::any_of(columns.begin(), columns.end(), [](const auto& c) { return c.type.is_counter(); });
+}
+
+storage::TableDescriptor TableMetadata::to_storage() const {
+  storage::TableDescriptor t;
+  t.id = storage_id;
+  t.name = keyspace + "." + name;
+  for (const auto* c : clustering()) t.clustering.push_back({c->type.to_storage(), c->descending});
+  for (const auto& c : columns) {
+    if (c.kind != ColumnKind::kRegular && c.kind != ColumnKind::kStatic) continue;
+    t.columns.push_back({c.id, c.type.to_storage(), c.kind == ColumnKind::kStatic, c.type.is_multi_cell()});
+  }
+  t.default_ttl_seconds = options.default_time_to_live;
+  t.gc_grace_seconds = options.gc_grace_seconds;
+  return t;
+}
+
+const KeyspaceMetadata* Schema::keyspace(const std::string& name) const {
+  auto it = keyspaces.find(name);
+  return it == keyspaces.end() ? nullptr : &it->second;
+}
+
+const TableMetadata* Schema::table(const std::string& ks, const std::string& name) const {
+  const KeyspaceMetadata* k = keyspace(ks);
+  if (k == nullptr) return nullptr;
+  auto it = k->tables.find(name);
+  return it == k->tables.end() ? nullptr : &it->second;
+}
+
+Result<std::map<std::string, std::string>> normalize_replication(const std::map<std::string, std::string>& options) {
+  auto cls = options.find("class");
+  if (cls == options.end()) return Status::invalid_argument("Missing replication strategy class");
+  std::map<std::string, std::string> out;
+  const std::string& name = cls->second;
+  if (name == "SimpleStrategy" || name == kSimple) {
+    out["class"] = kSimple;
+    auto rf = options.find("replication_factor");
+    if (rf == options.end()) return Status::invalid_argument("SimpleStrategy requires a replication_factor strategy option.");
+    for (const auto& [k, v] : options) {
+      if (k != "class" && k != "replication_factor") {
+        return Status::invalid_argument("Unrecognized strategy option {" + k + "} passed to SimpleStrategy");
+      }
+    }
+    if (!positive_int(rf->second)) {
+      return Status::invalid_argument("Replication factor must be non-negative; found " + rf->second);
+    }
+    out["replication_factor"] = rf->second;
+    return out;
+  }
+  if (name == "NetworkTopologyStrategy" || name == kNetwork) {
+    out["class"] = kNetwork;
+    for (const auto& [k, v] : options) {
+      if (k == "class") continue;
+      if (!positive_int(v)) return Status::invalid_argument("Replication factor must be non-negative; found " + v);
+      out[k] = v;
+    }
+    return out;
+  }
+  if (name == "LocalStrategy" || name == "org.apache.cassandra.locator.LocalStrategy") {
+    return Status::invalid_argument("LocalStrategy is only for system keyspaces");
+  }
+  return Status::invalid_argument("Unable to find replication strategy class '" + name + "'");
+}
+
+Bytes serialize_schema(const Schema& schema) {
+  BufferWriter w;
+  w.put_u32(kSerializationVersion);
+  w.put_u32(schema.next_storage_id);
+  w.put_u32(static_cast<uint32_t>(schema.keyspaces.size()));
+  for (const auto& [name, ks] : schema.keyspaces) {
+    put_string(w, ks.name);
+    put_map(w, ks.replication);
+    w.put_u8(ks.durable_writes);
+    w.put_u32(static_cast<uint32_t>(ks.tables.size()));
+    for (const auto& [table_name, t] : ks.tables) {
+      put_string(w, t.name);
+      w.put_length_prefixed(t.id);
+      w.put_u32(t.storage_id);
+      w.put_u32(t.next_column_id);
+      w.put_i32(t.options.default_time_to_live);
+      w.put_i32(t.options.gc_grace_seconds);
+      put_string(w, t.options.comment);
+      put_double(w, t.options.bloom_filter_fp_chance);
+      put_double(w, t.options.crc_check_chance);
+      put_string(w, t.options.speculative_retry);
+      put_map(w, t.options.compaction);
+      put_map(w, t.options.compression);
+      put_map(w, t.options.caching);
+      w.put_u32(static_cast<uint32_t>(t.columns.size()));
+      for (const auto& c : t.columns) {
+        put_string(w, c.name);
+        put_string(w, c.type.to_cql());
+        w.put_u8(static_cast<uint8_t>(c.kind));
+        w.put_i32(c.position);
+        w.put_u8(c.descending);
+        w.put_u32(c.id);
+      }
+    }
+  }
+  return w.release();
+}
+
+Status deserialize_schema(BytesView bytes, Schema* schema) {
+  BufferReader r(bytes);
+  auto bad = [] { return Status::corruption("persisted schema does not decode"); };
+  uint32_t version, n;
+  if (!r.get_u32(&version) || version != kSerializationVersion) return bad();
+  if (!r.get_u32(&schema->next_storage_id) || !r.get_u32(&n)) return bad();
+  for (uint32_t i = 0; i < n; ++i) {
+    KeyspaceMetadata ks;
+    uint8_t durable;
+    uint32_t tables;
+    if (!get_string(r, &ks.name) || !get_map(r, &ks.replication) || !r.get_u8(&durable) || !r.get_u32(&tables)) return bad();
+    ks.durable_writes = durable;
+    for (uint32_t j = 0; j < tables; ++j) {
+      TableMetadata t;
+      t.keyspace = ks.name;
+      BytesView id;
+      uint32_t columns;
+      if (!get_string(r, &t.name) || !r.get_length_prefixed(&id) || !r.get_u32(&t.storage_id) ||
+          !r.get_u32(&t.next_column_id) || !r.get_i32(&t.options.default_time_to_live) ||
+          !r.get_i32(&t.options.gc_grace_seconds) || !get_string(r, &t.options.comment) ||
+          !get_double(r, &t.options.bloom_filter_fp_chance) || !get_double(r, &t.options.crc_check_chance) ||
+          !get_string(r, &t.options.speculative_retry) || !get_map(r, &t.options.compaction) ||
+          !get_map(r, &t.options.compression) || !get_map(r, &t.options.caching) || !r.get_u32(&columns)) {
+        return bad();
+      }
+      t.id = Bytes(id);
+      for (uint32_t k = 0; k < columns; ++k) {
+        ColumnMetadata c;
+        std::string type;
+        uint8_t kind, desc;
+        if (!get_string(r, &c.name) || !get_string(r, &type) || !r.get_u8(&kind) || !r.get_i32(&c.position) ||
+            !r.get_u8(&desc) || !r.get_u32(&c.id)) {
+          return bad();
+        }
+        auto parsed = CqlType::parse(type);
+        if (!parsed.is_ok()) return bad();
+        c.type = *parsed;
+        c.kind = static_cast<ColumnKind>(kind);
+        c.descending = desc;
+        t.columns.push_back(std::move(c));
+      }
+      ks.tables.emplace(t.name, std::move(t));
+    }
+    schema->keyspaces.emplace(ks.name, std::move(ks));
+  }
+  if (!r.at_end()) return bad();
+  return Status::ok();
+}
+
+namespace {
+
+Bytes digest_uuid(BytesView bytes) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(bytes.data(), bytes.size(), md, &length, EVP_md5(), nullptr);
+  md[6] = static_cast<unsigned char>((md[6] & 0x0f) | 0x30);  // version 3 (name-based, MD5)
+  md[8] = static_cast<unsigned char>((md[8] & 0x3f) | 0x80);  // IETF variant
+  return Bytes(reinterpret_cast<char*>(md), 16);
+}
+
+storage::TableDescriptor schema_store_descriptor() {
+  storage::TableDescriptor t;
+  t.id = SchemaManager::kSchemaStoreTable;
+  t.name = "ringdb.schema";
+  t.columns = {{kSchemaBlobColumn, storage::ValueType::of(ValueKind::kBlob), false, false}};
+  return t;
+}
+
+}  // namespace
+
+SchemaManager::SchemaManager(storage::Engine& engine, Rng& rng, const Clock& clock)
+    : engine_(engine), rng_(rng), clock_(clock) {
+  auto empty = std::make_shared<Schema>();
+  empty->version = digest_uuid(serialize_schema(*empty));
+  current_ = std::move(empty);
+}
+
+std::shared_ptr<const Schema> SchemaManager::current() const {
+  std::lock_guard lock(current_mutex_);
+  return current_;
+}
+
+Status SchemaManager::load() {
+  RINGDB_RETURN_IF_ERROR(engine_.register_table(schema_store_descriptor()));
+  storage::ReadCommand read;
+  read.table = kSchemaStoreTable;
+  read.partition_key = "schema";
+  RINGDB_ASSIGN_OR_RETURN(storage::Partition p, engine_.read(read));
+  if (p.rows.empty() || p.rows[0].cells.empty()) return Status::ok();
+  auto schema = std::make_shared<Schema>();
+  RINGDB_RETURN_IF_ERROR(deserialize_schema(p.rows[0].cells[0].value, schema.get()));
+  schema->version = digest_uuid(p.rows[0].cells[0].value);
+  for (const auto& [name, ks] : schema->keyspaces) {
+    for (const auto& [table_name, t] : ks.tables) RINGDB_RETURN_IF_ERROR(engine_.register_table(t.to_storage()));
+  }
+  std::lock_guard lock(current_mutex_);
+  current_ = std::move(schema);
+  return Status::ok();
+}
+
+Status SchemaManager::commit(std::unique_ptr<Schema> next) {
+  const Bytes blob = serialize_schema(*next);
+  storage::Mutation m;
+  m.table = kSchemaStoreTable;
+  m.partition_key = "schema";
+  storage::RowWrite row;
+  // The persisted schema must move forward even if the wall clock steps back.
+  static_assert(sizeof(int64_t) == 8);
+  int64_t ts = std::max<int64_t>(clock_.now_micros(), last_commit_timestamp_ + 1);
+  last_commit_timestamp_ = ts;
+  row.cells.push_back({storage::CellWrite::Kind::kSet, kSchemaBlobColumn, std::nullopt, blob, ts, 0, 0});
+  m.rows.push_back(std::move(row));
+  RINGDB_RETURN_IF_ERROR(engine_.apply(m));
+  next->version = digest_uuid(blob);
+  std::lock_guard lock(current_mutex_);
+  current_ = std::shared_ptr<const Schema>(std::move(next));
+  return Status::ok();
+}
+
+Bytes SchemaManager::random_uuid() {
+  Bytes u;
+  BufferWriter w(&u);
+  w.put_u64(rng_.next_u64());
+  w.put_u64(rng_.next_u64());
+  u[6] = static_cast<char>((u[6] & 0x0f) | 0x40);
+  u[8] = static_cast<char>((u[8] & 0x3f) | 0x80);
+  return u;
+}
+
+Status SchemaManager::create_keyspace(KeyspaceMetadata keyspace) {
+  std::lock_guard ddl(ddl_mutex_);
+  auto next = std::make_unique<Schema>(*current());
+  if (is_system_keyspace(keyspace.name) || next->keyspace(keyspace.name)) {
+    return Status::already_exists("Keyspace " + keyspace.name + " already exists");
+  }
+  RINGDB_ASSIGN_OR_RETURN(keyspace.replication, normalize_replication(keyspace.replication));
+  next->keyspaces.emplace(keyspace.name, std::move(keyspace));
+  return commit(std::move(next));
+}
+
+Status SchemaManager::alter_keyspace(const std::string& name, std::map<std::string, std::string> replication,
+                                     std::optional<bool> durable_writes) {
+  std::lock_guard ddl(ddl_mutex_);
+  auto next = std::make_unique<Schema>(*current());
+  auto it = next->keyspaces.find(name);
+  if (it == next->keyspaces.end()) return Status::not_found("Keyspace " + name + " doesn't exist");
+  if (!replication.empty()) {
+    RINGDB_ASSIGN_OR_RETURN(it->second.replication, normalize_replication(replication));
+  }
+  if (durable_writes) it->second.durable_writes = *durable_writes;
+  return commit(std::move(next));
+}
+
+Status SchemaManager::drop_keyspace(const std::string& name) {
+  std::lock_guard ddl(ddl_mutex_);
+  auto next = std::make_unique<Schema>(*current());
+  auto it = next->keyspaces.find(name);
+  if (it == next->keyspaces.end()) return Status::not_found("Keyspace " + name + " doesn't exist");
+  std::vector<storage::TableId> dropped;
+  for (const auto& [table_name, t] : it->second.tables) dropped.push_back(t.storage_id);
+  next->keyspaces.erase(it);
+  RINGDB_RETURN_IF_ERROR(commit(std::move(next)));
+  for (storage::TableId id : dropped) RINGDB_RETURN_IF_ERROR(engine_.drop_table(id));
+  return Status::ok();
+}
+
+Status SchemaManager::create_table(TableMetadata table) {
+  std::lock_guard ddl(ddl_mutex_);
+  auto next = std::make_unique<Schema>(*current());
+  auto ks = next->keyspaces.find(table.keyspace);
+  if (ks == next->keyspaces.end()) return Status::invalid_argument("Keyspace " + table.keyspace + " does not exist");
+  if (ks->second.tables.count(table.name)) {
+    return Status::already_exists("Object " + table.keyspace + "." + table.name + " already exists");
+  }
+  table.id = random_uuid();
+  table.storage_id = next->next_storage_id++;
+  for (auto& c : table.columns) {
+    if (c.kind == ColumnKind::kRegular || c.kind == ColumnKind::kStatic) c.id = table.next_column_id++;
+  }
+  RINGDB_RETURN_IF_ERROR(engine_.register_table(table.to_storage()));
+  ks->second.tables.emplace(table.name, std::move(table));
+  return commit(std::move(next));
+}
+
+Status SchemaManager::replace_table(TableMetadata table) {
+  std::lock_guard ddl(ddl_mutex_);
+  auto next = std::make_unique<Schema>(*current());
+  auto ks = next->keyspaces.find(table.keyspace);
+  if (ks == next->keyspaces.end() || !ks->second.tables.count(table.name)) {
+    return Status::invalid_argument("Table " + table.keyspace + "." + table.name + " does not exist");
+  }
+  for (auto& c : table.columns) {
+    if ((c.kind == ColumnKind::kRegular || c.kind == ColumnKind::kStatic) && c.id == 0) c.id = table.next_column_id++;
+  }
+  RINGDB_RETURN_IF_ERROR(engine_.register_table(table.to_storage()));
+  ks->second.tables[table.name] = std::move(table);
+  return commit(std::move(next));
+}
+
+Status SchemaManager::drop_table(const std::string& keyspace, const std::string& name) {
+  std::lock_guard ddl(ddl_mutex_);
+  auto next = std::make_unique<Schema>(*current());
+  auto ks = next->keyspaces.find(keyspace);
+  if (ks == next->keyspaces.end()) return Status::invalid_argument("Keyspace " + keyspace + " does not exist");
+  auto it = ks->second.tables.find(name);
+  if (it == ks->second.tables.end()) return Status::not_found("Table " + keyspace + "." + name + " doesn't exist");
+  const storage::TableId id = it->second.storage_id;
+  ks->second.tables.erase(it);
+  RINGDB_RETURN_IF_ERROR(commit(std::move(next)));
+  return engine_.drop_table(id);
+}
+
+Status SchemaManager::truncate_table(const std::string& keyspace, const std::string& name) {
+  auto schema = current();
+  const TableMetadata* t = schema->table(keyspace, name);
+  if (t == nullptr) return Status::invalid_argument("unconfigured table " + name);
+  return engine_.truncate_table(t->storage_id);
+}
+
+}  // namespace ringdb::schema

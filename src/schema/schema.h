@@ -1,0 +1,134 @@
+// Keyspaces and tables: the node's schema, its persistence and its version.
+//
+// A Schema is an immutable snapshot; SchemaManager owns the current one and replaces it on each
+// DDL statement (copy, change, persist, swap), so readers take a shared_ptr and never lock for
+// long. The schema is persisted in the storage engine under a reserved table, so it survives a
+// restart, and its version is the MD5 of its serialized form as a UUID (as Cassandra derives
+// schema_version from a digest of its schema tables). Thread-safe.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "runtime/rng.h"
+#include "schema/types.h"
+#include "storage/engine.h"
+
+namespace ringdb::schema {
+
+enum class ColumnKind : uint8_t { kPartitionKey, kClustering, kRegular, kStatic };
+const char* column_kind_name(ColumnKind kind);  // as system_schema.columns.kind
+
+struct ColumnMetadata {
+  std::string name;
+  CqlType type;
+  ColumnKind kind = ColumnKind::kRegular;
+  int32_t position = -1;  // within the partition key or clustering; -1 otherwise
+  bool descending = false;
+  storage::ColumnId id = 0;  // storage column id; 0 for key columns
+};
+
+struct TableOptions {
+  int32_t default_time_to_live = 0;
+  int32_t gc_grace_seconds = storage::kDefaultGcGraceSeconds;
+  std::string comment;
+  double bloom_filter_fp_chance = 0.01;
+  double crc_check_chance = 1.0;
+  std::string speculative_retry = "99PERCENTILE";
+  std::map<std::string, std::string> compaction = {
+      {"class", "org.apache.cassandra.db.compaction.SizeTieredCompactionStrategy"},
+      {"max_threshold", "32"},
+      {"min_threshold", "4"}};
+  std::map<std::string, std::string> compression = {
+      {"chunk_length_in_kb", "16"}, {"class", "org.apache.cassandra.io.compress.LZ4Compressor"}};
+  std::map<std::string, std::string> caching = {{"keys", "ALL"}, {"rows_per_partition", "NONE"}};
+};
+
+struct TableMetadata {
+  std::string keyspace;
+  std::string name;
+  Bytes id;  // 16-byte UUID, system_schema.tables.id
+  storage::TableId storage_id = 0;
+  // Partition key columns, then clustering columns (each in key order), then the others by name.
+  std::vector<ColumnMetadata> columns;
+  TableOptions options;
+  storage::ColumnId next_column_id = storage::kFirstUserColumn;
+
+  const ColumnMetadata* column(const std::string& name) const;
+  std::vector<const ColumnMetadata*> partition_key() const;
+  std::vector<const ColumnMetadata*> clustering() const;
+  bool has_static_columns() const;
+  bool is_counter_table() const;
+  storage::TableDescriptor to_storage() const;
+};
+
+struct KeyspaceMetadata {
+  std::string name;
+  std::map<std::string, std::string> replication;  // 'class' plus strategy options
+  bool durable_writes = true;
+  std::map<std::string, TableMetadata> tables;
+};
+
+struct Schema {
+  std::map<std::string, KeyspaceMetadata> keyspaces;
+  Bytes version;  // 16-byte UUID
+  storage::TableId next_storage_id = 1000;
+
+  const KeyspaceMetadata* keyspace(const std::string& name) const;
+  const TableMetadata* table(const std::string& keyspace, const std::string& name) const;
+};
+
+// Validates and normalises replication options: class names (short or qualified) become their
+// qualified form; SimpleStrategy needs replication_factor, NetworkTopologyStrategy a factor per DC.
+[[nodiscard]] Result<std::map<std::string, std::string>> normalize_replication(
+    const std::map<std::string, std::string>& options);
+
+class SchemaManager {
+ public:
+  // Table ids below this are reserved for the engine's own tables (the schema itself).
+  static constexpr storage::TableId kSchemaStoreTable = 1;
+
+  SchemaManager(storage::Engine& engine, Rng& rng, const Clock& clock);
+
+  // Loads the persisted schema (if any) and registers every table with the engine.
+  [[nodiscard]] Status load();
+  std::shared_ptr<const Schema> current() const;
+
+  // Each returns AlreadyExists / NotFound (for the IF [NOT] EXISTS handling of the caller) or
+  // InvalidArgument; on success the new schema is persisted and current.
+  [[nodiscard]] Status create_keyspace(KeyspaceMetadata keyspace);
+  [[nodiscard]] Status alter_keyspace(const std::string& name, std::map<std::string, std::string> replication,
+                                      std::optional<bool> durable_writes);
+  [[nodiscard]] Status drop_keyspace(const std::string& name);
+  // Assigns ids to the table and its columns.
+  [[nodiscard]] Status create_table(TableMetadata table);
+  // Replaces an existing table's metadata (ALTER TABLE); the caller derived it from current().
+  [[nodiscard]] Status replace_table(TableMetadata table);
+  [[nodiscard]] Status drop_table(const std::string& keyspace, const std::string& name);
+  [[nodiscard]] Status truncate_table(const std::string& keyspace, const std::string& name);
+
+ private:
+  Status commit(std::unique_ptr<Schema> next);  // persist + swap; holds ddl_mutex_
+  Bytes random_uuid();
+
+  storage::Engine& engine_;
+  Rng& rng_;
+  const Clock& clock_;
+  std::mutex ddl_mutex_;  // one DDL at a time
+  int64_t last_commit_timestamp_ = 0;  // guarded by ddl_mutex_
+  mutable std::mutex current_mutex_;
+  std::shared_ptr<const Schema> current_;
+};
+
+// Serialization of a whole schema (persistence and digest).
+Bytes serialize_schema(const Schema& schema);
+[[nodiscard]] Status deserialize_schema(BytesView bytes, Schema* schema);
+
+bool is_system_keyspace(const std::string& name);
+
+}  // namespace ringdb::schema

@@ -1,0 +1,143 @@
+#include "schema/types.h"
+
+#include <cctype>
+
+namespace ringdb::schema {
+namespace {
+
+struct NativeName {
+  const char* name;
+  ValueKind kind;
+};
+constexpr NativeName kNatives[] = {
+    {"ascii", ValueKind::kAscii},       {"bigint", ValueKind::kBigint},       {"blob", ValueKind::kBlob},
+    {"boolean", ValueKind::kBoolean},   {"counter", ValueKind::kCounter},     {"date", ValueKind::kDate},
+    {"decimal", ValueKind::kDecimal},   {"double", ValueKind::kDouble},       {"duration", ValueKind::kDuration},
+    {"float", ValueKind::kFloat},       {"inet", ValueKind::kInet},           {"int", ValueKind::kInt},
+    {"smallint", ValueKind::kSmallint}, {"text", ValueKind::kText},           {"varchar", ValueKind::kText},
+    {"time", ValueKind::kTime},         {"timestamp", ValueKind::kTimestamp}, {"timeuuid", ValueKind::kTimeuuid},
+    {"tinyint", ValueKind::kTinyint},   {"uuid", ValueKind::kUuid},           {"varint", ValueKind::kVarint},
+};
+
+class TypeParser {
+ public:
+  explicit TypeParser(std::string_view text) : text_(text) {}
+
+  Result<CqlType> parse_all() {
+    RINGDB_ASSIGN_OR_RETURN(CqlType t, parse_type());
+    skip_space();
+    if (pos_ != text_.size()) return error("unexpected '" + std::string(text_.substr(pos_)) + "'");
+    return t;
+  }
+
+ private:
+  Result<CqlType> parse_type() {
+    std::string name = identifier();
+    if (name.empty()) return error("expected a type name");
+    if (name == "frozen") {
+      RINGDB_RETURN_IF_ERROR(expect('<'));
+      RINGDB_ASSIGN_OR_RETURN(CqlType inner, parse_type());
+      RINGDB_RETURN_IF_ERROR(expect('>'));
+      if (!inner.is_collection() && inner.kind != ValueKind::kTuple) {
+        return error("frozen<> is only allowed on collections, tuples and user types");
+      }
+      inner.frozen = true;
+      return inner;
+    }
+    if (name == "list" || name == "set" || name == "map" || name == "tuple") {
+      CqlType t;
+      t.kind = name == "list" ? ValueKind::kList
+               : name == "set" ? ValueKind::kSet
+               : name == "map" ? ValueKind::kMap
+                               : ValueKind::kTuple;
+      t.frozen = t.kind == ValueKind::kTuple;
+      RINGDB_RETURN_IF_ERROR(expect('<'));
+      for (;;) {
+        RINGDB_ASSIGN_OR_RETURN(CqlType param, parse_type());
+        // Collections nested in collections or tuples are frozen implicitly (Cassandra 3.x).
+        if (param.is_collection() && !param.frozen) {
+          return error("non-frozen collections are not allowed inside collections");
+        }
+        t.params.push_back(std::move(param));
+        skip_space();
+        if (peek() == ',') {
+          ++pos_;
+          continue;
+        }
+        break;
+      }
+      RINGDB_RETURN_IF_ERROR(expect('>'));
+      const size_t want = t.kind == ValueKind::kMap ? 2 : 1;
+      if (t.kind != ValueKind::kTuple && t.params.size() != want) return error("wrong number of type parameters");
+      if (t.kind == ValueKind::kMap || t.kind == ValueKind::kSet) {
+        if (t.params[0].is_counter() || (t.kind == ValueKind::kMap && t.params[1].is_counter())) {
+          return error("counters are not allowed inside collections");
+        }
+      }
+      if (t.kind == ValueKind::kList && t.params[0].is_counter()) return error("counters are not allowed inside collections");
+      return t;
+    }
+    for (const auto& n : kNatives) {
+      if (name == n.name) return CqlType::of(n.kind);
+    }
+    return Status::not_supported("type '" + name + "' is not supported yet (user-defined types come later)");
+  }
+
+  std::string identifier() {
+    skip_space();
+    std::string out;
+    while (pos_ < text_.size() && (std::isalnum(static_cast<unsigned char>(text_[pos_])) || text_[pos_] == '_')) {
+      out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(text_[pos_]))));
+      ++pos_;
+    }
+    return out;
+  }
+  void skip_space() {
+    while (pos_ < text_.size() && std::isspace(static_cast<unsigned char>(text_[pos_]))) ++pos_;
+  }
+  char peek() const { return pos_ < text_.size() ? text_[pos_] : '\0'; }
+  Status expect(char c) {
+    skip_space();
+    if (peek() != c) return error(std::string("expected '") + c + "'");
+    ++pos_;
+    return Status::ok();
+  }
+  Status error(const std::string& why) const {
+    return Status::invalid_argument("bad type '" + std::string(text_) + "': " + why);
+  }
+
+  std::string_view text_;
+  size_t pos_ = 0;
+};
+
+}  // namespace
+
+std::string CqlType::to_cql() const {
+  std::string base;
+  switch (kind) {
+    case ValueKind::kList: base = "list<" + params[0].to_cql() + ">"; break;
+    case ValueKind::kSet: base = "set<" + params[0].to_cql() + ">"; break;
+    case ValueKind::kMap: base = "map<" + params[0].to_cql() + ", " + params[1].to_cql() + ">"; break;
+    case ValueKind::kTuple: {
+      base = "tuple<";
+      for (size_t i = 0; i < params.size(); ++i) base += (i ? ", " : "") + params[i].to_cql();
+      return base + ">";  // tuples print without frozen<>
+    }
+    default:
+      for (const auto& n : kNatives) {
+        if (n.kind == kind) return n.name;
+      }
+      return "blob";
+  }
+  return frozen ? "frozen<" + base + ">" : base;
+}
+
+storage::ValueType CqlType::to_storage() const {
+  storage::ValueType t{kind, {}};
+  for (const auto& p : params) t.params.push_back(p.to_storage());
+  return t;
+}
+
+Result<CqlType> CqlType::parse(std::string_view text) { return TypeParser(text).parse_all(); }
+
+}  // namespace ringdb::schema
