@@ -1,0 +1,130 @@
+#include <gtest/gtest.h>
+
+#include "schema/schema.h"
+#include "schema/values.h"
+#include "storage/test_util.h"
+
+namespace ringdb::schema {
+namespace {
+
+TEST(CqlType, ParsesAndPrintsLikeCassandra) {
+  for (const char* text : {"int", "text", "frozen<list<int>>", "map<text, frozen<set<uuid>>>", "tuple<int, text>",
+                           "set<timeuuid>", "frozen<map<int, text>>"}) {
+    auto t = CqlType::parse(text);
+    ASSERT_TRUE(t.is_ok()) << text << ": " << t.status().to_string();
+    EXPECT_EQ(t->to_cql(), text);
+  }
+  EXPECT_EQ(CqlType::parse("VARCHAR")->to_cql(), "text");
+  EXPECT_TRUE(CqlType::parse("list<int>")->is_multi_cell());
+  EXPECT_FALSE(CqlType::parse("frozen<list<int>>")->is_multi_cell());
+  for (const char* bad : {"", "lst<int>", "list<int", "map<int>", "list<list<int>>", "frozen<int>", "set<counter>"}) {
+    EXPECT_FALSE(CqlType::parse(bad).is_ok()) << bad;
+  }
+}
+
+Bytes literal(const char* type, LiteralKind kind, const char* text) {
+  auto v = value_from_literal(*CqlType::parse(type), kind, text);
+  EXPECT_TRUE(v.is_ok()) << type << " " << text << ": " << v.status().to_string();
+  return v.is_ok() ? *v : Bytes();
+}
+
+TEST(Values, LiteralsRoundTripThroughFormatting) {
+  struct Case {
+    const char* type;
+    LiteralKind kind;
+    const char* text;
+    const char* printed;
+  } cases[] = {
+      {"int", LiteralKind::kInteger, "-42", "-42"},
+      {"bigint", LiteralKind::kInteger, "9223372036854775807", "9223372036854775807"},
+      {"varint", LiteralKind::kInteger, "-123456789012345678901234567890", "-123456789012345678901234567890"},
+      {"decimal", LiteralKind::kFloat, "-12.050", "-12.050"},
+      {"decimal", LiteralKind::kFloat, "1.5e3", "1500"},
+      {"double", LiteralKind::kFloat, "0.1", "0.1"},
+      {"float", LiteralKind::kInteger, "3", "3.0"},
+      {"boolean", LiteralKind::kBoolean, "true", "true"},
+      {"text", LiteralKind::kString, "it's", "'it''s'"},
+      {"blob", LiteralKind::kHex, "0xcafe", "0xcafe"},
+      {"uuid", LiteralKind::kUuid, "550e8400-e29b-41d4-a716-446655440000", "550e8400-e29b-41d4-a716-446655440000"},
+      {"timestamp", LiteralKind::kString, "2024-02-29 13:45:01.250+0000", "'2024-02-29 13:45:01.250+0000'"},
+      {"timestamp", LiteralKind::kString, "2024-02-29T14:45:01+0100", "'2024-02-29 13:45:01.000+0000'"},
+      {"timestamp", LiteralKind::kInteger, "0", "'1970-01-01 00:00:00.000+0000'"},
+      {"date", LiteralKind::kString, "1969-12-31", "'1969-12-31'"},
+      {"time", LiteralKind::kString, "08:30:00.5", "'08:30:00.500000000'"},
+      {"inet", LiteralKind::kString, "10.0.0.1", "'10.0.0.1'"},
+      {"inet", LiteralKind::kString, "::1", "'::1'"},
+      {"duration", LiteralKind::kDuration, "1y2mo3d4h5m6s7ms", "1y2mo3d4h5m6s7ms"},
+  };
+  for (const auto& c : cases) {
+    Bytes v = literal(c.type, c.kind, c.text);
+    EXPECT_EQ(format_value(*CqlType::parse(c.type), v), c.printed) << c.type << " " << c.text;
+    EXPECT_TRUE(validate_value(*CqlType::parse(c.type), v).is_ok()) << c.type;
+  }
+}
+
+TEST(Values, RejectsMismatchesAndOverflow) {
+  auto int_type = *CqlType::parse("int");
+  EXPECT_EQ(value_from_literal(int_type, LiteralKind::kString, "1").status().message(),
+            "Invalid STRING constant (1) for type int");
+  EXPECT_FALSE(value_from_literal(int_type, LiteralKind::kInteger, "2147483648").is_ok());
+  EXPECT_FALSE(value_from_literal(*CqlType::parse("tinyint"), LiteralKind::kInteger, "128").is_ok());
+  EXPECT_FALSE(value_from_literal(*CqlType::parse("date"), LiteralKind::kString, "2023-02-29").is_ok());
+  EXPECT_FALSE(value_from_literal(*CqlType::parse("timeuuid"), LiteralKind::kUuid,
+                                  "550e8400-e29b-41d4-a716-446655440000").is_ok());
+  EXPECT_FALSE(value_from_literal(*CqlType::parse("text"), LiteralKind::kString, "\xff\xfe").is_ok());
+  EXPECT_FALSE(validate_value(int_type, "abc").is_ok());
+  EXPECT_FALSE(validate_value(*CqlType::parse("list<int>"), Bytes("\0\0\0\x05", 4)).is_ok());
+  EXPECT_TRUE(validate_value(int_type, "").is_ok());  // empty values are legal
+}
+
+TEST(SchemaManager, PersistsAcrossRestartAndVersionsEveryChange) {
+  storage::testing::TempDir dir;
+  ManualClock clock;
+  MetricsRegistry metrics;
+  SeededRng rng(1);
+  Bytes version_before, version_after;
+  {
+    storage::EngineOptions options;
+    options.data_directory = dir.path();
+    auto engine = storage::Engine::open(options, clock, metrics);
+    ASSERT_TRUE(engine.is_ok());
+    SchemaManager schemas(**engine, rng, clock);
+    ASSERT_TRUE(schemas.load().is_ok());
+    version_before = schemas.current()->version;
+    KeyspaceMetadata ks;
+    ks.name = "shop";
+    ks.replication = {{"class", "SimpleStrategy"}, {"replication_factor", "1"}};
+    ASSERT_TRUE(schemas.create_keyspace(ks).is_ok());
+    EXPECT_EQ(schemas.create_keyspace(ks).code(), StatusCode::kAlreadyExists);
+    EXPECT_NE(schemas.current()->version, version_before);
+    TableMetadata t;
+    t.keyspace = "shop";
+    t.name = "orders";
+    t.columns = {{"id", *CqlType::parse("int"), ColumnKind::kPartitionKey, 0},
+                 {"line", *CqlType::parse("int"), ColumnKind::kClustering, 0, true},
+                 {"item", *CqlType::parse("text"), ColumnKind::kRegular}};
+    ASSERT_TRUE(schemas.create_table(t).is_ok());
+    version_after = schemas.current()->version;
+    KeyspaceMetadata bad;
+    bad.name = "bad";
+    bad.replication = {{"class", "SimpleStrategy"}};
+    EXPECT_EQ(schemas.create_keyspace(bad).code(), StatusCode::kInvalidArgument);
+  }
+  storage::EngineOptions options;
+  options.data_directory = dir.path();
+  auto engine = storage::Engine::open(options, clock, metrics);
+  ASSERT_TRUE(engine.is_ok());
+  SchemaManager schemas(**engine, rng, clock);
+  ASSERT_TRUE(schemas.load().is_ok());
+  auto schema = schemas.current();
+  EXPECT_EQ(schema->version, version_after);
+  const TableMetadata* t = schema->table("shop", "orders");
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(schema->keyspace("shop")->replication.at("class"), "org.apache.cassandra.locator.SimpleStrategy");
+  EXPECT_TRUE(t->column("line")->descending);
+  EXPECT_GE(t->column("item")->id, storage::kFirstUserColumn);
+  EXPECT_NE((*engine)->table(t->storage_id), nullptr);  // re-registered with storage
+}
+
+}  // namespace
+}  // namespace ringdb::schema
