@@ -6,6 +6,8 @@ const char* status_code_name(StatusCode code) {
   switch (code) {
     case StatusCode::kOk:
       return "OK";
+    case StatusCode::kSyntaxError:
+      return "SyntaxError";
     case StatusCode::kInvalidArgument:
       return "InvalidArgument";
     case StatusCode::kNotFound:

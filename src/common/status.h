@@ -14,7 +14,8 @@ namespace ringdb {
 
 enum class StatusCode {
   kOk = 0,
-  kInvalidArgument,  // the caller's input is wrong (maps to CQL Invalid / Syntax at the edge)
+  kInvalidArgument,  // the caller's input is wrong (maps to CQL Invalid at the edge)
+  kSyntaxError,      // statement text that does not parse (CQL SyntaxError)
   kNotFound,
   kAlreadyExists,
   kCorruption,   // stored bytes do not decode: a bug or a disk fault
@@ -37,6 +38,7 @@ class [[nodiscard]] Status {
   static Status invalid_argument(std::string m) {
     return {StatusCode::kInvalidArgument, std::move(m)};
   }
+  static Status syntax_error(std::string m) { return {StatusCode::kSyntaxError, std::move(m)}; }
   static Status not_found(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
   static Status already_exists(std::string m) { return {StatusCode::kAlreadyExists, std::move(m)}; }
   static Status corruption(std::string m) { return {StatusCode::kCorruption, std::move(m)}; }

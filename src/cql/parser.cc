@@ -1,0 +1,1070 @@
+#include "cql/parser.h"
+
+#include <cctype>
+#include <cstring>
+
+namespace ringdb::cql {
+namespace {
+
+enum class TokenKind {
+  kEnd,
+  kIdentifier,        // unquoted: compared case-insensitively, stored lower-case
+  kQuotedIdentifier,  // "Name": case kept
+  kString,
+  kInteger,
+  kFloat,
+  kUuid,
+  kHex,
+  kDuration,
+  kSymbol,  // punctuation and operators, in text
+  kBindMarker,       // ?
+  kNamedBindMarker,  // :name
+};
+
+struct Token {
+  TokenKind kind = TokenKind::kEnd;
+  std::string text;
+  int line = 1;
+  int column = 0;
+};
+
+bool is_hex(char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_ident_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
+bool is_ident_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+class Lexer {
+ public:
+  explicit Lexer(std::string_view text) : text_(text) {}
+
+  Status tokenize(std::vector<Token>* out) {
+    for (;;) {
+      skip_space_and_comments();
+      Token t;
+      t.line = line_;
+      t.column = static_cast<int>(pos_ - line_start_);
+      if (pos_ >= text_.size()) {
+        out->push_back(t);
+        return Status::ok();
+      }
+      RINGDB_RETURN_IF_ERROR(next(&t));
+      out->push_back(std::move(t));
+    }
+  }
+
+ private:
+  Status error(const std::string& what) const {
+    return Status::syntax_error("line " + std::to_string(line_) + ":" + std::to_string(pos_ - line_start_) + " " + what);
+  }
+
+  void skip_space_and_comments() {
+    for (;;) {
+      while (pos_ < text_.size() && std::isspace(static_cast<unsigned char>(text_[pos_]))) {
+        if (text_[pos_] == '\n') {
+          ++line_;
+          line_start_ = pos_ + 1;
+        }
+        ++pos_;
+      }
+      if (text_.substr(pos_, 2) == "--" || text_.substr(pos_, 2) == "//") {
+        while (pos_ < text_.size() && text_[pos_] != '\n') ++pos_;
+        continue;
+      }
+      if (text_.substr(pos_, 2) == "/*") {
+        size_t end = text_.find("*/", pos_ + 2);
+        for (size_t i = pos_; i < (end == std::string_view::npos ? text_.size() : end); ++i) {
+          if (text_[i] == '\n') {
+            ++line_;
+            line_start_ = i + 1;
+          }
+        }
+        pos_ = end == std::string_view::npos ? text_.size() : end + 2;
+        continue;
+      }
+      return;
+    }
+  }
+
+  bool looks_like_uuid() const {
+    if (text_.size() - pos_ < 36) return false;
+    for (size_t i = 0; i < 36; ++i) {
+      char c = text_[pos_ + i];
+      bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+      if (dash ? c != '-' : !is_hex(c)) return false;
+    }
+    return text_.size() - pos_ == 36 || !is_ident_char(text_[pos_ + 36]);
+  }
+
+  // [0-9]+ unit ([0-9]+ unit)* with Cassandra's duration units.
+  size_t duration_length() const {
+    static const char* kUnits[] = {"mo", "ms", "us", "ns", "y", "w", "d", "h", "m", "s"};
+    size_t i = pos_;
+    bool any = false;
+    while (i < text_.size() && is_digit(text_[i])) {
+      while (i < text_.size() && is_digit(text_[i])) ++i;
+      size_t unit_start = i;
+      while (i < text_.size() && std::isalpha(static_cast<unsigned char>(text_[i]))) ++i;
+      std::string unit = lower(text_.substr(unit_start, i - unit_start));
+      bool known = false;
+      for (const char* u : kUnits) known |= unit == u;
+      if (!known) return 0;
+      any = true;
+    }
+    if (!any || (i < text_.size() && is_ident_char(text_[i]))) return 0;
+    return i - pos_;
+  }
+
+  Status next(Token* t) {
+    const char c = text_[pos_];
+    if (looks_like_uuid()) {
+      t->kind = TokenKind::kUuid;
+      t->text = std::string(text_.substr(pos_, 36));
+      pos_ += 36;
+      return Status::ok();
+    }
+    if (c == '0' && pos_ + 1 < text_.size() && (text_[pos_ + 1] == 'x' || text_[pos_ + 1] == 'X')) {
+      size_t end = pos_ + 2;
+      while (end < text_.size() && is_hex(text_[end])) ++end;
+      t->kind = TokenKind::kHex;
+      t->text = "0x" + std::string(text_.substr(pos_ + 2, end - pos_ - 2));
+      pos_ = end;
+      return Status::ok();
+    }
+    if (is_digit(c) || (c == '-' && pos_ + 1 < text_.size() && (is_digit(text_[pos_ + 1]) || text_[pos_ + 1] == '.'))) {
+      const size_t start = pos_;
+      if (c == '-') ++pos_;
+      if (size_t d = duration_length()) {
+        t->kind = TokenKind::kDuration;
+        pos_ += d;
+        t->text = std::string(text_.substr(start, pos_ - start));
+        return Status::ok();
+      }
+      bool is_float = false;
+      while (pos_ < text_.size() && is_digit(text_[pos_])) ++pos_;
+      if (pos_ < text_.size() && text_[pos_] == '.' && pos_ + 1 < text_.size() && is_digit(text_[pos_ + 1])) {
+        is_float = true;
+        ++pos_;
+        while (pos_ < text_.size() && is_digit(text_[pos_])) ++pos_;
+      }
+      if (pos_ < text_.size() && (text_[pos_] == 'e' || text_[pos_] == 'E')) {
+        size_t e = pos_ + 1;
+        if (e < text_.size() && (text_[e] == '+' || text_[e] == '-')) ++e;
+        if (e < text_.size() && is_digit(text_[e])) {
+          is_float = true;
+          pos_ = e;
+          while (pos_ < text_.size() && is_digit(text_[pos_])) ++pos_;
+        }
+      }
+      if (pos_ < text_.size() && is_ident_char(text_[pos_])) return error("no viable alternative at character '" + std::string(1, text_[pos_]) + "'");
+      t->kind = is_float ? TokenKind::kFloat : TokenKind::kInteger;
+      t->text = std::string(text_.substr(start, pos_ - start));
+      return Status::ok();
+    }
+    if (is_ident_start(c)) {
+      size_t end = pos_;
+      while (end < text_.size() && is_ident_char(text_[end])) ++end;
+      t->kind = TokenKind::kIdentifier;
+      t->text = lower(text_.substr(pos_, end - pos_));
+      pos_ = end;
+      return Status::ok();
+    }
+    if (c == '"') return quoted('"', TokenKind::kQuotedIdentifier, t);
+    if (c == '\'') return quoted('\'', TokenKind::kString, t);
+    if (c == '$' && text_.substr(pos_, 2) == "$$") {
+      size_t end = text_.find("$$", pos_ + 2);
+      if (end == std::string_view::npos) return error("unterminated $$ string");
+      t->kind = TokenKind::kString;
+      t->text = std::string(text_.substr(pos_ + 2, end - pos_ - 2));
+      pos_ = end + 2;
+      return Status::ok();
+    }
+    if (c == '?') {
+      t->kind = TokenKind::kBindMarker;
+      t->text = "?";
+      ++pos_;
+      return Status::ok();
+    }
+    if (c == ':' && pos_ + 1 < text_.size() && (is_ident_start(text_[pos_ + 1]) || text_[pos_ + 1] == '"')) {
+      ++pos_;
+      Token name;
+      if (text_[pos_] == '"') {
+        RINGDB_RETURN_IF_ERROR(quoted('"', TokenKind::kQuotedIdentifier, &name));
+      } else {
+        RINGDB_RETURN_IF_ERROR(next(&name));
+      }
+      t->kind = TokenKind::kNamedBindMarker;
+      t->text = name.text;
+      return Status::ok();
+    }
+    for (const char* op : {"<=", ">=", "!=", "=", "<", ">", "(", ")", ",", ";", ".", "*", "[", "]", "{", "}", ":", "+", "-"}) {
+      const size_t n = std::strlen(op);
+      if (text_.substr(pos_, n) == op) {
+        t->kind = TokenKind::kSymbol;
+        t->text = op;
+        pos_ += n;
+        return Status::ok();
+      }
+    }
+    return error("no viable alternative at character '" + std::string(1, c) + "'");
+  }
+
+  Status quoted(char q, TokenKind kind, Token* t) {
+    std::string out;
+    size_t i = pos_ + 1;
+    for (;;) {
+      if (i >= text_.size()) return error(std::string("unterminated ") + (q == '\'' ? "string" : "quoted identifier"));
+      if (text_[i] == q) {
+        if (i + 1 < text_.size() && text_[i + 1] == q) {
+          out.push_back(q);
+          i += 2;
+          continue;
+        }
+        break;
+      }
+      if (text_[i] == '\n') {
+        ++line_;
+        line_start_ = i + 1;
+      }
+      out.push_back(text_[i++]);
+    }
+    pos_ = i + 1;
+    t->kind = kind;
+    t->text = std::move(out);
+    return Status::ok();
+  }
+
+  std::string_view text_;
+  size_t pos_ = 0;
+  int line_ = 1;
+  size_t line_start_ = 0;
+};
+
+class Parser {
+ public:
+  explicit Parser(std::vector<Token> tokens) : tokens_(std::move(tokens)) {}
+
+  Result<ParsedStatement> parse() {
+    ParsedStatement out;
+    RINGDB_ASSIGN_OR_RETURN(out.statement, statement());
+    accept(";");
+    if (peek().kind != TokenKind::kEnd) return unexpected();
+    out.bind_count = bind_count_;
+    out.bind_names = bind_names_;
+    return out;
+  }
+
+ private:
+  // --- token helpers ---------------------------------------------------------------------
+  const Token& peek(size_t ahead = 0) const { return tokens_[std::min(pos_ + ahead, tokens_.size() - 1)]; }
+  const Token& advance() {
+    const Token& t = peek();
+    if (pos_ < tokens_.size() - 1) ++pos_;
+    return t;
+  }
+  bool is_keyword(const char* word, size_t ahead = 0) const {
+    const Token& t = peek(ahead);
+    return t.kind == TokenKind::kIdentifier && t.text == word;
+  }
+  bool is_symbol(const char* s, size_t ahead = 0) const {
+    const Token& t = peek(ahead);
+    return t.kind == TokenKind::kSymbol && t.text == s;
+  }
+  bool accept_keyword(const char* word) {
+    if (!is_keyword(word)) return false;
+    advance();
+    return true;
+  }
+  bool accept(const char* symbol) {
+    if (!is_symbol(symbol)) return false;
+    advance();
+    return true;
+  }
+  Status error_at(const Token& t, const std::string& what) const {
+    return Status::syntax_error("line " + std::to_string(t.line) + ":" + std::to_string(t.column) + " " + what);
+  }
+  Status unexpected(const std::string& expecting = "") const {
+    const Token& t = peek();
+    std::string found = t.kind == TokenKind::kEnd ? "<EOF>" : t.text;
+    return error_at(t, (t.kind == TokenKind::kEnd ? "mismatched input '<EOF>'" : "no viable alternative at input '" + found + "'") +
+                           (expecting.empty() ? "" : " (expecting " + expecting + ")"));
+  }
+  Status expect_keyword(const char* word) {
+    if (accept_keyword(word)) return Status::ok();
+    std::string upper(word);
+    for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return unexpected(upper);
+  }
+  Status expect(const char* symbol) {
+    if (accept(symbol)) return Status::ok();
+    return unexpected(std::string("'") + symbol + "'");
+  }
+  Result<std::string> identifier() {
+    const Token& t = peek();
+    if (t.kind == TokenKind::kIdentifier || t.kind == TokenKind::kQuotedIdentifier) {
+      std::string s = t.text;
+      advance();
+      return s;
+    }
+    return unexpected("an identifier");
+  }
+  // keyspace.table or table
+  Status qualified_name(std::string* keyspace, std::string* name) {
+    RINGDB_ASSIGN_OR_RETURN(std::string first, identifier());
+    if (accept(".")) {
+      *keyspace = first;
+      RINGDB_ASSIGN_OR_RETURN(*name, identifier());
+    } else {
+      *name = first;
+    }
+    return Status::ok();
+  }
+  Status if_not_exists(bool* flag) {
+    if (accept_keyword("if")) {
+      RINGDB_RETURN_IF_ERROR(expect_keyword("not"));
+      RINGDB_RETURN_IF_ERROR(expect_keyword("exists"));
+      *flag = true;
+    }
+    return Status::ok();
+  }
+  Status if_exists(bool* flag) {
+    if (accept_keyword("if")) {
+      RINGDB_RETURN_IF_ERROR(expect_keyword("exists"));
+      *flag = true;
+    }
+    return Status::ok();
+  }
+
+  // --- statements --------------------------------------------------------------------------
+  Result<Statement> statement() {
+    if (accept_keyword("select")) return wrap(select());
+    if (accept_keyword("insert")) return wrap(insert());
+    if (accept_keyword("update")) return wrap(update());
+    if (accept_keyword("delete")) return wrap(delete_());
+    if (accept_keyword("begin")) return wrap(batch());
+    if (accept_keyword("use")) {
+      UseStatement s;
+      RINGDB_ASSIGN_OR_RETURN(s.keyspace, identifier());
+      return Statement(s);
+    }
+    if (accept_keyword("truncate")) {
+      accept_keyword("table");
+      TruncateStatement s;
+      RINGDB_RETURN_IF_ERROR(qualified_name(&s.keyspace, &s.name));
+      return Statement(s);
+    }
+    if (accept_keyword("create")) {
+      if (accept_keyword("keyspace") || accept_keyword("schema")) return wrap(create_keyspace());
+      if (accept_keyword("table") || accept_keyword("columnfamily")) return wrap(create_table());
+      if (is_keyword("index") || is_keyword("custom") || is_keyword("type") || is_keyword("function") ||
+          is_keyword("aggregate") || is_keyword("materialized") || is_keyword("trigger") || is_keyword("role") ||
+          is_keyword("user")) {
+        return Status::not_supported("CREATE " + lower(peek().text) + " is not supported yet");
+      }
+      return unexpected("KEYSPACE or TABLE");
+    }
+    if (accept_keyword("alter")) {
+      if (accept_keyword("keyspace") || accept_keyword("schema")) return wrap(alter_keyspace());
+      if (accept_keyword("table") || accept_keyword("columnfamily")) return wrap(alter_table());
+      return unexpected("KEYSPACE or TABLE");
+    }
+    if (accept_keyword("drop")) {
+      if (accept_keyword("keyspace") || accept_keyword("schema")) {
+        DropKeyspaceStatement s;
+        RINGDB_RETURN_IF_ERROR(if_exists(&s.if_exists));
+        RINGDB_ASSIGN_OR_RETURN(s.name, identifier());
+        return Statement(s);
+      }
+      if (accept_keyword("table") || accept_keyword("columnfamily")) {
+        DropTableStatement s;
+        RINGDB_RETURN_IF_ERROR(if_exists(&s.if_exists));
+        RINGDB_RETURN_IF_ERROR(qualified_name(&s.keyspace, &s.name));
+        return Statement(s);
+      }
+      if (is_keyword("index") || is_keyword("type") || is_keyword("function") || is_keyword("aggregate") ||
+          is_keyword("materialized") || is_keyword("trigger") || is_keyword("role") || is_keyword("user")) {
+        return Status::not_supported("DROP " + lower(peek().text) + " is not supported yet");
+      }
+      return unexpected("KEYSPACE or TABLE");
+    }
+    if (is_keyword("grant") || is_keyword("revoke") || is_keyword("list")) {
+      return Status::not_supported(peek().text + " statements are not supported yet");
+    }
+    return unexpected();
+  }
+
+  template <typename T>
+  static Result<Statement> wrap(Result<T> r) {
+    if (!r.is_ok()) return r.status();
+    return Statement(std::move(r).value());
+  }
+
+  Result<SelectStatement> select() {
+    SelectStatement s;
+    if (accept_keyword("json")) s.json = true;
+    if (accept_keyword("distinct")) s.distinct = true;
+    if (!accept("*")) {
+      do {
+        RINGDB_ASSIGN_OR_RETURN(Selector sel, selector(0));
+        if (accept_keyword("as")) {
+          RINGDB_ASSIGN_OR_RETURN(sel.alias, identifier());
+        }
+        s.selectors.push_back(std::move(sel));
+      } while (accept(","));
+    }
+    RINGDB_RETURN_IF_ERROR(expect_keyword("from"));
+    RINGDB_RETURN_IF_ERROR(qualified_name(&s.keyspace, &s.table));
+    if (accept_keyword("where")) RINGDB_RETURN_IF_ERROR(relations(&s.where));
+    if (accept_keyword("group")) {
+      RINGDB_RETURN_IF_ERROR(expect_keyword("by"));
+      do {
+        RINGDB_ASSIGN_OR_RETURN(std::string c, identifier());
+        s.group_by.push_back(c);
+      } while (accept(","));
+    }
+    if (accept_keyword("order")) {
+      RINGDB_RETURN_IF_ERROR(expect_keyword("by"));
+      do {
+        RINGDB_ASSIGN_OR_RETURN(std::string c, identifier());
+        bool desc = false;
+        if (accept_keyword("desc")) desc = true;
+        else accept_keyword("asc");
+        s.order_by.emplace_back(c, desc);
+      } while (accept(","));
+    }
+    if (accept_keyword("per")) {
+      RINGDB_RETURN_IF_ERROR(expect_keyword("partition"));
+      RINGDB_RETURN_IF_ERROR(expect_keyword("limit"));
+      RINGDB_ASSIGN_OR_RETURN(Term t, term(0));
+      s.per_partition_limit = t;
+    }
+    if (accept_keyword("limit")) {
+      RINGDB_ASSIGN_OR_RETURN(Term t, term(0));
+      s.limit = t;
+    }
+    if (accept_keyword("allow")) {
+      RINGDB_RETURN_IF_ERROR(expect_keyword("filtering"));
+      s.allow_filtering = true;
+    }
+    return s;
+  }
+
+  Result<Selector> selector(int depth) {
+    if (depth > kNestingDepthMax) return error_at(peek(), "selector nested too deeply");
+    Selector sel;
+    if (is_keyword("count") && is_symbol("(", 1) && is_symbol("*", 2)) {
+      advance();
+      advance();
+      advance();
+      RINGDB_RETURN_IF_ERROR(expect(")"));
+      sel.kind = Selector::Kind::kCountStar;
+      sel.name = "count";
+      return sel;
+    }
+    if (is_keyword("count") && is_symbol("(", 1) && peek(2).kind == TokenKind::kInteger && peek(2).text == "1") {
+      advance();
+      advance();
+      advance();
+      RINGDB_RETURN_IF_ERROR(expect(")"));
+      sel.kind = Selector::Kind::kCountStar;
+      sel.name = "count";
+      return sel;
+    }
+    if ((is_keyword("writetime") || is_keyword("ttl")) && is_symbol("(", 1)) {
+      sel.kind = is_keyword("ttl") ? Selector::Kind::kTtl : Selector::Kind::kWritetime;
+      advance();
+      advance();
+      RINGDB_ASSIGN_OR_RETURN(sel.name, identifier());
+      RINGDB_RETURN_IF_ERROR(expect(")"));
+      return sel;
+    }
+    if (is_keyword("cast") && is_symbol("(", 1)) {
+      advance();
+      advance();
+      RINGDB_ASSIGN_OR_RETURN(Selector inner, selector(depth + 1));
+      RINGDB_RETURN_IF_ERROR(expect_keyword("as"));
+      RINGDB_ASSIGN_OR_RETURN(sel.cast_type, identifier());
+      RINGDB_RETURN_IF_ERROR(expect(")"));
+      sel.kind = Selector::Kind::kCast;
+      sel.args.push_back(std::move(inner));
+      return sel;
+    }
+    const Token& t = peek();
+    if ((t.kind == TokenKind::kIdentifier || t.kind == TokenKind::kQuotedIdentifier) && is_symbol("(", 1) &&
+        t.kind == TokenKind::kIdentifier && t.text != "true" && t.text != "false" && t.text != "null") {
+      sel.kind = Selector::Kind::kFunction;
+      sel.name = t.text;
+      advance();
+      advance();
+      if (!accept(")")) {
+        do {
+          RINGDB_ASSIGN_OR_RETURN(Selector arg, selector(depth + 1));
+          sel.args.push_back(std::move(arg));
+        } while (accept(","));
+        RINGDB_RETURN_IF_ERROR(expect(")"));
+      }
+      return sel;
+    }
+    if (t.kind == TokenKind::kIdentifier && t.text != "true" && t.text != "false" && t.text != "null") {
+      sel.kind = Selector::Kind::kColumn;
+      sel.name = t.text;
+      advance();
+      return sel;
+    }
+    if (t.kind == TokenKind::kQuotedIdentifier) {
+      sel.kind = Selector::Kind::kColumn;
+      sel.name = t.text;
+      advance();
+      return sel;
+    }
+    sel.kind = Selector::Kind::kTerm;
+    RINGDB_ASSIGN_OR_RETURN(sel.term, term(depth + 1));
+    return sel;
+  }
+
+  Status relations(std::vector<Relation>* out) {
+    do {
+      RINGDB_ASSIGN_OR_RETURN(Relation r, relation());
+      out->push_back(std::move(r));
+    } while (accept_keyword("and"));
+    return Status::ok();
+  }
+
+  Result<Relation::Op> operator_() {
+    static const std::pair<const char*, Relation::Op> kOps[] = {{"=", Relation::Op::kEq},  {"<", Relation::Op::kLt},
+                                                               {"<=", Relation::Op::kLe}, {">", Relation::Op::kGt},
+                                                               {">=", Relation::Op::kGe}, {"!=", Relation::Op::kNeq}};
+    for (const auto& [text, op] : kOps) {
+      if (accept(text)) return op;
+    }
+    if (accept_keyword("in")) return Relation::Op::kIn;
+    if (accept_keyword("contains")) return accept_keyword("key") ? Relation::Op::kContainsKey : Relation::Op::kContains;
+    return unexpected("a comparison operator");
+  }
+
+  Result<Relation> relation() {
+    Relation r;
+    if (is_keyword("token") && is_symbol("(", 1)) {
+      advance();
+      advance();
+      r.is_token = true;
+      do {
+        RINGDB_ASSIGN_OR_RETURN(std::string c, identifier());
+        r.columns.push_back(c);
+      } while (accept(","));
+      RINGDB_RETURN_IF_ERROR(expect(")"));
+    } else if (accept("(")) {
+      do {
+        RINGDB_ASSIGN_OR_RETURN(std::string c, identifier());
+        r.columns.push_back(c);
+      } while (accept(","));
+      RINGDB_RETURN_IF_ERROR(expect(")"));
+    } else {
+      RINGDB_ASSIGN_OR_RETURN(std::string c, identifier());
+      r.columns.push_back(c);
+      if (accept("[")) {
+        RINGDB_ASSIGN_OR_RETURN(Term key, term(0));
+        r.element_key = key;
+        RINGDB_RETURN_IF_ERROR(expect("]"));
+      }
+    }
+    RINGDB_ASSIGN_OR_RETURN(r.op, operator_());
+    if (r.op == Relation::Op::kIn) {
+      if (peek().kind == TokenKind::kBindMarker || peek().kind == TokenKind::kNamedBindMarker) {
+        RINGDB_ASSIGN_OR_RETURN(r.value, term(0));
+        return r;
+      }
+      RINGDB_RETURN_IF_ERROR(expect("("));
+      r.value.kind = Term::Kind::kList;
+      if (!accept(")")) {
+        do {
+          RINGDB_ASSIGN_OR_RETURN(Term t, term(0));
+          r.value.elements.push_back(std::move(t));
+        } while (accept(","));
+        RINGDB_RETURN_IF_ERROR(expect(")"));
+      }
+      return r;
+    }
+    RINGDB_ASSIGN_OR_RETURN(r.value, term(0));
+    return r;
+  }
+
+  Result<Term> term(int depth) {
+    if (depth > kNestingDepthMax) return error_at(peek(), "value nested too deeply");
+    Term t;
+    const Token& tok = peek();
+    switch (tok.kind) {
+      case TokenKind::kString: t.literal_kind = schema::LiteralKind::kString; break;
+      case TokenKind::kInteger: t.literal_kind = schema::LiteralKind::kInteger; break;
+      case TokenKind::kFloat: t.literal_kind = schema::LiteralKind::kFloat; break;
+      case TokenKind::kUuid: t.literal_kind = schema::LiteralKind::kUuid; break;
+      case TokenKind::kHex: t.literal_kind = schema::LiteralKind::kHex; break;
+      case TokenKind::kDuration: t.literal_kind = schema::LiteralKind::kDuration; break;
+      case TokenKind::kBindMarker:
+        advance();
+        t.kind = Term::Kind::kBindMarker;
+        t.bind_index = bind_count_++;
+        bind_names_.emplace_back();
+        return t;
+      case TokenKind::kNamedBindMarker:
+        t.kind = Term::Kind::kBindMarker;
+        t.bind_name = tok.text;
+        advance();
+        t.bind_index = bind_count_++;
+        bind_names_.push_back(t.bind_name);
+        return t;
+      case TokenKind::kIdentifier:
+        if (tok.text == "true" || tok.text == "false") {
+          t.literal_kind = schema::LiteralKind::kBoolean;
+          break;
+        }
+        if (tok.text == "null") {
+          advance();
+          t.kind = Term::Kind::kNull;
+          return t;
+        }
+        if (tok.text == "nan" || tok.text == "infinity") {
+          t.kind = Term::Kind::kLiteral;
+          t.literal_kind = schema::LiteralKind::kFloat;
+          t.text = tok.text == "nan" ? "NaN" : "Infinity";
+          advance();
+          return t;
+        }
+        if (is_symbol("(", 1)) {
+          t.kind = Term::Kind::kFunction;
+          t.text = tok.text;
+          advance();
+          advance();
+          if (!accept(")")) {
+            do {
+              RINGDB_ASSIGN_OR_RETURN(Term arg, term(depth + 1));
+              t.elements.push_back(std::move(arg));
+            } while (accept(","));
+            RINGDB_RETURN_IF_ERROR(expect(")"));
+          }
+          return t;
+        }
+        return unexpected("a value");
+      case TokenKind::kSymbol:
+        if (tok.text == "-" && peek(1).kind == TokenKind::kIdentifier && peek(1).text == "infinity") {
+          advance();
+          advance();
+          t.kind = Term::Kind::kLiteral;
+          t.literal_kind = schema::LiteralKind::kFloat;
+          t.text = "-Infinity";
+          return t;
+        }
+        if (tok.text == "[") return collection(depth, "]", Term::Kind::kList);
+        if (tok.text == "{") return brace_literal(depth);
+        if (tok.text == "(") return collection(depth, ")", Term::Kind::kTuple);
+        return unexpected("a value");
+      default:
+        return unexpected("a value");
+    }
+    t.kind = Term::Kind::kLiteral;
+    t.text = tok.text;
+    advance();
+    return t;
+  }
+
+  Result<Term> collection(int depth, const char* close, Term::Kind kind) {
+    advance();  // the opening bracket
+    Term t;
+    t.kind = kind;
+    if (accept(close)) return t;
+    do {
+      RINGDB_ASSIGN_OR_RETURN(Term e, term(depth + 1));
+      t.elements.push_back(std::move(e));
+    } while (accept(","));
+    RINGDB_RETURN_IF_ERROR(expect(close));
+    return t;
+  }
+
+  // {} is an empty set or map; {a, b} a set; {k: v, …} a map.
+  Result<Term> brace_literal(int depth) {
+    advance();
+    Term t;
+    t.kind = Term::Kind::kSet;
+    if (accept("}")) return t;
+    RINGDB_ASSIGN_OR_RETURN(Term first, term(depth + 1));
+    if (accept(":")) {
+      t.kind = Term::Kind::kMap;
+      RINGDB_ASSIGN_OR_RETURN(Term value, term(depth + 1));
+      t.elements.push_back(std::move(first));
+      t.elements.push_back(std::move(value));
+      while (accept(",")) {
+        RINGDB_ASSIGN_OR_RETURN(Term k, term(depth + 1));
+        RINGDB_RETURN_IF_ERROR(expect(":"));
+        RINGDB_ASSIGN_OR_RETURN(Term v, term(depth + 1));
+        t.elements.push_back(std::move(k));
+        t.elements.push_back(std::move(v));
+      }
+    } else {
+      t.elements.push_back(std::move(first));
+      while (accept(",")) {
+        RINGDB_ASSIGN_OR_RETURN(Term e, term(depth + 1));
+        t.elements.push_back(std::move(e));
+      }
+    }
+    RINGDB_RETURN_IF_ERROR(expect("}"));
+    return t;
+  }
+
+  Status using_clause(UsingClause* u) {
+    if (!accept_keyword("using")) return Status::ok();
+    do {
+      if (accept_keyword("ttl")) {
+        RINGDB_ASSIGN_OR_RETURN(Term t, term(0));
+        u->ttl = t;
+      } else if (accept_keyword("timestamp")) {
+        RINGDB_ASSIGN_OR_RETURN(Term t, term(0));
+        u->timestamp = t;
+      } else {
+        return unexpected("TTL or TIMESTAMP");
+      }
+    } while (accept_keyword("and"));
+    return Status::ok();
+  }
+
+  Result<InsertStatement> insert() {
+    InsertStatement s;
+    RINGDB_RETURN_IF_ERROR(expect_keyword("into"));
+    RINGDB_RETURN_IF_ERROR(qualified_name(&s.keyspace, &s.table));
+    if (accept_keyword("json")) {
+      RINGDB_ASSIGN_OR_RETURN(Term t, term(0));
+      s.json = t;
+      if (accept_keyword("default")) {
+        if (accept_keyword("unset")) s.json_default_unset = true;
+        else RINGDB_RETURN_IF_ERROR(expect_keyword("null"));
+      }
+    } else {
+      RINGDB_RETURN_IF_ERROR(expect("("));
+      do {
+        RINGDB_ASSIGN_OR_RETURN(std::string c, identifier());
+        s.columns.push_back(c);
+      } while (accept(","));
+      RINGDB_RETURN_IF_ERROR(expect(")"));
+      RINGDB_RETURN_IF_ERROR(expect_keyword("values"));
+      RINGDB_RETURN_IF_ERROR(expect("("));
+      do {
+        RINGDB_ASSIGN_OR_RETURN(Term t, term(0));
+        s.values.push_back(std::move(t));
+      } while (accept(","));
+      RINGDB_RETURN_IF_ERROR(expect(")"));
+    }
+    RINGDB_RETURN_IF_ERROR(if_not_exists(&s.if_not_exists));
+    RINGDB_RETURN_IF_ERROR(using_clause(&s.using_clause));
+    if (!s.if_not_exists) RINGDB_RETURN_IF_ERROR(if_not_exists(&s.if_not_exists));
+    return s;
+  }
+
+  Status conditions(std::vector<Relation>* out, bool* exists) {
+    if (!accept_keyword("if")) return Status::ok();
+    if (accept_keyword("exists")) {
+      *exists = true;
+      return Status::ok();
+    }
+    return relations(out);
+  }
+
+  Result<UpdateStatement> update() {
+    UpdateStatement s;
+    RINGDB_RETURN_IF_ERROR(qualified_name(&s.keyspace, &s.table));
+    RINGDB_RETURN_IF_ERROR(using_clause(&s.using_clause));
+    RINGDB_RETURN_IF_ERROR(expect_keyword("set"));
+    do {
+      Operation op;
+      RINGDB_ASSIGN_OR_RETURN(op.column, identifier());
+      if (accept("[")) {
+        RINGDB_ASSIGN_OR_RETURN(Term key, term(0));
+        op.key = key;
+        RINGDB_RETURN_IF_ERROR(expect("]"));
+        RINGDB_RETURN_IF_ERROR(expect("="));
+        op.kind = Operation::Kind::kSetElement;
+        RINGDB_ASSIGN_OR_RETURN(op.value, term(0));
+      } else {
+        RINGDB_RETURN_IF_ERROR(expect("="));
+        const Token& t = peek();
+        if ((t.kind == TokenKind::kIdentifier || t.kind == TokenKind::kQuotedIdentifier) && t.text == op.column &&
+            (is_symbol("+", 1) || is_symbol("-", 1))) {
+          advance();
+          op.kind = accept("+") ? Operation::Kind::kAdd : (advance(), Operation::Kind::kSubtract);
+          RINGDB_ASSIGN_OR_RETURN(op.value, term(0));
+        } else {
+          RINGDB_ASSIGN_OR_RETURN(op.value, term(0));
+          if (accept("+")) {
+            RINGDB_ASSIGN_OR_RETURN(std::string same, identifier());
+            if (same != op.column) return error_at(peek(), "Only expressions of the form X = <value> + X are supported.");
+            op.kind = Operation::Kind::kPrepend;
+          }
+        }
+      }
+      s.operations.push_back(std::move(op));
+    } while (accept(","));
+    RINGDB_RETURN_IF_ERROR(expect_keyword("where"));
+    RINGDB_RETURN_IF_ERROR(relations(&s.where));
+    RINGDB_RETURN_IF_ERROR(conditions(&s.conditions, &s.if_exists));
+    return s;
+  }
+
+  Result<DeleteStatement> delete_() {
+    DeleteStatement s;
+    if (!is_keyword("from")) {
+      do {
+        RINGDB_ASSIGN_OR_RETURN(std::string c, identifier());
+        std::optional<Term> key;
+        if (accept("[")) {
+          RINGDB_ASSIGN_OR_RETURN(Term k, term(0));
+          key = k;
+          RINGDB_RETURN_IF_ERROR(expect("]"));
+        }
+        s.columns.emplace_back(c, key);
+      } while (accept(","));
+    }
+    RINGDB_RETURN_IF_ERROR(expect_keyword("from"));
+    RINGDB_RETURN_IF_ERROR(qualified_name(&s.keyspace, &s.table));
+    RINGDB_RETURN_IF_ERROR(using_clause(&s.using_clause));
+    if (s.using_clause.ttl) return error_at(peek(), "TTL is not allowed on DELETE");
+    RINGDB_RETURN_IF_ERROR(expect_keyword("where"));
+    RINGDB_RETURN_IF_ERROR(relations(&s.where));
+    RINGDB_RETURN_IF_ERROR(conditions(&s.conditions, &s.if_exists));
+    return s;
+  }
+
+  Result<BatchStatement> batch() {
+    BatchStatement b;
+    if (accept_keyword("unlogged")) b.type = BatchStatement::Type::kUnlogged;
+    else if (accept_keyword("counter")) b.type = BatchStatement::Type::kCounter;
+    else accept_keyword("logged");
+    RINGDB_RETURN_IF_ERROR(expect_keyword("batch"));
+    RINGDB_RETURN_IF_ERROR(using_clause(&b.using_clause));
+    while (!is_keyword("apply")) {
+      if (accept_keyword("insert")) {
+        RINGDB_ASSIGN_OR_RETURN(InsertStatement s, insert());
+        b.statements.emplace_back(std::move(s));
+      } else if (accept_keyword("update")) {
+        RINGDB_ASSIGN_OR_RETURN(UpdateStatement s, update());
+        b.statements.emplace_back(std::move(s));
+      } else if (accept_keyword("delete")) {
+        RINGDB_ASSIGN_OR_RETURN(DeleteStatement s, delete_());
+        b.statements.emplace_back(std::move(s));
+      } else {
+        return unexpected("INSERT, UPDATE, DELETE or APPLY BATCH");
+      }
+      accept(";");
+    }
+    advance();
+    RINGDB_RETURN_IF_ERROR(expect_keyword("batch"));
+    return b;
+  }
+
+  Status option_map(std::map<std::string, std::string>* out) {
+    RINGDB_RETURN_IF_ERROR(expect("{"));
+    if (accept("}")) return Status::ok();
+    do {
+      const Token& k = peek();
+      if (k.kind != TokenKind::kString) return unexpected("a quoted option name");
+      std::string key = k.text;
+      advance();
+      RINGDB_RETURN_IF_ERROR(expect(":"));
+      const Token& v = peek();
+      if (v.kind != TokenKind::kString && v.kind != TokenKind::kInteger && v.kind != TokenKind::kFloat &&
+          !(v.kind == TokenKind::kIdentifier && (v.text == "true" || v.text == "false"))) {
+        return unexpected("an option value");
+      }
+      (*out)[key] = v.text;
+      advance();
+    } while (accept(","));
+    return expect("}");
+  }
+
+  Status table_options(std::map<std::string, TableOption>* options, CreateTableStatement* create) {
+    do {
+      if (create && accept_keyword("clustering")) {
+        RINGDB_RETURN_IF_ERROR(expect_keyword("order"));
+        RINGDB_RETURN_IF_ERROR(expect_keyword("by"));
+        RINGDB_RETURN_IF_ERROR(expect("("));
+        do {
+          RINGDB_ASSIGN_OR_RETURN(std::string c, identifier());
+          bool desc = false;
+          if (accept_keyword("desc")) desc = true;
+          else if (!accept_keyword("asc")) return unexpected("ASC or DESC");
+          create->clustering_order.emplace_back(c, desc);
+        } while (accept(","));
+        RINGDB_RETURN_IF_ERROR(expect(")"));
+        continue;
+      }
+      if (create && accept_keyword("compact")) {
+        RINGDB_RETURN_IF_ERROR(expect_keyword("storage"));
+        create->compact_storage = true;
+        continue;
+      }
+      RINGDB_ASSIGN_OR_RETURN(std::string name, identifier());
+      RINGDB_RETURN_IF_ERROR(expect("="));
+      TableOption option;
+      if (is_symbol("{")) {
+        option.is_map = true;
+        RINGDB_RETURN_IF_ERROR(option_map(&option.map));
+      } else {
+        const Token& v = peek();
+        if (v.kind != TokenKind::kString && v.kind != TokenKind::kInteger && v.kind != TokenKind::kFloat &&
+            v.kind != TokenKind::kIdentifier) {
+          return unexpected("an option value");
+        }
+        option.value = v.text;
+        advance();
+      }
+      (*options)[name] = std::move(option);
+    } while (accept_keyword("and"));
+    return Status::ok();
+  }
+
+  Status keyspace_options(std::map<std::string, std::string>* replication, std::optional<bool>* durable) {
+    RINGDB_RETURN_IF_ERROR(expect_keyword("with"));
+    std::map<std::string, TableOption> options;
+    RINGDB_RETURN_IF_ERROR(table_options(&options, nullptr));
+    for (auto& [name, value] : options) {
+      if (name == "replication" && value.is_map) {
+        *replication = value.map;
+      } else if (name == "durable_writes" && !value.is_map) {
+        *durable = lower(value.value) == "true";
+      } else {
+        return Status::syntax_error("Unknown keyspace option " + name);
+      }
+    }
+    return Status::ok();
+  }
+
+  Result<CreateKeyspaceStatement> create_keyspace() {
+    CreateKeyspaceStatement s;
+    RINGDB_RETURN_IF_ERROR(if_not_exists(&s.if_not_exists));
+    RINGDB_ASSIGN_OR_RETURN(s.name, identifier());
+    RINGDB_RETURN_IF_ERROR(keyspace_options(&s.replication, &s.durable_writes));
+    return s;
+  }
+
+  Result<AlterKeyspaceStatement> alter_keyspace() {
+    AlterKeyspaceStatement s;
+    RINGDB_ASSIGN_OR_RETURN(s.name, identifier());
+    RINGDB_RETURN_IF_ERROR(keyspace_options(&s.replication, &s.durable_writes));
+    return s;
+  }
+
+  // A type: an identifier, possibly with <...> parameters, collected as text for CqlType::parse.
+  Result<std::string> type_text(int depth) {
+    if (depth > kNestingDepthMax) return error_at(peek(), "type nested too deeply");
+    RINGDB_ASSIGN_OR_RETURN(std::string name, identifier());
+    if (!accept("<")) return name;
+    std::string out = name + "<";
+    do {
+      RINGDB_ASSIGN_OR_RETURN(std::string inner, type_text(depth + 1));
+      if (out.back() != '<') out += ", ";
+      out += inner;
+    } while (accept(","));
+    RINGDB_RETURN_IF_ERROR(expect(">"));
+    return out + ">";
+  }
+
+  Result<CreateTableStatement> create_table() {
+    CreateTableStatement s;
+    RINGDB_RETURN_IF_ERROR(if_not_exists(&s.if_not_exists));
+    RINGDB_RETURN_IF_ERROR(qualified_name(&s.keyspace, &s.name));
+    RINGDB_RETURN_IF_ERROR(expect("("));
+    bool have_key = false;
+    do {
+      if (is_keyword("primary") && is_keyword("key", 1)) {
+        advance();
+        advance();
+        if (have_key) return error_at(peek(), "Multiple PRIMARY KEYs specified (exactly one required)");
+        have_key = true;
+        RINGDB_RETURN_IF_ERROR(expect("("));
+        if (accept("(")) {
+          do {
+            RINGDB_ASSIGN_OR_RETURN(std::string c, identifier());
+            s.partition_key.push_back(c);
+          } while (accept(","));
+          RINGDB_RETURN_IF_ERROR(expect(")"));
+        } else {
+          RINGDB_ASSIGN_OR_RETURN(std::string c, identifier());
+          s.partition_key.push_back(c);
+        }
+        while (accept(",")) {
+          RINGDB_ASSIGN_OR_RETURN(std::string c, identifier());
+          s.clustering.push_back(c);
+        }
+        RINGDB_RETURN_IF_ERROR(expect(")"));
+        continue;
+      }
+      ColumnDefinition c;
+      RINGDB_ASSIGN_OR_RETURN(c.name, identifier());
+      RINGDB_ASSIGN_OR_RETURN(c.type, type_text(0));
+      if (accept_keyword("static")) c.is_static = true;
+      if (is_keyword("primary")) {
+        advance();
+        RINGDB_RETURN_IF_ERROR(expect_keyword("key"));
+        if (have_key) return error_at(peek(), "Multiple PRIMARY KEYs specified (exactly one required)");
+        have_key = true;
+        s.partition_key.push_back(c.name);
+      }
+      s.columns.push_back(std::move(c));
+    } while (accept(","));
+    RINGDB_RETURN_IF_ERROR(expect(")"));
+    if (!have_key) return Status::invalid_argument("No PRIMARY KEY specified for table '" + s.name + "' (exactly one required)");
+    if (accept_keyword("with")) RINGDB_RETURN_IF_ERROR(table_options(&s.options, &s));
+    return s;
+  }
+
+  Result<AlterTableStatement> alter_table() {
+    AlterTableStatement s;
+    RINGDB_RETURN_IF_ERROR(qualified_name(&s.keyspace, &s.name));
+    if (accept_keyword("add")) {
+      const bool parenthesised = accept("(");
+      do {
+        ColumnDefinition c;
+        RINGDB_ASSIGN_OR_RETURN(c.name, identifier());
+        RINGDB_ASSIGN_OR_RETURN(c.type, type_text(0));
+        if (accept_keyword("static")) c.is_static = true;
+        s.add.push_back(std::move(c));
+      } while (accept(","));
+      if (parenthesised) RINGDB_RETURN_IF_ERROR(expect(")"));
+    } else if (accept_keyword("drop")) {
+      const bool parenthesised = accept("(");
+      do {
+        RINGDB_ASSIGN_OR_RETURN(std::string c, identifier());
+        s.drop.push_back(c);
+      } while (accept(","));
+      if (parenthesised) RINGDB_RETURN_IF_ERROR(expect(")"));
+    } else if (accept_keyword("with")) {
+      RINGDB_RETURN_IF_ERROR(table_options(&s.options, nullptr));
+    } else if (is_keyword("alter") || is_keyword("rename")) {
+      return Status::not_supported("ALTER TABLE " + peek().text + " is not supported yet");
+    } else {
+      return unexpected("ADD, DROP or WITH");
+    }
+    return s;
+  }
+
+  std::vector<Token> tokens_;
+  size_t pos_ = 0;
+  int bind_count_ = 0;
+  std::vector<std::string> bind_names_;
+};
+
+}  // namespace
+
+Result<ParsedStatement> parse_statement(std::string_view text) {
+  if (text.size() > kStatementBytesMax) {
+    return Status::invalid_argument("statement of " + std::to_string(text.size()) + " bytes exceeds the limit of " +
+                                    std::to_string(kStatementBytesMax));
+  }
+  std::vector<Token> tokens;
+  RINGDB_RETURN_IF_ERROR(Lexer(text).tokenize(&tokens));
+  return Parser(std::move(tokens)).parse();
+}
+
+}  // namespace ringdb::cql
