@@ -526,9 +526,24 @@ Status Engine::build_batch(const Mutation& m, rocksdb::WriteBatch* batch) const 
 }
 
 void Engine::apply_async(const Mutation& mutation, std::function<void(Status)> done) {
+  apply_all_async(std::span<const Mutation>(&mutation, 1), std::move(done));
+}
+
+Status Engine::apply_all(std::span<const Mutation> mutations) {
+  std::promise<Status> promise;
+  auto future = promise.get_future();
+  apply_all_async(mutations, [&promise](Status s) { promise.set_value(std::move(s)); });
+  return future.get();
+}
+
+void Engine::apply_all_async(std::span<const Mutation> mutations, std::function<void(Status)> done) {
   const int64_t start = clock_.monotonic_micros();
   rocksdb::WriteBatch batch;
-  Status s = build_batch(mutation, &batch);
+  Status s;
+  for (const auto& mutation : mutations) {
+    s = build_batch(mutation, &batch);
+    if (!s.is_ok()) break;
+  }
   if (s.is_ok()) s = from_rocks(db_->Write(rocksdb::WriteOptions(), &batch), "write");
   if (!s.is_ok()) {
     done(s);

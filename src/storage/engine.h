@@ -17,6 +17,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -61,9 +62,12 @@ class Engine {
 
   // Applies a mutation; returns when it is durable under the commit log mode.
   [[nodiscard]] Status apply(const Mutation& mutation);
+  // Applies several mutations atomically (one WAL record): all or none become visible.
+  [[nodiscard]] Status apply_all(std::span<const Mutation> mutations);
   // Applies the WAL write on the calling thread, then runs `done` once durable (possibly on the
   // commit log's thread). Validation errors are reported through `done` at once.
   void apply_async(const Mutation& mutation, std::function<void(Status)> done);
+  void apply_all_async(std::span<const Mutation> mutations, std::function<void(Status)> done);
 
   [[nodiscard]] Result<Partition> read(const ReadCommand& command, ReadStats* stats = nullptr);
   [[nodiscard]] Result<ScanPage> scan(const ScanCommand& command, ReadStats* stats = nullptr);
