@@ -18,9 +18,9 @@ struct Term {
   enum class Kind { kLiteral, kNull, kBindMarker, kList, kSet, kMap, kTuple, kFunction };
   Kind kind = Kind::kNull;
   schema::LiteralKind literal_kind = schema::LiteralKind::kString;
-  std::string text;      // literal text; function name
-  int bind_index = -1;   // position among the statement's bind markers
-  std::string bind_name;  // for :name markers
+  std::string text;            // literal text; function name
+  int bind_index = -1;         // position among the statement's bind markers
+  std::string bind_name;       // for :name markers
   std::vector<Term> elements;  // collection elements (maps: key, value, key, …), tuple items, args
 };
 
@@ -39,7 +39,7 @@ struct Relation {
   std::vector<std::string> columns;  // one, or several for (a, b) > (1, 2)
   bool is_token = false;             // token(a, b) > ...
   Op op = Op::kEq;
-  Term value;                // for IN: a kList term (or a single bind marker)
+  Term value;                       // for IN: a kList term (or a single bind marker)
   std::optional<Term> element_key;  // m['k'] = v in conditions
 };
 
@@ -174,10 +174,10 @@ struct UseStatement {
   std::string keyspace;
 };
 
-using Statement = std::variant<SelectStatement, InsertStatement, UpdateStatement, DeleteStatement, BatchStatement,
-                               CreateKeyspaceStatement, AlterKeyspaceStatement, DropKeyspaceStatement,
-                               CreateTableStatement, AlterTableStatement, DropTableStatement, TruncateStatement,
-                               UseStatement>;
+using Statement = std::variant<SelectStatement, InsertStatement, UpdateStatement, DeleteStatement,
+                               BatchStatement, CreateKeyspaceStatement, AlterKeyspaceStatement,
+                               DropKeyspaceStatement, CreateTableStatement, AlterTableStatement,
+                               DropTableStatement, TruncateStatement, UseStatement>;
 
 struct ParsedStatement {
   Statement statement;

@@ -21,7 +21,13 @@ struct ColumnSpec {
 using RowValues = std::vector<std::optional<Bytes>>;
 
 struct ResultMessage {
-  enum class Kind : int32_t { kVoid = 1, kRows = 2, kSetKeyspace = 3, kPrepared = 4, kSchemaChange = 5 };
+  enum class Kind : int32_t {
+    kVoid = 1,
+    kRows = 2,
+    kSetKeyspace = 3,
+    kPrepared = 4,
+    kSchemaChange = 5
+  };
   Kind kind = Kind::kVoid;
   // Rows
   std::vector<ColumnSpec> columns;
@@ -44,9 +50,9 @@ struct ResultMessage {
 struct CqlError {
   ErrorCode code = ErrorCode::kServerError;
   std::string message;
-  std::string keyspace;  // AlreadyExists
-  std::string table;     // AlreadyExists
-  Bytes unprepared_id;   // Unprepared
+  std::string keyspace;                         // AlreadyExists
+  std::string table;                            // AlreadyExists
+  Bytes unprepared_id;                          // Unprepared
   Consistency consistency = Consistency::kOne;  // Unavailable, timeouts
   int32_t required = 0;
   int32_t alive = 0;
@@ -55,7 +61,7 @@ struct CqlError {
 struct QueryOptions {
   Consistency consistency = Consistency::kOne;
   std::vector<std::optional<Bytes>> values;
-  std::vector<bool> unset;  // per value: the client sent "not set"
+  std::vector<bool> unset;         // per value: the client sent "not set"
   std::vector<std::string> names;  // per value, when the client named them
   bool skip_metadata = false;
   int32_t page_size = -1;

@@ -16,7 +16,7 @@ enum class TokenKind {
   kUuid,
   kHex,
   kDuration,
-  kSymbol,  // punctuation and operators, in text
+  kSymbol,           // punctuation and operators, in text
   kBindMarker,       // ?
   kNamedBindMarker,  // :name
 };
@@ -28,10 +28,18 @@ struct Token {
   int column = 0;
 };
 
-bool is_hex(char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_ident_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
-bool is_ident_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+bool is_hex(char c) {
+  return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+}
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool is_ident_start(char c) {
+  return std::isalpha(static_cast<unsigned char>(c)) || c == '_';
+}
+bool is_ident_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+}
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -60,7 +68,8 @@ class Lexer {
 
  private:
   Status error(const std::string& what) const {
-    return Status::syntax_error("line " + std::to_string(line_) + ":" + std::to_string(pos_ - line_start_) + " " + what);
+    return Status::syntax_error("line " + std::to_string(line_) + ":" +
+                                std::to_string(pos_ - line_start_) + " " + what);
   }
 
   void skip_space_and_comments() {
@@ -136,7 +145,8 @@ class Lexer {
       pos_ = end;
       return Status::ok();
     }
-    if (is_digit(c) || (c == '-' && pos_ + 1 < text_.size() && (is_digit(text_[pos_ + 1]) || text_[pos_ + 1] == '.'))) {
+    if (is_digit(c) || (c == '-' && pos_ + 1 < text_.size() &&
+                        (is_digit(text_[pos_ + 1]) || text_[pos_ + 1] == '.'))) {
       const size_t start = pos_;
       if (c == '-') ++pos_;
       if (size_t d = duration_length()) {
@@ -147,7 +157,8 @@ class Lexer {
       }
       bool is_float = false;
       while (pos_ < text_.size() && is_digit(text_[pos_])) ++pos_;
-      if (pos_ < text_.size() && text_[pos_] == '.' && pos_ + 1 < text_.size() && is_digit(text_[pos_ + 1])) {
+      if (pos_ < text_.size() && text_[pos_] == '.' && pos_ + 1 < text_.size() &&
+          is_digit(text_[pos_ + 1])) {
         is_float = true;
         ++pos_;
         while (pos_ < text_.size() && is_digit(text_[pos_])) ++pos_;
@@ -161,7 +172,8 @@ class Lexer {
           while (pos_ < text_.size() && is_digit(text_[pos_])) ++pos_;
         }
       }
-      if (pos_ < text_.size() && is_ident_char(text_[pos_])) return error("no viable alternative at character '" + std::string(1, text_[pos_]) + "'");
+      if (pos_ < text_.size() && is_ident_char(text_[pos_]))
+        return error("no viable alternative at character '" + std::string(1, text_[pos_]) + "'");
       t->kind = is_float ? TokenKind::kFloat : TokenKind::kInteger;
       t->text = std::string(text_.substr(start, pos_ - start));
       return Status::ok();
@@ -190,7 +202,8 @@ class Lexer {
       ++pos_;
       return Status::ok();
     }
-    if (c == ':' && pos_ + 1 < text_.size() && (is_ident_start(text_[pos_ + 1]) || text_[pos_ + 1] == '"')) {
+    if (c == ':' && pos_ + 1 < text_.size() &&
+        (is_ident_start(text_[pos_ + 1]) || text_[pos_ + 1] == '"')) {
       ++pos_;
       Token name;
       if (text_[pos_] == '"') {
@@ -202,7 +215,8 @@ class Lexer {
       t->text = name.text;
       return Status::ok();
     }
-    for (const char* op : {"<=", ">=", "!=", "=", "<", ">", "(", ")", ",", ";", ".", "*", "[", "]", "{", "}", ":", "+", "-"}) {
+    for (const char* op : {"<=", ">=", "!=", "=", "<", ">", "(", ")", ",", ";", ".", "*", "[", "]",
+                           "{", "}", ":", "+", "-"}) {
       const size_t n = std::strlen(op);
       if (text_.substr(pos_, n) == op) {
         t->kind = TokenKind::kSymbol;
@@ -218,7 +232,8 @@ class Lexer {
     std::string out;
     size_t i = pos_ + 1;
     for (;;) {
-      if (i >= text_.size()) return error(std::string("unterminated ") + (q == '\'' ? "string" : "quoted identifier"));
+      if (i >= text_.size())
+        return error(std::string("unterminated ") + (q == '\'' ? "string" : "quoted identifier"));
       if (text_[i] == q) {
         if (i + 1 < text_.size() && text_[i + 1] == q) {
           out.push_back(q);
@@ -261,7 +276,9 @@ class Parser {
 
  private:
   // --- token helpers ---------------------------------------------------------------------
-  const Token& peek(size_t ahead = 0) const { return tokens_[std::min(pos_ + ahead, tokens_.size() - 1)]; }
+  const Token& peek(size_t ahead = 0) const {
+    return tokens_[std::min(pos_ + ahead, tokens_.size() - 1)];
+  }
   const Token& advance() {
     const Token& t = peek();
     if (pos_ < tokens_.size() - 1) ++pos_;
@@ -286,13 +303,16 @@ class Parser {
     return true;
   }
   Status error_at(const Token& t, const std::string& what) const {
-    return Status::syntax_error("line " + std::to_string(t.line) + ":" + std::to_string(t.column) + " " + what);
+    return Status::syntax_error("line " + std::to_string(t.line) + ":" + std::to_string(t.column) +
+                                " " + what);
   }
   Status unexpected(const std::string& expecting = "") const {
     const Token& t = peek();
     std::string found = t.kind == TokenKind::kEnd ? "<EOF>" : t.text;
-    return error_at(t, (t.kind == TokenKind::kEnd ? "mismatched input '<EOF>'" : "no viable alternative at input '" + found + "'") +
-                           (expecting.empty() ? "" : " (expecting " + expecting + ")"));
+    return error_at(t,
+                    (t.kind == TokenKind::kEnd ? "mismatched input '<EOF>'"
+                                               : "no viable alternative at input '" + found + "'") +
+                        (expecting.empty() ? "" : " (expecting " + expecting + ")"));
   }
   Status expect_keyword(const char* word) {
     if (accept_keyword(word)) return Status::ok();
@@ -361,9 +381,9 @@ class Parser {
     if (accept_keyword("create")) {
       if (accept_keyword("keyspace") || accept_keyword("schema")) return wrap(create_keyspace());
       if (accept_keyword("table") || accept_keyword("columnfamily")) return wrap(create_table());
-      if (is_keyword("index") || is_keyword("custom") || is_keyword("type") || is_keyword("function") ||
-          is_keyword("aggregate") || is_keyword("materialized") || is_keyword("trigger") || is_keyword("role") ||
-          is_keyword("user")) {
+      if (is_keyword("index") || is_keyword("custom") || is_keyword("type") ||
+          is_keyword("function") || is_keyword("aggregate") || is_keyword("materialized") ||
+          is_keyword("trigger") || is_keyword("role") || is_keyword("user")) {
         return Status::not_supported("CREATE " + lower(peek().text) + " is not supported yet");
       }
       return unexpected("KEYSPACE or TABLE");
@@ -386,8 +406,9 @@ class Parser {
         RINGDB_RETURN_IF_ERROR(qualified_name(&s.keyspace, &s.name));
         return Statement(s);
       }
-      if (is_keyword("index") || is_keyword("type") || is_keyword("function") || is_keyword("aggregate") ||
-          is_keyword("materialized") || is_keyword("trigger") || is_keyword("role") || is_keyword("user")) {
+      if (is_keyword("index") || is_keyword("type") || is_keyword("function") ||
+          is_keyword("aggregate") || is_keyword("materialized") || is_keyword("trigger") ||
+          is_keyword("role") || is_keyword("user")) {
         return Status::not_supported("DROP " + lower(peek().text) + " is not supported yet");
       }
       return unexpected("KEYSPACE or TABLE");
@@ -432,8 +453,10 @@ class Parser {
       do {
         RINGDB_ASSIGN_OR_RETURN(std::string c, identifier());
         bool desc = false;
-        if (accept_keyword("desc")) desc = true;
-        else accept_keyword("asc");
+        if (accept_keyword("desc"))
+          desc = true;
+        else
+          accept_keyword("asc");
         s.order_by.emplace_back(c, desc);
       } while (accept(","));
     }
@@ -466,7 +489,8 @@ class Parser {
       sel.name = "count";
       return sel;
     }
-    if (is_keyword("count") && is_symbol("(", 1) && peek(2).kind == TokenKind::kInteger && peek(2).text == "1") {
+    if (is_keyword("count") && is_symbol("(", 1) && peek(2).kind == TokenKind::kInteger &&
+        peek(2).text == "1") {
       advance();
       advance();
       advance();
@@ -495,8 +519,9 @@ class Parser {
       return sel;
     }
     const Token& t = peek();
-    if ((t.kind == TokenKind::kIdentifier || t.kind == TokenKind::kQuotedIdentifier) && is_symbol("(", 1) &&
-        t.kind == TokenKind::kIdentifier && t.text != "true" && t.text != "false" && t.text != "null") {
+    if ((t.kind == TokenKind::kIdentifier || t.kind == TokenKind::kQuotedIdentifier) &&
+        is_symbol("(", 1) && t.kind == TokenKind::kIdentifier && t.text != "true" &&
+        t.text != "false" && t.text != "null") {
       sel.kind = Selector::Kind::kFunction;
       sel.name = t.text;
       advance();
@@ -510,7 +535,8 @@ class Parser {
       }
       return sel;
     }
-    if (t.kind == TokenKind::kIdentifier && t.text != "true" && t.text != "false" && t.text != "null") {
+    if (t.kind == TokenKind::kIdentifier && t.text != "true" && t.text != "false" &&
+        t.text != "null") {
       sel.kind = Selector::Kind::kColumn;
       sel.name = t.text;
       advance();
@@ -536,14 +562,15 @@ class Parser {
   }
 
   Result<Relation::Op> operator_() {
-    static const std::pair<const char*, Relation::Op> kOps[] = {{"=", Relation::Op::kEq},  {"<", Relation::Op::kLt},
-                                                               {"<=", Relation::Op::kLe}, {">", Relation::Op::kGt},
-                                                               {">=", Relation::Op::kGe}, {"!=", Relation::Op::kNeq}};
+    static const std::pair<const char*, Relation::Op> kOps[] = {
+        {"=", Relation::Op::kEq}, {"<", Relation::Op::kLt},  {"<=", Relation::Op::kLe},
+        {">", Relation::Op::kGt}, {">=", Relation::Op::kGe}, {"!=", Relation::Op::kNeq}};
     for (const auto& [text, op] : kOps) {
       if (accept(text)) return op;
     }
     if (accept_keyword("in")) return Relation::Op::kIn;
-    if (accept_keyword("contains")) return accept_keyword("key") ? Relation::Op::kContainsKey : Relation::Op::kContains;
+    if (accept_keyword("contains"))
+      return accept_keyword("key") ? Relation::Op::kContainsKey : Relation::Op::kContains;
     return unexpected("a comparison operator");
   }
 
@@ -599,12 +626,24 @@ class Parser {
     Term t;
     const Token& tok = peek();
     switch (tok.kind) {
-      case TokenKind::kString: t.literal_kind = schema::LiteralKind::kString; break;
-      case TokenKind::kInteger: t.literal_kind = schema::LiteralKind::kInteger; break;
-      case TokenKind::kFloat: t.literal_kind = schema::LiteralKind::kFloat; break;
-      case TokenKind::kUuid: t.literal_kind = schema::LiteralKind::kUuid; break;
-      case TokenKind::kHex: t.literal_kind = schema::LiteralKind::kHex; break;
-      case TokenKind::kDuration: t.literal_kind = schema::LiteralKind::kDuration; break;
+      case TokenKind::kString:
+        t.literal_kind = schema::LiteralKind::kString;
+        break;
+      case TokenKind::kInteger:
+        t.literal_kind = schema::LiteralKind::kInteger;
+        break;
+      case TokenKind::kFloat:
+        t.literal_kind = schema::LiteralKind::kFloat;
+        break;
+      case TokenKind::kUuid:
+        t.literal_kind = schema::LiteralKind::kUuid;
+        break;
+      case TokenKind::kHex:
+        t.literal_kind = schema::LiteralKind::kHex;
+        break;
+      case TokenKind::kDuration:
+        t.literal_kind = schema::LiteralKind::kDuration;
+        break;
       case TokenKind::kBindMarker:
         advance();
         t.kind = Term::Kind::kBindMarker;
@@ -651,7 +690,8 @@ class Parser {
         }
         return unexpected("a value");
       case TokenKind::kSymbol:
-        if (tok.text == "-" && peek(1).kind == TokenKind::kIdentifier && peek(1).text == "infinity") {
+        if (tok.text == "-" && peek(1).kind == TokenKind::kIdentifier &&
+            peek(1).text == "infinity") {
           advance();
           advance();
           t.kind = Term::Kind::kLiteral;
@@ -739,8 +779,10 @@ class Parser {
       RINGDB_ASSIGN_OR_RETURN(Term t, term(0));
       s.json = t;
       if (accept_keyword("default")) {
-        if (accept_keyword("unset")) s.json_default_unset = true;
-        else RINGDB_RETURN_IF_ERROR(expect_keyword("null"));
+        if (accept_keyword("unset"))
+          s.json_default_unset = true;
+        else
+          RINGDB_RETURN_IF_ERROR(expect_keyword("null"));
       }
     } else {
       RINGDB_RETURN_IF_ERROR(expect("("));
@@ -790,8 +832,8 @@ class Parser {
       } else {
         RINGDB_RETURN_IF_ERROR(expect("="));
         const Token& t = peek();
-        if ((t.kind == TokenKind::kIdentifier || t.kind == TokenKind::kQuotedIdentifier) && t.text == op.column &&
-            (is_symbol("+", 1) || is_symbol("-", 1))) {
+        if ((t.kind == TokenKind::kIdentifier || t.kind == TokenKind::kQuotedIdentifier) &&
+            t.text == op.column && (is_symbol("+", 1) || is_symbol("-", 1))) {
           advance();
           op.kind = accept("+") ? Operation::Kind::kAdd : (advance(), Operation::Kind::kSubtract);
           RINGDB_ASSIGN_OR_RETURN(op.value, term(0));
@@ -799,7 +841,9 @@ class Parser {
           RINGDB_ASSIGN_OR_RETURN(op.value, term(0));
           if (accept("+")) {
             RINGDB_ASSIGN_OR_RETURN(std::string same, identifier());
-            if (same != op.column) return error_at(peek(), "Only expressions of the form X = <value> + X are supported.");
+            if (same != op.column)
+              return error_at(peek(),
+                              "Only expressions of the form X = <value> + X are supported.");
             op.kind = Operation::Kind::kPrepend;
           }
         }
@@ -838,9 +882,12 @@ class Parser {
 
   Result<BatchStatement> batch() {
     BatchStatement b;
-    if (accept_keyword("unlogged")) b.type = BatchStatement::Type::kUnlogged;
-    else if (accept_keyword("counter")) b.type = BatchStatement::Type::kCounter;
-    else accept_keyword("logged");
+    if (accept_keyword("unlogged"))
+      b.type = BatchStatement::Type::kUnlogged;
+    else if (accept_keyword("counter"))
+      b.type = BatchStatement::Type::kCounter;
+    else
+      accept_keyword("logged");
     RINGDB_RETURN_IF_ERROR(expect_keyword("batch"));
     RINGDB_RETURN_IF_ERROR(using_clause(&b.using_clause));
     while (!is_keyword("apply")) {
@@ -873,7 +920,8 @@ class Parser {
       advance();
       RINGDB_RETURN_IF_ERROR(expect(":"));
       const Token& v = peek();
-      if (v.kind != TokenKind::kString && v.kind != TokenKind::kInteger && v.kind != TokenKind::kFloat &&
+      if (v.kind != TokenKind::kString && v.kind != TokenKind::kInteger &&
+          v.kind != TokenKind::kFloat &&
           !(v.kind == TokenKind::kIdentifier && (v.text == "true" || v.text == "false"))) {
         return unexpected("an option value");
       }
@@ -892,8 +940,10 @@ class Parser {
         do {
           RINGDB_ASSIGN_OR_RETURN(std::string c, identifier());
           bool desc = false;
-          if (accept_keyword("desc")) desc = true;
-          else if (!accept_keyword("asc")) return unexpected("ASC or DESC");
+          if (accept_keyword("desc"))
+            desc = true;
+          else if (!accept_keyword("asc"))
+            return unexpected("ASC or DESC");
           create->clustering_order.emplace_back(c, desc);
         } while (accept(","));
         RINGDB_RETURN_IF_ERROR(expect(")"));
@@ -912,8 +962,8 @@ class Parser {
         RINGDB_RETURN_IF_ERROR(option_map(&option.map));
       } else {
         const Token& v = peek();
-        if (v.kind != TokenKind::kString && v.kind != TokenKind::kInteger && v.kind != TokenKind::kFloat &&
-            v.kind != TokenKind::kIdentifier) {
+        if (v.kind != TokenKind::kString && v.kind != TokenKind::kInteger &&
+            v.kind != TokenKind::kFloat && v.kind != TokenKind::kIdentifier) {
           return unexpected("an option value");
         }
         option.value = v.text;
@@ -924,7 +974,8 @@ class Parser {
     return Status::ok();
   }
 
-  Status keyspace_options(std::map<std::string, std::string>* replication, std::optional<bool>* durable) {
+  Status keyspace_options(std::map<std::string, std::string>* replication,
+                          std::optional<bool>* durable) {
     RINGDB_RETURN_IF_ERROR(expect_keyword("with"));
     std::map<std::string, TableOption> options;
     RINGDB_RETURN_IF_ERROR(table_options(&options, nullptr));
@@ -980,7 +1031,8 @@ class Parser {
       if (is_keyword("primary") && is_keyword("key", 1)) {
         advance();
         advance();
-        if (have_key) return error_at(peek(), "Multiple PRIMARY KEYs specified (exactly one required)");
+        if (have_key)
+          return error_at(peek(), "Multiple PRIMARY KEYs specified (exactly one required)");
         have_key = true;
         RINGDB_RETURN_IF_ERROR(expect("("));
         if (accept("(")) {
@@ -1007,14 +1059,17 @@ class Parser {
       if (is_keyword("primary")) {
         advance();
         RINGDB_RETURN_IF_ERROR(expect_keyword("key"));
-        if (have_key) return error_at(peek(), "Multiple PRIMARY KEYs specified (exactly one required)");
+        if (have_key)
+          return error_at(peek(), "Multiple PRIMARY KEYs specified (exactly one required)");
         have_key = true;
         s.partition_key.push_back(c.name);
       }
       s.columns.push_back(std::move(c));
     } while (accept(","));
     RINGDB_RETURN_IF_ERROR(expect(")"));
-    if (!have_key) return Status::invalid_argument("No PRIMARY KEY specified for table '" + s.name + "' (exactly one required)");
+    if (!have_key)
+      return Status::invalid_argument("No PRIMARY KEY specified for table '" + s.name +
+                                      "' (exactly one required)");
     if (accept_keyword("with")) RINGDB_RETURN_IF_ERROR(table_options(&s.options, &s));
     return s;
   }
@@ -1059,7 +1114,8 @@ class Parser {
 
 Result<ParsedStatement> parse_statement(std::string_view text) {
   if (text.size() > kStatementBytesMax) {
-    return Status::invalid_argument("statement of " + std::to_string(text.size()) + " bytes exceeds the limit of " +
+    return Status::invalid_argument("statement of " + std::to_string(text.size()) +
+                                    " bytes exceeds the limit of " +
                                     std::to_string(kStatementBytesMax));
   }
   std::vector<Token> tokens;

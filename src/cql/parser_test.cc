@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "cql/parser.h"
+
+#include <gtest/gtest.h>
 
 namespace ringdb::cql {
 namespace {
@@ -11,20 +11,27 @@ TEST(Parser, AcceptsTheStatementsDriversAndUsersSend) {
       "select schema_version from system.local",
       "SELECT peer, host_id, rpc_address, schema_version FROM system.peers",
       "USE \"MyKeyspace\"",
-      "CREATE KEYSPACE IF NOT EXISTS ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1} AND durable_writes = true",
-      "CREATE TABLE ks.t (a int, b text, c frozen<map<text, list<int>>>, s text static, PRIMARY KEY ((a, b), c)) "
-      "WITH CLUSTERING ORDER BY (c DESC) AND default_time_to_live = 10 AND compaction = {'class': 'LeveledCompactionStrategy'}",
+      "CREATE KEYSPACE IF NOT EXISTS ks WITH replication = {'class': 'SimpleStrategy', "
+      "'replication_factor': 1} AND durable_writes = true",
+      "CREATE TABLE ks.t (a int, b text, c frozen<map<text, list<int>>>, s text static, PRIMARY "
+      "KEY ((a, b), c)) "
+      "WITH CLUSTERING ORDER BY (c DESC) AND default_time_to_live = 10 AND compaction = {'class': "
+      "'LeveledCompactionStrategy'}",
       "CREATE TABLE t (id uuid PRIMARY KEY, v varint)",
       "ALTER TABLE t ADD (x int, y set<text>)",
       "ALTER TABLE t DROP x",
       "INSERT INTO t (a, b) VALUES (1, 'x''y') IF NOT EXISTS USING TTL 10 AND TIMESTAMP 123",
       "INSERT INTO t JSON '{\"a\": 1}' DEFAULT UNSET",
-      "UPDATE t USING TTL ? SET l = l + [1, 2], m['k'] = 3, s = s - {'a'}, c = c + 1, l = [0] + l WHERE a = ? AND b IN (1, 2) IF x = 1 AND y > 2",
+      "UPDATE t USING TTL ? SET l = l + [1, 2], m['k'] = 3, s = s - {'a'}, c = c + 1, l = [0] + l "
+      "WHERE a = ? AND b IN (1, 2) IF x = 1 AND y > 2",
       "DELETE m['k'], v FROM t USING TIMESTAMP 5 WHERE a = :a AND (b, c) > (1, 2) IF EXISTS",
       "BEGIN UNLOGGED BATCH INSERT INTO t (a) VALUES (1); DELETE FROM t WHERE a = 2; APPLY BATCH;",
-      "SELECT DISTINCT a, token(a), writetime(v), ttl(v), count(*), cast(v as text) AS vt, now(), toTimestamp(now()) "
-      "FROM t WHERE token(a) > -100 AND token(a) <= 100 GROUP BY a ORDER BY c DESC PER PARTITION LIMIT 2 LIMIT 10 ALLOW FILTERING",
-      "SELECT JSON * FROM t WHERE id = 550e8400-e29b-41d4-a716-446655440000 AND d = 1h30m AND b = 0xCAFE AND f = -1.5e3",
+      "SELECT DISTINCT a, token(a), writetime(v), ttl(v), count(*), cast(v as text) AS vt, now(), "
+      "toTimestamp(now()) "
+      "FROM t WHERE token(a) > -100 AND token(a) <= 100 GROUP BY a ORDER BY c DESC PER PARTITION "
+      "LIMIT 2 LIMIT 10 ALLOW FILTERING",
+      "SELECT JSON * FROM t WHERE id = 550e8400-e29b-41d4-a716-446655440000 AND d = 1h30m AND b = "
+      "0xCAFE AND f = -1.5e3",
       "TRUNCATE TABLE ks.t",
       "DROP KEYSPACE IF EXISTS ks",
       "-- a comment\nSELECT a /* inline */ FROM t;",
@@ -43,13 +50,22 @@ TEST(Parser, CountsBindMarkersInOrder) {
 }
 
 TEST(Parser, RejectsGarbageWithSyntaxErrors) {
-  const char* bad[] = {"", "SELEC * FROM t", "SELECT * FROM", "INSERT INTO t (a) VALUES (1", "SELECT * FROM t WHERE a = 'unterminated",
-                       "CREATE TABLE t (a int)", "SELECT * FROM t LIMIT", "UPDATE t SET a = 1", "\x01\x02", "SELECT (((((((((",
+  const char* bad[] = {"",
+                       "SELEC * FROM t",
+                       "SELECT * FROM",
+                       "INSERT INTO t (a) VALUES (1",
+                       "SELECT * FROM t WHERE a = 'unterminated",
+                       "CREATE TABLE t (a int)",
+                       "SELECT * FROM t LIMIT",
+                       "UPDATE t SET a = 1",
+                       "\x01\x02",
+                       "SELECT (((((((((",
                        "BEGIN BATCH SELECT * FROM t APPLY BATCH"};
   for (const char* text : bad) {
     auto parsed = parse_statement(text);
     ASSERT_FALSE(parsed.is_ok()) << text;
-    EXPECT_TRUE(parsed.status().code() == StatusCode::kSyntaxError || parsed.status().code() == StatusCode::kInvalidArgument)
+    EXPECT_TRUE(parsed.status().code() == StatusCode::kSyntaxError ||
+                parsed.status().code() == StatusCode::kInvalidArgument)
         << text << " -> " << parsed.status().to_string();
   }
   std::string deep = "SELECT * FROM t WHERE a = " + std::string(100, '[') + std::string(100, ']');

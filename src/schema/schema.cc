@@ -14,7 +14,9 @@ constexpr uint32_t kSerializationVersion = 1;
 const char kSimple[] = "org.apache.cassandra.locator.SimpleStrategy";
 const char kNetwork[] = "org.apache.cassandra.locator.NetworkTopologyStrategy";
 
-void put_string(BufferWriter& w, const std::string& s) { w.put_length_prefixed(s); }
+void put_string(BufferWriter& w, const std::string& s) {
+  w.put_length_prefixed(s);
+}
 bool get_string(BufferReader& r, std::string* s) {
   BytesView v;
   if (!r.get_length_prefixed(&v)) return false;
@@ -61,17 +63,21 @@ bool positive_int(const std::string& s) {
 
 const char* column_kind_name(ColumnKind kind) {
   switch (kind) {
-    case ColumnKind::kPartitionKey: return "partition_key";
-    case ColumnKind::kClustering: return "clustering";
-    case ColumnKind::kRegular: return "regular";
-    case ColumnKind::kStatic: return "static";
+    case ColumnKind::kPartitionKey:
+      return "partition_key";
+    case ColumnKind::kClustering:
+      return "clustering";
+    case ColumnKind::kRegular:
+      return "regular";
+    case ColumnKind::kStatic:
+      return "static";
   }
   return "regular";
 }
 
 bool is_system_keyspace(const std::string& name) {
-  return name == "system" || name == "system_schema" || name == "system_auth" || name == "system_distributed" ||
-         name == "system_traces" || name == "system_virtual_schema";
+  return name == "system" || name == "system_schema" || name == "system_auth" ||
+         name == "system_distributed" || name == "system_traces" || name == "system_virtual_schema";
 }
 
 const ColumnMetadata* TableMetadata::column(const std::string& name) const {
@@ -98,11 +104,13 @@ std::vector<const ColumnMetadata*> TableMetadata::clustering() const {
 }
 
 bool TableMetadata::has_static_columns() const {
-  return std::any_of(columns.begin(), columns.end(), [](const auto& c) { return c.kind == ColumnKind::kStatic; });
+  return std::any_of(columns.begin(), columns.end(),
+                     [](const auto& c) { return c.kind == ColumnKind::kStatic; });
 }
 
 bool TableMetadata::is_counter_table() const {
-  return std::any_of(columns.begin(), columns.end(), [](const auto& c) { return c.type.is_counter(); });
+  return std::any_of(columns.begin(), columns.end(),
+                     [](const auto& c) { return c.type.is_counter(); });
 }
 
 storage::TableDescriptor TableMetadata::to_storage() const {
@@ -112,7 +120,8 @@ storage::TableDescriptor TableMetadata::to_storage() const {
   for (const auto* c : clustering()) t.clustering.push_back({c->type.to_storage(), c->descending});
   for (const auto& c : columns) {
     if (c.kind != ColumnKind::kRegular && c.kind != ColumnKind::kStatic) continue;
-    t.columns.push_back({c.id, c.type.to_storage(), c.kind == ColumnKind::kStatic, c.type.is_multi_cell()});
+    t.columns.push_back(
+        {c.id, c.type.to_storage(), c.kind == ColumnKind::kStatic, c.type.is_multi_cell()});
   }
   t.default_ttl_seconds = options.default_time_to_live;
   t.gc_grace_seconds = options.gc_grace_seconds;
@@ -131,7 +140,8 @@ const TableMetadata* Schema::table(const std::string& ks, const std::string& nam
   return it == k->tables.end() ? nullptr : &it->second;
 }
 
-Result<std::map<std::string, std::string>> normalize_replication(const std::map<std::string, std::string>& options) {
+Result<std::map<std::string, std::string>> normalize_replication(
+    const std::map<std::string, std::string>& options) {
   auto cls = options.find("class");
   if (cls == options.end()) return Status::invalid_argument("Missing replication strategy class");
   std::map<std::string, std::string> out;
@@ -139,14 +149,18 @@ Result<std::map<std::string, std::string>> normalize_replication(const std::map<
   if (name == "SimpleStrategy" || name == kSimple) {
     out["class"] = kSimple;
     auto rf = options.find("replication_factor");
-    if (rf == options.end()) return Status::invalid_argument("SimpleStrategy requires a replication_factor strategy option.");
+    if (rf == options.end())
+      return Status::invalid_argument(
+          "SimpleStrategy requires a replication_factor strategy option.");
     for (const auto& [k, v] : options) {
       if (k != "class" && k != "replication_factor") {
-        return Status::invalid_argument("Unrecognized strategy option {" + k + "} passed to SimpleStrategy");
+        return Status::invalid_argument("Unrecognized strategy option {" + k +
+                                        "} passed to SimpleStrategy");
       }
     }
     if (!positive_int(rf->second)) {
-      return Status::invalid_argument("Replication factor must be non-negative; found " + rf->second);
+      return Status::invalid_argument("Replication factor must be non-negative; found " +
+                                      rf->second);
     }
     out["replication_factor"] = rf->second;
     return out;
@@ -155,7 +169,8 @@ Result<std::map<std::string, std::string>> normalize_replication(const std::map<
     out["class"] = kNetwork;
     for (const auto& [k, v] : options) {
       if (k == "class") continue;
-      if (!positive_int(v)) return Status::invalid_argument("Replication factor must be non-negative; found " + v);
+      if (!positive_int(v))
+        return Status::invalid_argument("Replication factor must be non-negative; found " + v);
       out[k] = v;
     }
     return out;
@@ -214,7 +229,9 @@ Status deserialize_schema(BytesView bytes, Schema* schema) {
     KeyspaceMetadata ks;
     uint8_t durable;
     uint32_t tables;
-    if (!get_string(r, &ks.name) || !get_map(r, &ks.replication) || !r.get_u8(&durable) || !r.get_u32(&tables)) return bad();
+    if (!get_string(r, &ks.name) || !get_map(r, &ks.replication) || !r.get_u8(&durable) ||
+        !r.get_u32(&tables))
+      return bad();
     ks.durable_writes = durable;
     for (uint32_t j = 0; j < tables; ++j) {
       TableMetadata t;
@@ -224,9 +241,11 @@ Status deserialize_schema(BytesView bytes, Schema* schema) {
       if (!get_string(r, &t.name) || !r.get_length_prefixed(&id) || !r.get_u32(&t.storage_id) ||
           !r.get_u32(&t.next_column_id) || !r.get_i32(&t.options.default_time_to_live) ||
           !r.get_i32(&t.options.gc_grace_seconds) || !get_string(r, &t.options.comment) ||
-          !get_double(r, &t.options.bloom_filter_fp_chance) || !get_double(r, &t.options.crc_check_chance) ||
+          !get_double(r, &t.options.bloom_filter_fp_chance) ||
+          !get_double(r, &t.options.crc_check_chance) ||
           !get_string(r, &t.options.speculative_retry) || !get_map(r, &t.options.compaction) ||
-          !get_map(r, &t.options.compression) || !get_map(r, &t.options.caching) || !r.get_u32(&columns)) {
+          !get_map(r, &t.options.compression) || !get_map(r, &t.options.caching) ||
+          !r.get_u32(&columns)) {
         return bad();
       }
       t.id = Bytes(id);
@@ -234,8 +253,8 @@ Status deserialize_schema(BytesView bytes, Schema* schema) {
         ColumnMetadata c;
         std::string type;
         uint8_t kind, desc;
-        if (!get_string(r, &c.name) || !get_string(r, &type) || !r.get_u8(&kind) || !r.get_i32(&c.position) ||
-            !r.get_u8(&desc) || !r.get_u32(&c.id)) {
+        if (!get_string(r, &c.name) || !get_string(r, &type) || !r.get_u8(&kind) ||
+            !r.get_i32(&c.position) || !r.get_u8(&desc) || !r.get_u32(&c.id)) {
           return bad();
         }
         auto parsed = CqlType::parse(type);
@@ -297,7 +316,8 @@ Status SchemaManager::load() {
   RINGDB_RETURN_IF_ERROR(deserialize_schema(p.rows[0].cells[0].value, schema.get()));
   schema->version = digest_uuid(p.rows[0].cells[0].value);
   for (const auto& [name, ks] : schema->keyspaces) {
-    for (const auto& [table_name, t] : ks.tables) RINGDB_RETURN_IF_ERROR(engine_.register_table(t.to_storage()));
+    for (const auto& [table_name, t] : ks.tables)
+      RINGDB_RETURN_IF_ERROR(engine_.register_table(t.to_storage()));
   }
   std::lock_guard lock(current_mutex_);
   current_ = std::move(schema);
@@ -314,7 +334,8 @@ Status SchemaManager::commit(std::unique_ptr<Schema> next) {
   static_assert(sizeof(int64_t) == 8);
   int64_t ts = std::max<int64_t>(clock_.now_micros(), last_commit_timestamp_ + 1);
   last_commit_timestamp_ = ts;
-  row.cells.push_back({storage::CellWrite::Kind::kSet, kSchemaBlobColumn, std::nullopt, blob, ts, 0, 0});
+  row.cells.push_back(
+      {storage::CellWrite::Kind::kSet, kSchemaBlobColumn, std::nullopt, blob, ts, 0, 0});
   m.rows.push_back(std::move(row));
   RINGDB_RETURN_IF_ERROR(engine_.apply(m));
   next->version = digest_uuid(blob);
@@ -344,7 +365,8 @@ Status SchemaManager::create_keyspace(KeyspaceMetadata keyspace) {
   return commit(std::move(next));
 }
 
-Status SchemaManager::alter_keyspace(const std::string& name, std::map<std::string, std::string> replication,
+Status SchemaManager::alter_keyspace(const std::string& name,
+                                     std::map<std::string, std::string> replication,
                                      std::optional<bool> durable_writes) {
   std::lock_guard ddl(ddl_mutex_);
   auto next = std::make_unique<Schema>(*current());
@@ -374,14 +396,17 @@ Status SchemaManager::create_table(TableMetadata table) {
   std::lock_guard ddl(ddl_mutex_);
   auto next = std::make_unique<Schema>(*current());
   auto ks = next->keyspaces.find(table.keyspace);
-  if (ks == next->keyspaces.end()) return Status::invalid_argument("Keyspace " + table.keyspace + " does not exist");
+  if (ks == next->keyspaces.end())
+    return Status::invalid_argument("Keyspace " + table.keyspace + " does not exist");
   if (ks->second.tables.count(table.name)) {
-    return Status::already_exists("Object " + table.keyspace + "." + table.name + " already exists");
+    return Status::already_exists("Object " + table.keyspace + "." + table.name +
+                                  " already exists");
   }
   table.id = random_uuid();
   table.storage_id = next->next_storage_id++;
   for (auto& c : table.columns) {
-    if (c.kind == ColumnKind::kRegular || c.kind == ColumnKind::kStatic) c.id = table.next_column_id++;
+    if (c.kind == ColumnKind::kRegular || c.kind == ColumnKind::kStatic)
+      c.id = table.next_column_id++;
   }
   RINGDB_RETURN_IF_ERROR(engine_.register_table(table.to_storage()));
   ks->second.tables.emplace(table.name, std::move(table));
@@ -393,10 +418,12 @@ Status SchemaManager::replace_table(TableMetadata table) {
   auto next = std::make_unique<Schema>(*current());
   auto ks = next->keyspaces.find(table.keyspace);
   if (ks == next->keyspaces.end() || !ks->second.tables.count(table.name)) {
-    return Status::invalid_argument("Table " + table.keyspace + "." + table.name + " does not exist");
+    return Status::invalid_argument("Table " + table.keyspace + "." + table.name +
+                                    " does not exist");
   }
   for (auto& c : table.columns) {
-    if ((c.kind == ColumnKind::kRegular || c.kind == ColumnKind::kStatic) && c.id == 0) c.id = table.next_column_id++;
+    if ((c.kind == ColumnKind::kRegular || c.kind == ColumnKind::kStatic) && c.id == 0)
+      c.id = table.next_column_id++;
   }
   RINGDB_RETURN_IF_ERROR(engine_.register_table(table.to_storage()));
   ks->second.tables[table.name] = std::move(table);
@@ -407,9 +434,11 @@ Status SchemaManager::drop_table(const std::string& keyspace, const std::string&
   std::lock_guard ddl(ddl_mutex_);
   auto next = std::make_unique<Schema>(*current());
   auto ks = next->keyspaces.find(keyspace);
-  if (ks == next->keyspaces.end()) return Status::invalid_argument("Keyspace " + keyspace + " does not exist");
+  if (ks == next->keyspaces.end())
+    return Status::invalid_argument("Keyspace " + keyspace + " does not exist");
   auto it = ks->second.tables.find(name);
-  if (it == ks->second.tables.end()) return Status::not_found("Table " + keyspace + "." + name + " doesn't exist");
+  if (it == ks->second.tables.end())
+    return Status::not_found("Table " + keyspace + "." + name + " doesn't exist");
   const storage::TableId id = it->second.storage_id;
   ks->second.tables.erase(it);
   RINGDB_RETURN_IF_ERROR(commit(std::move(next)));

@@ -102,7 +102,8 @@ class SchemaManager {
   // Each returns AlreadyExists / NotFound (for the IF [NOT] EXISTS handling of the caller) or
   // InvalidArgument; on success the new schema is persisted and current.
   [[nodiscard]] Status create_keyspace(KeyspaceMetadata keyspace);
-  [[nodiscard]] Status alter_keyspace(const std::string& name, std::map<std::string, std::string> replication,
+  [[nodiscard]] Status alter_keyspace(const std::string& name,
+                                      std::map<std::string, std::string> replication,
                                       std::optional<bool> durable_writes);
   [[nodiscard]] Status drop_keyspace(const std::string& name);
   // Assigns ids to the table and its columns.
@@ -119,7 +120,7 @@ class SchemaManager {
   storage::Engine& engine_;
   Rng& rng_;
   const Clock& clock_;
-  std::mutex ddl_mutex_;  // one DDL at a time
+  std::mutex ddl_mutex_;               // one DDL at a time
   int64_t last_commit_timestamp_ = 0;  // guarded by ddl_mutex_
   mutable std::mutex current_mutex_;
   std::shared_ptr<const Schema> current_;

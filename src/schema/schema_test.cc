@@ -1,6 +1,7 @@
+#include "schema/schema.h"
+
 #include <gtest/gtest.h>
 
-#include "schema/schema.h"
 #include "schema/values.h"
 #include "storage/test_util.h"
 
@@ -8,8 +9,8 @@ namespace ringdb::schema {
 namespace {
 
 TEST(CqlType, ParsesAndPrintsLikeCassandra) {
-  for (const char* text : {"int", "text", "frozen<list<int>>", "map<text, frozen<set<uuid>>>", "tuple<int, text>",
-                           "set<timeuuid>", "frozen<map<int, text>>"}) {
+  for (const char* text : {"int", "text", "frozen<list<int>>", "map<text, frozen<set<uuid>>>",
+                           "tuple<int, text>", "set<timeuuid>", "frozen<map<int, text>>"}) {
     auto t = CqlType::parse(text);
     ASSERT_TRUE(t.is_ok()) << text << ": " << t.status().to_string();
     EXPECT_EQ(t->to_cql(), text);
@@ -17,7 +18,8 @@ TEST(CqlType, ParsesAndPrintsLikeCassandra) {
   EXPECT_EQ(CqlType::parse("VARCHAR")->to_cql(), "text");
   EXPECT_TRUE(CqlType::parse("list<int>")->is_multi_cell());
   EXPECT_FALSE(CqlType::parse("frozen<list<int>>")->is_multi_cell());
-  for (const char* bad : {"", "lst<int>", "list<int", "map<int>", "list<list<int>>", "frozen<int>", "set<counter>"}) {
+  for (const char* bad :
+       {"", "lst<int>", "list<int", "map<int>", "list<list<int>>", "frozen<int>", "set<counter>"}) {
     EXPECT_FALSE(CqlType::parse(bad).is_ok()) << bad;
   }
 }
@@ -37,7 +39,8 @@ TEST(Values, LiteralsRoundTripThroughFormatting) {
   } cases[] = {
       {"int", LiteralKind::kInteger, "-42", "-42"},
       {"bigint", LiteralKind::kInteger, "9223372036854775807", "9223372036854775807"},
-      {"varint", LiteralKind::kInteger, "-123456789012345678901234567890", "-123456789012345678901234567890"},
+      {"varint", LiteralKind::kInteger, "-123456789012345678901234567890",
+       "-123456789012345678901234567890"},
       {"decimal", LiteralKind::kFloat, "-12.050", "-12.050"},
       {"decimal", LiteralKind::kFloat, "1.5e3", "1500"},
       {"double", LiteralKind::kFloat, "0.1", "0.1"},
@@ -45,9 +48,12 @@ TEST(Values, LiteralsRoundTripThroughFormatting) {
       {"boolean", LiteralKind::kBoolean, "true", "true"},
       {"text", LiteralKind::kString, "it's", "'it''s'"},
       {"blob", LiteralKind::kHex, "0xcafe", "0xcafe"},
-      {"uuid", LiteralKind::kUuid, "550e8400-e29b-41d4-a716-446655440000", "550e8400-e29b-41d4-a716-446655440000"},
-      {"timestamp", LiteralKind::kString, "2024-02-29 13:45:01.250+0000", "'2024-02-29 13:45:01.250+0000'"},
-      {"timestamp", LiteralKind::kString, "2024-02-29T14:45:01+0100", "'2024-02-29 13:45:01.000+0000'"},
+      {"uuid", LiteralKind::kUuid, "550e8400-e29b-41d4-a716-446655440000",
+       "550e8400-e29b-41d4-a716-446655440000"},
+      {"timestamp", LiteralKind::kString, "2024-02-29 13:45:01.250+0000",
+       "'2024-02-29 13:45:01.250+0000'"},
+      {"timestamp", LiteralKind::kString, "2024-02-29T14:45:01+0100",
+       "'2024-02-29 13:45:01.000+0000'"},
       {"timestamp", LiteralKind::kInteger, "0", "'1970-01-01 00:00:00.000+0000'"},
       {"date", LiteralKind::kString, "1969-12-31", "'1969-12-31'"},
       {"time", LiteralKind::kString, "08:30:00.5", "'08:30:00.500000000'"},
@@ -67,11 +73,15 @@ TEST(Values, RejectsMismatchesAndOverflow) {
   EXPECT_EQ(value_from_literal(int_type, LiteralKind::kString, "1").status().message(),
             "Invalid STRING constant (1) for type int");
   EXPECT_FALSE(value_from_literal(int_type, LiteralKind::kInteger, "2147483648").is_ok());
-  EXPECT_FALSE(value_from_literal(*CqlType::parse("tinyint"), LiteralKind::kInteger, "128").is_ok());
-  EXPECT_FALSE(value_from_literal(*CqlType::parse("date"), LiteralKind::kString, "2023-02-29").is_ok());
+  EXPECT_FALSE(
+      value_from_literal(*CqlType::parse("tinyint"), LiteralKind::kInteger, "128").is_ok());
+  EXPECT_FALSE(
+      value_from_literal(*CqlType::parse("date"), LiteralKind::kString, "2023-02-29").is_ok());
   EXPECT_FALSE(value_from_literal(*CqlType::parse("timeuuid"), LiteralKind::kUuid,
-                                  "550e8400-e29b-41d4-a716-446655440000").is_ok());
-  EXPECT_FALSE(value_from_literal(*CqlType::parse("text"), LiteralKind::kString, "\xff\xfe").is_ok());
+                                  "550e8400-e29b-41d4-a716-446655440000")
+                   .is_ok());
+  EXPECT_FALSE(
+      value_from_literal(*CqlType::parse("text"), LiteralKind::kString, "\xff\xfe").is_ok());
   EXPECT_FALSE(validate_value(int_type, "abc").is_ok());
   EXPECT_FALSE(validate_value(*CqlType::parse("list<int>"), Bytes("\0\0\0\x05", 4)).is_ok());
   EXPECT_TRUE(validate_value(int_type, "").is_ok());  // empty values are legal
@@ -120,7 +130,8 @@ TEST(SchemaManager, PersistsAcrossRestartAndVersionsEveryChange) {
   EXPECT_EQ(schema->version, version_after);
   const TableMetadata* t = schema->table("shop", "orders");
   ASSERT_NE(t, nullptr);
-  EXPECT_EQ(schema->keyspace("shop")->replication.at("class"), "org.apache.cassandra.locator.SimpleStrategy");
+  EXPECT_EQ(schema->keyspace("shop")->replication.at("class"),
+            "org.apache.cassandra.locator.SimpleStrategy");
   EXPECT_TRUE(t->column("line")->descending);
   EXPECT_GE(t->column("item")->id, storage::kFirstUserColumn);
   EXPECT_NE((*engine)->table(t->storage_id), nullptr);  // re-registered with storage

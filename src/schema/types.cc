@@ -10,13 +10,17 @@ struct NativeName {
   ValueKind kind;
 };
 constexpr NativeName kNatives[] = {
-    {"ascii", ValueKind::kAscii},       {"bigint", ValueKind::kBigint},       {"blob", ValueKind::kBlob},
-    {"boolean", ValueKind::kBoolean},   {"counter", ValueKind::kCounter},     {"date", ValueKind::kDate},
-    {"decimal", ValueKind::kDecimal},   {"double", ValueKind::kDouble},       {"duration", ValueKind::kDuration},
-    {"float", ValueKind::kFloat},       {"inet", ValueKind::kInet},           {"int", ValueKind::kInt},
-    {"smallint", ValueKind::kSmallint}, {"text", ValueKind::kText},           {"varchar", ValueKind::kText},
-    {"time", ValueKind::kTime},         {"timestamp", ValueKind::kTimestamp}, {"timeuuid", ValueKind::kTimeuuid},
-    {"tinyint", ValueKind::kTinyint},   {"uuid", ValueKind::kUuid},           {"varint", ValueKind::kVarint},
+    {"ascii", ValueKind::kAscii},         {"bigint", ValueKind::kBigint},
+    {"blob", ValueKind::kBlob},           {"boolean", ValueKind::kBoolean},
+    {"counter", ValueKind::kCounter},     {"date", ValueKind::kDate},
+    {"decimal", ValueKind::kDecimal},     {"double", ValueKind::kDouble},
+    {"duration", ValueKind::kDuration},   {"float", ValueKind::kFloat},
+    {"inet", ValueKind::kInet},           {"int", ValueKind::kInt},
+    {"smallint", ValueKind::kSmallint},   {"text", ValueKind::kText},
+    {"varchar", ValueKind::kText},        {"time", ValueKind::kTime},
+    {"timestamp", ValueKind::kTimestamp}, {"timeuuid", ValueKind::kTimeuuid},
+    {"tinyint", ValueKind::kTinyint},     {"uuid", ValueKind::kUuid},
+    {"varint", ValueKind::kVarint},
 };
 
 class TypeParser {
@@ -46,7 +50,7 @@ class TypeParser {
     }
     if (name == "list" || name == "set" || name == "map" || name == "tuple") {
       CqlType t;
-      t.kind = name == "list" ? ValueKind::kList
+      t.kind = name == "list"  ? ValueKind::kList
                : name == "set" ? ValueKind::kSet
                : name == "map" ? ValueKind::kMap
                                : ValueKind::kTuple;
@@ -68,25 +72,29 @@ class TypeParser {
       }
       RINGDB_RETURN_IF_ERROR(expect('>'));
       const size_t want = t.kind == ValueKind::kMap ? 2 : 1;
-      if (t.kind != ValueKind::kTuple && t.params.size() != want) return error("wrong number of type parameters");
+      if (t.kind != ValueKind::kTuple && t.params.size() != want)
+        return error("wrong number of type parameters");
       if (t.kind == ValueKind::kMap || t.kind == ValueKind::kSet) {
         if (t.params[0].is_counter() || (t.kind == ValueKind::kMap && t.params[1].is_counter())) {
           return error("counters are not allowed inside collections");
         }
       }
-      if (t.kind == ValueKind::kList && t.params[0].is_counter()) return error("counters are not allowed inside collections");
+      if (t.kind == ValueKind::kList && t.params[0].is_counter())
+        return error("counters are not allowed inside collections");
       return t;
     }
     for (const auto& n : kNatives) {
       if (name == n.name) return CqlType::of(n.kind);
     }
-    return Status::not_supported("type '" + name + "' is not supported yet (user-defined types come later)");
+    return Status::not_supported("type '" + name +
+                                 "' is not supported yet (user-defined types come later)");
   }
 
   std::string identifier() {
     skip_space();
     std::string out;
-    while (pos_ < text_.size() && (std::isalnum(static_cast<unsigned char>(text_[pos_])) || text_[pos_] == '_')) {
+    while (pos_ < text_.size() &&
+           (std::isalnum(static_cast<unsigned char>(text_[pos_])) || text_[pos_] == '_')) {
       out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(text_[pos_]))));
       ++pos_;
     }
@@ -115,9 +123,15 @@ class TypeParser {
 std::string CqlType::to_cql() const {
   std::string base;
   switch (kind) {
-    case ValueKind::kList: base = "list<" + params[0].to_cql() + ">"; break;
-    case ValueKind::kSet: base = "set<" + params[0].to_cql() + ">"; break;
-    case ValueKind::kMap: base = "map<" + params[0].to_cql() + ", " + params[1].to_cql() + ">"; break;
+    case ValueKind::kList:
+      base = "list<" + params[0].to_cql() + ">";
+      break;
+    case ValueKind::kSet:
+      base = "set<" + params[0].to_cql() + ">";
+      break;
+    case ValueKind::kMap:
+      base = "map<" + params[0].to_cql() + ", " + params[1].to_cql() + ">";
+      break;
     case ValueKind::kTuple: {
       base = "tuple<";
       for (size_t i = 0; i < params.size(); ++i) base += (i ? ", " : "") + params[i].to_cql();
@@ -138,6 +152,8 @@ storage::ValueType CqlType::to_storage() const {
   return t;
 }
 
-Result<CqlType> CqlType::parse(std::string_view text) { return TypeParser(text).parse_all(); }
+Result<CqlType> CqlType::parse(std::string_view text) {
+  return TypeParser(text).parse_all();
+}
 
 }  // namespace ringdb::schema

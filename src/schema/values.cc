@@ -14,20 +14,27 @@ namespace {
 
 const char* literal_name(LiteralKind kind) {
   switch (kind) {
-    case LiteralKind::kString: return "STRING";
-    case LiteralKind::kInteger: return "INTEGER";
-    case LiteralKind::kFloat: return "FLOAT";
-    case LiteralKind::kBoolean: return "BOOLEAN";
-    case LiteralKind::kUuid: return "UUID";
-    case LiteralKind::kHex: return "HEX";
-    case LiteralKind::kDuration: return "DURATION";
+    case LiteralKind::kString:
+      return "STRING";
+    case LiteralKind::kInteger:
+      return "INTEGER";
+    case LiteralKind::kFloat:
+      return "FLOAT";
+    case LiteralKind::kBoolean:
+      return "BOOLEAN";
+    case LiteralKind::kUuid:
+      return "UUID";
+    case LiteralKind::kHex:
+      return "HEX";
+    case LiteralKind::kDuration:
+      return "DURATION";
   }
   return "?";
 }
 
 Status mismatch(const CqlType& type, LiteralKind kind, std::string_view text) {
-  return Status::invalid_argument("Invalid " + std::string(literal_name(kind)) + " constant (" + std::string(text) +
-                                  ") for type " + type.to_cql());
+  return Status::invalid_argument("Invalid " + std::string(literal_name(kind)) + " constant (" +
+                                  std::string(text) + ") for type " + type.to_cql());
 }
 
 Bytes fixed(uint64_t v, int width) {
@@ -48,7 +55,8 @@ int64_t load_signed(BytesView v) {
 Result<int64_t> parse_int64(std::string_view text) {
   int64_t v = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size()) return Status::invalid_argument("bad integer");
+  if (ec != std::errc() || end != text.data() + text.size())
+    return Status::invalid_argument("bad integer");
   return v;
 }
 
@@ -94,7 +102,10 @@ Result<Bytes> parse_uuid(std::string_view text) {
   for (size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
     if (c == '-' && (i == 8 || i == 13 || i == 18 || i == 23)) continue;
-    int v = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
+    int v = (c >= '0' && c <= '9')   ? c - '0'
+            : (c >= 'a' && c <= 'f') ? c - 'a' + 10
+            : (c >= 'A' && c <= 'F') ? c - 'A' + 10
+                                     : -1;
     if (v < 0) return Status::invalid_argument("bad uuid");
     cur = static_cast<unsigned char>((cur << 4) | v);
     if (++nibbles % 2 == 0) out.push_back(static_cast<char>(cur));
@@ -108,7 +119,8 @@ Result<int64_t> parse_date_days(std::string_view text) {
   int64_t y;
   unsigned m, d;
   size_t first = text.find('-', text[0] == '-' ? 1 : 0);
-  if (first == std::string_view::npos || text.size() < first + 6 || text[first + 3] != '-') return Status::invalid_argument("bad date");
+  if (first == std::string_view::npos || text.size() < first + 6 || text[first + 3] != '-')
+    return Status::invalid_argument("bad date");
   auto year = parse_int64(text.substr(0, first));
   auto month = parse_int64(text.substr(first + 1, 2));
   auto day = parse_int64(text.substr(first + 4));
@@ -127,12 +139,16 @@ Result<int64_t> parse_date_days(std::string_view text) {
 
 // 'hh:mm:ss[.fffffffff]' as nanoseconds since midnight.
 Result<int64_t> parse_time_nanos(std::string_view text) {
-  if (text.size() < 8 || text[2] != ':' || text[5] != ':') return Status::invalid_argument("bad time");
-  auto h = parse_int64(text.substr(0, 2)), m = parse_int64(text.substr(3, 2)), s = parse_int64(text.substr(6, 2));
-  if (!h.is_ok() || !m.is_ok() || !s.is_ok() || *h > 23 || *m > 59 || *s > 59) return Status::invalid_argument("bad time");
+  if (text.size() < 8 || text[2] != ':' || text[5] != ':')
+    return Status::invalid_argument("bad time");
+  auto h = parse_int64(text.substr(0, 2)), m = parse_int64(text.substr(3, 2)),
+       s = parse_int64(text.substr(6, 2));
+  if (!h.is_ok() || !m.is_ok() || !s.is_ok() || *h > 23 || *m > 59 || *s > 59)
+    return Status::invalid_argument("bad time");
   int64_t nanos = ((*h * 60 + *m) * 60 + *s) * 1'000'000'000;
   if (text.size() > 8) {
-    if (text[8] != '.' || text.size() > 18 || text.size() == 9) return Status::invalid_argument("bad time");
+    if (text[8] != '.' || text.size() > 18 || text.size() == 9)
+      return Status::invalid_argument("bad time");
     std::string frac(text.substr(9));
     for (char c : frac) {
       if (c < '0' || c > '9') return Status::invalid_argument("bad time");
@@ -225,17 +241,28 @@ Result<Bytes> parse_duration(std::string_view text) {
     while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
     std::string unit(text.substr(unit_start, i - unit_start));
     for (auto& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (unit == "y") months += *n * 12;
-    else if (unit == "mo") months += *n;
-    else if (unit == "w") days += *n * 7;
-    else if (unit == "d") days += *n;
-    else if (unit == "h") nanos += *n * 3'600'000'000'000;
-    else if (unit == "m") nanos += *n * 60'000'000'000;
-    else if (unit == "s") nanos += *n * 1'000'000'000;
-    else if (unit == "ms") nanos += *n * 1'000'000;
-    else if (unit == "us" || unit == "µs") nanos += *n * 1'000;
-    else if (unit == "ns") nanos += *n;
-    else return Status::invalid_argument("bad duration unit '" + unit + "'");
+    if (unit == "y")
+      months += *n * 12;
+    else if (unit == "mo")
+      months += *n;
+    else if (unit == "w")
+      days += *n * 7;
+    else if (unit == "d")
+      days += *n;
+    else if (unit == "h")
+      nanos += *n * 3'600'000'000'000;
+    else if (unit == "m")
+      nanos += *n * 60'000'000'000;
+    else if (unit == "s")
+      nanos += *n * 1'000'000'000;
+    else if (unit == "ms")
+      nanos += *n * 1'000'000;
+    else if (unit == "us" || unit == "µs")
+      nanos += *n * 1'000;
+    else if (unit == "ns")
+      nanos += *n;
+    else
+      return Status::invalid_argument("bad duration unit '" + unit + "'");
   }
   if (negative) {
     months = -months;
@@ -274,11 +301,14 @@ bool valid_utf8(BytesView s) {
   return true;
 }
 
-std::string two_digits(int64_t v) { return (v < 10 ? "0" : "") + std::to_string(v); }
+std::string two_digits(int64_t v) {
+  return (v < 10 ? "0" : "") + std::to_string(v);
+}
 
 std::string format_uuid(BytesView u) {
   std::string hex = to_hex(u);
-  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" + hex.substr(16, 4) + "-" + hex.substr(20);
+  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
+         hex.substr(16, 4) + "-" + hex.substr(20);
 }
 
 std::string format_date(int64_t days) {
@@ -292,16 +322,18 @@ std::string format_timestamp(int64_t millis) {
   int64_t days = millis >= 0 ? millis / 86'400'000 : -((-millis + 86'399'999) / 86'400'000);
   int64_t ms = millis - days * 86'400'000;
   char buf[64];
-  std::snprintf(buf, sizeof buf, " %02lld:%02lld:%02lld.%03lld+0000", static_cast<long long>(ms / 3'600'000),
-                static_cast<long long>(ms / 60'000 % 60), static_cast<long long>(ms / 1000 % 60),
-                static_cast<long long>(ms % 1000));
+  std::snprintf(buf, sizeof buf, " %02lld:%02lld:%02lld.%03lld+0000",
+                static_cast<long long>(ms / 3'600'000), static_cast<long long>(ms / 60'000 % 60),
+                static_cast<long long>(ms / 1000 % 60), static_cast<long long>(ms % 1000));
   return format_date(days) + buf;
 }
 
 std::string format_time(int64_t nanos) {
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%02lld:%02lld:%02lld.%09lld", static_cast<long long>(nanos / 3'600'000'000'000),
-                static_cast<long long>(nanos / 60'000'000'000 % 60), static_cast<long long>(nanos / 1'000'000'000 % 60),
+  std::snprintf(buf, sizeof buf, "%02lld:%02lld:%02lld.%09lld",
+                static_cast<long long>(nanos / 3'600'000'000'000),
+                static_cast<long long>(nanos / 60'000'000'000 % 60),
+                static_cast<long long>(nanos / 1'000'000'000 % 60),
                 static_cast<long long>(nanos % 1'000'000'000));
   return buf;
 }
@@ -320,9 +352,12 @@ std::string format_decimal(BytesView v) {
   if (digits.empty()) digits = "0";
   std::string out;
   if (scale <= 0) {
-    out = digits + (digits == "0" ? "" : std::string(static_cast<size_t>(-static_cast<int64_t>(scale)), '0'));
+    out =
+        digits +
+        (digits == "0" ? "" : std::string(static_cast<size_t>(-static_cast<int64_t>(scale)), '0'));
   } else {
-    if (digits.size() <= static_cast<size_t>(scale)) digits.insert(0, static_cast<size_t>(scale) - digits.size() + 1, '0');
+    if (digits.size() <= static_cast<size_t>(scale))
+      digits.insert(0, static_cast<size_t>(scale) - digits.size() + 1, '0');
     out = digits.substr(0, digits.size() - scale) + "." + digits.substr(digits.size() - scale);
   }
   return (b.negative ? "-" : "") + out;
@@ -342,8 +377,10 @@ std::string format_double(F value) {
 std::string quote(BytesView s) {
   std::string out = "'";
   for (char c : s) {
-    if (c == '\'') out += "''";
-    else out.push_back(c);
+    if (c == '\'')
+      out += "''";
+    else
+      out.push_back(c);
   }
   return out + "'";
 }
@@ -352,11 +389,21 @@ std::string json_string(BytesView s) {
   std::string out = "\"";
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           char buf[8];
@@ -376,7 +423,8 @@ std::string format_collection(const CqlType& type, BytesView v, bool json) {
   const bool is_map = type.kind == ValueKind::kMap;
   std::vector<Bytes> items;
   if (!split_collection(v, is_map, &items).is_ok()) return "0x" + to_hex(v);
-  std::string out = type.kind == ValueKind::kList || (json && type.kind == ValueKind::kSet) ? "[" : "{";
+  std::string out =
+      type.kind == ValueKind::kList || (json && type.kind == ValueKind::kSet) ? "[" : "{";
   for (size_t i = 0; i < items.size(); ++i) {
     if (is_map) {
       if (i % 2 == 0) {
@@ -391,26 +439,34 @@ std::string format_collection(const CqlType& type, BytesView v, bool json) {
       out += (i ? ", " : "") + format_any(type.params[0], items[i], json);
     }
   }
-  return out + (type.kind == ValueKind::kList || (json && type.kind == ValueKind::kSet) ? "]" : "}");
+  return out +
+         (type.kind == ValueKind::kList || (json && type.kind == ValueKind::kSet) ? "]" : "}");
 }
 
 std::string format_any(const CqlType& type, BytesView v, bool json) {
-  if (v.empty() && type.kind != ValueKind::kText && type.kind != ValueKind::kAscii && type.kind != ValueKind::kBlob) {
+  if (v.empty() && type.kind != ValueKind::kText && type.kind != ValueKind::kAscii &&
+      type.kind != ValueKind::kBlob) {
     return json ? "null" : "";
   }
   auto str = [&](const std::string& s) { return json ? json_string(s) : s; };
   switch (type.kind) {
     case ValueKind::kAscii:
-    case ValueKind::kText: return json ? json_string(v) : quote(v);
-    case ValueKind::kBlob: return str("0x" + to_hex(v));
-    case ValueKind::kBoolean: return v[0] ? "true" : "false";
+    case ValueKind::kText:
+      return json ? json_string(v) : quote(v);
+    case ValueKind::kBlob:
+      return str("0x" + to_hex(v));
+    case ValueKind::kBoolean:
+      return v[0] ? "true" : "false";
     case ValueKind::kTinyint:
     case ValueKind::kSmallint:
     case ValueKind::kInt:
     case ValueKind::kBigint:
-    case ValueKind::kCounter: return std::to_string(load_signed(v));
-    case ValueKind::kVarint: return format_varint(v);
-    case ValueKind::kDecimal: return v.size() < 5 ? "?" : format_decimal(v);
+    case ValueKind::kCounter:
+      return std::to_string(load_signed(v));
+    case ValueKind::kVarint:
+      return format_varint(v);
+    case ValueKind::kDecimal:
+      return v.size() < 5 ? "?" : format_decimal(v);
     case ValueKind::kFloat: {
       auto bits = static_cast<uint32_t>(load_be(v));
       float f;
@@ -424,13 +480,17 @@ std::string format_any(const CqlType& type, BytesView v, bool json) {
       return format_double(d);
     }
     case ValueKind::kUuid:
-    case ValueKind::kTimeuuid: return str(format_uuid(v));
-    case ValueKind::kTimestamp: return json ? json_string(format_timestamp(load_signed(v))) : quote(format_timestamp(load_signed(v)));
+    case ValueKind::kTimeuuid:
+      return str(format_uuid(v));
+    case ValueKind::kTimestamp:
+      return json ? json_string(format_timestamp(load_signed(v)))
+                  : quote(format_timestamp(load_signed(v)));
     case ValueKind::kDate: {
       std::string s = format_date(static_cast<int64_t>(load_be(v)) - (int64_t{1} << 31));
       return json ? json_string(s) : quote(s);
     }
-    case ValueKind::kTime: return json ? json_string(format_time(load_signed(v))) : quote(format_time(load_signed(v)));
+    case ValueKind::kTime:
+      return json ? json_string(format_time(load_signed(v))) : quote(format_time(load_signed(v)));
     case ValueKind::kInet: {
       char buf[INET6_ADDRSTRLEN] = "?";
       inet_ntop(v.size() == 4 ? AF_INET : AF_INET6, v.data(), buf, sizeof buf);
@@ -439,7 +499,8 @@ std::string format_any(const CqlType& type, BytesView v, bool json) {
     case ValueKind::kDuration: {
       size_t pos = 0;
       int64_t months = 0, days = 0, nanos = 0;
-      if (!get_vint(v, &pos, &months) || !get_vint(v, &pos, &days) || !get_vint(v, &pos, &nanos)) return "?";
+      if (!get_vint(v, &pos, &months) || !get_vint(v, &pos, &days) || !get_vint(v, &pos, &nanos))
+        return "?";
       std::string out = (months < 0 || days < 0 || nanos < 0) ? "-" : "";
       months = std::llabs(months);
       days = std::llabs(days);
@@ -447,8 +508,9 @@ std::string format_any(const CqlType& type, BytesView v, bool json) {
       if (months / 12) out += std::to_string(months / 12) + "y";
       if (months % 12) out += std::to_string(months % 12) + "mo";
       if (days) out += std::to_string(days) + "d";
-      const std::pair<int64_t, const char*> units[] = {{3'600'000'000'000, "h"}, {60'000'000'000, "m"}, {1'000'000'000, "s"},
-                                                       {1'000'000, "ms"},         {1'000, "us"},          {1, "ns"}};
+      const std::pair<int64_t, const char*> units[] = {
+          {3'600'000'000'000, "h"}, {60'000'000'000, "m"}, {1'000'000'000, "s"},
+          {1'000'000, "ms"},        {1'000, "us"},         {1, "ns"}};
       for (const auto& [size, name] : units) {
         if (nanos >= size) {
           out += std::to_string(nanos / size) + name;
@@ -460,7 +522,8 @@ std::string format_any(const CqlType& type, BytesView v, bool json) {
     }
     case ValueKind::kList:
     case ValueKind::kSet:
-    case ValueKind::kMap: return format_collection(type, v, json);
+    case ValueKind::kMap:
+      return format_collection(type, v, json);
     case ValueKind::kTuple:
     case ValueKind::kUdt: {
       BufferReader r(v);
@@ -516,10 +579,14 @@ Result<Bytes> value_from_literal(const CqlType& type, LiteralKind kind, std::str
     case ValueKind::kCounter: {
       if (kind != LiteralKind::kInteger) return bad();
       auto v = parse_int64(text);
-      const int width = type.kind == ValueKind::kTinyint ? 1 : type.kind == ValueKind::kSmallint ? 2 : type.kind == ValueKind::kInt ? 4 : 8;
+      const int width = type.kind == ValueKind::kTinyint    ? 1
+                        : type.kind == ValueKind::kSmallint ? 2
+                        : type.kind == ValueKind::kInt      ? 4
+                                                            : 8;
       const int64_t max = width == 8 ? INT64_MAX : (int64_t{1} << (8 * width - 1)) - 1;
       if (!v.is_ok() || *v > max || *v < -max - 1) {
-        return Status::invalid_argument("Unable to make " + type.to_cql() + " from '" + std::string(text) + "'");
+        return Status::invalid_argument("Unable to make " + type.to_cql() + " from '" +
+                                        std::string(text) + "'");
       }
       return fixed(static_cast<uint64_t>(*v), width);
     }
@@ -531,7 +598,8 @@ Result<Bytes> value_from_literal(const CqlType& type, LiteralKind kind, std::str
     case ValueKind::kDecimal: {
       if (kind != LiteralKind::kInteger && kind != LiteralKind::kFloat) return bad();
       RINGDB_ASSIGN_OR_RETURN(auto parsed, parse_decimal(text));
-      return fixed(static_cast<uint32_t>(parsed.second), 4) + bigint_to_twos_complement(parsed.first);
+      return fixed(static_cast<uint32_t>(parsed.second), 4) +
+             bigint_to_twos_complement(parsed.first);
     }
     case ValueKind::kFloat:
     case ValueKind::kDouble: {
@@ -540,7 +608,8 @@ Result<Bytes> value_from_literal(const CqlType& type, LiteralKind kind, std::str
       if (text == "NaN") {
         d = std::numeric_limits<double>::quiet_NaN();
       } else if (text == "Infinity" || text == "-Infinity") {
-        d = text[0] == '-' ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+        d = text[0] == '-' ? -std::numeric_limits<double>::infinity()
+                           : std::numeric_limits<double>::infinity();
       } else {
         auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), d);
         if (ec != std::errc() || end != text.data() + text.size()) return bad();
@@ -585,7 +654,8 @@ Result<Bytes> value_from_literal(const CqlType& type, LiteralKind kind, std::str
     case ValueKind::kTimeuuid: {
       if (kind != LiteralKind::kUuid && kind != LiteralKind::kString) return bad();
       auto u = parse_uuid(text);
-      if (!u.is_ok()) return Status::invalid_argument("Unable to make UUID from '" + std::string(text) + "'");
+      if (!u.is_ok())
+        return Status::invalid_argument("Unable to make UUID from '" + std::string(text) + "'");
       if (type.kind == ValueKind::kTimeuuid && (static_cast<uint8_t>((*u)[6]) >> 4) != 1) {
         return Status::invalid_argument("Unsupported UUID for timeuuid: version 1 required");
       }
@@ -594,22 +664,27 @@ Result<Bytes> value_from_literal(const CqlType& type, LiteralKind kind, std::str
     case ValueKind::kTimestamp: {
       if (kind != LiteralKind::kString && kind != LiteralKind::kInteger) return bad();
       auto ms = parse_timestamp_millis(text);
-      if (!ms.is_ok()) return Status::invalid_argument("Unable to parse a date/time from '" + std::string(text) + "'");
+      if (!ms.is_ok())
+        return Status::invalid_argument("Unable to parse a date/time from '" + std::string(text) +
+                                        "'");
       return fixed(static_cast<uint64_t>(*ms), 8);
     }
     case ValueKind::kDate: {
       if (kind != LiteralKind::kString) return bad();
       auto days = parse_date_days(text);
       if (!days.is_ok() || *days < -(int64_t{1} << 31) || *days >= (int64_t{1} << 31)) {
-        return Status::invalid_argument("Unable to coerce '" + std::string(text) + "' to a formatted date (long)");
+        return Status::invalid_argument("Unable to coerce '" + std::string(text) +
+                                        "' to a formatted date (long)");
       }
       return fixed(static_cast<uint64_t>(*days + (int64_t{1} << 31)), 4);
     }
     case ValueKind::kTime: {
       if (kind != LiteralKind::kString && kind != LiteralKind::kInteger) return bad();
-      Result<int64_t> nanos = kind == LiteralKind::kInteger ? parse_int64(text) : parse_time_nanos(text);
+      Result<int64_t> nanos =
+          kind == LiteralKind::kInteger ? parse_int64(text) : parse_time_nanos(text);
       if (!nanos.is_ok() || *nanos < 0 || *nanos >= 86'400'000'000'000) {
-        return Status::invalid_argument("Unable to coerce '" + std::string(text) + "' to a formatted time (long)");
+        return Status::invalid_argument("Unable to coerce '" + std::string(text) +
+                                        "' to a formatted time (long)");
       }
       return fixed(static_cast<uint64_t>(*nanos), 8);
     }
@@ -624,7 +699,9 @@ Result<Bytes> value_from_literal(const CqlType& type, LiteralKind kind, std::str
     case ValueKind::kDuration: {
       if (kind != LiteralKind::kDuration && kind != LiteralKind::kString) return bad();
       auto d = parse_duration(text);
-      if (!d.is_ok()) return Status::invalid_argument("Unable to convert '" + std::string(text) + "' to a duration");
+      if (!d.is_ok())
+        return Status::invalid_argument("Unable to convert '" + std::string(text) +
+                                        "' to a duration");
       return d;
     }
     default:
@@ -638,37 +715,47 @@ Status validate_value(const CqlType& type, BytesView v) {
   };
   if (v.empty()) return Status::ok();  // empty values are legal for every type, as in Cassandra
   switch (type.kind) {
-    case ValueKind::kTinyint: return v.size() == 1 ? Status::ok() : bad("expected 1 byte");
-    case ValueKind::kSmallint: return v.size() == 2 ? Status::ok() : bad("expected 2 bytes");
+    case ValueKind::kTinyint:
+      return v.size() == 1 ? Status::ok() : bad("expected 1 byte");
+    case ValueKind::kSmallint:
+      return v.size() == 2 ? Status::ok() : bad("expected 2 bytes");
     case ValueKind::kInt:
     case ValueKind::kDate:
-    case ValueKind::kFloat: return v.size() == 4 ? Status::ok() : bad("expected 4 bytes");
+    case ValueKind::kFloat:
+      return v.size() == 4 ? Status::ok() : bad("expected 4 bytes");
     case ValueKind::kBigint:
     case ValueKind::kCounter:
     case ValueKind::kTimestamp:
-    case ValueKind::kDouble: return v.size() == 8 ? Status::ok() : bad("expected 8 bytes");
+    case ValueKind::kDouble:
+      return v.size() == 8 ? Status::ok() : bad("expected 8 bytes");
     case ValueKind::kTime: {
       if (v.size() != 8) return bad("expected 8 bytes");
       int64_t n = load_signed(v);
       return n >= 0 && n < 86'400'000'000'000 ? Status::ok() : bad("time out of range");
     }
-    case ValueKind::kBoolean: return v.size() == 1 ? Status::ok() : bad("expected 1 byte");
-    case ValueKind::kUuid: return v.size() == 16 ? Status::ok() : bad("expected 16 bytes");
+    case ValueKind::kBoolean:
+      return v.size() == 1 ? Status::ok() : bad("expected 1 byte");
+    case ValueKind::kUuid:
+      return v.size() == 16 ? Status::ok() : bad("expected 16 bytes");
     case ValueKind::kTimeuuid:
       if (v.size() != 16) return bad("expected 16 bytes");
       return (static_cast<uint8_t>(v[6]) >> 4) == 1 ? Status::ok() : bad("not a version 1 UUID");
-    case ValueKind::kInet: return v.size() == 4 || v.size() == 16 ? Status::ok() : bad("expected 4 or 16 bytes");
-    case ValueKind::kDecimal: return v.size() >= 5 ? Status::ok() : bad("expected a scale and an unscaled value");
+    case ValueKind::kInet:
+      return v.size() == 4 || v.size() == 16 ? Status::ok() : bad("expected 4 or 16 bytes");
+    case ValueKind::kDecimal:
+      return v.size() >= 5 ? Status::ok() : bad("expected a scale and an unscaled value");
     case ValueKind::kAscii:
       for (unsigned char c : v) {
         if (c > 127) return bad("non-ASCII byte");
       }
       return Status::ok();
-    case ValueKind::kText: return valid_utf8(v) ? Status::ok() : bad("invalid UTF-8");
+    case ValueKind::kText:
+      return valid_utf8(v) ? Status::ok() : bad("invalid UTF-8");
     case ValueKind::kDuration: {
       size_t pos = 0;
       int64_t a, b, c;
-      if (!get_vint(v, &pos, &a) || !get_vint(v, &pos, &b) || !get_vint(v, &pos, &c) || pos != v.size()) {
+      if (!get_vint(v, &pos, &a) || !get_vint(v, &pos, &b) || !get_vint(v, &pos, &c) ||
+          pos != v.size()) {
         return bad("malformed duration");
       }
       return Status::ok();
@@ -680,7 +767,8 @@ Status validate_value(const CqlType& type, BytesView v) {
       std::vector<Bytes> items;
       if (!split_collection(v, is_map, &items).is_ok()) return bad("malformed collection");
       for (size_t i = 0; i < items.size(); ++i) {
-        RINGDB_RETURN_IF_ERROR(validate_value(is_map ? type.params[i % 2] : type.params[0], items[i]));
+        RINGDB_RETURN_IF_ERROR(
+            validate_value(is_map ? type.params[i % 2] : type.params[0], items[i]));
       }
       return Status::ok();
     }
@@ -697,7 +785,8 @@ Status validate_value(const CqlType& type, BytesView v) {
       }
       return Status::ok();
     }
-    default: return Status::ok();  // blob, varint: any bytes
+    default:
+      return Status::ok();  // blob, varint: any bytes
   }
 }
 
@@ -739,7 +828,8 @@ Bytes serialize_tuple(const std::vector<std::optional<Bytes>>& components) {
 Status split_collection(BytesView value, bool is_map, std::vector<Bytes>* items) {
   BufferReader r(value);
   int32_t n;
-  if (!r.get_i32(&n) || n < 0 || static_cast<size_t>(n) > value.size()) return Status::invalid_argument("malformed collection");
+  if (!r.get_i32(&n) || n < 0 || static_cast<size_t>(n) > value.size())
+    return Status::invalid_argument("malformed collection");
   for (int64_t i = 0; i < static_cast<int64_t>(n) * (is_map ? 2 : 1); ++i) {
     int32_t len;
     BytesView item;
@@ -752,7 +842,11 @@ Status split_collection(BytesView value, bool is_map, std::vector<Bytes>* items)
   return Status::ok();
 }
 
-std::string format_value(const CqlType& type, BytesView value) { return format_any(type, value, false); }
-std::string format_json(const CqlType& type, BytesView value) { return format_any(type, value, true); }
+std::string format_value(const CqlType& type, BytesView value) {
+  return format_any(type, value, false);
+}
+std::string format_json(const CqlType& type, BytesView value) {
+  return format_any(type, value, true);
+}
 
 }  // namespace ringdb::schema

@@ -21,13 +21,14 @@ namespace ringdb::schema {
 // What kind of literal token the CQL text had; the type decides what it may become.
 enum class LiteralKind { kString, kInteger, kFloat, kBoolean, kUuid, kHex, kDuration };
 
-[[nodiscard]] Result<Bytes> value_from_literal(const CqlType& type, LiteralKind kind, std::string_view text);
+[[nodiscard]] Result<Bytes> value_from_literal(const CqlType& type, LiteralKind kind,
+                                               std::string_view text);
 
 // Checks that bytes sent by a client are a valid serialization of `type`.
 [[nodiscard]] Status validate_value(const CqlType& type, BytesView value);
 
 // Serialized collections and tuples from serialized elements (native protocol v4 layout).
-Bytes serialize_list(const std::vector<Bytes>& elements);          // also sets
+Bytes serialize_list(const std::vector<Bytes>& elements);  // also sets
 Bytes serialize_map(const std::vector<std::pair<Bytes, Bytes>>& entries);
 Bytes serialize_tuple(const std::vector<std::optional<Bytes>>& components);
 // Splits a serialized list/set ([int n][int len][bytes]…) or map (pairs) into its parts.

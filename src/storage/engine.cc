@@ -709,6 +709,23 @@ Result<ScanPage> Engine::scan(const ScanCommand& command, ReadStats* stats) {
   return page;
 }
 
+Result<Bytes> Engine::scan_cursor_after(TableId table_id, BytesView partition_key,
+                                        const std::vector<Bytes>* clustering) const {
+  auto table = tables_->find(table_id);
+  if (!table) return Status::invalid_argument("unknown table id " + std::to_string(table_id));
+  const Bytes prefix = partition_prefix(table_id, murmur3_token(partition_key), partition_key);
+  if (clustering == nullptr || clustering->empty()) return Bytes(1, kCursorAtKey) + *prefix_successor(prefix);
+  Bytes encoded;
+  RINGDB_RETURN_IF_ERROR(encode_clustering(*table, *clustering, &encoded));
+  auto lo = prefix_successor(encoded);
+  if (!lo) return Bytes(1, kCursorAtKey) + *prefix_successor(prefix);
+  BufferWriter w;
+  w.put_u8(static_cast<uint8_t>(kCursorInPartition));
+  w.put_length_prefixed(prefix);
+  w.put_bytes(*lo);
+  return w.release();
+}
+
 Status Engine::snapshot(const std::string& name) {
   if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..") {
     return Status::invalid_argument("bad snapshot name '" + name + "'");

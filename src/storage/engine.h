@@ -71,6 +71,10 @@ class Engine {
 
   [[nodiscard]] Result<Partition> read(const ReadCommand& command, ReadStats* stats = nullptr);
   [[nodiscard]] Result<ScanPage> scan(const ScanCommand& command, ReadStats* stats = nullptr);
+  // A scan cursor that resumes right after one row (or after the whole partition when
+  // `clustering` is null), for callers that stop part-way through a page.
+  [[nodiscard]] Result<Bytes> scan_cursor_after(TableId table, BytesView partition_key,
+                                                const std::vector<Bytes>* clustering) const;
 
   // A consistent copy of all data in <data_directory>/snapshots/<name> (hard links, cheap).
   [[nodiscard]] Status snapshot(const std::string& name);

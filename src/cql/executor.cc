@@ -1,0 +1,3097 @@
+#include "cql/executor.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <set>
+
+#include "common/murmur3.h"
+#include "cql/parser.h"
+#include "schema/values.h"
+#include "storage/keys.h"
+
+namespace ringdb::cql {
+
+using schema::ColumnKind;
+using schema::ColumnMetadata;
+using schema::CqlType;
+using schema::TableMetadata;
+using storage::ValueKind;
+
+CqlError to_cql_error(const Status& status) {
+  CqlError e;
+  e.message = status.message();
+  switch (status.code()) {
+    case StatusCode::kSyntaxError:
+      e.code = ErrorCode::kSyntaxError;
+      break;
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kNotFound:
+    case StatusCode::kNotSupported:
+      e.code = ErrorCode::kInvalid;
+      break;
+    case StatusCode::kAlreadyExists:
+      e.code = ErrorCode::kAlreadyExists;
+      break;
+    case StatusCode::kOverloaded:
+      e.code = ErrorCode::kOverloaded;
+      break;
+    case StatusCode::kUnavailable:
+      e.code = ErrorCode::kUnavailable;
+      break;
+    case StatusCode::kTimeout:
+      e.code = ErrorCode::kWriteTimeout;
+      break;
+    default:
+      e.code = ErrorCode::kServerError;
+      break;
+  }
+  return e;
+}
+
+struct QueryProcessor::Prepared {
+  std::string query;
+  std::string keyspace;  // the session's keyspace when prepared
+  ParsedStatement parsed;
+  std::vector<ColumnSpec> bind_columns;
+  std::vector<uint16_t> partition_key_indexes;
+  std::vector<ColumnSpec> result_columns;
+};
+
+namespace {
+
+Status invalid(const std::string& m) {
+  return Status::invalid_argument(m);
+}
+
+Bytes be64(int64_t v) {
+  BufferWriter w;
+  w.put_i64(v);
+  return w.release();
+}
+Bytes be32(int32_t v) {
+  BufferWriter w;
+  w.put_i32(v);
+  return w.release();
+}
+int64_t load_signed(BytesView v) {
+  uint64_t r = 0;
+  for (unsigned char c : v) r = (r << 8) | c;
+  const int shift = 64 - 8 * static_cast<int>(v.size());
+  return v.empty() ? 0 : static_cast<int64_t>(r << shift) >> shift;
+}
+
+// The 100-ns intervals between 1582-10-15 (the UUID epoch) and 1970-01-01.
+constexpr int64_t kUuidEpochOffset = 0x01b21dd213814000LL;
+
+int64_t timeuuid_unix_millis(BytesView u) {
+  auto b = [&](int i) { return static_cast<uint64_t>(static_cast<uint8_t>(u[i])); };
+  uint64_t t = (b(6) & 0x0f) << 56 | b(7) << 48 | b(4) << 40 | b(5) << 32 | b(0) << 24 |
+               b(1) << 16 | b(2) << 8 | b(3);
+  return (static_cast<int64_t>(t) - kUuidEpochOffset) / 10'000;
+}
+
+// --- Binding values ---------------------------------------------------------------------------
+
+struct Bound {
+  std::optional<Bytes> value;  // nullopt: null
+  bool unset = false;
+};
+
+class Binder {
+ public:
+  Binder(const QueryOptions& options, const ParsedStatement& parsed, QueryProcessor& qp,
+         std::function<Bytes(int64_t)> timeuuid, std::function<Bytes()> uuid, const Clock& clock)
+      : options_(options),
+        parsed_(parsed),
+        timeuuid_(std::move(timeuuid)),
+        uuid_(std::move(uuid)),
+        clock_(clock) {}
+
+  Result<Bound> bind(const Term& term, const CqlType& type, const std::string& receiver) {
+    switch (term.kind) {
+      case Term::Kind::kNull:
+        return Bound{};
+      case Term::Kind::kBindMarker:
+        return bind_marker(term, type, receiver);
+      case Term::Kind::kLiteral: {
+        auto v = schema::value_from_literal(type, term.literal_kind, term.text);
+        if (!v.is_ok()) {
+          std::string m = v.status().message();
+          if (m.rfind("Invalid ", 0) == 0)
+            m = m.substr(0, m.find(" for type")) + " for \"" + receiver + "\" of type " +
+                type.to_cql();
+          return invalid(m);
+        }
+        return Bound{std::move(v).value(), false};
+      }
+      case Term::Kind::kList:
+      case Term::Kind::kSet:
+      case Term::Kind::kMap:
+      case Term::Kind::kTuple:
+        return bind_collection(term, type, receiver);
+      case Term::Kind::kFunction:
+        return call(term, type, receiver);
+    }
+    return invalid("unsupported value");
+  }
+
+  // The value of a term that must not be null or unset.
+  Result<Bytes> bind_required(const Term& term, const CqlType& type, const std::string& receiver) {
+    RINGDB_ASSIGN_OR_RETURN(Bound b, bind(term, type, receiver));
+    if (b.unset) return invalid("Invalid unset value for " + receiver);
+    if (!b.value) return invalid("Invalid null value for " + receiver);
+    return std::move(*b.value);
+  }
+
+ private:
+  Result<Bound> bind_marker(const Term& term, const CqlType& type, const std::string& receiver) {
+    size_t index = static_cast<size_t>(term.bind_index);
+    if (!options_.names.empty()) {
+      const std::string& name = parsed_.bind_names[index];
+      auto it =
+          std::find(options_.names.begin(), options_.names.end(), name.empty() ? receiver : name);
+      if (it == options_.names.end()) return invalid("Invalid unset value for " + receiver);
+      index = static_cast<size_t>(it - options_.names.begin());
+    }
+    if (index >= options_.values.size()) {
+      return invalid("There were " + std::to_string(parsed_.bind_count) +
+                     " markers(?) in CQL but " + std::to_string(options_.values.size()) +
+                     " bound variables");
+    }
+    if (index < options_.unset.size() && options_.unset[index]) return Bound{std::nullopt, true};
+    const auto& v = options_.values[index];
+    if (v) RINGDB_RETURN_IF_ERROR(schema::validate_value(type, *v));
+    return Bound{v, false};
+  }
+
+  Result<Bound> bind_collection(const Term& term, const CqlType& type,
+                                const std::string& receiver) {
+    auto mismatch = [&] {
+      return invalid("Invalid collection literal for " + receiver + " of type " + type.to_cql());
+    };
+    if (term.kind == Term::Kind::kTuple) {
+      if (type.kind != ValueKind::kTuple || term.elements.size() > type.params.size())
+        return mismatch();
+      std::vector<std::optional<Bytes>> items;
+      for (size_t i = 0; i < term.elements.size(); ++i) {
+        RINGDB_ASSIGN_OR_RETURN(Bound b, bind(term.elements[i], type.params[i], receiver));
+        items.push_back(b.value);
+      }
+      return Bound{schema::serialize_tuple(items), false};
+    }
+    // An empty {} is a set or a map literal, whichever the receiver is.
+    const bool empty_braces = term.kind == Term::Kind::kSet && term.elements.empty();
+    if (type.kind == ValueKind::kMap && (term.kind == Term::Kind::kMap || empty_braces)) {
+      std::map<Bytes, std::pair<Bytes, Bytes>> sorted;  // comparable key → (key, value)
+      for (size_t i = 0; i + 1 < term.elements.size(); i += 2) {
+        RINGDB_ASSIGN_OR_RETURN(Bytes k, bind_required(term.elements[i], type.params[0], receiver));
+        RINGDB_ASSIGN_OR_RETURN(Bytes v,
+                                bind_required(term.elements[i + 1], type.params[1], receiver));
+        Bytes order;
+        RINGDB_RETURN_IF_ERROR(
+            storage::encode_comparable(type.params[0].to_storage(), k, false, &order));
+        sorted[order] = {k, v};
+      }
+      std::vector<std::pair<Bytes, Bytes>> entries;
+      for (auto& [order, kv] : sorted) entries.push_back(std::move(kv));
+      return Bound{schema::serialize_map(entries), false};
+    }
+    if (type.kind == ValueKind::kSet && (term.kind == Term::Kind::kSet)) {
+      std::map<Bytes, Bytes> sorted;
+      for (const auto& e : term.elements) {
+        RINGDB_ASSIGN_OR_RETURN(Bytes v, bind_required(e, type.params[0], receiver));
+        Bytes order;
+        RINGDB_RETURN_IF_ERROR(
+            storage::encode_comparable(type.params[0].to_storage(), v, false, &order));
+        sorted[order] = v;
+      }
+      std::vector<Bytes> items;
+      for (auto& [order, v] : sorted) items.push_back(std::move(v));
+      return Bound{schema::serialize_list(items), false};
+    }
+    if (type.kind == ValueKind::kList && term.kind == Term::Kind::kList) {
+      std::vector<Bytes> items;
+      for (const auto& e : term.elements) {
+        RINGDB_ASSIGN_OR_RETURN(Bytes v, bind_required(e, type.params[0], receiver));
+        items.push_back(std::move(v));
+      }
+      return Bound{schema::serialize_list(items), false};
+    }
+    return mismatch();
+  }
+
+  Result<Bound> call(const Term& term, const CqlType& type, const std::string& receiver) {
+    const std::string& f = term.text;
+    const int64_t now_micros = clock_.now_micros();
+    auto expect_type = [&](ValueKind kind) -> Status {
+      if (type.kind != kind) {
+        return invalid("Type error: cannot assign result of function " + f + " (type " +
+                       CqlType::of(kind).to_cql() + ") to " + receiver + " (type " + type.to_cql() +
+                       ")");
+      }
+      return Status::ok();
+    };
+    if (f == "now" && term.elements.empty()) {
+      RINGDB_RETURN_IF_ERROR(expect_type(ValueKind::kTimeuuid));
+      return Bound{timeuuid_(now_micros), false};
+    }
+    if (f == "uuid" && term.elements.empty()) {
+      RINGDB_RETURN_IF_ERROR(expect_type(ValueKind::kUuid));
+      return Bound{uuid_(), false};
+    }
+    if ((f == "currenttimestamp" && term.elements.empty()) ||
+        (f == "totimestamp" && term.elements.size() == 1 &&
+         term.elements[0].kind == Term::Kind::kFunction && term.elements[0].text == "now")) {
+      RINGDB_RETURN_IF_ERROR(expect_type(ValueKind::kTimestamp));
+      return Bound{be64(now_micros / 1000), false};
+    }
+    if (f == "currentdate" && term.elements.empty()) {
+      RINGDB_RETURN_IF_ERROR(expect_type(ValueKind::kDate));
+      const int64_t days = now_micros / 86'400'000'000LL;
+      return Bound{be32(static_cast<int32_t>(static_cast<uint32_t>(days + (int64_t{1} << 31)))),
+                   false};
+    }
+    if ((f == "mintimeuuid" || f == "maxtimeuuid") && term.elements.size() == 1) {
+      RINGDB_RETURN_IF_ERROR(expect_type(ValueKind::kTimeuuid));
+      RINGDB_ASSIGN_OR_RETURN(
+          Bytes ts, bind_required(term.elements[0], CqlType::of(ValueKind::kTimestamp), receiver));
+      Bytes u = timeuuid_(load_signed(ts) * 1000);
+      const char fill = f == "mintimeuuid" ? '\x80' : '\x7f';
+      for (int i = 8; i < 16; ++i) u[i] = i == 8 ? fill : (f == "mintimeuuid" ? '\x80' : '\x7f');
+      return Bound{u, false};
+    }
+    if (f.size() > 6 && f.rfind("blobas", 0) == 0 && term.elements.size() == 1) {
+      RINGDB_ASSIGN_OR_RETURN(Bound b,
+                              bind(term.elements[0], CqlType::of(ValueKind::kBlob), receiver));
+      if (b.value) RINGDB_RETURN_IF_ERROR(schema::validate_value(type, *b.value));
+      return b;
+    }
+    if (f.size() > 6 && f.substr(f.size() - 6) == "asblob" && term.elements.size() == 1) {
+      RINGDB_RETURN_IF_ERROR(expect_type(ValueKind::kBlob));
+      auto source = CqlType::parse(f.substr(0, f.size() - 6));
+      if (!source.is_ok()) return invalid("Unknown function " + f);
+      return bind(term.elements[0], *source, receiver);
+    }
+    return invalid("Unknown function '" + f + "' (or it is not supported in this position yet)");
+  }
+
+  const QueryOptions& options_;
+  const ParsedStatement& parsed_;
+  std::function<Bytes(int64_t)> timeuuid_;
+  std::function<Bytes()> uuid_;
+  const Clock& clock_;
+};
+
+// --- Partition keys ------------------------------------------------------------------------
+
+// Single-column keys are the value itself; composite keys use CompositeType's form:
+// for each component [u16 length][bytes][0x00] (what the drivers hash for routing too).
+Bytes compose_partition_key(const std::vector<Bytes>& components) {
+  if (components.size() == 1) return components[0];
+  BufferWriter w;
+  for (const auto& c : components) {
+    w.put_u16(static_cast<uint16_t>(c.size()));
+    w.put_bytes(c);
+    w.put_u8(0);
+  }
+  return w.release();
+}
+
+std::vector<Bytes> decompose_partition_key(BytesView key, size_t count) {
+  if (count == 1) return {Bytes(key)};
+  std::vector<Bytes> out;
+  BufferReader r(key);
+  for (size_t i = 0; i < count; ++i) {
+    uint16_t n;
+    BytesView v;
+    uint8_t end;
+    if (!r.get_u16(&n) || !r.get_bytes(n, &v) || !r.get_u8(&end)) break;
+    out.emplace_back(v);
+  }
+  out.resize(count);
+  return out;
+}
+
+}  // namespace
+
+namespace {
+
+struct Filter {
+  const ColumnMetadata* column = nullptr;
+  Relation::Op op = Relation::Op::kEq;
+  std::vector<Bytes> values;  // one, or the IN list
+};
+
+struct TokenRange {
+  int64_t start = INT64_MIN;  // exclusive, except INT64_MIN which includes everything
+  int64_t end = INT64_MAX;    // inclusive
+};
+
+// What a WHERE clause says about the primary key.
+struct KeyPlan {
+  std::vector<std::vector<Bytes>>
+      partition_values;  // per partition key column; empty when unrestricted
+  bool partition_complete = false;
+  std::vector<std::vector<Bytes>>
+      clustering_values;  // leading clustering columns restricted by = / IN
+  std::optional<storage::ClusteringBound>
+      slice_start;  // beyond those, a slice (prefix values included)
+  std::optional<storage::ClusteringBound> slice_end;
+  bool slice_in_value_order =
+      true;  // false when the sliced column is DESC (bounds already swapped)
+  std::optional<TokenRange> token;
+  std::vector<Filter> filters;
+  bool needs_filtering = false;
+  // Every clustering restriction as a filter too: what a token-range scan applies row by row.
+  std::vector<Filter> clustering_filters;
+};
+
+template <typename T>
+std::vector<std::vector<T>> cartesian(const std::vector<std::vector<T>>& choices, size_t limit,
+                                      bool* too_many) {
+  std::vector<std::vector<T>> out{{}};
+  for (const auto& options : choices) {
+    std::vector<std::vector<T>> next;
+    for (const auto& prefix : out) {
+      for (const auto& o : options) {
+        auto p = prefix;
+        p.push_back(o);
+        next.push_back(std::move(p));
+        if (next.size() > limit) {
+          *too_many = true;
+          return {};
+        }
+      }
+    }
+    out = std::move(next);
+  }
+  return out;
+}
+
+}  // namespace
+
+class StatementRunner {
+ public:
+  StatementRunner(QueryProcessor& qp, Session& session, const QueryOptions& options,
+                  const ParsedStatement& parsed, std::string default_keyspace)
+      : qp_(qp),
+        session_(session),
+        options_(options),
+        parsed_(parsed),
+        default_keyspace_(std::move(default_keyspace)),
+        schema_(qp.schemas_.current()),
+        binder_(
+            options, parsed, qp, [&qp](int64_t micros) { return qp.new_timeuuid(micros); },
+            [&qp] { return qp.random_uuid(); }, qp.clock_) {}
+
+  Result<ResultMessage> run();
+  Status collect_mutations(const Statement& statement, std::optional<int64_t> batch_timestamp,
+                           std::vector<storage::Mutation>* out);
+  // Prepared metadata: a spec for every bind marker, and the partition key's marker positions.
+  Status describe_binds(std::vector<ColumnSpec>* specs, std::vector<uint16_t>* pk_indexes,
+                        std::vector<ColumnSpec>* result_columns);
+
+ private:
+  Result<const TableMetadata*> resolve(const std::string& keyspace, const std::string& table) {
+    const std::string ks = keyspace.empty() ? default_keyspace_ : keyspace;
+    if (ks.empty()) {
+      return invalid(
+          "No keyspace has been specified. USE a keyspace, or explicitly specify "
+          "keyspace.tablename");
+    }
+    const TableMetadata* t = schema_->table(ks, table);
+    if (t == nullptr) {
+      if (!schema_->keyspace(ks) && !schema::is_system_keyspace(ks))
+        return invalid("Keyspace " + ks + " does not exist");
+      return invalid("unconfigured table " + table);
+    }
+    return t;
+  }
+
+  Result<KeyPlan> plan_where(const TableMetadata& table, const std::vector<Relation>& where,
+                             bool for_write);
+  Result<std::vector<Bytes>> partition_keys(const TableMetadata& table, const KeyPlan& plan);
+  Result<int64_t> write_timestamp(const UsingClause& u, std::optional<int64_t> batch_timestamp);
+  Result<int32_t> write_ttl(const UsingClause& u);
+  Status add_cell_writes(const TableMetadata& table, const ColumnMetadata& column,
+                         const Bound& value, int64_t ts, int32_t ttl, storage::RowWrite* row,
+                         storage::RowWrite* static_row);
+  Status insert_mutations(const InsertStatement& s, std::optional<int64_t> batch_ts,
+                          std::vector<storage::Mutation>* out);
+  Status update_mutations(const UpdateStatement& s, std::optional<int64_t> batch_ts,
+                          std::vector<storage::Mutation>* out);
+  Status delete_mutations(const DeleteStatement& s, std::optional<int64_t> batch_ts,
+                          std::vector<storage::Mutation>* out);
+  Result<ResultMessage> apply_writes(const Statement& statement);
+
+  Result<ResultMessage> select(const SelectStatement& s);
+  Result<ResultMessage> system_select(const SelectStatement& s, const std::string& keyspace);
+  Result<ResultMessage> ddl(const Statement& statement);
+
+  QueryProcessor& qp_;
+  Session& session_;
+  const QueryOptions& options_;
+  const ParsedStatement& parsed_;
+  const std::string default_keyspace_;
+  std::shared_ptr<const schema::Schema> schema_;
+  Binder binder_;
+};
+
+Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
+                                            const std::vector<Relation>& where, bool for_write) {
+  KeyPlan plan;
+  const auto pk = table.partition_key();
+  const auto ck = table.clustering();
+  plan.partition_values.resize(pk.size());
+  std::vector<std::vector<Bytes>> ck_values(ck.size());
+  struct SliceBound {
+    std::vector<Bytes> values;
+    bool inclusive;
+  };
+  std::optional<SliceBound> lower, upper;  // in value order
+  size_t slice_first = 0, slice_width = 0;
+  bool slice_desc = false;
+
+  auto bind_values = [&](const Relation& r, const ColumnMetadata& c) -> Result<std::vector<Bytes>> {
+    std::vector<Bytes> values;
+    if (r.op == Relation::Op::kIn) {
+      if (r.value.kind == Term::Kind::kBindMarker) {
+        RINGDB_ASSIGN_OR_RETURN(
+            Bytes list, binder_.bind_required(r.value, CqlType{ValueKind::kList, {c.type}, true},
+                                              "in(" + c.name + ")"));
+        std::vector<Bytes> items;
+        RINGDB_RETURN_IF_ERROR(schema::split_collection(list, false, &items));
+        values = std::move(items);
+      } else {
+        for (const auto& t : r.value.elements) {
+          RINGDB_ASSIGN_OR_RETURN(Bytes v, binder_.bind_required(t, c.type, c.name));
+          values.push_back(std::move(v));
+        }
+      }
+      if (values.size() > QueryProcessor::kInValuesMax) return invalid("IN list too long");
+      // Cassandra de-duplicates and sorts IN values (results come back in clustering order).
+      std::map<Bytes, Bytes> sorted;
+      for (auto& v : values) {
+        Bytes order;
+        RINGDB_RETURN_IF_ERROR(
+            storage::encode_comparable(c.type.to_storage(), v, c.descending, &order));
+        sorted.emplace(order, std::move(v));
+      }
+      values.clear();
+      for (auto& [o, v] : sorted) values.push_back(std::move(v));
+      return values;
+    }
+    RINGDB_ASSIGN_OR_RETURN(Bytes v, binder_.bind_required(r.value, c.type, c.name));
+    values.push_back(std::move(v));
+    return values;
+  };
+
+  for (const Relation& r : where) {
+    if (r.is_token) {
+      if (for_write)
+        return invalid(
+            "The token function cannot be used in WHERE clauses for UPDATE and DELETE statements");
+      std::vector<std::string> names;
+      for (const auto* c : pk) names.push_back(c->name);
+      if (r.columns != names) {
+        return invalid("The token function arguments must be in the partition key order: " + [&] {
+          std::string s;
+          for (auto& n : names) s += (s.empty() ? "" : ", ") + n;
+          return s;
+        }());
+      }
+      RINGDB_ASSIGN_OR_RETURN(
+          Bytes v,
+          binder_.bind_required(r.value, CqlType::of(ValueKind::kBigint), "partition key token"));
+      const int64_t t = load_signed(v);
+      if (!plan.token) plan.token = TokenRange{};
+      switch (r.op) {
+        case Relation::Op::kGt:
+          plan.token->start = std::max(plan.token->start, t);
+          break;
+        case Relation::Op::kGe:
+          plan.token->start = std::max(plan.token->start, t == INT64_MIN ? t : t - 1);
+          break;
+        case Relation::Op::kLt:
+          plan.token->end = std::min(plan.token->end, t == INT64_MIN ? t : t - 1);
+          break;
+        case Relation::Op::kLe:
+          plan.token->end = std::min(plan.token->end, t);
+          break;
+        case Relation::Op::kEq:
+          plan.token->start = std::max(plan.token->start, t == INT64_MIN ? t : t - 1);
+          plan.token->end = std::min(plan.token->end, t);
+          break;
+        default:
+          return invalid("Only EQ, IN and slice relations are supported on token()");
+      }
+      continue;
+    }
+    if (r.columns.size() > 1) {  // (a, b) op (x, y): clustering columns, in order
+      std::vector<const ColumnMetadata*> cols;
+      for (const auto& name : r.columns) {
+        const ColumnMetadata* c = table.column(name);
+        if (c == nullptr) return invalid("Undefined column name " + name);
+        if (c->kind != ColumnKind::kClustering)
+          return invalid(
+              "Multi-column relations can only be applied to clustering columns but was applied "
+              "to: " +
+              name);
+        cols.push_back(c);
+      }
+      for (size_t i = 1; i < cols.size(); ++i) {
+        if (cols[i]->position != cols[0]->position + static_cast<int>(i)) {
+          return invalid(
+              "Clustering columns must appear in the PRIMARY KEY order in multi-column relations");
+        }
+      }
+      CqlType tuple{ValueKind::kTuple, {}, true};
+      for (const auto* c : cols) tuple.params.push_back(c->type);
+      auto split_tuple = [&](const Bytes& v) -> Result<std::vector<Bytes>> {
+        std::vector<Bytes> parts;
+        BufferReader rd(v);
+        for (size_t i = 0; i < cols.size(); ++i) {
+          int32_t n;
+          BytesView item;
+          if (!rd.get_i32(&n) || n < 0 || !rd.get_bytes(static_cast<size_t>(n), &item))
+            return invalid("Invalid null value in tuple relation");
+          parts.emplace_back(item);
+        }
+        return parts;
+      };
+      if (r.op == Relation::Op::kEq || r.op == Relation::Op::kIn) {
+        std::vector<Term> terms =
+            r.op == Relation::Op::kEq ? std::vector<Term>{r.value} : r.value.elements;
+        if (r.op == Relation::Op::kIn && terms.size() > 1) {
+          return Status::not_supported("multi-column IN with several tuples is not supported yet");
+        }
+        for (const auto& t : terms) {
+          RINGDB_ASSIGN_OR_RETURN(Bytes v,
+                                  binder_.bind_required(t, tuple, "(" + r.columns[0] + ", ...)"));
+          RINGDB_ASSIGN_OR_RETURN(auto parts, split_tuple(v));
+          for (size_t i = 0; i < cols.size(); ++i)
+            ck_values[static_cast<size_t>(cols[i]->position)].push_back(parts[i]);
+        }
+        continue;
+      }
+      RINGDB_ASSIGN_OR_RETURN(Bytes v,
+                              binder_.bind_required(r.value, tuple, "(" + r.columns[0] + ", ...)"));
+      RINGDB_ASSIGN_OR_RETURN(auto parts, split_tuple(v));
+      for (const auto* c : cols) {
+        if (c->descending != cols[0]->descending)
+          return Status::not_supported(
+              "multi-column slices over mixed ASC/DESC columns are not supported yet");
+      }
+      slice_first = static_cast<size_t>(cols[0]->position);
+      slice_width = std::max(slice_width, cols.size());
+      slice_desc = cols[0]->descending;
+      SliceBound b{parts, r.op == Relation::Op::kGe || r.op == Relation::Op::kLe};
+      if (r.op == Relation::Op::kGt || r.op == Relation::Op::kGe)
+        lower = b;
+      else if (r.op == Relation::Op::kLt || r.op == Relation::Op::kLe)
+        upper = b;
+      else
+        return invalid("Unsupported operator on a multi-column relation");
+      continue;
+    }
+    const ColumnMetadata* c = table.column(r.columns[0]);
+    if (c == nullptr) return invalid("Undefined column name " + r.columns[0]);
+    if (c->kind == ColumnKind::kPartitionKey &&
+        (r.op == Relation::Op::kEq || r.op == Relation::Op::kIn)) {
+      auto& slot = plan.partition_values[static_cast<size_t>(c->position)];
+      if (!slot.empty())
+        return invalid(c->name +
+                       " cannot be restricted by more than one relation if it includes an Equal");
+      RINGDB_ASSIGN_OR_RETURN(slot, bind_values(r, *c));
+      continue;
+    }
+    if (c->kind == ColumnKind::kClustering &&
+        (r.op == Relation::Op::kEq || r.op == Relation::Op::kIn)) {
+      auto& slot = ck_values[static_cast<size_t>(c->position)];
+      if (!slot.empty())
+        return invalid(c->name +
+                       " cannot be restricted by more than one relation if it includes an Equal");
+      RINGDB_ASSIGN_OR_RETURN(slot, bind_values(r, *c));
+      plan.clustering_filters.push_back(
+          {c, slot.size() > 1 ? Relation::Op::kIn : Relation::Op::kEq, slot});
+      continue;
+    }
+    if (c->kind == ColumnKind::kClustering && r.op != Relation::Op::kNeq &&
+        r.op != Relation::Op::kContains && r.op != Relation::Op::kContainsKey) {
+      RINGDB_ASSIGN_OR_RETURN(Bytes v, binder_.bind_required(r.value, c->type, c->name));
+      if (slice_width && slice_first != static_cast<size_t>(c->position)) {
+        return invalid(
+            "Clustering column \"" + c->name +
+            "\" cannot be restricted (preceding column is restricted by a non-EQ relation)");
+      }
+      slice_first = static_cast<size_t>(c->position);
+      slice_width = 1;
+      slice_desc = c->descending;
+      plan.clustering_filters.push_back({c, r.op, {v}});
+      SliceBound b{{v}, r.op == Relation::Op::kGe || r.op == Relation::Op::kLe};
+      if (r.op == Relation::Op::kGt || r.op == Relation::Op::kGe)
+        lower = b;
+      else
+        upper = b;
+      continue;
+    }
+    if (for_write) {
+      return invalid("Non PRIMARY KEY columns found in where clause: " + c->name);
+    }
+    Filter f;
+    f.column = c;
+    f.op = r.op;
+    const CqlType* value_type = &c->type;
+    CqlType element;
+    if (r.op == Relation::Op::kContains || r.op == Relation::Op::kContainsKey) {
+      if (!c->type.is_collection())
+        return invalid("Cannot use CONTAINS on non-collection column " + c->name);
+      element = r.op == Relation::Op::kContainsKey ? c->type.params[0]
+                : c->type.kind == ValueKind::kMap  ? c->type.params[1]
+                                                   : c->type.params[0];
+      value_type = &element;
+    }
+    if (r.op == Relation::Op::kIn) {
+      RINGDB_ASSIGN_OR_RETURN(f.values, bind_values(r, *c));
+    } else {
+      RINGDB_ASSIGN_OR_RETURN(Bytes v, binder_.bind_required(r.value, *value_type, c->name));
+      f.values.push_back(std::move(v));
+    }
+    plan.filters.push_back(std::move(f));
+    plan.needs_filtering = true;
+  }
+
+  // Partition key: complete when every column has values.
+  plan.partition_complete = std::all_of(plan.partition_values.begin(), plan.partition_values.end(),
+                                        [](const auto& v) { return !v.empty(); });
+  const bool any_partition = std::any_of(plan.partition_values.begin(), plan.partition_values.end(),
+                                         [](const auto& v) { return !v.empty(); });
+  if (any_partition && !plan.partition_complete) {
+    if (for_write)
+      return invalid("Some partition key parts are missing: " + [&] {
+        std::string s;
+        for (const auto* c : pk) {
+          if (plan.partition_values[static_cast<size_t>(c->position)].empty())
+            s += (s.empty() ? "" : ", ") + c->name;
+        }
+        return s;
+      }());
+    for (const auto* c : pk) {
+      auto& values = plan.partition_values[static_cast<size_t>(c->position)];
+      if (values.empty()) continue;
+      plan.filters.push_back(
+          {c, values.size() > 1 ? Relation::Op::kIn : Relation::Op::kEq, values});
+      values.clear();
+    }
+    plan.needs_filtering = true;
+  }
+
+  // Clustering: = / IN on a prefix, then at most one slice right after it.
+  size_t prefix = 0;
+  while (prefix < ck.size() && !ck_values[prefix].empty()) ++prefix;
+  for (size_t i = prefix; i < ck.size(); ++i) {
+    if (!ck_values[i].empty()) {
+      if (for_write)
+        return invalid("PRIMARY KEY column \"" + ck[i]->name +
+                       "\" cannot be restricted (preceding column \"" + ck[prefix]->name +
+                       "\" is not restricted)");
+      plan.filters.push_back(
+          {ck[i], ck_values[i].size() > 1 ? Relation::Op::kIn : Relation::Op::kEq, ck_values[i]});
+      plan.needs_filtering = true;
+      ck_values[i].clear();
+    }
+  }
+  ck_values.resize(prefix);
+  plan.clustering_values = ck_values;
+  if (lower || upper) {
+    if (slice_first != prefix) {
+      if (for_write) return invalid("Clustering column cannot be restricted by a slice here");
+      // Not usable as a slice: filter instead.
+      for (const auto* bound : {&lower, &upper}) {
+        if (!*bound) continue;
+        if (slice_width > 1)
+          return Status::not_supported(
+              "multi-column slice on non-prefix clustering columns is not supported yet");
+        Relation::Op op = bound == &lower
+                              ? ((*bound)->inclusive ? Relation::Op::kGe : Relation::Op::kGt)
+                              : ((*bound)->inclusive ? Relation::Op::kLe : Relation::Op::kLt);
+        plan.filters.push_back({ck[slice_first], op, (*bound)->values});
+      }
+      plan.needs_filtering = true;
+    } else {
+      bool too_many = false;
+      auto prefixes = cartesian(ck_values, QueryProcessor::kInValuesMax, &too_many);
+      if (too_many) return invalid("IN restrictions produce too many clustering combinations");
+      if (prefixes.size() > 1)
+        return Status::not_supported(
+            "IN on clustering columns combined with a slice is not supported yet");
+      const auto& base = prefixes.empty() ? std::vector<Bytes>{} : prefixes[0];
+      auto make = [&](const SliceBound& b) {
+        storage::ClusteringBound out;
+        out.prefix = base;
+        out.prefix.insert(out.prefix.end(), b.values.begin(), b.values.end());
+        out.inclusive = b.inclusive;
+        return out;
+      };
+      std::optional<storage::ClusteringBound> start, end;
+      if (lower) start = make(*lower);
+      if (upper) end = make(*upper);
+      if (slice_desc) std::swap(start, end);  // value order runs against clustering order
+      if (!start && !base.empty()) start = storage::ClusteringBound{base, true};
+      if (!end && !base.empty()) end = storage::ClusteringBound{base, true};
+      plan.slice_start = start;
+      plan.slice_end = end;
+      plan.slice_in_value_order = !slice_desc;
+    }
+  }
+  if (plan.token && any_partition)
+    return invalid("Token and partition key restrictions cannot be mixed yet");
+  return plan;
+}
+
+Result<std::vector<Bytes>> StatementRunner::partition_keys(const TableMetadata& table,
+                                                           const KeyPlan& plan) {
+  bool too_many = false;
+  auto combos = cartesian(plan.partition_values, QueryProcessor::kInValuesMax, &too_many);
+  if (too_many)
+    return invalid("IN restrictions on the partition key produce more than " +
+                   std::to_string(QueryProcessor::kInValuesMax) + " partitions");
+  std::vector<Bytes> keys;
+  for (auto& combo : combos) {
+    for (size_t i = 0; i < combo.size(); ++i) {
+      if (combo[i].empty() && combo.size() == 1) return invalid("Key may not be empty");
+      if (combo[i].size() > 65535)
+        return invalid("Key length of " + std::to_string(combo[i].size()) +
+                       " is longer than maximum of 65535");
+    }
+    keys.push_back(compose_partition_key(combo));
+  }
+  return keys;
+}
+
+Result<int64_t> StatementRunner::write_timestamp(const UsingClause& u,
+                                                 std::optional<int64_t> batch_timestamp) {
+  if (u.timestamp) {
+    RINGDB_ASSIGN_OR_RETURN(
+        Bound b, binder_.bind(*u.timestamp, CqlType::of(ValueKind::kBigint), "[timestamp]"));
+    if (b.value && !b.unset) {
+      const int64_t ts = load_signed(*b.value);
+      if (ts == INT64_MIN) return invalid("A TIMESTAMP must not be Long.MIN_VALUE");
+      return ts;
+    }
+  }
+  if (batch_timestamp) return *batch_timestamp;
+  if (options_.timestamp) return *options_.timestamp;
+  return qp_.next_timestamp();
+}
+
+Result<int32_t> StatementRunner::write_ttl(const UsingClause& u) {
+  if (!u.ttl) return storage::kUseTableDefaultTtl;
+  RINGDB_ASSIGN_OR_RETURN(Bound b, binder_.bind(*u.ttl, CqlType::of(ValueKind::kInt), "[ttl]"));
+  if (b.unset || !b.value) return storage::kUseTableDefaultTtl;
+  const auto ttl = static_cast<int32_t>(load_signed(*b.value));
+  if (ttl < 0)
+    return invalid("A TTL must be greater or equal to 0, but was " + std::to_string(ttl));
+  if (ttl > storage::kMaxTtlSeconds) {
+    return invalid("ttl is too large. requested (" + std::to_string(ttl) + ") maximum (" +
+                   std::to_string(storage::kMaxTtlSeconds) + ")");
+  }
+  return ttl;
+}
+
+namespace {
+
+// List elements are keyed by timeuuids. Appends use the write time; prepends use times before
+// 2010 that decrease as real time passes, so later prepends sort first (Cassandra's scheme).
+constexpr int64_t kPrependReference =
+    0x01b21dd213814000LL + 12'623'040'000'000'000LL;  // 2010-01-01
+
+Bytes timeuuid_from_uuid_time(int64_t uuid_time, uint64_t low) {
+  Bytes u(16, '\0');
+  const auto t = static_cast<uint64_t>(uuid_time);
+  u[0] = static_cast<char>(t >> 24);
+  u[1] = static_cast<char>(t >> 16);
+  u[2] = static_cast<char>(t >> 8);
+  u[3] = static_cast<char>(t);
+  u[4] = static_cast<char>(t >> 40);
+  u[5] = static_cast<char>(t >> 32);
+  u[6] = static_cast<char>(0x10 | ((t >> 56) & 0x0f));
+  u[7] = static_cast<char>(t >> 48);
+  for (int i = 0; i < 8; ++i) u[8 + i] = static_cast<char>(low >> (8 * (7 - i)));
+  u[8] = static_cast<char>((u[8] & 0x3f) | 0x80);
+  return u;
+}
+
+}  // namespace
+
+Status StatementRunner::add_cell_writes(const TableMetadata& table, const ColumnMetadata& column,
+                                        const Bound& value, int64_t ts, int32_t ttl,
+                                        storage::RowWrite* row, storage::RowWrite* static_row) {
+  if (value.unset) return Status::ok();
+  storage::RowWrite* target = column.kind == ColumnKind::kStatic ? static_row : row;
+  using Kind = storage::CellWrite::Kind;
+  if (!column.type.is_multi_cell()) {
+    if (!value.value) {
+      target->cells.push_back({Kind::kDelete, column.id, std::nullopt, "", ts, 0, 0});
+    } else {
+      target->cells.push_back({Kind::kSet, column.id, std::nullopt, *value.value, ts, ttl, 0});
+    }
+    return Status::ok();
+  }
+  // Overwriting a whole collection: delete what was there just before this write.
+  target->cells.push_back({Kind::kCollectionDelete, column.id, std::nullopt, "", ts - 1, 0, 0});
+  if (!value.value) return Status::ok();
+  const bool is_map = column.type.kind == ValueKind::kMap;
+  std::vector<Bytes> items;
+  RINGDB_RETURN_IF_ERROR(schema::split_collection(*value.value, is_map, &items));
+  for (size_t i = 0; i < items.size(); i += is_map ? 2 : 1) {
+    if (column.type.kind == ValueKind::kList) {
+      target->cells.push_back({Kind::kSet, column.id, qp_.new_timeuuid(ts), items[i], ts, ttl, 0});
+    } else if (column.type.kind == ValueKind::kSet) {
+      target->cells.push_back({Kind::kSet, column.id, items[i], "", ts, ttl, 0});
+    } else {
+      target->cells.push_back({Kind::kSet, column.id, items[i], items[i + 1], ts, ttl, 0});
+    }
+  }
+  return Status::ok();
+}
+
+Status StatementRunner::insert_mutations(const InsertStatement& s, std::optional<int64_t> batch_ts,
+                                         std::vector<storage::Mutation>* out) {
+  RINGDB_ASSIGN_OR_RETURN(const TableMetadata* table, resolve(s.keyspace, s.table));
+  if (s.if_not_exists)
+    return Status::not_supported("Conditional updates (IF NOT EXISTS) are not supported yet");
+  if (s.json) return Status::not_supported("INSERT JSON is not supported yet");
+  if (table->is_counter_table())
+    return invalid("INSERT statements are not allowed on counter tables, use UPDATE instead");
+  if (s.columns.size() != s.values.size()) return invalid("Unmatched column names/values");
+  RINGDB_ASSIGN_OR_RETURN(int64_t ts, write_timestamp(s.using_clause, batch_ts));
+  RINGDB_ASSIGN_OR_RETURN(int32_t ttl, write_ttl(s.using_clause));
+  const auto pk = table->partition_key();
+  const auto ck = table->clustering();
+  std::vector<Bytes> pk_values(pk.size()), ck_values(ck.size());
+  std::vector<bool> have_pk(pk.size()), have_ck(ck.size());
+  storage::RowWrite row, static_row;
+  static_row.is_static = true;
+  bool only_static = true;
+  std::set<std::string> seen;
+  for (size_t i = 0; i < s.columns.size(); ++i) {
+    const ColumnMetadata* c = table->column(s.columns[i]);
+    if (c == nullptr) return invalid("Undefined column name " + s.columns[i]);
+    if (!seen.insert(c->name).second)
+      return invalid("Multiple definitions found for column " + c->name);
+    if (c->kind == ColumnKind::kPartitionKey || c->kind == ColumnKind::kClustering) {
+      RINGDB_ASSIGN_OR_RETURN(Bound b, binder_.bind(s.values[i], c->type, c->name));
+      if (b.unset || !b.value)
+        return invalid("Invalid null value in condition for column " + c->name);
+      (c->kind == ColumnKind::kPartitionKey ? pk_values
+                                            : ck_values)[static_cast<size_t>(c->position)] =
+          *b.value;
+      (c->kind == ColumnKind::kPartitionKey ? have_pk : have_ck)[static_cast<size_t>(c->position)] =
+          true;
+      continue;
+    }
+    if (c->kind != ColumnKind::kStatic) only_static = false;
+    RINGDB_ASSIGN_OR_RETURN(Bound b, binder_.bind(s.values[i], c->type, c->name));
+    RINGDB_RETURN_IF_ERROR(add_cell_writes(*table, *c, b, ts, ttl, &row, &static_row));
+  }
+  for (size_t i = 0; i < pk.size(); ++i) {
+    if (!have_pk[i]) return invalid("Some partition key parts are missing: " + pk[i]->name);
+  }
+  const bool all_ck = std::all_of(have_ck.begin(), have_ck.end(), [](bool b) { return b; });
+  const bool no_ck = std::none_of(have_ck.begin(), have_ck.end(), [](bool b) { return b; });
+  if (!all_ck && !(no_ck && only_static && !ck.empty())) {
+    for (size_t i = 0; i < ck.size(); ++i) {
+      if (!have_ck[i]) return invalid("Some clustering keys are missing: " + ck[i]->name);
+    }
+  }
+  storage::Mutation m;
+  m.table = table->storage_id;
+  m.partition_key = compose_partition_key(pk_values);
+  if (m.partition_key.empty()) return invalid("Key may not be empty");
+  if (all_ck) {
+    row.clustering = ck_values;
+    row.marker_timestamp = ts;
+    row.marker_ttl_seconds = ttl;
+    m.rows.push_back(std::move(row));
+  }
+  if (!static_row.cells.empty()) m.rows.push_back(std::move(static_row));
+  out->push_back(std::move(m));
+  return Status::ok();
+}
+
+Status StatementRunner::update_mutations(const UpdateStatement& s, std::optional<int64_t> batch_ts,
+                                         std::vector<storage::Mutation>* out) {
+  RINGDB_ASSIGN_OR_RETURN(const TableMetadata* table, resolve(s.keyspace, s.table));
+  if (s.if_exists || !s.conditions.empty())
+    return Status::not_supported("Conditional updates (IF ...) are not supported yet");
+  RINGDB_ASSIGN_OR_RETURN(int64_t ts, write_timestamp(s.using_clause, batch_ts));
+  RINGDB_ASSIGN_OR_RETURN(int32_t ttl, write_ttl(s.using_clause));
+  RINGDB_ASSIGN_OR_RETURN(KeyPlan plan, plan_where(*table, s.where, /*for_write=*/true));
+  if (!plan.partition_complete) return invalid("Some partition key parts are missing");
+  using Kind = storage::CellWrite::Kind;
+  storage::RowWrite row, static_row;
+  static_row.is_static = true;
+  bool only_static = true;
+  for (const Operation& op : s.operations) {
+    const ColumnMetadata* c = table->column(op.column);
+    if (c == nullptr) return invalid("Undefined column name " + op.column);
+    if (c->kind == ColumnKind::kPartitionKey || c->kind == ColumnKind::kClustering) {
+      return invalid("PRIMARY KEY part " + c->name + " found in SET part");
+    }
+    if (c->kind != ColumnKind::kStatic) only_static = false;
+    storage::RowWrite* target = c->kind == ColumnKind::kStatic ? &static_row : &row;
+    const CqlType& type = c->type;
+    if (type.is_counter()) {
+      if (op.kind != Operation::Kind::kAdd && op.kind != Operation::Kind::kSubtract) {
+        return invalid("Cannot set the value of counter column " + c->name +
+                       " (counters can only be incremented/decremented, not set)");
+      }
+      RINGDB_ASSIGN_OR_RETURN(
+          Bytes v, binder_.bind_required(op.value, CqlType::of(ValueKind::kBigint), c->name));
+      int64_t delta = load_signed(v);
+      if (op.kind == Operation::Kind::kSubtract) delta = -delta;
+      target->cells.push_back({Kind::kCounterAdd, c->id, std::nullopt, "", ts, 0, delta});
+      continue;
+    }
+    if (table->is_counter_table())
+      return invalid("Cannot mix counter and non counter columns in the same table");
+    switch (op.kind) {
+      case Operation::Kind::kSet: {
+        RINGDB_ASSIGN_OR_RETURN(Bound b, binder_.bind(op.value, type, c->name));
+        RINGDB_RETURN_IF_ERROR(add_cell_writes(*table, *c, b, ts, ttl, &row, &static_row));
+        break;
+      }
+      case Operation::Kind::kAdd:
+      case Operation::Kind::kPrepend: {
+        if (!type.is_multi_cell()) {
+          return invalid("Invalid operation (" + c->name + " = " + c->name +
+                         " + ?) for non counter column " + c->name);
+        }
+        if (op.kind == Operation::Kind::kPrepend && type.kind != ValueKind::kList) {
+          return invalid("Invalid operation (" + c->name + " = ? + " + c->name +
+                         ") for non list column " + c->name);
+        }
+        RINGDB_ASSIGN_OR_RETURN(Bound b, binder_.bind(op.value, type, c->name));
+        if (b.unset || !b.value) break;
+        const bool is_map = type.kind == ValueKind::kMap;
+        std::vector<Bytes> items;
+        RINGDB_RETURN_IF_ERROR(schema::split_collection(*b.value, is_map, &items));
+        const size_t n = items.size();
+        for (size_t i = 0; i < n; i += is_map ? 2 : 1) {
+          if (type.kind == ValueKind::kList) {
+            Bytes path = op.kind == Operation::Kind::kPrepend
+                             ? timeuuid_from_uuid_time(
+                                   kPrependReference - ts * 10 - static_cast<int64_t>(n - i), 0)
+                             : qp_.new_timeuuid(ts);
+            target->cells.push_back({Kind::kSet, c->id, path, items[i], ts, ttl, 0});
+          } else if (type.kind == ValueKind::kSet) {
+            target->cells.push_back({Kind::kSet, c->id, items[i], "", ts, ttl, 0});
+          } else {
+            target->cells.push_back({Kind::kSet, c->id, items[i], items[i + 1], ts, ttl, 0});
+          }
+        }
+        break;
+      }
+      case Operation::Kind::kSubtract: {
+        if (!type.is_multi_cell()) {
+          return invalid("Invalid operation (" + c->name + " = " + c->name +
+                         " - ?) for non counter column " + c->name);
+        }
+        if (type.kind == ValueKind::kList) {
+          return Status::not_supported("removing list elements by value is not supported yet");
+        }
+        // set - {elements}; map - {keys}
+        const CqlType keys{ValueKind::kSet, {type.params[0]}, true};
+        RINGDB_ASSIGN_OR_RETURN(Bound b, binder_.bind(op.value, keys, c->name));
+        if (b.unset || !b.value) break;
+        std::vector<Bytes> items;
+        RINGDB_RETURN_IF_ERROR(schema::split_collection(*b.value, false, &items));
+        for (const auto& item : items)
+          target->cells.push_back({Kind::kDelete, c->id, item, "", ts, 0, 0});
+        break;
+      }
+      case Operation::Kind::kSetElement: {
+        if (type.kind == ValueKind::kList)
+          return Status::not_supported("setting a list element by index is not supported yet");
+        if (type.kind != ValueKind::kMap || !type.is_multi_cell()) {
+          return invalid("Invalid operation (" + c->name + "[?] = ?) for non-map column " +
+                         c->name);
+        }
+        RINGDB_ASSIGN_OR_RETURN(
+            Bytes key, binder_.bind_required(*op.key, type.params[0], "key(" + c->name + ")"));
+        RINGDB_ASSIGN_OR_RETURN(Bound v,
+                                binder_.bind(op.value, type.params[1], "value(" + c->name + ")"));
+        if (v.unset) break;
+        if (!v.value) {
+          target->cells.push_back({Kind::kDelete, c->id, key, "", ts, 0, 0});
+        } else {
+          target->cells.push_back({Kind::kSet, c->id, key, *v.value, ts, ttl, 0});
+        }
+        break;
+      }
+    }
+  }
+  const auto ck = table->clustering();
+  const bool full_row =
+      plan.clustering_values.size() == ck.size() && !plan.slice_start && !plan.slice_end;
+  if (!full_row && !(only_static && plan.clustering_values.empty() && !plan.slice_start)) {
+    return invalid("Some clustering keys are missing: " + ck[plan.clustering_values.size()]->name);
+  }
+  RINGDB_ASSIGN_OR_RETURN(std::vector<Bytes> keys, partition_keys(*table, plan));
+  bool too_many = false;
+  auto clusterings = full_row && !ck.empty() ? cartesian(plan.clustering_values,
+                                                         QueryProcessor::kInValuesMax, &too_many)
+                                             : std::vector<std::vector<Bytes>>{{}};
+  if (too_many) return invalid("IN restrictions produce too many rows");
+  for (const auto& key : keys) {
+    storage::Mutation m;
+    m.table = table->storage_id;
+    m.partition_key = key;
+    if (!row.cells.empty()) {
+      for (const auto& clustering : clusterings) {
+        storage::RowWrite r = row;
+        r.clustering = clustering;
+        m.rows.push_back(std::move(r));
+      }
+    }
+    if (!static_row.cells.empty()) m.rows.push_back(static_row);
+    out->push_back(std::move(m));
+  }
+  return Status::ok();
+}
+
+Status StatementRunner::delete_mutations(const DeleteStatement& s, std::optional<int64_t> batch_ts,
+                                         std::vector<storage::Mutation>* out) {
+  RINGDB_ASSIGN_OR_RETURN(const TableMetadata* table, resolve(s.keyspace, s.table));
+  if (s.if_exists || !s.conditions.empty())
+    return Status::not_supported("Conditional deletes (IF ...) are not supported yet");
+  RINGDB_ASSIGN_OR_RETURN(int64_t ts, write_timestamp(s.using_clause, batch_ts));
+  RINGDB_ASSIGN_OR_RETURN(KeyPlan plan, plan_where(*table, s.where, /*for_write=*/true));
+  if (!plan.partition_complete) return invalid("Some partition key parts are missing");
+  const auto ck = table->clustering();
+  RINGDB_ASSIGN_OR_RETURN(std::vector<Bytes> keys, partition_keys(*table, plan));
+  bool too_many = false;
+  auto prefixes = cartesian(plan.clustering_values, QueryProcessor::kInValuesMax, &too_many);
+  if (too_many) return invalid("IN restrictions produce too many rows");
+  const bool full_row =
+      plan.clustering_values.size() == ck.size() && !plan.slice_start && !plan.slice_end;
+  using Kind = storage::CellWrite::Kind;
+  for (const auto& key : keys) {
+    storage::Mutation m;
+    m.table = table->storage_id;
+    m.partition_key = key;
+    if (!s.columns.empty()) {
+      storage::RowWrite row, static_row;
+      static_row.is_static = true;
+      bool only_static = true;
+      for (const auto& [name, element] : s.columns) {
+        const ColumnMetadata* c = table->column(name);
+        if (c == nullptr) return invalid("Undefined column name " + name);
+        if (c->kind == ColumnKind::kPartitionKey || c->kind == ColumnKind::kClustering) {
+          return invalid("Invalid identifier " + name +
+                         " for deletion (should not be a PRIMARY KEY part)");
+        }
+        if (c->kind != ColumnKind::kStatic) only_static = false;
+        storage::RowWrite* target = c->kind == ColumnKind::kStatic ? &static_row : &row;
+        if (element) {
+          if (c->type.kind == ValueKind::kList)
+            return Status::not_supported("deleting a list element by index is not supported yet");
+          if (!c->type.is_multi_cell())
+            return invalid("Invalid element deletion on non-collection column " + name);
+          RINGDB_ASSIGN_OR_RETURN(
+              Bytes k, binder_.bind_required(*element, c->type.params[0], "key(" + name + ")"));
+          target->cells.push_back({Kind::kDelete, c->id, k, "", ts, 0, 0});
+        } else if (c->type.is_multi_cell()) {
+          target->cells.push_back({Kind::kCollectionDelete, c->id, std::nullopt, "", ts, 0, 0});
+        } else {
+          target->cells.push_back({Kind::kDelete, c->id, std::nullopt, "", ts, 0, 0});
+        }
+      }
+      if (!row.cells.empty()) {
+        if (!full_row)
+          return invalid("Some clustering keys are missing: " +
+                         ck[plan.clustering_values.size()]->name);
+        for (const auto& p : prefixes) {
+          storage::RowWrite r = row;
+          r.clustering = p;
+          m.rows.push_back(std::move(r));
+        }
+      } else if (!only_static) {
+        return invalid("Missing columns to delete");
+      }
+      if (!static_row.cells.empty()) m.rows.push_back(static_row);
+    } else if (full_row && !ck.empty()) {
+      for (const auto& p : prefixes) {
+        storage::RowWrite r;
+        r.clustering = p;
+        r.deletion_timestamp = ts;
+        m.rows.push_back(std::move(r));
+      }
+    } else if (plan.clustering_values.empty() && !plan.slice_start && !plan.slice_end) {
+      m.partition_deletion_timestamp = ts;
+    } else if (plan.slice_start || plan.slice_end) {
+      storage::RangeDeletion rd;
+      if (plan.slice_start) rd.start = *plan.slice_start;
+      if (plan.slice_end) rd.end = *plan.slice_end;
+      rd.timestamp = ts;
+      m.range_deletions.push_back(std::move(rd));
+    } else {
+      for (const auto& p : prefixes) m.range_deletions.push_back({{p, true}, {p, true}, ts});
+    }
+    out->push_back(std::move(m));
+  }
+  return Status::ok();
+}
+
+Status StatementRunner::collect_mutations(const Statement& statement,
+                                          std::optional<int64_t> batch_timestamp,
+                                          std::vector<storage::Mutation>* out) {
+  if (auto* s = std::get_if<InsertStatement>(&statement))
+    return insert_mutations(*s, batch_timestamp, out);
+  if (auto* s = std::get_if<UpdateStatement>(&statement))
+    return update_mutations(*s, batch_timestamp, out);
+  if (auto* s = std::get_if<DeleteStatement>(&statement))
+    return delete_mutations(*s, batch_timestamp, out);
+  return invalid("Only INSERT, UPDATE and DELETE statements are allowed here");
+}
+
+Result<ResultMessage> StatementRunner::apply_writes(const Statement& statement) {
+  std::vector<storage::Mutation> mutations;
+  RINGDB_RETURN_IF_ERROR(collect_mutations(statement, std::nullopt, &mutations));
+  RINGDB_RETURN_IF_ERROR(qp_.engine_.apply_all(mutations));
+  return ResultMessage{};
+}
+
+namespace {
+
+// One CQL row: a value (and write time and TTL, for selectors) per column of the table.
+struct Materialized {
+  std::vector<std::optional<Bytes>> values;
+  std::vector<int64_t> writetime;
+  std::vector<int32_t> ttl;
+  int64_t token = 0;
+};
+
+Bytes collection_from_cells(const CqlType& type, const std::vector<const storage::Cell*>& cells) {
+  std::vector<Bytes> items;
+  std::vector<std::pair<Bytes, Bytes>> entries;
+  for (const auto* cell : cells) {
+    if (type.kind == ValueKind::kList)
+      items.push_back(cell->value);
+    else if (type.kind == ValueKind::kSet)
+      items.push_back(*cell->path);
+    else
+      entries.emplace_back(*cell->path, cell->value);
+  }
+  return type.kind == ValueKind::kMap ? schema::serialize_map(entries)
+                                      : schema::serialize_list(items);
+}
+
+void fill_cells(const TableMetadata& table,
+                const std::unordered_map<storage::ColumnId, size_t>& index, const storage::Row& row,
+                Materialized* out) {
+  std::map<size_t, std::vector<const storage::Cell*>> elements;
+  for (const auto& cell : row.cells) {
+    auto it = index.find(cell.column);
+    if (it == index.end()) continue;
+    const size_t i = it->second;
+    if (cell.path) {
+      elements[i].push_back(&cell);
+      continue;
+    }
+    out->values[i] = cell.value;
+    out->writetime[i] = cell.timestamp;
+    out->ttl[i] = cell.ttl_seconds > 0 ? std::max(0, cell.expiry_seconds) : 0;
+  }
+  for (auto& [i, cells] : elements)
+    out->values[i] = collection_from_cells(table.columns[i].type, cells);
+}
+
+Materialized materialize(const TableMetadata& table,
+                         const std::unordered_map<storage::ColumnId, size_t>& index,
+                         const storage::Partition& p, const storage::Row* row,
+                         int32_t now_seconds) {
+  Materialized m;
+  const size_t n = table.columns.size();
+  m.values.resize(n);
+  m.writetime.assign(n, storage::kNoTimestamp);
+  m.ttl.assign(n, 0);
+  m.token = p.token;
+  const auto pk = table.partition_key();
+  auto parts = decompose_partition_key(p.partition_key, pk.size());
+  size_t ck_index = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const auto& c = table.columns[i];
+    if (c.kind == ColumnKind::kPartitionKey) m.values[i] = parts[static_cast<size_t>(c.position)];
+    if (c.kind == ColumnKind::kClustering && row && ck_index < row->clustering.size()) {
+      m.values[i] = row->clustering[static_cast<size_t>(c.position)];
+      ++ck_index;
+    }
+  }
+  if (p.static_row) fill_cells(table, index, *p.static_row, &m);
+  if (row) fill_cells(table, index, *row, &m);
+  for (auto& t : m.ttl) {
+    if (t > 0) t = std::max(1, t - now_seconds);  // remaining seconds
+  }
+  return m;
+}
+
+int compare_values(const CqlType& type, BytesView a, BytesView b) {
+  Bytes ea, eb;
+  if (!storage::encode_comparable(type.to_storage(), a, false, &ea).is_ok() ||
+      !storage::encode_comparable(type.to_storage(), b, false, &eb).is_ok()) {
+    return a.compare(b);
+  }
+  return ea.compare(eb);
+}
+
+bool passes(const Filter& f, const Materialized& row, size_t column_index) {
+  const auto& v = row.values[column_index];
+  const CqlType& type = f.column->type;
+  if (f.op == Relation::Op::kContains || f.op == Relation::Op::kContainsKey) {
+    if (!v) return false;
+    std::vector<Bytes> items;
+    const bool is_map = type.kind == ValueKind::kMap;
+    if (!schema::split_collection(*v, is_map, &items).is_ok()) return false;
+    for (size_t i = 0; i < items.size(); ++i) {
+      const bool key_slot = !is_map || i % 2 == 0;
+      if (f.op == Relation::Op::kContainsKey ? !key_slot : (is_map && key_slot)) continue;
+      const CqlType& et = is_map ? type.params[i % 2] : type.params[0];
+      if (compare_values(et, items[i], f.values[0]) == 0) return true;
+    }
+    return false;
+  }
+  if (!v) return false;
+  if (f.op == Relation::Op::kIn) {
+    return std::any_of(f.values.begin(), f.values.end(),
+                       [&](const Bytes& x) { return compare_values(type, *v, x) == 0; });
+  }
+  const int c = compare_values(type, *v, f.values[0]);
+  switch (f.op) {
+    case Relation::Op::kEq:
+      return c == 0;
+    case Relation::Op::kNeq:
+      return c != 0;
+    case Relation::Op::kLt:
+      return c < 0;
+    case Relation::Op::kLe:
+      return c <= 0;
+    case Relation::Op::kGt:
+      return c > 0;
+    case Relation::Op::kGe:
+      return c >= 0;
+    default:
+      return false;
+  }
+}
+
+// --- Selection ----------------------------------------------------------------------------
+
+bool is_aggregate_name(const std::string& n) {
+  return n == "count" || n == "min" || n == "max" || n == "sum" || n == "avg";
+}
+
+class Selection {
+ public:
+  Selection(const TableMetadata& table, std::function<Bytes(int64_t)> timeuuid,
+            std::function<Bytes()> uuid, const Clock& clock)
+      : table_(table), timeuuid_(std::move(timeuuid)), uuid_(std::move(uuid)), clock_(clock) {}
+
+  Status build(const std::vector<Selector>& selectors, bool json) {
+    json_ = json;
+    if (selectors.empty()) {
+      // SELECT *: partition key, clustering, then static and regular columns by name.
+      std::vector<const ColumnMetadata*> ordered;
+      for (const auto& c : table_.columns) {
+        if (c.kind == ColumnKind::kPartitionKey || c.kind == ColumnKind::kClustering)
+          ordered.push_back(&c);
+      }
+      std::vector<const ColumnMetadata*> rest;
+      for (const auto& c : table_.columns) {
+        if (c.kind == ColumnKind::kStatic || c.kind == ColumnKind::kRegular) rest.push_back(&c);
+      }
+      std::stable_sort(rest.begin(), rest.end(), [](auto* a, auto* b) {
+        if ((a->kind == ColumnKind::kStatic) != (b->kind == ColumnKind::kStatic))
+          return a->kind == ColumnKind::kStatic;
+        return a->name < b->name;
+      });
+      ordered.insert(ordered.end(), rest.begin(), rest.end());
+      for (const auto* c : ordered) {
+        Selector s;
+        s.kind = Selector::Kind::kColumn;
+        s.name = c->name;
+        selectors_.push_back(s);
+      }
+    } else {
+      selectors_ = selectors;
+    }
+    for (const auto& s : selectors_) {
+      RINGDB_ASSIGN_OR_RETURN(CqlType t, type_of(s));
+      types_.push_back(t);
+      names_.push_back(s.alias.empty() ? display_name(s) : s.alias);
+      const bool agg = s.kind == Selector::Kind::kCountStar ||
+                       (s.kind == Selector::Kind::kFunction && is_aggregate_name(s.name));
+      aggregates_.push_back(agg);
+      any_aggregate_ |= agg;
+    }
+    return Status::ok();
+  }
+
+  std::vector<ColumnSpec> columns(const std::string& keyspace, const std::string& table) const {
+    if (json_) return {{keyspace, table, "[json]", CqlType::of(ValueKind::kText)}};
+    std::vector<ColumnSpec> out;
+    for (size_t i = 0; i < selectors_.size(); ++i)
+      out.push_back({keyspace, table, names_[i], types_[i]});
+    return out;
+  }
+  bool is_aggregate() const { return any_aggregate_; }
+  bool references_only_static_or_keys() const {
+    for (const auto& s : selectors_) {
+      if (s.kind != Selector::Kind::kColumn) continue;
+      const ColumnMetadata* c = table_.column(s.name);
+      if (c && (c->kind == ColumnKind::kRegular || c->kind == ColumnKind::kClustering))
+        return false;
+    }
+    return true;
+  }
+
+  Result<RowValues> project(const Materialized& row) {
+    RowValues out;
+    for (const auto& s : selectors_) {
+      RINGDB_ASSIGN_OR_RETURN(auto v, eval(s, row));
+      out.push_back(std::move(v));
+    }
+    return json_ ? to_json(out) : out;
+  }
+
+  // Aggregation over a group of rows.
+  void reset_group() {
+    acc_.assign(selectors_.size(), Accumulator{});
+    first_.reset();
+  }
+  Status accumulate(const Materialized& row) {
+    if (!first_) first_ = row;
+    for (size_t i = 0; i < selectors_.size(); ++i) {
+      if (!aggregates_[i]) continue;
+      const Selector& s = selectors_[i];
+      Accumulator& a = acc_[i];
+      if (s.kind == Selector::Kind::kCountStar) {
+        ++a.count;
+        continue;
+      }
+      RINGDB_ASSIGN_OR_RETURN(auto v, eval(s.args.at(0), row));
+      if (!v || v->empty()) continue;
+      ++a.count;
+      const CqlType& t = types_[i];
+      if (s.name == "min" || s.name == "max") {
+        if (!a.best || (compare_values(t, *v, *a.best) < 0) == (s.name == "min")) a.best = v;
+        continue;
+      }
+      if (t.kind == ValueKind::kFloat || t.kind == ValueKind::kDouble) {
+        double d;
+        if (t.kind == ValueKind::kFloat) {
+          uint32_t bits = static_cast<uint32_t>(load_signed(*v));
+          float f;
+          std::memcpy(&f, &bits, 4);
+          d = f;
+        } else {
+          uint64_t bits = static_cast<uint64_t>(load_signed(*v));
+          std::memcpy(&d, &bits, 8);
+        }
+        a.real += d;
+      } else {
+        a.integer += static_cast<__int128>(load_signed(*v));
+      }
+    }
+    return Status::ok();
+  }
+  Result<RowValues> finish_group() {
+    RowValues out;
+    for (size_t i = 0; i < selectors_.size(); ++i) {
+      const Selector& s = selectors_[i];
+      if (!aggregates_[i]) {
+        if (!first_) {
+          out.emplace_back();
+          continue;
+        }
+        RINGDB_ASSIGN_OR_RETURN(auto v, eval(s, *first_));
+        out.push_back(std::move(v));
+        continue;
+      }
+      const Accumulator& a = acc_[i];
+      const CqlType& t = types_[i];
+      if (s.kind == Selector::Kind::kCountStar || s.name == "count") {
+        out.push_back(be64(a.count));
+      } else if (s.name == "min" || s.name == "max") {
+        out.push_back(a.best);
+      } else {
+        const bool avg = s.name == "avg";
+        if (t.kind == ValueKind::kFloat || t.kind == ValueKind::kDouble) {
+          double d = avg ? (a.count ? a.real / static_cast<double>(a.count) : 0) : a.real;
+          Bytes b;
+          if (t.kind == ValueKind::kFloat) {
+            float f = static_cast<float>(d);
+            uint32_t bits;
+            std::memcpy(&bits, &f, 4);
+            b = be32(static_cast<int32_t>(bits));
+          } else {
+            uint64_t bits;
+            std::memcpy(&bits, &d, 8);
+            b = be64(static_cast<int64_t>(bits));
+          }
+          out.push_back(b);
+        } else {
+          __int128 v = avg ? (a.count ? a.integer / a.count : 0) : a.integer;
+          const int width = t.kind == ValueKind::kTinyint    ? 1
+                            : t.kind == ValueKind::kSmallint ? 2
+                            : t.kind == ValueKind::kInt      ? 4
+                                                             : 8;
+          Bytes b;
+          for (int k = width - 1; k >= 0; --k)
+            b.push_back(static_cast<char>(static_cast<uint64_t>(v) >> (8 * k)));
+          out.push_back(b);
+        }
+      }
+    }
+    return json_ ? to_json(out) : out;
+  }
+
+ private:
+  struct Accumulator {
+    int64_t count = 0;
+    std::optional<Bytes> best;
+    __int128 integer = 0;
+    double real = 0;
+  };
+
+  std::string display_name(const Selector& s) const {
+    switch (s.kind) {
+      case Selector::Kind::kColumn:
+        return s.name;
+      case Selector::Kind::kCountStar:
+        return "count";
+      case Selector::Kind::kWritetime:
+        return "writetime(" + s.name + ")";
+      case Selector::Kind::kTtl:
+        return "ttl(" + s.name + ")";
+      case Selector::Kind::kCast:
+        return "cast(" + display_name(s.args[0]) + " as " + s.cast_type + ")";
+      case Selector::Kind::kFunction: {
+        std::string out = (is_aggregate_name(s.name) ? "system." : "system.") + s.name + "(";
+        for (size_t i = 0; i < s.args.size(); ++i) out += (i ? ", " : "") + display_name(s.args[i]);
+        return out + ")";
+      }
+      default:
+        return "expr";
+    }
+  }
+
+  Result<CqlType> type_of(const Selector& s) const {
+    switch (s.kind) {
+      case Selector::Kind::kColumn: {
+        const ColumnMetadata* c = table_.column(s.name);
+        if (c == nullptr) return invalid("Undefined column name " + s.name);
+        return c->type;
+      }
+      case Selector::Kind::kCountStar:
+        return CqlType::of(ValueKind::kBigint);
+      case Selector::Kind::kWritetime:
+      case Selector::Kind::kTtl: {
+        const ColumnMetadata* c = table_.column(s.name);
+        if (c == nullptr) return invalid("Undefined column name " + s.name);
+        if (c->kind == ColumnKind::kPartitionKey || c->kind == ColumnKind::kClustering) {
+          return invalid("Cannot use selection function " +
+                         std::string(s.kind == Selector::Kind::kTtl ? "ttl" : "writeTime") +
+                         " on PRIMARY KEY part " + s.name);
+        }
+        if (c->type.is_multi_cell()) {
+          return invalid("Cannot use selection function " +
+                         std::string(s.kind == Selector::Kind::kTtl ? "ttl" : "writeTime") +
+                         " on non-frozen collection " + s.name);
+        }
+        return CqlType::of(s.kind == Selector::Kind::kTtl ? ValueKind::kInt : ValueKind::kBigint);
+      }
+      case Selector::Kind::kCast: {
+        auto t = CqlType::parse(s.cast_type);
+        if (!t.is_ok()) return t.status();
+        return *t;
+      }
+      case Selector::Kind::kFunction: {
+        const std::string& f = s.name;
+        if (f == "token") return CqlType::of(ValueKind::kBigint);
+        if (f == "count") return CqlType::of(ValueKind::kBigint);
+        if (f == "min" || f == "max" || f == "sum" || f == "avg") {
+          if (s.args.size() != 1)
+            return invalid("Invalid number of arguments in call to function " + f);
+          RINGDB_ASSIGN_OR_RETURN(CqlType t, type_of(s.args[0]));
+          if ((f == "sum" || f == "avg") && t.kind != ValueKind::kInt &&
+              t.kind != ValueKind::kBigint && t.kind != ValueKind::kSmallint &&
+              t.kind != ValueKind::kTinyint && t.kind != ValueKind::kFloat &&
+              t.kind != ValueKind::kDouble && t.kind != ValueKind::kCounter) {
+            return Status::not_supported(f + " of " + t.to_cql() + " is not supported yet");
+          }
+          return t.kind == ValueKind::kCounter ? CqlType::of(ValueKind::kBigint) : t;
+        }
+        if (f == "now") return CqlType::of(ValueKind::kTimeuuid);
+        if (f == "uuid") return CqlType::of(ValueKind::kUuid);
+        if (f == "currenttimestamp" || f == "totimestamp" || f == "dateof")
+          return CqlType::of(ValueKind::kTimestamp);
+        if (f == "currentdate" || f == "todate") return CqlType::of(ValueKind::kDate);
+        if (f == "tounixtimestamp" || f == "unixtimestampof")
+          return CqlType::of(ValueKind::kBigint);
+        if (f.size() > 6 && f.substr(f.size() - 6) == "asblob")
+          return CqlType::of(ValueKind::kBlob);
+        if (f.size() > 6 && f.rfind("blobas", 0) == 0) {
+          auto t = CqlType::parse(f.substr(6));
+          if (t.is_ok()) return *t;
+        }
+        return invalid("Unknown function '" + f + "'");
+      }
+      default:
+        return Status::not_supported("literal values in the selection are not supported yet");
+    }
+  }
+
+  Result<std::optional<Bytes>> eval(const Selector& s, const Materialized& row) const {
+    switch (s.kind) {
+      case Selector::Kind::kColumn:
+      case Selector::Kind::kWritetime:
+      case Selector::Kind::kTtl: {
+        size_t i = 0;
+        while (i < table_.columns.size() && table_.columns[i].name != s.name) ++i;
+        if (i == table_.columns.size()) return invalid("Undefined column name " + s.name);
+        if (s.kind == Selector::Kind::kColumn) return row.values[i];
+        if (!row.values[i]) return std::optional<Bytes>();
+        if (s.kind == Selector::Kind::kWritetime)
+          return std::optional<Bytes>(be64(row.writetime[i]));
+        return row.ttl[i] > 0 ? std::optional<Bytes>(be32(row.ttl[i])) : std::optional<Bytes>();
+      }
+      case Selector::Kind::kCountStar:
+        return std::optional<Bytes>(be64(1));
+      case Selector::Kind::kCast: {
+        RINGDB_ASSIGN_OR_RETURN(auto v, eval(s.args[0], row));
+        if (!v) return v;
+        RINGDB_ASSIGN_OR_RETURN(CqlType from, type_of(s.args[0]));
+        RINGDB_ASSIGN_OR_RETURN(CqlType to, type_of(s));
+        return cast(from, to, *v);
+      }
+      case Selector::Kind::kFunction:
+        return call(s, row);
+      default:
+        return Status::not_supported("selection term not supported yet");
+    }
+  }
+
+  Result<std::optional<Bytes>> call(const Selector& s, const Materialized& row) const {
+    const std::string& f = s.name;
+    if (f == "token") return std::optional<Bytes>(be64(row.token));
+    if (is_aggregate_name(f)) {  // evaluated per row outside aggregation: the value itself
+      if (s.args.empty()) return std::optional<Bytes>(be64(1));
+      return eval(s.args[0], row);
+    }
+    const int64_t now = clock_.now_micros();
+    if (f == "now") return std::optional<Bytes>(timeuuid_(now));
+    if (f == "uuid") return std::optional<Bytes>(uuid_());
+    if (f == "currenttimestamp") return std::optional<Bytes>(be64(now / 1000));
+    if (f == "currentdate")
+      return std::optional<Bytes>(be32(static_cast<int32_t>(
+          static_cast<uint32_t>(now / 86'400'000'000LL + (int64_t{1} << 31)))));
+    if (s.args.size() != 1) return invalid("Invalid number of arguments in call to function " + f);
+    RINGDB_ASSIGN_OR_RETURN(auto v, eval(s.args[0], row));
+    if (!v || v->empty()) return std::optional<Bytes>();
+    RINGDB_ASSIGN_OR_RETURN(CqlType arg, type_of(s.args[0]));
+    if (f.size() > 6 && (f.substr(f.size() - 6) == "asblob" || f.rfind("blobas", 0) == 0)) return v;
+    int64_t millis;
+    if (arg.kind == ValueKind::kTimeuuid)
+      millis = timeuuid_unix_millis(*v);
+    else if (arg.kind == ValueKind::kTimestamp)
+      millis = load_signed(*v);
+    else if (arg.kind == ValueKind::kDate)
+      millis = (static_cast<int64_t>(static_cast<uint32_t>(load_signed(*v))) - (int64_t{1} << 31)) *
+               86'400'000;
+    else
+      return invalid("Type error: function " + f + " does not accept " + arg.to_cql());
+    if (f == "totimestamp" || f == "dateof") return std::optional<Bytes>(be64(millis));
+    if (f == "tounixtimestamp" || f == "unixtimestampof") return std::optional<Bytes>(be64(millis));
+    if (f == "todate") {
+      const int64_t days =
+          millis >= 0 ? millis / 86'400'000 : -((-millis + 86'399'999) / 86'400'000);
+      return std::optional<Bytes>(
+          be32(static_cast<int32_t>(static_cast<uint32_t>(days + (int64_t{1} << 31)))));
+    }
+    return invalid("Unknown function '" + f + "'");
+  }
+
+  static Result<std::optional<Bytes>> cast(const CqlType& from, const CqlType& to, const Bytes& v) {
+    if (to.kind == ValueKind::kText || to.kind == ValueKind::kAscii) {
+      std::string s = schema::format_value(from, v);
+      if (s.size() >= 2 && s.front() == '\'' && s.back() == '\'') s = s.substr(1, s.size() - 2);
+      return std::optional<Bytes>(s);
+    }
+    auto numeric = [](ValueKind k) {
+      return k == ValueKind::kTinyint || k == ValueKind::kSmallint || k == ValueKind::kInt ||
+             k == ValueKind::kBigint || k == ValueKind::kCounter || k == ValueKind::kFloat ||
+             k == ValueKind::kDouble;
+    };
+    if (!numeric(from.kind) || !numeric(to.kind)) {
+      return Status::not_supported("cast from " + from.to_cql() + " to " + to.to_cql() +
+                                   " is not supported yet");
+    }
+    double d;
+    if (from.kind == ValueKind::kFloat) {
+      uint32_t bits = static_cast<uint32_t>(load_signed(v));
+      float f;
+      std::memcpy(&f, &bits, 4);
+      d = f;
+    } else if (from.kind == ValueKind::kDouble) {
+      uint64_t bits = static_cast<uint64_t>(load_signed(v));
+      std::memcpy(&d, &bits, 8);
+    } else {
+      d = static_cast<double>(load_signed(v));
+    }
+    if (to.kind == ValueKind::kDouble) {
+      uint64_t bits;
+      std::memcpy(&bits, &d, 8);
+      return std::optional<Bytes>(be64(static_cast<int64_t>(bits)));
+    }
+    if (to.kind == ValueKind::kFloat) {
+      float f = static_cast<float>(d);
+      uint32_t bits;
+      std::memcpy(&bits, &f, 4);
+      return std::optional<Bytes>(be32(static_cast<int32_t>(bits)));
+    }
+    const int64_t i = (from.kind == ValueKind::kFloat || from.kind == ValueKind::kDouble)
+                          ? static_cast<int64_t>(d)
+                          : load_signed(v);
+    const int width = to.kind == ValueKind::kTinyint    ? 1
+                      : to.kind == ValueKind::kSmallint ? 2
+                      : to.kind == ValueKind::kInt      ? 4
+                                                        : 8;
+    Bytes b;
+    for (int k = width - 1; k >= 0; --k)
+      b.push_back(static_cast<char>(static_cast<uint64_t>(i) >> (8 * k)));
+    return std::optional<Bytes>(b);
+  }
+
+  RowValues to_json(const RowValues& values) const {
+    std::string out = "{";
+    for (size_t i = 0; i < values.size(); ++i) {
+      std::string key = names_[i];
+      bool plain = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
+        return std::islower(static_cast<unsigned char>(c)) ||
+               std::isdigit(static_cast<unsigned char>(c)) || c == '_';
+      });
+      out += (i ? ", " : "") + std::string("\"") + (plain ? key : "\\\"" + key + "\\\"") + "\": ";
+      out += values[i] ? schema::format_json(types_[i], *values[i]) : "null";
+    }
+    return {Bytes(out + "}")};
+  }
+
+  const TableMetadata& table_;
+  std::function<Bytes(int64_t)> timeuuid_;
+  std::function<Bytes()> uuid_;
+  const Clock& clock_;
+  bool json_ = false;
+  std::vector<Selector> selectors_;
+  std::vector<CqlType> types_;
+  std::vector<std::string> names_;
+  std::vector<bool> aggregates_;
+  bool any_aggregate_ = false;
+  std::vector<Accumulator> acc_;
+  std::optional<Materialized> first_;
+};
+
+// Paging state: [u8 kind][u32 key index][u32 slice index][u32 rows in partition][i64 rows left]
+// [bytes last clustering ([u16 n][n × bytes]) | storage scan cursor].
+struct PagingState {
+  uint8_t kind = 0;  // 1: partition list, 2: scan
+  uint32_t key_index = 0;
+  uint32_t slice_index = 0;
+  uint32_t rows_in_partition = 0;
+  int64_t rows_left = INT64_MAX;
+  std::vector<Bytes> last_clustering;
+  Bytes scan_cursor;
+  Bytes partition_key;  // scans: the partition rows_in_partition counts for
+
+  Bytes encode() const {
+    BufferWriter w;
+    w.put_u8(kind);
+    w.put_u32(key_index);
+    w.put_u32(slice_index);
+    w.put_u32(rows_in_partition);
+    w.put_i64(rows_left);
+    w.put_u16(static_cast<uint16_t>(last_clustering.size()));
+    for (const auto& v : last_clustering) w.put_length_prefixed(v);
+    w.put_length_prefixed(scan_cursor);
+    w.put_length_prefixed(partition_key);
+    return w.release();
+  }
+  static Result<PagingState> decode(BytesView b) {
+    PagingState s;
+    BufferReader r(b);
+    uint16_t n;
+    if (!r.get_u8(&s.kind) || !r.get_u32(&s.key_index) || !r.get_u32(&s.slice_index) ||
+        !r.get_u32(&s.rows_in_partition) || !r.get_i64(&s.rows_left) || !r.get_u16(&n)) {
+      return Status::invalid_argument("Invalid paging state");
+    }
+    for (uint16_t i = 0; i < n; ++i) {
+      BytesView v;
+      if (!r.get_length_prefixed(&v)) return Status::invalid_argument("Invalid paging state");
+      s.last_clustering.emplace_back(v);
+    }
+    BytesView cursor, key;
+    if (!r.get_length_prefixed(&cursor) || !r.get_length_prefixed(&key) || !r.at_end()) {
+      return Status::invalid_argument("Invalid paging state");
+    }
+    s.scan_cursor = Bytes(cursor);
+    s.partition_key = Bytes(key);
+    return s;
+  }
+};
+
+}  // namespace
+
+Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
+  const std::string ks = s.keyspace.empty() ? default_keyspace_ : s.keyspace;
+  if (schema::is_system_keyspace(ks)) return system_select(s, ks);
+  RINGDB_ASSIGN_OR_RETURN(const TableMetadata* table, resolve(s.keyspace, s.table));
+  Selection selection(
+      *table, [this](int64_t m) { return qp_.new_timeuuid(m); },
+      [this] { return qp_.random_uuid(); }, qp_.clock_);
+  RINGDB_RETURN_IF_ERROR(selection.build(s.selectors, s.json));
+  RINGDB_ASSIGN_OR_RETURN(KeyPlan plan, plan_where(*table, s.where, /*for_write=*/false));
+  const bool has_clustering_restrictions = !plan.clustering_filters.empty();
+  if (!s.allow_filtering &&
+      (plan.needs_filtering || (!plan.partition_complete && has_clustering_restrictions))) {
+    return invalid(
+        "Cannot execute this query as it might involve data filtering and thus may have "
+        "unpredictable "
+        "performance. If you want to execute this query despite the performance unpredictability, "
+        "use ALLOW FILTERING");
+  }
+  const auto ck = table->clustering();
+  // ORDER BY: clustering columns in order, all natural or all reversed.
+  bool reversed = false;
+  for (size_t i = 0; i < s.order_by.size(); ++i) {
+    const ColumnMetadata* c = table->column(s.order_by[i].first);
+    if (c == nullptr) return invalid("Undefined column name " + s.order_by[i].first);
+    if (c->kind != ColumnKind::kClustering)
+      return invalid(
+          "Order by is currently only supported on the clustered columns of the PRIMARY KEY, got " +
+          c->name);
+    if (static_cast<size_t>(c->position) != i)
+      return invalid(
+          "Order by currently only supports the ordering of columns following their declared order "
+          "in the PRIMARY KEY");
+    const bool flip = s.order_by[i].second != c->descending;
+    if (i == 0)
+      reversed = flip;
+    else if (flip != reversed)
+      return invalid("Unsupported order by relation");
+  }
+  if (!s.order_by.empty() && !plan.partition_complete) {
+    return invalid(
+        "ORDER BY is only supported when the partition key is restricted by an EQ or an IN.");
+  }
+  int64_t limit = INT64_MAX, per_partition_limit = INT64_MAX;
+  auto positive = [&](const std::optional<Term>& t, const char* what, int64_t* out) -> Status {
+    if (!t) return Status::ok();
+    RINGDB_ASSIGN_OR_RETURN(Bytes v, binder_.bind_required(*t, CqlType::of(ValueKind::kInt), what));
+    *out = load_signed(v);
+    if (*out <= 0)
+      return invalid(std::string(what == std::string("[limit]") ? "LIMIT" : "PER PARTITION LIMIT") +
+                     " must be strictly positive");
+    return Status::ok();
+  };
+  RINGDB_RETURN_IF_ERROR(positive(s.limit, "[limit]", &limit));
+  RINGDB_RETURN_IF_ERROR(
+      positive(s.per_partition_limit, "[per_partition_limit]", &per_partition_limit));
+  if (s.distinct) {
+    for (const auto& sel : s.selectors) {
+      const ColumnMetadata* c =
+          sel.kind == Selector::Kind::kColumn ? table->column(sel.name) : nullptr;
+      if (c && c->kind != ColumnKind::kPartitionKey && c->kind != ColumnKind::kStatic) {
+        return invalid(
+            "SELECT DISTINCT queries must only request partition key columns and/or static columns "
+            "(not " +
+            c->name + ")");
+      }
+    }
+    per_partition_limit = 1;
+  }
+  // GROUP BY: a prefix of the primary key.
+  std::vector<size_t> group_columns;
+  for (size_t i = 0; i < s.group_by.size(); ++i) {
+    const ColumnMetadata* c = table->column(s.group_by[i]);
+    if (c == nullptr) return invalid("Undefined column name " + s.group_by[i]);
+    const auto pk = table->partition_key();
+    const size_t expected = i < pk.size() ? i : i;
+    const bool ok = (i < pk.size() && c->kind == ColumnKind::kPartitionKey &&
+                     static_cast<size_t>(c->position) == expected) ||
+                    (i >= pk.size() && c->kind == ColumnKind::kClustering &&
+                     static_cast<size_t>(c->position) == i - pk.size());
+    if (!ok)
+      return invalid(
+          "Group by currently only support groups of columns following their declared order in the "
+          "PRIMARY KEY");
+    group_columns.push_back(static_cast<size_t>(c - table->columns.data()));
+  }
+  const bool aggregate = selection.is_aggregate() || !group_columns.empty();
+
+  ResultMessage result;
+  result.kind = ResultMessage::Kind::kRows;
+  result.columns = selection.columns(table->keyspace, table->name);
+  const int64_t page_size = (!aggregate && options_.page_size > 0) ? options_.page_size : INT64_MAX;
+  PagingState state;
+  if (options_.paging_state && !aggregate) {
+    RINGDB_ASSIGN_OR_RETURN(state, PagingState::decode(*options_.paging_state));
+    limit = std::min(limit, state.rows_left);
+  }
+  std::unordered_map<storage::ColumnId, size_t> index;
+  for (size_t i = 0; i < table->columns.size(); ++i) {
+    if (table->columns[i].id) index[table->columns[i].id] = i;
+  }
+  const int32_t now = qp_.clock_.now_seconds();
+  uint64_t rows_read = 0;
+  int64_t emitted = 0;
+  std::optional<std::vector<std::optional<Bytes>>> group_key;
+  if (aggregate) selection.reset_group();
+  std::vector<Materialized> to_sort;
+  const bool sort_in_memory = !s.order_by.empty() && plan.partition_complete;
+
+  // Feeds one row through filters, grouping and projection. Returns false to stop.
+  auto emit = [&](const Materialized& m, const std::vector<Filter>& filters) -> Result<bool> {
+    for (const auto& f : filters) {
+      if (!passes(f, m, static_cast<size_t>(f.column - table->columns.data()))) return true;
+    }
+    if (aggregate) {
+      if (!group_columns.empty()) {
+        std::vector<std::optional<Bytes>> key;
+        for (size_t i : group_columns) key.push_back(m.values[i]);
+        if (group_key && *group_key != key) {
+          RINGDB_ASSIGN_OR_RETURN(RowValues row, selection.finish_group());
+          result.rows.push_back(std::move(row));
+          selection.reset_group();
+          if (static_cast<int64_t>(result.rows.size()) >= limit) return false;
+        }
+        group_key = key;
+      }
+      RINGDB_RETURN_IF_ERROR(selection.accumulate(m));
+      return true;
+    }
+    if (sort_in_memory) {
+      to_sort.push_back(m);
+      return true;
+    }
+    RINGDB_ASSIGN_OR_RETURN(RowValues row, selection.project(m));
+    result.rows.push_back(std::move(row));
+    ++emitted;
+    return emitted < limit && emitted < page_size;
+  };
+  auto too_many = [&] {
+    return invalid("Query reads more than " + std::to_string(QueryProcessor::kResultRowsMax) +
+                   " rows; add a LIMIT or use paging");
+  };
+
+  if (plan.partition_complete) {
+    RINGDB_ASSIGN_OR_RETURN(std::vector<Bytes> keys, partition_keys(*table, plan));
+    if (sort_in_memory && keys.size() > 1 && page_size != INT64_MAX) {
+      return invalid(
+          "Cannot page queries with both ORDER BY and a IN restriction on the partition key; you "
+          "must either remove the ORDER BY or the IN and sort client side, or disable paging for "
+          "this query");
+    }
+    bool too_many_slices = false;
+    auto prefixes =
+        cartesian(plan.clustering_values, QueryProcessor::kInValuesMax, &too_many_slices);
+    if (too_many_slices) return invalid("IN restrictions produce too many clustering combinations");
+    std::vector<std::pair<storage::ClusteringBound, storage::ClusteringBound>> slices;
+    if (plan.slice_start || plan.slice_end) {
+      slices.emplace_back(plan.slice_start.value_or(storage::ClusteringBound{}),
+                          plan.slice_end.value_or(storage::ClusteringBound{}));
+    } else {
+      for (const auto& p : prefixes)
+        slices.emplace_back(storage::ClusteringBound{p, true}, storage::ClusteringBound{p, true});
+    }
+    if (reversed) std::reverse(slices.begin(), slices.end());
+    const bool whole_partition =
+        prefixes.size() == 1 && prefixes[0].empty() && !plan.slice_start && !plan.slice_end;
+    for (size_t k = state.key_index; k < keys.size(); ++k) {
+      uint32_t in_partition = k == state.key_index ? state.rows_in_partition : 0;
+      bool partition_had_rows = in_partition > 0;
+      const size_t first_slice = k == state.key_index ? state.slice_index : 0;
+      for (size_t sl = first_slice; sl < slices.size(); ++sl) {
+        storage::ReadCommand read;
+        read.table = table->storage_id;
+        read.partition_key = keys[k];
+        read.start = slices[sl].first;
+        read.end = slices[sl].second;
+        read.reversed = reversed;
+        read.now_seconds = now;
+        const bool resuming =
+            k == state.key_index && sl == state.slice_index && !state.last_clustering.empty();
+        if (resuming) {
+          (reversed ? read.end : read.start) =
+              storage::ClusteringBound{state.last_clustering, false};
+          partition_had_rows = true;
+        }
+        const int64_t want = std::min({page_size - emitted, limit - emitted,
+                                       per_partition_limit - static_cast<int64_t>(in_partition)});
+        if (want <= 0) break;
+        read.row_limit = (plan.needs_filtering || aggregate || sort_in_memory)
+                             ? QueryProcessor::kResultRowsMax + 1
+                             : static_cast<uint64_t>(want);
+        RINGDB_ASSIGN_OR_RETURN(storage::Partition p, qp_.engine_.read(read));
+        rows_read += p.rows.size();
+        if (rows_read > QueryProcessor::kResultRowsMax) return too_many();
+        for (size_t r = 0; r < p.rows.size(); ++r) {
+          partition_had_rows = true;
+          ++in_partition;
+          Materialized m = materialize(*table, index, p, &p.rows[r], now);
+          RINGDB_ASSIGN_OR_RETURN(bool more, emit(m, plan.filters));
+          const bool partition_full = static_cast<int64_t>(in_partition) >= per_partition_limit;
+          if (!more || (partition_full && r + 1 < p.rows.size())) {
+            if (!more && emitted >= page_size && !(emitted >= limit)) {
+              PagingState next;
+              next.kind = 1;
+              next.key_index = static_cast<uint32_t>(k);
+              next.slice_index = static_cast<uint32_t>(sl);
+              next.rows_in_partition = in_partition;
+              next.rows_left = limit == INT64_MAX ? INT64_MAX : limit - emitted;
+              next.last_clustering = p.rows[r].clustering;
+              if (partition_full) {  // continue with the next partition
+                next.key_index = static_cast<uint32_t>(k + 1);
+                next.slice_index = 0;
+                next.rows_in_partition = 0;
+                next.last_clustering.clear();
+              }
+              if (next.key_index < keys.size()) result.paging_state = next.encode();
+            }
+            if (!more) goto done_partitions;
+            break;
+          }
+        }
+        // A partition with only static data still shows up as a row (when its rows are not
+        // restricted).
+        if (whole_partition && !partition_had_rows && p.static_row && !resuming) {
+          partition_had_rows = true;
+          ++in_partition;
+          Materialized m = materialize(*table, index, p, nullptr, now);
+          RINGDB_ASSIGN_OR_RETURN(bool more, emit(m, plan.filters));
+          if (!more) {
+            if (emitted >= page_size && emitted < limit && k + 1 < keys.size()) {
+              PagingState next;
+              next.kind = 1;
+              next.key_index = static_cast<uint32_t>(k + 1);
+              next.rows_left = limit == INT64_MAX ? INT64_MAX : limit - emitted;
+              result.paging_state = next.encode();
+            }
+            goto done_partitions;
+          }
+        }
+        if (static_cast<int64_t>(in_partition) >= per_partition_limit) break;
+      }
+    }
+  done_partitions:;
+  } else {
+    // Token-range scan over the whole table (or the token() restriction), filtering rows.
+    storage::ScanCommand scan;
+    scan.table = table->storage_id;
+    if (plan.token) {
+      scan.start_token = plan.token->start;
+      scan.end_token = plan.token->end;
+    }
+    scan.now_seconds = now;
+    scan.cursor = state.kind == 2 ? state.scan_cursor : Bytes();
+    Bytes current_key = state.kind == 2 ? state.partition_key : Bytes();
+    uint32_t in_partition = state.kind == 2 ? state.rows_in_partition : 0;
+    std::vector<Filter> filters = plan.filters;
+    filters.insert(filters.end(), plan.clustering_filters.begin(), plan.clustering_filters.end());
+    if (!(plan.token && plan.token->start >= plan.token->end && plan.token->start != INT64_MIN)) {
+      for (;;) {
+        const int64_t want = std::min(page_size - emitted, limit - emitted);
+        scan.row_limit = static_cast<uint64_t>(std::clamp<int64_t>(want, 1, 5000));
+        if (aggregate || !filters.empty() || per_partition_limit != INT64_MAX)
+          scan.row_limit = 5000;
+        RINGDB_ASSIGN_OR_RETURN(storage::ScanPage page, qp_.engine_.scan(scan));
+        bool stop = false;
+        const storage::Partition* last_partition = nullptr;
+        const storage::Row* last_row = nullptr;
+        for (const auto& p : page.partitions) {
+          if (p.partition_key != current_key) {
+            current_key = p.partition_key;
+            in_partition = 0;
+          }
+          auto one = [&](const storage::Row* row) -> Result<bool> {
+            last_partition = &p;
+            last_row = row;
+            ++rows_read;
+            if (aggregate && rows_read > QueryProcessor::kResultRowsMax) return too_many();
+            if (static_cast<int64_t>(in_partition) >= per_partition_limit) return true;
+            ++in_partition;
+            Materialized m = materialize(*table, index, p, row, now);
+            return emit(m, filters);
+          };
+          if (p.rows.empty() && p.static_row && plan.clustering_filters.empty()) {
+            RINGDB_ASSIGN_OR_RETURN(bool more, one(nullptr));
+            if (!more) stop = true;
+          }
+          for (const auto& row : p.rows) {
+            if (stop) break;
+            RINGDB_ASSIGN_OR_RETURN(bool more, one(&row));
+            if (!more) stop = true;
+          }
+          if (stop) break;
+        }
+        if (stop) {
+          if (emitted >= page_size && emitted < limit && last_partition) {
+            PagingState next;
+            next.kind = 2;
+            RINGDB_ASSIGN_OR_RETURN(
+                next.scan_cursor,
+                qp_.engine_.scan_cursor_after(table->storage_id, last_partition->partition_key,
+                                              last_row ? &last_row->clustering : nullptr));
+            next.partition_key = current_key;
+            next.rows_in_partition = in_partition;
+            next.rows_left = limit == INT64_MAX ? INT64_MAX : limit - emitted;
+            result.paging_state = next.encode();
+          }
+          break;
+        }
+        if (page.cursor.empty()) break;
+        scan.cursor = page.cursor;
+        if (emitted >= page_size && emitted < limit) {
+          PagingState next;
+          next.kind = 2;
+          next.scan_cursor = page.cursor;
+          next.partition_key = current_key;
+          next.rows_in_partition = in_partition;
+          next.rows_left = limit == INT64_MAX ? INT64_MAX : limit - emitted;
+          result.paging_state = next.encode();
+          break;
+        }
+      }
+    }
+  }
+
+  if (sort_in_memory) {
+    std::vector<size_t> ck_index;
+    for (const auto* c : ck) ck_index.push_back(static_cast<size_t>(c - table->columns.data()));
+    std::stable_sort(to_sort.begin(), to_sort.end(),
+                     [&](const Materialized& a, const Materialized& b) {
+                       for (size_t i = 0; i < ck.size(); ++i) {
+                         const auto& x = a.values[ck_index[i]];
+                         const auto& y = b.values[ck_index[i]];
+                         if (!x || !y) continue;
+                         int c = compare_values(ck[i]->type, *x, *y);
+                         if (c != 0) return ((c < 0) != ck[i]->descending) != reversed;
+                       }
+                       return false;
+                     });
+    for (const auto& m : to_sort) {
+      if (static_cast<int64_t>(result.rows.size()) >= limit) break;
+      RINGDB_ASSIGN_OR_RETURN(RowValues row, selection.project(m));
+      result.rows.push_back(std::move(row));
+    }
+  }
+  if (aggregate && (group_columns.empty() || group_key) &&
+      static_cast<int64_t>(result.rows.size()) < limit) {
+    RINGDB_ASSIGN_OR_RETURN(RowValues row, selection.finish_group());
+    result.rows.push_back(std::move(row));
+  }
+  return result;
+}
+
+namespace {
+
+using VirtualRow = std::map<std::string, std::optional<Bytes>>;
+struct VirtualTable {
+  std::vector<std::pair<std::string, CqlType>> columns;
+  std::vector<VirtualRow> rows;
+};
+
+CqlType type_of(const char* text) {
+  return *CqlType::parse(text);
+}
+
+Bytes text_set(const std::vector<std::string>& items) {
+  std::vector<Bytes> sorted(items.begin(), items.end());
+  std::sort(sorted.begin(), sorted.end());
+  return schema::serialize_list(sorted);
+}
+Bytes text_map(const std::map<std::string, std::string>& m) {
+  std::vector<std::pair<Bytes, Bytes>> entries(m.begin(), m.end());
+  return schema::serialize_map(entries);
+}
+Bytes boolean(bool b) {
+  return Bytes(1, b ? '\x01' : '\x00');
+}
+Bytes double_value(double d) {
+  uint64_t bits;
+  std::memcpy(&bits, &d, 8);
+  return be64(static_cast<int64_t>(bits));
+}
+
+VirtualTable columns_of(std::initializer_list<std::pair<const char*, const char*>> specs) {
+  VirtualTable t;
+  for (const auto& [name, type] : specs) t.columns.emplace_back(name, type_of(type));
+  return t;
+}
+
+std::optional<VirtualTable> system_table(const std::string& keyspace, const std::string& table,
+                                         const NodeInfo& node, const schema::Schema& schema) {
+  std::vector<std::string> tokens;
+  for (int64_t t : node.tokens) tokens.push_back(std::to_string(t));
+  if (keyspace == "system" && table == "local") {
+    VirtualTable t = columns_of({{"key", "text"},
+                                 {"bootstrapped", "text"},
+                                 {"broadcast_address", "inet"},
+                                 {"broadcast_port", "int"},
+                                 {"cluster_name", "text"},
+                                 {"cql_version", "text"},
+                                 {"data_center", "text"},
+                                 {"gossip_generation", "int"},
+                                 {"host_id", "uuid"},
+                                 {"listen_address", "inet"},
+                                 {"listen_port", "int"},
+                                 {"native_protocol_version", "text"},
+                                 {"partitioner", "text"},
+                                 {"rack", "text"},
+                                 {"release_version", "text"},
+                                 {"rpc_address", "inet"},
+                                 {"rpc_port", "int"},
+                                 {"schema_version", "uuid"},
+                                 {"tokens", "set<text>"},
+                                 {"truncated_at", "map<uuid, blob>"}});
+    t.rows.push_back({{"key", Bytes("local")},
+                      {"bootstrapped", Bytes("COMPLETED")},
+                      {"broadcast_address", node.listen_address},
+                      {"broadcast_port", be32(7000)},
+                      {"cluster_name", Bytes(node.cluster_name)},
+                      {"cql_version", Bytes(node.cql_version)},
+                      {"data_center", Bytes(node.data_center)},
+                      {"gossip_generation", be32(1)},
+                      {"host_id", node.host_id},
+                      {"listen_address", node.listen_address},
+                      {"listen_port", be32(7000)},
+                      {"native_protocol_version", Bytes("4")},
+                      {"partitioner", Bytes(node.partitioner)},
+                      {"rack", Bytes(node.rack)},
+                      {"release_version", Bytes(node.release_version)},
+                      {"rpc_address", node.rpc_address},
+                      {"rpc_port", be32(node.native_port)},
+                      {"schema_version", schema.version},
+                      {"tokens", text_set(tokens)}});
+    return t;
+  }
+  if (keyspace == "system" && table == "peers") {
+    return columns_of({{"peer", "inet"},
+                       {"data_center", "text"},
+                       {"host_id", "uuid"},
+                       {"preferred_ip", "inet"},
+                       {"rack", "text"},
+                       {"release_version", "text"},
+                       {"rpc_address", "inet"},
+                       {"schema_version", "uuid"},
+                       {"tokens", "set<text>"}});
+  }
+  if (keyspace == "system" && table == "peers_v2") {
+    return columns_of({{"peer", "inet"},
+                       {"peer_port", "int"},
+                       {"data_center", "text"},
+                       {"host_id", "uuid"},
+                       {"native_address", "inet"},
+                       {"native_port", "int"},
+                       {"preferred_ip", "inet"},
+                       {"preferred_port", "int"},
+                       {"rack", "text"},
+                       {"release_version", "text"},
+                       {"schema_version", "uuid"},
+                       {"tokens", "set<text>"}});
+  }
+  if (keyspace != "system_schema") return std::nullopt;
+  if (table == "keyspaces") {
+    VirtualTable t = columns_of({{"keyspace_name", "text"},
+                                 {"durable_writes", "boolean"},
+                                 {"replication", "frozen<map<text, text>>"}});
+    const std::map<std::string, std::string> local = {
+        {"class", "org.apache.cassandra.locator.LocalStrategy"}};
+    for (const char* name : {"system", "system_schema"}) {
+      t.rows.push_back({{"keyspace_name", Bytes(name)},
+                        {"durable_writes", boolean(true)},
+                        {"replication", text_map(local)}});
+    }
+    for (const auto& [name, ks] : schema.keyspaces) {
+      t.rows.push_back({{"keyspace_name", Bytes(name)},
+                        {"durable_writes", boolean(ks.durable_writes)},
+                        {"replication", text_map(ks.replication)}});
+    }
+    return t;
+  }
+  if (table == "tables") {
+    VirtualTable t = columns_of({{"keyspace_name", "text"},
+                                 {"table_name", "text"},
+                                 {"additional_write_policy", "text"},
+                                 {"bloom_filter_fp_chance", "double"},
+                                 {"caching", "frozen<map<text, text>>"},
+                                 {"cdc", "boolean"},
+                                 {"comment", "text"},
+                                 {"compaction", "frozen<map<text, text>>"},
+                                 {"compression", "frozen<map<text, text>>"},
+                                 {"crc_check_chance", "double"},
+                                 {"dclocal_read_repair_chance", "double"},
+                                 {"default_time_to_live", "int"},
+                                 {"extensions", "frozen<map<text, blob>>"},
+                                 {"flags", "frozen<set<text>>"},
+                                 {"gc_grace_seconds", "int"},
+                                 {"id", "uuid"},
+                                 {"max_index_interval", "int"},
+                                 {"memtable_flush_period_in_ms", "int"},
+                                 {"min_index_interval", "int"},
+                                 {"read_repair", "text"},
+                                 {"read_repair_chance", "double"},
+                                 {"speculative_retry", "text"}});
+    for (const auto& [ks_name, ks] : schema.keyspaces) {
+      for (const auto& [name, tm] : ks.tables) {
+        std::vector<std::string> flags = {"compound"};
+        if (tm.is_counter_table()) flags.push_back("counter");
+        t.rows.push_back(
+            {{"keyspace_name", Bytes(ks_name)},
+             {"table_name", Bytes(name)},
+             {"additional_write_policy", Bytes("99p")},
+             {"bloom_filter_fp_chance", double_value(tm.options.bloom_filter_fp_chance)},
+             {"caching", text_map(tm.options.caching)},
+             {"cdc", boolean(false)},
+             {"comment", Bytes(tm.options.comment)},
+             {"compaction", text_map(tm.options.compaction)},
+             {"compression", text_map(tm.options.compression)},
+             {"crc_check_chance", double_value(tm.options.crc_check_chance)},
+             {"dclocal_read_repair_chance", double_value(0)},
+             {"default_time_to_live", be32(tm.options.default_time_to_live)},
+             {"extensions", schema::serialize_map({})},
+             {"flags", text_set(flags)},
+             {"gc_grace_seconds", be32(tm.options.gc_grace_seconds)},
+             {"id", tm.id},
+             {"max_index_interval", be32(2048)},
+             {"memtable_flush_period_in_ms", be32(0)},
+             {"min_index_interval", be32(128)},
+             {"read_repair", Bytes("BLOCKING")},
+             {"read_repair_chance", double_value(0)},
+             {"speculative_retry", Bytes(tm.options.speculative_retry)}});
+      }
+    }
+    return t;
+  }
+  if (table == "columns") {
+    VirtualTable t = columns_of({{"keyspace_name", "text"},
+                                 {"table_name", "text"},
+                                 {"column_name", "text"},
+                                 {"clustering_order", "text"},
+                                 {"column_name_bytes", "blob"},
+                                 {"kind", "text"},
+                                 {"position", "int"},
+                                 {"type", "text"}});
+    for (const auto& [ks_name, ks] : schema.keyspaces) {
+      for (const auto& [name, tm] : ks.tables) {
+        for (const auto& c : tm.columns) {
+          t.rows.push_back({{"keyspace_name", Bytes(ks_name)},
+                            {"table_name", Bytes(name)},
+                            {"column_name", Bytes(c.name)},
+                            {"clustering_order", Bytes(c.kind == ColumnKind::kClustering
+                                                           ? (c.descending ? "desc" : "asc")
+                                                           : "none")},
+                            {"column_name_bytes", Bytes(c.name)},
+                            {"kind", Bytes(schema::column_kind_name(c.kind))},
+                            {"position", be32(c.position)},
+                            {"type", Bytes(c.type.to_cql())}});
+        }
+      }
+    }
+    return t;
+  }
+  if (table == "types") {
+    return columns_of({{"keyspace_name", "text"},
+                       {"type_name", "text"},
+                       {"field_names", "frozen<list<text>>"},
+                       {"field_types", "frozen<list<text>>"}});
+  }
+  if (table == "functions") {
+    return columns_of({{"keyspace_name", "text"},
+                       {"function_name", "text"},
+                       {"argument_types", "frozen<list<text>>"},
+                       {"argument_names", "frozen<list<text>>"},
+                       {"body", "text"},
+                       {"called_on_null_input", "boolean"},
+                       {"language", "text"},
+                       {"return_type", "text"}});
+  }
+  if (table == "aggregates") {
+    return columns_of({{"keyspace_name", "text"},
+                       {"aggregate_name", "text"},
+                       {"argument_types", "frozen<list<text>>"},
+                       {"final_func", "text"},
+                       {"initcond", "text"},
+                       {"return_type", "text"},
+                       {"state_func", "text"},
+                       {"state_type", "text"}});
+  }
+  if (table == "triggers") {
+    return columns_of({{"keyspace_name", "text"},
+                       {"table_name", "text"},
+                       {"trigger_name", "text"},
+                       {"options", "frozen<map<text, text>>"}});
+  }
+  if (table == "indexes") {
+    return columns_of({{"keyspace_name", "text"},
+                       {"table_name", "text"},
+                       {"index_name", "text"},
+                       {"kind", "text"},
+                       {"options", "frozen<map<text, text>>"}});
+  }
+  if (table == "views") {
+    return columns_of({{"keyspace_name", "text"},
+                       {"view_name", "text"},
+                       {"base_table_id", "uuid"},
+                       {"base_table_name", "text"},
+                       {"id", "uuid"},
+                       {"include_all_columns", "boolean"},
+                       {"where_clause", "text"},
+                       {"bloom_filter_fp_chance", "double"},
+                       {"caching", "frozen<map<text, text>>"},
+                       {"comment", "text"},
+                       {"compaction", "frozen<map<text, text>>"},
+                       {"compression", "frozen<map<text, text>>"},
+                       {"crc_check_chance", "double"},
+                       {"default_time_to_live", "int"},
+                       {"extensions", "frozen<map<text, blob>>"},
+                       {"gc_grace_seconds", "int"},
+                       {"speculative_retry", "text"}});
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<ResultMessage> StatementRunner::system_select(const SelectStatement& s,
+                                                     const std::string& keyspace) {
+  auto table = system_table(keyspace, s.table, qp_.node(), *schema_);
+  if (!table) return invalid("unconfigured table " + s.table);
+  auto column_type = [&](const std::string& name) -> const CqlType* {
+    for (const auto& [n, t] : table->columns) {
+      if (n == name) return &t;
+    }
+    return nullptr;
+  };
+  // WHERE: = and IN on any column.
+  std::vector<std::pair<std::string, std::vector<Bytes>>> filters;
+  for (const auto& r : s.where) {
+    if (r.columns.size() != 1 || r.is_token ||
+        (r.op != Relation::Op::kEq && r.op != Relation::Op::kIn)) {
+      return Status::not_supported("only = and IN restrictions are supported on system tables");
+    }
+    const CqlType* t = column_type(r.columns[0]);
+    if (t == nullptr) return invalid("Undefined column name " + r.columns[0]);
+    std::vector<Bytes> values;
+    const std::vector<Term> terms =
+        r.op == Relation::Op::kEq ? std::vector<Term>{r.value} : r.value.elements;
+    for (const auto& term : terms) {
+      RINGDB_ASSIGN_OR_RETURN(Bytes v, binder_.bind_required(term, *t, r.columns[0]));
+      values.push_back(std::move(v));
+    }
+    filters.emplace_back(r.columns[0], std::move(values));
+  }
+  ResultMessage result;
+  result.kind = ResultMessage::Kind::kRows;
+  std::vector<std::string> names;
+  bool count = false;
+  if (s.selectors.empty()) {
+    for (const auto& [n, t] : table->columns) names.push_back(n);
+  } else {
+    for (const auto& sel : s.selectors) {
+      if (sel.kind == Selector::Kind::kCountStar) {
+        count = true;
+        continue;
+      }
+      if (sel.kind != Selector::Kind::kColumn)
+        return Status::not_supported("only plain columns can be selected from system tables");
+      if (column_type(sel.name) == nullptr) return invalid("Undefined column name " + sel.name);
+      names.push_back(sel.name);
+    }
+  }
+  for (size_t i = 0; i < names.size(); ++i) {
+    const std::string& alias =
+        s.selectors.empty() || s.selectors[i].alias.empty() ? names[i] : s.selectors[i].alias;
+    result.columns.push_back({keyspace, s.table, alias, *column_type(names[i])});
+  }
+  int64_t matched = 0;
+  for (const auto& row : table->rows) {
+    bool ok = true;
+    for (const auto& [name, values] : filters) {
+      auto it = row.find(name);
+      ok &= it != row.end() && it->second &&
+            std::find(values.begin(), values.end(), *it->second) != values.end();
+    }
+    if (!ok) continue;
+    ++matched;
+    if (count) continue;
+    RowValues out;
+    for (const auto& n : names) {
+      auto it = row.find(n);
+      out.push_back(it == row.end() ? std::nullopt : it->second);
+    }
+    result.rows.push_back(std::move(out));
+  }
+  if (count) {
+    result.columns = {{keyspace, s.table, "count", CqlType::of(ValueKind::kBigint)}};
+    result.rows = {{be64(matched)}};
+  }
+  return result;
+}
+
+namespace {
+
+bool valid_name(const std::string& name) {
+  return !name.empty() && name.size() <= 48 && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+  });
+}
+
+Status apply_table_options(const std::map<std::string, TableOption>& options,
+                           schema::TableOptions* out) {
+  auto as_int = [](const TableOption& o, const std::string& name, int32_t* v) -> Status {
+    char* end = nullptr;
+    long long x = std::strtoll(o.value.c_str(), &end, 10);
+    if (o.is_map || o.value.empty() || *end != '\0' || x < 0 || x > INT32_MAX) {
+      return invalid("Invalid value for " + name + ": " + o.value);
+    }
+    *v = static_cast<int32_t>(x);
+    return Status::ok();
+  };
+  for (const auto& [name, o] : options) {
+    if (name == "default_time_to_live") {
+      RINGDB_RETURN_IF_ERROR(as_int(o, name, &out->default_time_to_live));
+      if (out->default_time_to_live > storage::kMaxTtlSeconds) {
+        return invalid("default_time_to_live must be less than or equal to " +
+                       std::to_string(storage::kMaxTtlSeconds));
+      }
+    } else if (name == "gc_grace_seconds") {
+      RINGDB_RETURN_IF_ERROR(as_int(o, name, &out->gc_grace_seconds));
+    } else if (name == "comment") {
+      out->comment = o.value;
+    } else if (name == "bloom_filter_fp_chance") {
+      out->bloom_filter_fp_chance = std::strtod(o.value.c_str(), nullptr);
+    } else if (name == "crc_check_chance") {
+      out->crc_check_chance = std::strtod(o.value.c_str(), nullptr);
+    } else if (name == "speculative_retry") {
+      out->speculative_retry = o.value;
+    } else if (name == "compaction" && o.is_map) {
+      out->compaction = o.map;
+    } else if (name == "compression" && o.is_map) {
+      out->compression = o.map;
+    } else if (name == "caching" && o.is_map) {
+      out->caching = o.map;
+    } else if (name == "memtable_flush_period_in_ms" || name == "min_index_interval" ||
+               name == "max_index_interval" || name == "read_repair_chance" ||
+               name == "dclocal_read_repair_chance" || name == "cdc" ||
+               name == "additional_write_policy" || name == "read_repair" || name == "extensions") {
+      // Accepted for compatibility; RocksDB's engine has no equivalent to tune.
+    } else {
+      return Status::syntax_error("Unknown property '" + name + "'");
+    }
+  }
+  return Status::ok();
+}
+
+ResultMessage schema_change(const char* change, const char* target, const std::string& keyspace,
+                            const std::string& name = "") {
+  ResultMessage r;
+  r.kind = ResultMessage::Kind::kSchemaChange;
+  r.change = change;
+  r.target = target;
+  r.change_keyspace = keyspace;
+  r.change_name = name;
+  return r;
+}
+
+Result<schema::ColumnMetadata> column_definition(const ColumnDefinition& d) {
+  auto type = CqlType::parse(d.type);
+  if (!type.is_ok()) return type.status();
+  schema::ColumnMetadata c;
+  c.name = d.name;
+  c.type = *type;
+  c.kind = d.is_static ? ColumnKind::kStatic : ColumnKind::kRegular;
+  return c;
+}
+
+}  // namespace
+
+Result<ResultMessage> StatementRunner::ddl(const Statement& statement) {
+  auto& schemas = qp_.schemas_;
+  if (auto* s = std::get_if<UseStatement>(&statement)) {
+    if (!schema_->keyspace(s->keyspace) && !schema::is_system_keyspace(s->keyspace)) {
+      return invalid("Keyspace '" + s->keyspace + "' does not exist");
+    }
+    session_.keyspace = s->keyspace;
+    ResultMessage r;
+    r.kind = ResultMessage::Kind::kSetKeyspace;
+    r.keyspace = s->keyspace;
+    return r;
+  }
+  if (auto* s = std::get_if<CreateKeyspaceStatement>(&statement)) {
+    if (!valid_name(s->name))
+      return invalid(
+          "Keyspace name must not be empty, more than 48 characters long, or contain "
+          "non-alphanumeric-underscore characters (got \"" +
+          s->name + "\")");
+    schema::KeyspaceMetadata ks;
+    ks.name = s->name;
+    ks.replication = s->replication;
+    ks.durable_writes = s->durable_writes.value_or(true);
+    Status st = schemas.create_keyspace(ks);
+    if (st.code() == StatusCode::kAlreadyExists && s->if_not_exists) return ResultMessage{};
+    RINGDB_RETURN_IF_ERROR(st);
+    return schema_change("CREATED", "KEYSPACE", s->name);
+  }
+  if (auto* s = std::get_if<AlterKeyspaceStatement>(&statement)) {
+    if (schema::is_system_keyspace(s->name))
+      return Status(StatusCode::kInvalidArgument, "Cannot alter system keyspace " + s->name);
+    RINGDB_RETURN_IF_ERROR(schemas.alter_keyspace(s->name, s->replication, s->durable_writes));
+    return schema_change("UPDATED", "KEYSPACE", s->name);
+  }
+  if (auto* s = std::get_if<DropKeyspaceStatement>(&statement)) {
+    if (schema::is_system_keyspace(s->name))
+      return invalid("Cannot drop system keyspace " + s->name);
+    Status st = schemas.drop_keyspace(s->name);
+    if (st.code() == StatusCode::kNotFound) {
+      if (s->if_exists) return ResultMessage{};
+      return invalid("Keyspace '" + s->name + "' doesn't exist");
+    }
+    RINGDB_RETURN_IF_ERROR(st);
+    return schema_change("DROPPED", "KEYSPACE", s->name);
+  }
+  if (auto* s = std::get_if<CreateTableStatement>(&statement)) {
+    const std::string ks = s->keyspace.empty() ? default_keyspace_ : s->keyspace;
+    if (ks.empty())
+      return invalid(
+          "No keyspace has been specified. USE a keyspace, or explicitly specify "
+          "keyspace.tablename");
+    if (schema::is_system_keyspace(ks))
+      return invalid("Cannot add new tables to system keyspace " + ks);
+    if (!schema_->keyspace(ks)) return invalid("Keyspace " + ks + " does not exist");
+    if (!valid_name(s->name))
+      return invalid(
+          "Table name must not be empty, more than 48 characters long, or contain "
+          "non-alphanumeric-underscore characters (got \"" +
+          s->name + "\")");
+    if (s->compact_storage)
+      return Status::not_supported("COMPACT STORAGE tables are not supported");
+    schema::TableMetadata t;
+    t.keyspace = ks;
+    t.name = s->name;
+    std::map<std::string, schema::ColumnMetadata> defined;
+    for (const auto& d : s->columns) {
+      RINGDB_ASSIGN_OR_RETURN(schema::ColumnMetadata c, column_definition(d));
+      if (!defined.emplace(c.name, c).second)
+        return invalid("Duplicate column '" + c.name + "' declaration for table " + ks + "." +
+                       s->name);
+    }
+    auto key_column = [&](const std::string& name, ColumnKind kind,
+                          int position) -> Result<schema::ColumnMetadata> {
+      auto it = defined.find(name);
+      if (it == defined.end())
+        return invalid("Unknown definition " + name + " referenced in PRIMARY KEY");
+      schema::ColumnMetadata c = it->second;
+      if (c.kind == ColumnKind::kStatic)
+        return invalid("Static column " + name + " cannot be part of the PRIMARY KEY");
+      if (c.type.is_multi_cell())
+        return invalid("Invalid non-frozen collection type for PRIMARY KEY component " + name);
+      if (c.type.is_counter())
+        return invalid("counter type is not supported for PRIMARY KEY column '" + name + "'");
+      if (c.type.kind == ValueKind::kDuration)
+        return invalid("duration type is not supported for PRIMARY KEY column '" + name + "'");
+      c.kind = kind;
+      c.position = position;
+      defined.erase(it);
+      return c;
+    };
+    for (size_t i = 0; i < s->partition_key.size(); ++i) {
+      RINGDB_ASSIGN_OR_RETURN(
+          auto c, key_column(s->partition_key[i], ColumnKind::kPartitionKey, static_cast<int>(i)));
+      t.columns.push_back(std::move(c));
+    }
+    for (size_t i = 0; i < s->clustering.size(); ++i) {
+      RINGDB_ASSIGN_OR_RETURN(
+          auto c, key_column(s->clustering[i], ColumnKind::kClustering, static_cast<int>(i)));
+      t.columns.push_back(std::move(c));
+    }
+    if (!s->clustering_order.empty()) {
+      if (s->clustering_order.size() > s->clustering.size())
+        return invalid("Only clustering key columns can be defined in CLUSTERING ORDER directive");
+      for (size_t i = 0; i < s->clustering_order.size(); ++i) {
+        if (s->clustering_order[i].first != s->clustering[i]) {
+          return invalid(
+              "The order of columns in the CLUSTERING ORDER directive must be the one of the "
+              "clustering key (" +
+              s->clustering_order[i].first + " must appear as " + s->clustering[i] + ")");
+        }
+        t.columns[s->partition_key.size() + i].descending = s->clustering_order[i].second;
+      }
+    }
+    bool counters = false, non_counters = false;
+    for (auto& [name, c] : defined) {
+      if (c.kind == ColumnKind::kStatic && s->clustering.empty()) {
+        return invalid(
+            "Static columns are only useful (and thus allowed) if the table has at least one "
+            "clustering column");
+      }
+      (c.type.is_counter() ? counters : non_counters) = true;
+      t.columns.push_back(c);
+    }
+    if (counters && non_counters)
+      return invalid("Cannot mix counter and non counter columns in the same table");
+    RINGDB_RETURN_IF_ERROR(apply_table_options(s->options, &t.options));
+    if (counters && t.options.default_time_to_live > 0)
+      return invalid("Cannot set default_time_to_live on a table with counters");
+    Status st = schemas.create_table(t);
+    if (st.code() == StatusCode::kAlreadyExists && s->if_not_exists) return ResultMessage{};
+    RINGDB_RETURN_IF_ERROR(st);
+    return schema_change("CREATED", "TABLE", ks, s->name);
+  }
+  if (auto* s = std::get_if<AlterTableStatement>(&statement)) {
+    RINGDB_ASSIGN_OR_RETURN(const TableMetadata* current, resolve(s->keyspace, s->name));
+    schema::TableMetadata t = *current;
+    for (const auto& d : s->add) {
+      RINGDB_ASSIGN_OR_RETURN(schema::ColumnMetadata c, column_definition(d));
+      if (t.column(c.name))
+        return invalid("Invalid column name " + c.name +
+                       " because it conflicts with an existing column");
+      if (c.kind == ColumnKind::kStatic && t.clustering().empty()) {
+        return invalid(
+            "Static columns are not allowed in COMPACT STORAGE tables or tables without clustering "
+            "columns");
+      }
+      if (c.type.is_counter() != t.is_counter_table())
+        return invalid("Cannot mix counter and non counter columns in the same table");
+      t.columns.push_back(c);
+    }
+    for (const auto& name : s->drop) {
+      const ColumnMetadata* c = t.column(name);
+      if (c == nullptr) return invalid("Column " + name + " was not found in table " + t.name);
+      if (c->kind == ColumnKind::kPartitionKey || c->kind == ColumnKind::kClustering) {
+        return invalid("Cannot drop PRIMARY KEY part " + name);
+      }
+      t.columns.erase(t.columns.begin() + (c - t.columns.data()));
+    }
+    RINGDB_RETURN_IF_ERROR(apply_table_options(s->options, &t.options));
+    RINGDB_RETURN_IF_ERROR(schemas.replace_table(t));
+    return schema_change("UPDATED", "TABLE", t.keyspace, t.name);
+  }
+  if (auto* s = std::get_if<DropTableStatement>(&statement)) {
+    const std::string ks = s->keyspace.empty() ? default_keyspace_ : s->keyspace;
+    if (ks.empty())
+      return invalid(
+          "No keyspace has been specified. USE a keyspace, or explicitly specify "
+          "keyspace.tablename");
+    Status st = schemas.drop_table(ks, s->name);
+    if (st.code() == StatusCode::kNotFound) {
+      if (s->if_exists) return ResultMessage{};
+      return invalid("Table '" + ks + "." + s->name + "' doesn't exist");
+    }
+    RINGDB_RETURN_IF_ERROR(st);
+    return schema_change("DROPPED", "TABLE", ks, s->name);
+  }
+  if (auto* s = std::get_if<TruncateStatement>(&statement)) {
+    RINGDB_ASSIGN_OR_RETURN(const TableMetadata* t, resolve(s->keyspace, s->name));
+    RINGDB_RETURN_IF_ERROR(schemas.truncate_table(t->keyspace, t->name));
+    return ResultMessage{};
+  }
+  return invalid("not a schema statement");
+}
+
+Result<ResultMessage> StatementRunner::run() {
+  const Statement& st = parsed_.statement;
+  if (auto* s = std::get_if<SelectStatement>(&st)) return select(*s);
+  if (std::holds_alternative<InsertStatement>(st) || std::holds_alternative<UpdateStatement>(st) ||
+      std::holds_alternative<DeleteStatement>(st)) {
+    return apply_writes(st);
+  }
+  if (auto* b = std::get_if<BatchStatement>(&st)) {
+    std::vector<storage::Mutation> mutations;
+    RINGDB_ASSIGN_OR_RETURN(int64_t ts, write_timestamp(b->using_clause, std::nullopt));
+    for (const auto& inner : b->statements) {
+      Statement one = std::visit([](const auto& x) { return Statement(x); }, inner);
+      RINGDB_RETURN_IF_ERROR(collect_mutations(one, ts, &mutations));
+    }
+    RINGDB_RETURN_IF_ERROR(qp_.engine_.apply_all(mutations));
+    return ResultMessage{};
+  }
+  return ddl(st);
+}
+
+Status StatementRunner::describe_binds(std::vector<ColumnSpec>* specs,
+                                       std::vector<uint16_t>* pk_indexes,
+                                       std::vector<ColumnSpec>* result_columns) {
+  specs->assign(static_cast<size_t>(parsed_.bind_count), ColumnSpec{});
+  std::string ks_name, table_name;
+  const TableMetadata* table = nullptr;
+  auto set = [&](const Term& t, const CqlType& type, const std::string& name) {
+    if (t.kind == Term::Kind::kBindMarker) {
+      (*specs)[static_cast<size_t>(t.bind_index)] = {
+          ks_name, table_name, t.bind_name.empty() ? name : t.bind_name, type};
+    }
+  };
+  std::function<void(const Term&, const CqlType&, const std::string&)> walk =
+      [&](const Term& t, const CqlType& type, const std::string& name) {
+        set(t, type, name);
+        if (t.kind == Term::Kind::kList || t.kind == Term::Kind::kSet) {
+          for (const auto& e : t.elements)
+            walk(e, type.params.empty() ? type : type.params[0], name);
+        } else if (t.kind == Term::Kind::kMap && type.params.size() == 2) {
+          for (size_t i = 0; i < t.elements.size(); ++i)
+            walk(t.elements[i], type.params[i % 2], name);
+        } else if (t.kind == Term::Kind::kTuple) {
+          for (size_t i = 0; i < t.elements.size() && i < type.params.size(); ++i)
+            walk(t.elements[i], type.params[i], name);
+        } else if (t.kind == Term::Kind::kFunction) {
+          for (const auto& e : t.elements) walk(e, CqlType::of(ValueKind::kBlob), name);
+        }
+      };
+  auto using_clause = [&](const UsingClause& u) {
+    if (u.ttl) walk(*u.ttl, CqlType::of(ValueKind::kInt), "[ttl]");
+    if (u.timestamp) walk(*u.timestamp, CqlType::of(ValueKind::kBigint), "[timestamp]");
+  };
+  std::map<std::string, int> pk_marker;  // column → bind index of its `= ?`
+  auto relations = [&](const std::vector<Relation>& where) {
+    for (const auto& r : where) {
+      if (r.is_token) {
+        walk(r.value, CqlType::of(ValueKind::kBigint), "partition key token");
+        continue;
+      }
+      if (r.columns.size() > 1) {
+        CqlType tuple{ValueKind::kTuple, {}, true};
+        for (const auto& n : r.columns) {
+          const ColumnMetadata* c = table->column(n);
+          tuple.params.push_back(c ? c->type : CqlType::of(ValueKind::kBlob));
+        }
+        walk(r.value, tuple, "(" + r.columns[0] + ")");
+        for (const auto& e : r.value.elements) walk(e, tuple, r.columns[0]);
+        continue;
+      }
+      const ColumnMetadata* c = table->column(r.columns[0]);
+      if (c == nullptr) continue;
+      if (r.op == Relation::Op::kIn) {
+        if (r.value.kind == Term::Kind::kBindMarker)
+          set(r.value, CqlType{ValueKind::kList, {c->type}, true}, "in(" + c->name + ")");
+        for (const auto& e : r.value.elements) walk(e, c->type, c->name);
+      } else if (r.op == Relation::Op::kContains || r.op == Relation::Op::kContainsKey) {
+        const CqlType& et = r.op == Relation::Op::kContainsKey || c->type.kind != ValueKind::kMap
+                                ? c->type.params[0]
+                                : c->type.params[1];
+        walk(r.value, et, c->name);
+      } else {
+        walk(r.value, c->type, c->name);
+        if (r.op == Relation::Op::kEq && c->kind == ColumnKind::kPartitionKey &&
+            r.value.kind == Term::Kind::kBindMarker) {
+          pk_marker[c->name] = r.value.bind_index;
+        }
+      }
+    }
+  };
+  auto resolve_into = [&](const std::string& ks, const std::string& name) -> Status {
+    RINGDB_ASSIGN_OR_RETURN(table, resolve(ks, name));
+    ks_name = table->keyspace;
+    table_name = table->name;
+    return Status::ok();
+  };
+  const Statement& st = parsed_.statement;
+  if (auto* s = std::get_if<SelectStatement>(&st)) {
+    const std::string ks = s->keyspace.empty() ? default_keyspace_ : s->keyspace;
+    if (schema::is_system_keyspace(ks)) {
+      ks_name = ks;
+      table_name = s->table;
+      for (const auto& r : s->where) {
+        for (const auto& e : r.value.elements) set(e, CqlType::of(ValueKind::kText), r.columns[0]);
+        set(r.value, CqlType::of(ValueKind::kText), r.columns.empty() ? "" : r.columns[0]);
+      }
+      return Status::ok();
+    }
+    RINGDB_RETURN_IF_ERROR(resolve_into(s->keyspace, s->table));
+    relations(s->where);
+    if (s->per_partition_limit)
+      walk(*s->per_partition_limit, CqlType::of(ValueKind::kInt), "[per_partition_limit]");
+    if (s->limit) walk(*s->limit, CqlType::of(ValueKind::kInt), "[limit]");
+    Selection selection(
+        *table, [this](int64_t m) { return qp_.new_timeuuid(m); },
+        [this] { return qp_.random_uuid(); }, qp_.clock_);
+    RINGDB_RETURN_IF_ERROR(selection.build(s->selectors, s->json));
+    *result_columns = selection.columns(ks_name, table_name);
+  } else if (auto* s = std::get_if<InsertStatement>(&st)) {
+    RINGDB_RETURN_IF_ERROR(resolve_into(s->keyspace, s->table));
+    for (size_t i = 0; i < s->columns.size() && i < s->values.size(); ++i) {
+      const ColumnMetadata* c = table->column(s->columns[i]);
+      if (c == nullptr) return invalid("Undefined column name " + s->columns[i]);
+      walk(s->values[i], c->type, c->name);
+      if (c->kind == ColumnKind::kPartitionKey && s->values[i].kind == Term::Kind::kBindMarker) {
+        pk_marker[c->name] = s->values[i].bind_index;
+      }
+    }
+    if (s->json) walk(*s->json, CqlType::of(ValueKind::kText), "[json]");
+    using_clause(s->using_clause);
+  } else if (auto* s = std::get_if<UpdateStatement>(&st)) {
+    RINGDB_RETURN_IF_ERROR(resolve_into(s->keyspace, s->table));
+    using_clause(s->using_clause);
+    for (const auto& op : s->operations) {
+      const ColumnMetadata* c = table->column(op.column);
+      if (c == nullptr) return invalid("Undefined column name " + op.column);
+      if (op.kind == Operation::Kind::kSetElement && c->type.params.size() == 2) {
+        walk(*op.key, c->type.params[0], "key(" + c->name + ")");
+        walk(op.value, c->type.params[1], "value(" + c->name + ")");
+      } else if (c->type.is_counter()) {
+        walk(op.value, CqlType::of(ValueKind::kBigint), c->name);
+      } else if (op.kind == Operation::Kind::kSubtract && c->type.kind == ValueKind::kMap) {
+        walk(op.value, CqlType{ValueKind::kSet, {c->type.params[0]}, true}, c->name);
+      } else {
+        walk(op.value, c->type, c->name);
+      }
+    }
+    relations(s->where);
+  } else if (auto* s = std::get_if<DeleteStatement>(&st)) {
+    RINGDB_RETURN_IF_ERROR(resolve_into(s->keyspace, s->table));
+    for (const auto& [name, key] : s->columns) {
+      const ColumnMetadata* c = table->column(name);
+      if (c && key && !c->type.params.empty()) walk(*key, c->type.params[0], "key(" + name + ")");
+    }
+    using_clause(s->using_clause);
+    relations(s->where);
+  } else {
+    return Status::ok();  // DDL and USE take no bind markers
+  }
+  // Routing: the partition key's markers in key order, only when every component has one.
+  const auto pk = table->partition_key();
+  std::vector<uint16_t> indexes;
+  for (const auto* c : pk) {
+    auto it = pk_marker.find(c->name);
+    if (it == pk_marker.end()) return Status::ok();
+    indexes.push_back(static_cast<uint16_t>(it->second));
+  }
+  *pk_indexes = indexes;
+  return Status::ok();
+}
+
+QueryProcessor::QueryProcessor(schema::SchemaManager& schemas, storage::Engine& engine,
+                               const Clock& clock, uint64_t seed, NodeInfo node)
+    : schemas_(schemas), engine_(engine), clock_(clock), node_(std::move(node)), rng_(seed) {}
+
+int64_t QueryProcessor::next_timestamp() {
+  const int64_t now = clock_.now_micros();
+  int64_t last = last_timestamp_.load(std::memory_order_relaxed);
+  for (;;) {
+    const int64_t next = std::max(now, last + 1);
+    if (last_timestamp_.compare_exchange_weak(last, next, std::memory_order_relaxed)) return next;
+  }
+}
+
+Bytes QueryProcessor::new_timeuuid(int64_t unix_micros) {
+  // Strictly increasing 100-ns timestamps, so list elements keep their order.
+  const int64_t wanted = unix_micros * 10 + kUuidEpochOffset;
+  std::lock_guard lock(rng_mutex_);
+  last_uuid_time_ = std::max(wanted, last_uuid_time_ + 1);
+  return timeuuid_from_uuid_time(last_uuid_time_, rng_.next_u64());
+}
+
+Bytes QueryProcessor::random_uuid() {
+  std::lock_guard lock(rng_mutex_);
+  Bytes u;
+  BufferWriter w(&u);
+  w.put_u64(rng_.next_u64());
+  w.put_u64(rng_.next_u64());
+  u[6] = static_cast<char>((u[6] & 0x0f) | 0x40);
+  u[8] = static_cast<char>((u[8] & 0x3f) | 0x80);
+  return u;
+}
+
+namespace {
+
+CqlError error_for(const Status& status, const Statement* statement,
+                   const std::string& session_keyspace) {
+  CqlError e = to_cql_error(status);
+  if (e.code == ErrorCode::kAlreadyExists && statement) {
+    if (auto* s = std::get_if<CreateKeyspaceStatement>(statement)) e.keyspace = s->name;
+    if (auto* s = std::get_if<CreateTableStatement>(statement)) {
+      e.keyspace = s->keyspace.empty() ? session_keyspace : s->keyspace;
+      e.table = s->name;
+    }
+  }
+  return e;
+}
+
+Bytes statement_id(const std::string& keyspace, std::string_view query) {
+  const std::string input = keyspace + '\0' + std::string(query);
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_Digest(input.data(), input.size(), md, &n, EVP_md5(), nullptr);
+  return Bytes(reinterpret_cast<char*>(md), n);
+}
+
+}  // namespace
+
+QueryProcessor::Outcome QueryProcessor::query(std::string_view text, const QueryOptions& options,
+                                              Session& session) {
+  auto parsed = parse_statement(text);
+  if (!parsed.is_ok()) return to_cql_error(parsed.status());
+  if (parsed->bind_count > 0 && options.values.size() != static_cast<size_t>(parsed->bind_count)) {
+    return to_cql_error(invalid("There were " + std::to_string(parsed->bind_count) +
+                                " markers(?) in CQL but " + std::to_string(options.values.size()) +
+                                " bound variables"));
+  }
+  StatementRunner runner(*this, session, options, *parsed, session.keyspace);
+  auto result = runner.run();
+  if (!result.is_ok()) return error_for(result.status(), &parsed->statement, session.keyspace);
+  return std::move(result).value();
+}
+
+QueryProcessor::Outcome QueryProcessor::prepare(std::string_view text, const Session& session) {
+  auto parsed = parse_statement(text);
+  if (!parsed.is_ok()) return to_cql_error(parsed.status());
+  if (std::holds_alternative<BatchStatement>(parsed->statement)) {
+    return to_cql_error(invalid(
+        "Batch statements cannot be prepared; prepare the statements and send a BATCH message"));
+  }
+  auto prepared = std::make_shared<Prepared>();
+  prepared->query = std::string(text);
+  prepared->keyspace = session.keyspace;
+  prepared->parsed = std::move(parsed).value();
+  Session scratch = session;
+  QueryOptions none;
+  StatementRunner runner(*this, scratch, none, prepared->parsed, session.keyspace);
+  Status s = runner.describe_binds(&prepared->bind_columns, &prepared->partition_key_indexes,
+                                   &prepared->result_columns);
+  if (!s.is_ok()) return to_cql_error(s);
+  const Bytes id = statement_id(session.keyspace, text);
+  {
+    std::lock_guard lock(prepared_mutex_);
+    if (prepared_.emplace(id, prepared).second) {
+      prepared_order_.push_back(id);
+      while (prepared_order_.size() > kPreparedStatementsMax) {
+        prepared_.erase(prepared_order_.front());
+        prepared_order_.pop_front();
+      }
+    } else {
+      prepared_[id] = prepared;
+    }
+  }
+  ResultMessage r;
+  r.kind = ResultMessage::Kind::kPrepared;
+  r.prepared_id = id;
+  r.bind_columns = prepared->bind_columns;
+  r.partition_key_indexes = prepared->partition_key_indexes;
+  r.columns = prepared->result_columns;
+  return r;
+}
+
+std::shared_ptr<const QueryProcessor::Prepared> QueryProcessor::find_prepared(BytesView id) {
+  std::lock_guard lock(prepared_mutex_);
+  auto it = prepared_.find(Bytes(id));
+  return it == prepared_.end() ? nullptr : it->second;
+}
+
+QueryProcessor::Outcome QueryProcessor::execute(BytesView id, const QueryOptions& options,
+                                                Session& session) {
+  auto prepared = find_prepared(id);
+  if (!prepared) {
+    CqlError e;
+    e.code = ErrorCode::kUnprepared;
+    e.message = "Prepared query with ID " + to_hex(id) +
+                " not found (either the query was not prepared on this host "
+                "(maybe the host has been restarted?) or you have prepared too many queries and it "
+                "has been evicted "
+                "from the internal cache)";
+    e.unprepared_id = Bytes(id);
+    return e;
+  }
+  if (options.values.size() != static_cast<size_t>(prepared->parsed.bind_count)) {
+    return to_cql_error(invalid("There were " + std::to_string(prepared->parsed.bind_count) +
+                                " markers(?) in CQL but " + std::to_string(options.values.size()) +
+                                " bound variables"));
+  }
+  StatementRunner runner(*this, session, options, prepared->parsed, prepared->keyspace);
+  auto result = runner.run();
+  if (!result.is_ok())
+    return error_for(result.status(), &prepared->parsed.statement, prepared->keyspace);
+  return std::move(result).value();
+}
+
+QueryProcessor::Outcome QueryProcessor::batch(uint8_t type, const std::vector<BatchEntry>& entries,
+                                              const QueryOptions& options, Session& session) {
+  if (type > 2)
+    return to_cql_error(Status::syntax_error("Unknown batch type " + std::to_string(type)));
+  const int64_t ts = options.timestamp ? *options.timestamp : next_timestamp();
+  std::vector<storage::Mutation> mutations;
+  std::vector<std::shared_ptr<const Prepared>> keep;
+  for (const auto& entry : entries) {
+    std::shared_ptr<const Prepared> prepared;
+    ParsedStatement parsed_text;
+    const ParsedStatement* parsed = nullptr;
+    std::string keyspace = session.keyspace;
+    if (entry.is_prepared) {
+      prepared = find_prepared(entry.prepared_id);
+      if (!prepared) {
+        CqlError e;
+        e.code = ErrorCode::kUnprepared;
+        e.message = "Prepared query with ID " + to_hex(entry.prepared_id) + " not found";
+        e.unprepared_id = entry.prepared_id;
+        return e;
+      }
+      parsed = &prepared->parsed;
+      keyspace = prepared->keyspace;
+      keep.push_back(prepared);
+    } else {
+      auto p = parse_statement(entry.query);
+      if (!p.is_ok()) return to_cql_error(p.status());
+      parsed_text = std::move(p).value();
+      parsed = &parsed_text;
+    }
+    const Statement& st = parsed->statement;
+    if (!std::holds_alternative<InsertStatement>(st) &&
+        !std::holds_alternative<UpdateStatement>(st) &&
+        !std::holds_alternative<DeleteStatement>(st)) {
+      return to_cql_error(invalid(
+          "Invalid statement in batch: only UPDATE, INSERT and DELETE statements are allowed."));
+    }
+    QueryOptions entry_options = options;
+    entry_options.values = entry.values;
+    entry_options.unset = entry.unset;
+    entry_options.names.clear();
+    if (entry_options.values.size() != static_cast<size_t>(parsed->bind_count)) {
+      return to_cql_error(
+          invalid("There were " + std::to_string(parsed->bind_count) + " markers(?) in CQL but " +
+                  std::to_string(entry_options.values.size()) + " bound variables"));
+    }
+    StatementRunner runner(*this, session, entry_options, *parsed, keyspace);
+    const size_t before = mutations.size();
+    Status s = runner.collect_mutations(st, ts, &mutations);
+    if (!s.is_ok()) return to_cql_error(s);
+    // Counter and regular writes do not mix (Cassandra's COUNTER batch rule).
+    auto schema = schemas_.current();
+    for (size_t i = before; i < mutations.size(); ++i) {
+      bool counter = false;
+      for (const auto& row : mutations[i].rows) {
+        for (const auto& cell : row.cells)
+          counter |= cell.kind == storage::CellWrite::Kind::kCounterAdd;
+      }
+      if (counter && type != 2)
+        return to_cql_error(invalid("Cannot include a counter statement in a logged batch"));
+      if (!counter && type == 2)
+        return to_cql_error(invalid("Cannot include non-counter statement in a counter batch"));
+    }
+  }
+  Status s = engine_.apply_all(mutations);
+  if (!s.is_ok()) return to_cql_error(s);
+  return ResultMessage{};
+}
+
+}  // namespace ringdb::cql

@@ -1,0 +1,99 @@
+// QueryProcessor: runs parsed CQL against the schema and the storage engine.
+//
+// It binds values to statements (literals, bind markers, collection literals, functions),
+// turns writes into storage Mutations, plans reads (partition keys, clustering slices, token
+// ranges, filtering) and shapes RESULT messages, including paging state, prepared metadata
+// with partition key indexes, and the virtual system tables the drivers read.
+//
+// Threading: every method may block on storage and may be called from several threads at once
+// (the server runs requests on its storage bridge). The prepared-statement cache is bounded.
+#pragma once
+
+#include <atomic>
+#include <list>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <variant>
+
+#include "cql/ast.h"
+#include "cql/messages.h"
+#include "runtime/clock.h"
+#include "runtime/rng.h"
+#include "schema/schema.h"
+#include "storage/engine.h"
+
+namespace ringdb::cql {
+
+struct NodeInfo {
+  std::string cluster_name = "Test Cluster";
+  std::string data_center = "datacenter1";
+  std::string rack = "rack1";
+  std::string release_version = "4.0.11";
+  std::string cql_version = "3.4.5";
+  std::string partitioner = "org.apache.cassandra.dht.Murmur3Partitioner";
+  Bytes listen_address;  // 4 or 16 bytes
+  Bytes rpc_address;
+  int32_t native_port = 9042;
+  Bytes host_id;  // 16-byte UUID
+  std::vector<int64_t> tokens;
+};
+
+struct Session {
+  std::string keyspace;
+};
+
+struct BatchEntry {
+  bool is_prepared = false;
+  std::string query;
+  Bytes prepared_id;
+  std::vector<std::optional<Bytes>> values;
+  std::vector<bool> unset;
+};
+
+class QueryProcessor {
+ public:
+  using Outcome = std::variant<ResultMessage, CqlError>;
+  static constexpr size_t kPreparedStatementsMax = 10'000;
+  static constexpr size_t kInValuesMax = 1'000;          // IN lists × cartesian products
+  static constexpr uint64_t kResultRowsMax = 1'000'000;  // rows one unpaged SELECT may read
+
+  QueryProcessor(schema::SchemaManager& schemas, storage::Engine& engine, const Clock& clock,
+                 uint64_t seed, NodeInfo node);
+
+  Outcome query(std::string_view text, const QueryOptions& options, Session& session);
+  Outcome prepare(std::string_view text, const Session& session);
+  Outcome execute(BytesView id, const QueryOptions& options, Session& session);
+  Outcome batch(uint8_t type, const std::vector<BatchEntry>& entries, const QueryOptions& options,
+                Session& session);
+
+  const NodeInfo& node() const { return node_; }
+
+  struct Prepared;  // defined in executor.cc
+
+ private:
+  friend class StatementRunner;
+  int64_t next_timestamp();
+  Bytes new_timeuuid(int64_t unix_micros);
+  Bytes random_uuid();
+  std::shared_ptr<const Prepared> find_prepared(BytesView id);
+
+  schema::SchemaManager& schemas_;
+  storage::Engine& engine_;
+  const Clock& clock_;
+  NodeInfo node_;
+  std::mutex rng_mutex_;
+  SeededRng rng_;
+  std::atomic<int64_t> last_timestamp_{0};
+  int64_t last_uuid_time_ = 0;  // guarded by rng_mutex_
+  std::mutex prepared_mutex_;
+  std::unordered_map<std::string, std::shared_ptr<const Prepared>> prepared_;
+  std::list<std::string> prepared_order_;  // insertion order, for eviction
+};
+
+CqlError to_cql_error(const Status& status);
+
+}  // namespace ringdb::cql
