@@ -1,0 +1,607 @@
+#include "cql/server.h"
+
+#include <lz4.h>
+
+#include <asio/read.hpp>
+#include <asio/write.hpp>
+#include <deque>
+
+#include "common/log.h"
+
+namespace ringdb::cql {
+
+using storage::ValueKind;
+
+void encode_type(const schema::CqlType& type, BodyWriter& w) {
+  static const std::pair<ValueKind, uint16_t> kIds[] = {
+      {ValueKind::kAscii, 0x0001},    {ValueKind::kBigint, 0x0002},   {ValueKind::kBlob, 0x0003},
+      {ValueKind::kBoolean, 0x0004},  {ValueKind::kCounter, 0x0005},  {ValueKind::kDecimal, 0x0006},
+      {ValueKind::kDouble, 0x0007},   {ValueKind::kFloat, 0x0008},    {ValueKind::kInt, 0x0009},
+      {ValueKind::kTimestamp, 0x000B}, {ValueKind::kUuid, 0x000C},    {ValueKind::kText, 0x000D},
+      {ValueKind::kVarint, 0x000E},   {ValueKind::kTimeuuid, 0x000F}, {ValueKind::kInet, 0x0010},
+      {ValueKind::kDate, 0x0011},     {ValueKind::kTime, 0x0012},     {ValueKind::kSmallint, 0x0013},
+      {ValueKind::kTinyint, 0x0014},  {ValueKind::kList, 0x0020},     {ValueKind::kMap, 0x0021},
+      {ValueKind::kSet, 0x0022},      {ValueKind::kTuple, 0x0031}};
+  if (type.kind == ValueKind::kDuration) {  // v4 has no id for duration: a custom type
+    w.short_(0x0000);
+    w.string("org.apache.cassandra.db.marshal.DurationType");
+    return;
+  }
+  for (const auto& [kind, id] : kIds) {
+    if (kind != type.kind) continue;
+    w.short_(id);
+    if (type.kind == ValueKind::kTuple) w.short_(static_cast<uint16_t>(type.params.size()));
+    for (const auto& p : type.params) encode_type(p, w);
+    return;
+  }
+  w.short_(0x0003);  // blob, for anything unexpected
+}
+
+namespace {
+
+void column_specs(const std::vector<ColumnSpec>& columns, BodyWriter& w, bool global) {
+  if (global && !columns.empty()) {
+    w.string(columns[0].keyspace);
+    w.string(columns[0].table);
+  }
+  for (const auto& c : columns) {
+    if (!global) {
+      w.string(c.keyspace);
+      w.string(c.table);
+    }
+    w.string(c.name);
+    encode_type(c.type, w);
+  }
+}
+
+bool same_table(const std::vector<ColumnSpec>& columns) {
+  for (const auto& c : columns) {
+    if (c.keyspace != columns[0].keyspace || c.table != columns[0].table) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Bytes encode_result(const ResultMessage& r, bool skip_metadata) {
+  BodyWriter w;
+  w.int_(static_cast<int32_t>(r.kind));
+  switch (r.kind) {
+    case ResultMessage::Kind::kVoid: break;
+    case ResultMessage::Kind::kSetKeyspace: w.string(r.keyspace); break;
+    case ResultMessage::Kind::kSchemaChange:
+      w.string(r.change);
+      w.string(r.target);
+      w.string(r.change_keyspace);
+      if (r.target != "KEYSPACE") w.string(r.change_name);
+      break;
+    case ResultMessage::Kind::kRows: {
+      const bool global = same_table(r.columns);
+      int32_t flags = (global && !r.columns.empty() ? 0x0001 : 0) | (r.paging_state ? 0x0002 : 0) | (skip_metadata ? 0x0004 : 0);
+      w.int_(flags);
+      w.int_(static_cast<int32_t>(r.columns.size()));
+      if (r.paging_state) w.bytes(*r.paging_state);
+      if (!skip_metadata) column_specs(r.columns, w, global);
+      w.int_(static_cast<int32_t>(r.rows.size()));
+      for (const auto& row : r.rows) {
+        for (const auto& v : row) w.optional_bytes(v);
+      }
+      break;
+    }
+    case ResultMessage::Kind::kPrepared: {
+      w.short_bytes(r.prepared_id);
+      const bool global = !r.bind_columns.empty() && same_table(r.bind_columns);
+      w.int_(global ? 0x0001 : 0);
+      w.int_(static_cast<int32_t>(r.bind_columns.size()));
+      w.int_(static_cast<int32_t>(r.partition_key_indexes.size()));
+      for (uint16_t i : r.partition_key_indexes) w.short_(i);
+      column_specs(r.bind_columns, w, global);
+      const bool result_global = !r.columns.empty() && same_table(r.columns);
+      w.int_(r.columns.empty() ? 0x0004 : (result_global ? 0x0001 : 0));
+      w.int_(static_cast<int32_t>(r.columns.size()));
+      column_specs(r.columns, w, result_global);
+      break;
+    }
+  }
+  return w.release();
+}
+
+Bytes encode_error(const CqlError& e) {
+  BodyWriter w;
+  w.int_(static_cast<int32_t>(e.code));
+  w.string(e.message);
+  switch (e.code) {
+    case ErrorCode::kUnavailable:
+      w.short_(static_cast<uint16_t>(e.consistency));
+      w.int_(e.required);
+      w.int_(e.alive);
+      break;
+    case ErrorCode::kWriteTimeout:
+      w.short_(static_cast<uint16_t>(e.consistency));
+      w.int_(e.alive);
+      w.int_(e.required);
+      w.string("SIMPLE");
+      break;
+    case ErrorCode::kReadTimeout:
+      w.short_(static_cast<uint16_t>(e.consistency));
+      w.int_(e.alive);
+      w.int_(e.required);
+      w.byte(0);
+      break;
+    case ErrorCode::kAlreadyExists:
+      w.string(e.keyspace);
+      w.string(e.table);
+      break;
+    case ErrorCode::kUnprepared: w.short_bytes(e.unprepared_id); break;
+    default: break;
+  }
+  return w.release();
+}
+
+namespace {
+
+CqlError protocol_error(std::string message) {
+  CqlError e;
+  e.code = ErrorCode::kProtocolError;
+  e.message = std::move(message);
+  return e;
+}
+
+// [query parameters] of QUERY and EXECUTE (v4: one flags byte).
+bool read_query_parameters(BodyReader& r, QueryOptions* o, std::string* why) {
+  uint16_t consistency;
+  uint8_t flags;
+  if (!r.get_short(&consistency) || !r.get_byte(&flags)) {
+    *why = "truncated query parameters";
+    return false;
+  }
+  o->consistency = static_cast<Consistency>(consistency);
+  if (flags & 0x01) {
+    uint16_t n;
+    if (!r.get_short(&n)) return (*why = "truncated values", false);
+    for (uint16_t i = 0; i < n; ++i) {
+      if (flags & 0x40) {
+        std::string name;
+        if (!r.get_string(&name)) return (*why = "truncated value name", false);
+        o->names.push_back(name);
+      }
+      std::optional<Bytes> v;
+      bool unset = false;
+      if (!r.get_value(&v, &unset)) return (*why = "truncated value", false);
+      o->values.push_back(std::move(v));
+      o->unset.push_back(unset);
+    }
+  }
+  o->skip_metadata = flags & 0x02;
+  if (flags & 0x04) {
+    int32_t size;
+    if (!r.get_int(&size)) return (*why = "truncated page size", false);
+    o->page_size = size;
+  }
+  if (flags & 0x08) {
+    std::optional<Bytes> state;
+    if (!r.get_value(&state)) return (*why = "truncated paging state", false);
+    o->paging_state = state;
+  }
+  if (flags & 0x10) {
+    uint16_t serial;
+    if (!r.get_short(&serial)) return (*why = "truncated serial consistency", false);
+    o->serial_consistency = static_cast<Consistency>(serial);
+  }
+  if (flags & 0x20) {
+    int64_t ts;
+    if (!r.get_long(&ts)) return (*why = "truncated timestamp", false);
+    o->timestamp = ts;
+  }
+  if (flags & 0x80) return (*why = "unknown query flag 0x80", false);
+  if (!r.at_end()) return (*why = "trailing bytes after query parameters", false);
+  return true;
+}
+
+}  // namespace
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(CqlServer& server, asio::ip::tcp::socket socket) : server_(server), socket_(std::move(socket)) {}
+
+  void start() { read_header(); }
+  void close() {
+    if (closed_) return;
+    closed_ = true;
+    asio::error_code ignored;
+    socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+  }
+  bool registered_for_schema() const { return schema_events_; }
+
+  void send_event(const Bytes& body) { send(-1, Opcode::kEvent, body); }
+
+ private:
+  void read_header() {
+    if (closed_ || reading_) return;
+    if (in_flight_ >= server_.options().in_flight_per_connection_max) return;  // resumes when responses drain
+    reading_ = true;
+    auto self = shared_from_this();
+    asio::async_read(socket_, asio::buffer(header_), [this, self](const asio::error_code& error, size_t) {
+      reading_ = false;
+      if (error) return fail();
+      const FrameHeader h = decode_header(header_);
+      if (h.length > server_.options().frame_bytes_max) {
+        respond_error(h.stream, protocol_error("Request is too big: length " + std::to_string(h.length) +
+                                               " exceeds maximum allowed length " +
+                                               std::to_string(server_.options().frame_bytes_max)));
+        close_after_writes_ = true;
+        return;
+      }
+      body_.resize(h.length);
+      asio::async_read(socket_, asio::buffer(body_), [this, self, h](const asio::error_code& e, size_t) {
+        if (e) return fail();
+        handle(h);
+        read_header();
+      });
+    });
+  }
+
+  void fail() {
+    close();
+    server_.on_closed(this);
+  }
+
+  void handle(const FrameHeader& h) {
+    const uint8_t version = h.version & 0x7f;
+    if ((h.version & 0x80) != 0) {
+      respond_error(h.stream, protocol_error("Invalid message direction: a response was sent to the server"));
+      return;
+    }
+    if (version != kProtocolVersion) {
+      // The drivers match this wording (see CQL-COMPAT.md) and step down to v4.
+      respond_error(h.stream, protocol_error("Invalid or unsupported protocol version (" + std::to_string(version) +
+                                             "); supported versions are (4/v4)"));
+      return;
+    }
+    Bytes body = std::move(body_);
+    if (h.flags & kFlagCompression) {
+      if (!lz4_) {
+        respond_error(h.stream, protocol_error("Compressed frame received but no compression was negotiated"));
+        return;
+      }
+      auto plain = decompress(body);
+      if (!plain) {
+        respond_error(h.stream, protocol_error("Invalid LZ4 compressed body"));
+        return;
+      }
+      body = std::move(*plain);
+    }
+    BodyReader r(body);
+    switch (h.opcode) {
+      case Opcode::kOptions:
+        send(h.stream, Opcode::kSupported, supported());
+        return;
+      case Opcode::kStartup: return startup(h, r);
+      case Opcode::kRegister: return register_events(h, r);
+      case Opcode::kQuery:
+      case Opcode::kPrepare:
+      case Opcode::kExecute:
+      case Opcode::kBatch:
+        if (!ready_) {
+          respond_error(h.stream, protocol_error("Unexpected message, expecting STARTUP or OPTIONS"));
+          return;
+        }
+        return dispatch(h, std::move(body));
+      default:
+        respond_error(h.stream, protocol_error("Unexpected opcode " + std::to_string(static_cast<int>(h.opcode))));
+        return;
+    }
+  }
+
+  Bytes supported() const {
+    BodyWriter w;
+    w.string_multimap({{"CQL_VERSION", {server_.processor().node().cql_version}},
+                       {"COMPRESSION", {"lz4"}},
+                       {"PROTOCOL_VERSIONS", {"4/v4"}}});
+    return w.release();
+  }
+
+  void startup(const FrameHeader& h, BodyReader& r) {
+    std::map<std::string, std::string> options;
+    if (!r.get_string_map(&options) || !r.at_end()) {
+      respond_error(h.stream, protocol_error("Malformed STARTUP body"));
+      return;
+    }
+    auto cql = options.find("CQL_VERSION");
+    if (cql == options.end()) {
+      respond_error(h.stream, protocol_error("CQL_VERSION is mandatory"));
+      return;
+    }
+    if (cql->second.empty() || cql->second[0] != '3') {
+      respond_error(h.stream, protocol_error("Invalid or unsupported CQL version " + cql->second));
+      return;
+    }
+    auto compression = options.find("COMPRESSION");
+    bool use_lz4 = false;
+    if (compression != options.end()) {
+      if (compression->second != "lz4") {
+        respond_error(h.stream, protocol_error("Unknown compression algorithm: " + compression->second));
+        return;
+      }
+      use_lz4 = true;
+    }
+    ready_ = true;
+    send(h.stream, Opcode::kReady, "");
+    lz4_ = use_lz4;  // everything after READY is compressed
+  }
+
+  void register_events(const FrameHeader& h, BodyReader& r) {
+    std::vector<std::string> events;
+    if (!r.get_string_list(&events) || !r.at_end()) {
+      respond_error(h.stream, protocol_error("Malformed REGISTER body"));
+      return;
+    }
+    for (const auto& e : events) {
+      if (e != "TOPOLOGY_CHANGE" && e != "STATUS_CHANGE" && e != "SCHEMA_CHANGE") {
+        respond_error(h.stream, protocol_error("Invalid value '" + e + "' for Type"));
+        return;
+      }
+      if (e == "SCHEMA_CHANGE") schema_events_ = true;
+    }
+    send(h.stream, Opcode::kReady, "");
+  }
+
+  // Decodes the request on the loop (cheap), runs it on the storage bridge, answers on the loop.
+  void dispatch(const FrameHeader& h, Bytes body) {
+    struct Request {
+      Opcode opcode;
+      std::string query;
+      Bytes id;
+      QueryOptions options;
+      uint8_t batch_type = 0;
+      std::vector<BatchEntry> entries;
+    };
+    auto request = std::make_shared<Request>();
+    request->opcode = h.opcode;
+    BodyReader r(body);
+    std::string why = "malformed body";
+    bool ok = true;
+    switch (h.opcode) {
+      case Opcode::kQuery:
+        ok = r.get_long_string(&request->query) && read_query_parameters(r, &request->options, &why);
+        break;
+      case Opcode::kPrepare:
+        ok = r.get_long_string(&request->query) && r.at_end();
+        break;
+      case Opcode::kExecute:
+        ok = r.get_short_bytes(&request->id) && read_query_parameters(r, &request->options, &why);
+        break;
+      case Opcode::kBatch: ok = read_batch(r, request.get(), &why); break;
+      default: ok = false;
+    }
+    if (!ok) {
+      respond_error(h.stream, protocol_error("Invalid " + std::string(h.opcode == Opcode::kBatch ? "BATCH" : "request") + " message: " + why));
+      return;
+    }
+    ++in_flight_;
+    auto self = shared_from_this();
+    auto result = std::make_shared<QueryProcessor::Outcome>();
+    auto session = std::make_shared<Session>(session_);
+    QueryProcessor& processor = server_.processor();
+    Status submitted = server_.bridge().submit(
+        [request, result, session, &processor] {
+          switch (request->opcode) {
+            case Opcode::kQuery: *result = processor.query(request->query, request->options, *session); break;
+            case Opcode::kPrepare: *result = processor.prepare(request->query, *session); break;
+            case Opcode::kExecute: *result = processor.execute(request->id, request->options, *session); break;
+            default: *result = processor.batch(request->batch_type, request->entries, request->options, *session); break;
+          }
+        },
+        [this, self, result, request, stream = h.stream] {
+          --in_flight_;
+          if (closed_) return;
+          if (auto* error = std::get_if<CqlError>(result.get())) {
+            send(stream, Opcode::kError, encode_error(*error));
+          } else {
+            const auto& message = std::get<ResultMessage>(*result);
+            if (message.kind == ResultMessage::Kind::kSetKeyspace) session_.keyspace = message.keyspace;
+            send(stream, Opcode::kResult, encode_result(message, request->options.skip_metadata && message.kind == ResultMessage::Kind::kRows));
+            if (message.kind == ResultMessage::Kind::kSchemaChange) server_.broadcast_schema_change(message);
+          }
+          read_header();
+        });
+    if (!submitted.is_ok()) {
+      --in_flight_;
+      CqlError e;
+      e.code = submitted.code() == StatusCode::kOverloaded ? ErrorCode::kOverloaded : ErrorCode::kServerError;
+      e.message = submitted.message();
+      respond_error(h.stream, e);
+    }
+  }
+
+  template <typename Request>
+  static bool read_batch(BodyReader& r, Request* request, std::string* why) {
+    uint16_t n;
+    if (!r.get_byte(&request->batch_type) || !r.get_short(&n)) return (*why = "truncated batch header", false);
+    for (uint16_t i = 0; i < n; ++i) {
+      BatchEntry entry;
+      uint8_t kind;
+      if (!r.get_byte(&kind)) return (*why = "truncated batch entry", false);
+      if (kind == 0) {
+        if (!r.get_long_string(&entry.query)) return (*why = "truncated batch query", false);
+      } else if (kind == 1) {
+        entry.is_prepared = true;
+        if (!r.get_short_bytes(&entry.prepared_id)) return (*why = "truncated batch id", false);
+      } else {
+        return (*why = "invalid batch entry kind " + std::to_string(kind), false);
+      }
+      uint16_t values;
+      if (!r.get_short(&values)) return (*why = "truncated batch values", false);
+      for (uint16_t v = 0; v < values; ++v) {
+        std::optional<Bytes> value;
+        bool unset = false;
+        if (!r.get_value(&value, &unset)) return (*why = "truncated batch value", false);
+        entry.values.push_back(std::move(value));
+        entry.unset.push_back(unset);
+      }
+      request->entries.push_back(std::move(entry));
+    }
+    uint16_t consistency;
+    uint8_t flags;
+    if (!r.get_short(&consistency) || !r.get_byte(&flags)) return (*why = "truncated batch parameters", false);
+    request->options.consistency = static_cast<Consistency>(consistency);
+    if (flags & 0x10) {
+      uint16_t serial;
+      if (!r.get_short(&serial)) return (*why = "truncated serial consistency", false);
+    }
+    if (flags & 0x20) {
+      int64_t ts;
+      if (!r.get_long(&ts)) return (*why = "truncated timestamp", false);
+      request->options.timestamp = ts;
+    }
+    if (flags & 0x40) return (*why = "named values in BATCH are not supported", false);
+    if (!r.at_end()) return (*why = "trailing bytes", false);
+    return true;
+  }
+
+  void respond_error(int16_t stream, const CqlError& e) { send(stream, Opcode::kError, encode_error(e)); }
+
+  std::optional<Bytes> decompress(const Bytes& body) const {
+    BufferReader r(body);
+    uint32_t length;
+    if (!r.get_u32(&length) || length > server_.options().frame_bytes_max) return std::nullopt;
+    Bytes out(length, '\0');
+    BytesView rest = r.rest();
+    if (length == 0) return out;
+    int n = LZ4_decompress_safe(rest.data(), out.data(), static_cast<int>(rest.size()), static_cast<int>(length));
+    if (n != static_cast<int>(length)) return std::nullopt;
+    return out;
+  }
+
+  void send(int16_t stream, Opcode opcode, BytesView body) {
+    if (closed_) return;
+    FrameHeader h;
+    h.version = 0x80 | kProtocolVersion;
+    h.stream = stream;
+    h.opcode = opcode;
+    Bytes payload(body);
+    if (lz4_ && !payload.empty()) {
+      Bytes compressed(4 + static_cast<size_t>(LZ4_compressBound(static_cast<int>(payload.size()))), '\0');
+      compressed[0] = static_cast<char>(body.size() >> 24);
+      compressed[1] = static_cast<char>(body.size() >> 16);
+      compressed[2] = static_cast<char>(body.size() >> 8);
+      compressed[3] = static_cast<char>(body.size());
+      int n = LZ4_compress_default(body.data(), compressed.data() + 4, static_cast<int>(body.size()),
+                                   static_cast<int>(compressed.size() - 4));
+      compressed.resize(4 + static_cast<size_t>(n));
+      payload = std::move(compressed);
+      h.flags |= kFlagCompression;
+    }
+    h.length = static_cast<uint32_t>(payload.size());
+    Bytes frame;
+    encode_header(h, &frame);
+    frame += payload;
+    outbox_.push_back(std::move(frame));
+    if (!writing_) write_next();
+  }
+
+  void write_next() {
+    if (outbox_.empty() || closed_) {
+      writing_ = false;
+      if (close_after_writes_) fail();
+      return;
+    }
+    writing_ = true;
+    auto self = shared_from_this();
+    asio::async_write(socket_, asio::buffer(outbox_.front()), [this, self](const asio::error_code& error, size_t) {
+      if (error) return fail();
+      outbox_.pop_front();
+      write_next();
+    });
+  }
+
+  CqlServer& server_;
+  asio::ip::tcp::socket socket_;
+  uint8_t header_[kHeaderBytes];
+  Bytes body_;
+  std::deque<Bytes> outbox_;
+  Session session_;
+  size_t in_flight_ = 0;
+  bool reading_ = false;
+  bool writing_ = false;
+  bool ready_ = false;
+  bool lz4_ = false;
+  bool schema_events_ = false;
+  bool closed_ = false;
+  bool close_after_writes_ = false;
+};
+
+CqlServer::CqlServer(EventLoop& loop, StorageBridge& bridge, QueryProcessor& processor, ServerOptions options)
+    : loop_(loop), bridge_(bridge), processor_(processor), options_(std::move(options)), acceptor_(loop.io_context()) {}
+
+CqlServer::~CqlServer() { stop(); }
+
+Status CqlServer::start() {
+  asio::error_code ec;
+  auto address = asio::ip::make_address(options_.address, ec);
+  if (ec) return Status::invalid_argument("bad listen address '" + options_.address + "': " + ec.message());
+  asio::ip::tcp::endpoint endpoint(address, options_.port);
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return Status::io_error("cannot listen on " + options_.address + ":" + std::to_string(options_.port) + ": " + ec.message());
+  bound_port_ = acceptor_.local_endpoint().port();
+  accept_next();
+  return Status::ok();
+}
+
+void CqlServer::accept_next() {
+  acceptor_.async_accept([this](const asio::error_code& error, asio::ip::tcp::socket socket) {
+    if (stopped_) return;
+    if (!error) {
+      if (connections_.size() >= options_.connections_max) {
+        RINGDB_LOG_WARN("refusing a CQL connection: {} connections open (limit)", connections_.size());
+        asio::error_code ignored;
+        socket.close(ignored);
+      } else {
+        asio::error_code ignored;
+        socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+        auto connection = std::make_shared<Connection>(*this, std::move(socket));
+        connections_.insert(connection);
+        connection->start();
+      }
+    }
+    accept_next();
+  });
+}
+
+void CqlServer::on_closed(Connection* connection) {
+  for (auto it = connections_.begin(); it != connections_.end(); ++it) {
+    if (it->get() == connection) {
+      connections_.erase(it);
+      return;
+    }
+  }
+}
+
+void CqlServer::broadcast_schema_change(const ResultMessage& change) {
+  BodyWriter w;
+  w.string("SCHEMA_CHANGE");
+  w.string(change.change);
+  w.string(change.target);
+  w.string(change.change_keyspace);
+  if (change.target != "KEYSPACE") w.string(change.change_name);
+  const Bytes body = w.release();
+  for (const auto& c : connections_) {
+    if (c->registered_for_schema()) c->send_event(body);
+  }
+}
+
+void CqlServer::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  asio::error_code ignored;
+  acceptor_.close(ignored);
+  auto open = connections_;
+  for (const auto& c : open) c->close();
+  connections_.clear();
+}
+
+}  // namespace ringdb::cql
