@@ -8,6 +8,7 @@ packages=(
   librocksdb-dev libasio-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev
   liblz4-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  python3-cassandra nodejs npm
 )
 
 missing=()
@@ -15,16 +16,28 @@ for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "install-deps: all ${#packages[@]} packages present"
-  exit 0
+# A machine image may bring its own Node.js (with npm) outside Debian's packages: keep it.
+if command -v node >/dev/null && command -v npm >/dev/null; then
+  kept=()
+  for p in "${missing[@]}"; do [ "$p" = nodejs ] || [ "$p" = npm ] || kept+=("$p"); done
+  missing=("${kept[@]}")
 fi
 
-echo "install-deps: installing ${missing[*]}"
-if [ "$(id -u)" -ne 0 ]; then
-  echo "install-deps: must run as root to install packages" >&2
-  exit 1
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all Debian packages present"
+else
+  echo "install-deps: installing ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: must run as root to install packages" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+# The Node.js driver for the driver tests, from the npm registry (no lock file is kept).
+here=$(cd "$(dirname "$0")/.." && pwd)
+if [ ! -d "$here/tests/node/node_modules/cassandra-driver" ]; then
+  (cd "$here/tests/node" && npm install --no-audit --no-fund --no-package-lock --loglevel=error)
+fi

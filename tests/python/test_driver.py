@@ -1,0 +1,279 @@
+"""Driver tests: the unmodified DataStax Python driver (Debian's python3-cassandra) against a
+real ringdb node. The node's address and port come from RINGDB_HOST / RINGDB_PORT."""
+import datetime
+import decimal
+import ipaddress
+import os
+import unittest
+import uuid
+
+from cassandra import AlreadyExists, InvalidRequest
+from cassandra.cluster import Cluster
+from cassandra.protocol import SyntaxException
+from cassandra.query import BatchStatement, BatchType, SimpleStatement
+from cassandra.util import Duration
+
+HOST = os.environ.get("RINGDB_HOST", "127.0.0.1")
+PORT = int(os.environ.get("RINGDB_PORT", "9042"))
+
+
+class DriverTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.cluster = Cluster([HOST], port=PORT)  # protocol version negotiated, not pinned
+        cls.session = cls.cluster.connect()
+        cls.session.execute("DROP KEYSPACE IF EXISTS pytest")
+        cls.session.execute(
+            "CREATE KEYSPACE pytest WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}")
+        cls.session.execute('USE "pytest"')
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cluster.shutdown()
+
+    def q(self, cql, *args):
+        return list(self.session.execute(cql, *args))
+
+    def test_connects_with_v4_and_reads_system_tables(self):
+        self.assertEqual(self.cluster.protocol_version, 4)
+        local = self.q("SELECT * FROM system.local WHERE key='local'")[0]
+        self.assertEqual(local.partitioner, "org.apache.cassandra.dht.Murmur3Partitioner")
+        self.assertEqual(local.data_center, "datacenter1")
+        self.assertTrue(local.release_version.startswith("4."))
+        self.assertEqual(self.q("SELECT * FROM system.peers"), [])
+        self.assertIn("pytest", self.cluster.metadata.keyspaces)
+        version = self.q("SELECT schema_version FROM system.local")[0].schema_version
+        self.session.execute("CREATE TABLE IF NOT EXISTS version_bump (k int PRIMARY KEY)")
+        self.assertNotEqual(self.q("SELECT schema_version FROM system.local")[0].schema_version, version)
+
+    def test_ddl_and_schema_metadata(self):
+        s = self.session
+        s.execute("CREATE TABLE events (tenant text, day date, at timeuuid, kind text STATIC, payload blob, "
+                  "PRIMARY KEY ((tenant, day), at)) WITH CLUSTERING ORDER BY (at DESC) AND default_time_to_live = 0 "
+                  "AND gc_grace_seconds = 3600 AND comment = 'event log'")
+        with self.assertRaises(AlreadyExists):
+            s.execute("CREATE TABLE events (k int PRIMARY KEY)")
+        s.execute("CREATE TABLE IF NOT EXISTS events (k int PRIMARY KEY)")
+        table = self.cluster.metadata.keyspaces["pytest"].tables["events"]
+        self.assertEqual([c.name for c in table.partition_key], ["tenant", "day"])
+        self.assertEqual([c.name for c in table.clustering_key], ["at"])
+        self.assertEqual(table.options["gc_grace_seconds"], 3600)
+        self.assertTrue(table.columns["kind"].is_static)
+        self.assertEqual(table.clustering_key[0].cql_type, "timeuuid")
+        s.execute("ALTER TABLE events ADD source inet")
+        s.execute("ALTER TABLE events DROP payload")
+        table = self.cluster.metadata.keyspaces["pytest"].tables["events"]
+        self.assertIn("source", table.columns)
+        self.assertNotIn("payload", table.columns)
+        s.execute("CREATE KEYSPACE other WITH replication = {'class': 'NetworkTopologyStrategy', 'datacenter1': 1} "
+                  "AND durable_writes = false")
+        s.execute("ALTER KEYSPACE other WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 2}")
+        ks = self.cluster.metadata.keyspaces["other"]
+        self.assertEqual(ks.replication_strategy.replication_factor, 2)
+        self.assertFalse(ks.durable_writes)
+        s.execute("DROP KEYSPACE other")
+        self.assertNotIn("other", self.cluster.metadata.keyspaces)
+        with self.assertRaises(InvalidRequest):
+            s.execute("DROP TABLE no_such_table")
+        s.execute("DROP TABLE IF EXISTS no_such_table")
+
+    def test_all_native_types_round_trip(self):
+        s = self.session
+        s.execute("CREATE TABLE types (k int PRIMARY KEY, a ascii, b bigint, bl blob, bo boolean, d date, de decimal, "
+                  "do double, du duration, f float, i inet, sm smallint, t text, ti time, ts timestamp, tu timeuuid, "
+                  "tin tinyint, u uuid, vc varchar, vi varint)")
+        tu = uuid.uuid1()
+        u = uuid.uuid4()
+        ts = datetime.datetime(2024, 2, 29, 13, 45, 1, 250000)
+        values = (1, "abc", -(2 ** 62), b"\x00\xff", True, datetime.date(1969, 7, 20), decimal.Decimal("-12.050"),
+                  1.5, Duration(1, 2, 3000000000), 2.5, "10.0.0.1", -300, "héllo", 3600 * 10 ** 9, ts, tu, -7, u,
+                  "v", 10 ** 30)
+        s.execute("INSERT INTO types (k, a, b, bl, bo, d, de, do, du, f, i, sm, t, ti, ts, tu, tin, u, vc, vi) "
+                  "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", values)
+        row = self.q("SELECT * FROM types WHERE k = 1")[0]
+        self.assertEqual(row.a, "abc")
+        self.assertEqual(row.b, -(2 ** 62))
+        self.assertEqual(row.bl, b"\x00\xff")
+        self.assertIs(row.bo, True)
+        self.assertEqual(str(row.d), "1969-07-20")
+        self.assertEqual(row.de, decimal.Decimal("-12.050"))
+        self.assertEqual(row.do, 1.5)
+        self.assertEqual(row.du, Duration(1, 2, 3000000000))
+        self.assertEqual(row.f, 2.5)
+        self.assertEqual(row.i, "10.0.0.1")
+        self.assertEqual(row.sm, -300)
+        self.assertEqual(row.t, "héllo")
+        self.assertEqual(row.ti.nanosecond_time, 3600 * 10 ** 9)
+        self.assertEqual(row.ts, ts)
+        self.assertEqual(row.tu, tu)
+        self.assertEqual(row.tin, -7)
+        self.assertEqual(row.u, u)
+        self.assertEqual(row.vc, "v")
+        self.assertEqual(row.vi, 10 ** 30)
+        # The same through CQL literals.
+        s.execute("INSERT INTO types (k, b, de, ts, u, bl, bo, i) VALUES (2, 42, 1.5e3, '2024-01-01 00:00:00+0000', "
+                  "550e8400-e29b-41d4-a716-446655440000, 0xcafe, false, '::1')")
+        row = self.q("SELECT b, de, ts, u, bl, bo, i FROM types WHERE k = 2")[0]
+        self.assertEqual((row.b, row.de, row.bl, row.bo, row.i), (42, decimal.Decimal("1.5E+3"), b"\xca\xfe", False, "::1"))
+        self.assertEqual(row.ts, datetime.datetime(2024, 1, 1))
+        self.assertEqual(row.u, uuid.UUID("550e8400-e29b-41d4-a716-446655440000"))
+
+    def test_collections_tuples_and_static_columns(self):
+        s = self.session
+        s.execute("CREATE TABLE coll (k int, c int, l list<int>, st set<text>, m map<text, int>, "
+                  "fl frozen<list<int>>, tp tuple<int, text>, s text STATIC, PRIMARY KEY (k, c))")
+        s.execute("INSERT INTO coll (k, c, l, st, m, fl, tp, s) VALUES (1, 1, [1, 2], {'b', 'a'}, {'x': 1}, [9, 8], "
+                  "(7, 'seven'), 'shared')")
+        s.execute("UPDATE coll SET l = l + [3], l = [0] + l, st = st + {'c'}, st = st - {'a'}, m['y'] = 2 "
+                  "WHERE k = 1 AND c = 1")
+        row = self.q("SELECT * FROM coll WHERE k = 1 AND c = 1")[0]
+        self.assertEqual(row.l, [0, 1, 2, 3])
+        self.assertEqual(row.st, {"b", "c"})
+        self.assertEqual(row.m, {"x": 1, "y": 2})
+        self.assertEqual(row.fl, [9, 8])
+        self.assertEqual(row.tp, (7, "seven"))
+        s.execute("DELETE m['x'] FROM coll WHERE k = 1 AND c = 1")
+        s.execute("UPDATE coll SET m = m - {'y'}, st = {'z'} WHERE k = 1 AND c = 1")
+        row = self.q("SELECT m, st FROM coll WHERE k = 1 AND c = 1")[0]
+        self.assertIsNone(row.m)
+        self.assertEqual(row.st, {"z"})
+        s.execute("INSERT INTO coll (k, c) VALUES (1, 2)")
+        self.assertEqual([r.s for r in self.q("SELECT s FROM coll WHERE k = 1")], ["shared", "shared"])
+        s.execute("INSERT INTO coll (k, s) VALUES (2, 'only static')")
+        rows = self.q("SELECT k, c, s FROM coll WHERE k = 2")
+        self.assertEqual([(r.k, r.c, r.s) for r in rows], [(2, None, "only static")])
+
+    def test_ttl_timestamp_writetime_and_deletes(self):
+        s = self.session
+        s.execute("CREATE TABLE tt (k int, c int, v int, PRIMARY KEY (k, c))")
+        s.execute("INSERT INTO tt (k, c, v) VALUES (1, 1, 10) USING TTL 1000 AND TIMESTAMP 12345")
+        row = self.q("SELECT WRITETIME(v) AS w, TTL(v) AS t FROM tt WHERE k = 1 AND c = 1")[0]
+        self.assertEqual(row.w, 12345)
+        self.assertTrue(990 <= row.t <= 1000)
+        s.execute("INSERT INTO tt (k, c, v) VALUES (1, 1, 99) USING TIMESTAMP 100")  # older: loses
+        self.assertEqual(self.q("SELECT v FROM tt WHERE k = 1 AND c = 1")[0].v, 10)
+        for c in range(2, 10):
+            s.execute("INSERT INTO tt (k, c, v) VALUES (1, %s, %s)", (c, c))
+        s.execute("DELETE FROM tt WHERE k = 1 AND c >= 3 AND c < 6")
+        self.assertEqual([r.c for r in self.q("SELECT c FROM tt WHERE k = 1")], [1, 2, 6, 7, 8, 9])
+        s.execute("DELETE v FROM tt WHERE k = 1 AND c = 2")
+        self.assertIsNone(self.q("SELECT v FROM tt WHERE k = 1 AND c = 2")[0].v)
+        s.execute("DELETE FROM tt WHERE k = 1")
+        self.assertEqual(self.q("SELECT * FROM tt WHERE k = 1"), [])
+        s.execute("TRUNCATE tt")
+
+    def test_counters_and_batches(self):
+        s = self.session
+        s.execute("CREATE TABLE hits (page text PRIMARY KEY, n counter)")
+        s.execute("UPDATE hits SET n = n + 5 WHERE page = 'home'")
+        s.execute("UPDATE hits SET n = n - 2 WHERE page = 'home'")
+        self.assertEqual(self.q("SELECT n FROM hits WHERE page = 'home'")[0].n, 3)
+        with self.assertRaises(InvalidRequest):
+            s.execute("INSERT INTO hits (page, n) VALUES ('x', 1)")
+        counter_batch = BatchStatement(batch_type=BatchType.COUNTER)
+        counter_batch.add(SimpleStatement("UPDATE hits SET n = n + 1 WHERE page = 'a'"))
+        counter_batch.add(SimpleStatement("UPDATE hits SET n = n + 1 WHERE page = 'a'"))
+        s.execute(counter_batch)
+        self.assertEqual(self.q("SELECT n FROM hits WHERE page = 'a'")[0].n, 2)
+        s.execute("CREATE TABLE kv (k int PRIMARY KEY, v text)")
+        ins = s.prepare("INSERT INTO kv (k, v) VALUES (?, ?)")
+        batch = BatchStatement()
+        for i in range(10):
+            batch.add(ins, (i, str(i)))
+        batch.add(SimpleStatement("DELETE FROM kv WHERE k = 0"))
+        s.execute(batch)
+        unlogged = BatchStatement(batch_type=BatchType.UNLOGGED)
+        unlogged.add(SimpleStatement("INSERT INTO kv (k, v) VALUES (%s, %s)"), (100, "x"))
+        s.execute(unlogged)
+        self.assertEqual(self.q("SELECT count(*) FROM kv")[0].count, 10)
+        s.execute("BEGIN BATCH INSERT INTO kv (k, v) VALUES (200, 'a'); UPDATE kv SET v = 'b' WHERE k = 201; APPLY BATCH")
+        self.assertEqual(self.q("SELECT v FROM kv WHERE k = 201")[0].v, "b")
+
+    def test_select_forms(self):
+        s = self.session
+        s.execute("CREATE TABLE sel (p int, c1 int, c2 text, v int, PRIMARY KEY (p, c1, c2))")
+        ins = s.prepare("INSERT INTO sel (p, c1, c2, v) VALUES (?, ?, ?, ?)")
+        for p in range(4):
+            for c1 in range(3):
+                for c2 in ("a", "b"):
+                    s.execute(ins, (p, c1, c2, p * 100 + c1 * 10 + (c2 == "b")))
+        self.assertEqual(len(self.q("SELECT * FROM sel WHERE p IN (1, 2)")), 12)
+        rows = self.q("SELECT c1, c2 FROM sel WHERE p = 1 AND c1 > 0 AND c1 <= 2")
+        self.assertEqual([(r.c1, r.c2) for r in rows], [(1, "a"), (1, "b"), (2, "a"), (2, "b")])
+        rows = self.q("SELECT c1, c2 FROM sel WHERE p = 1 AND (c1, c2) > (1, 'a')")
+        self.assertEqual([(r.c1, r.c2) for r in rows], [(1, "b"), (2, "a"), (2, "b")])
+        rows = self.q("SELECT c1 FROM sel WHERE p = 1 AND c1 IN (0, 2) AND c2 = 'b'")
+        self.assertEqual([r.c1 for r in rows], [0, 2])
+        rows = self.q("SELECT c1, c2 FROM sel WHERE p = 1 ORDER BY c1 DESC, c2 DESC LIMIT 3")
+        self.assertEqual([(r.c1, r.c2) for r in rows], [(2, "b"), (2, "a"), (1, "b")])
+        self.assertEqual(len(self.q("SELECT * FROM sel PER PARTITION LIMIT 2")), 8)
+        self.assertEqual(sorted(r.p for r in self.q("SELECT DISTINCT p FROM sel")), [0, 1, 2, 3])
+        agg = self.q("SELECT count(*) AS n, sum(v) AS s, min(v) AS lo, max(v) AS hi, avg(v) AS av FROM sel WHERE p = 2")[0]
+        self.assertEqual((agg.n, agg.s, agg.lo, agg.hi), (6, 1263, 200, 221))
+        self.assertEqual(agg.av, 210)
+        groups = self.q("SELECT p, count(*) AS n FROM sel GROUP BY p")
+        self.assertEqual(sorted((r.p, r.n) for r in groups), [(0, 6), (1, 6), (2, 6), (3, 6)])
+        with self.assertRaises(InvalidRequest):
+            s.execute("SELECT * FROM sel WHERE v = 5")
+        self.assertEqual(len(self.q("SELECT * FROM sel WHERE v = 111 ALLOW FILTERING")), 1)
+        tok = self.q("SELECT p, token(p) AS t FROM sel WHERE p = 3")[0]
+        self.assertEqual(tok.t, self.cluster.metadata.token_map.token_class.from_key(
+            __import__("struct").pack(">i", 3)).value)
+        ranged = self.q("SELECT p FROM sel WHERE token(p) > %s" % tok.t)
+        self.assertTrue(all(r.p != 3 for r in ranged))
+        js = self.q("SELECT JSON p, c2 FROM sel WHERE p = 0 LIMIT 1")[0][0]
+        self.assertEqual(js, '{"p": 0, "c2": "a"}')
+        with self.assertRaises(SyntaxException):
+            s.execute("SELEC * FROM sel")
+        row = self.q("SELECT now() AS n, toTimestamp(now()) AS t FROM sel LIMIT 1")[0]
+        self.assertEqual(row.n.version, 1)
+
+    def test_paging_over_partitions_and_whole_tables(self):
+        s = self.session
+        s.execute("CREATE TABLE big (p int, c int, v int, PRIMARY KEY (p, c))")
+        ins = s.prepare("INSERT INTO big (p, c, v) VALUES (?, ?, ?)")
+        for p in range(20):
+            for c in range(15):
+                s.execute(ins, (p, c, p * c))
+        stmt = SimpleStatement("SELECT * FROM big WHERE p = 7", fetch_size=4)
+        self.assertEqual([r.c for r in s.execute(stmt)], list(range(15)))
+        stmt = SimpleStatement("SELECT p, c FROM big", fetch_size=7)
+        rows = [(r.p, r.c) for r in s.execute(stmt)]
+        self.assertEqual(len(rows), 300)
+        self.assertEqual(len(set(rows)), 300)
+        stmt = SimpleStatement("SELECT p, c FROM big WHERE p IN (1, 2, 3)", fetch_size=10)
+        self.assertEqual(len(list(s.execute(stmt))), 45)
+        stmt = SimpleStatement("SELECT p, c FROM big LIMIT 50", fetch_size=8)
+        self.assertEqual(len(list(s.execute(stmt))), 50)
+
+    def test_prepared_statements_route_by_token(self):
+        s = self.session
+        s.execute("CREATE TABLE routed (a int, b text, c int, v int, PRIMARY KEY ((a, b), c))")
+        ps = s.prepare("INSERT INTO routed (c, b, a, v) VALUES (?, ?, ?, ?)")
+        self.assertEqual(ps.routing_key_indexes, [2, 1])
+        named = s.prepare("SELECT v FROM routed WHERE a = :a AND b = :b AND c = :c")
+        self.assertEqual(named.routing_key_indexes, [0, 1])
+        s.execute(ps, (3, "x", 1, 42))
+        self.assertEqual(list(s.execute(named, {"a": 1, "b": "x", "c": 3}))[0].v, 42)
+        bound = named.bind({"a": 1, "b": "x", "c": 3})
+        self.assertIsNotNone(bound.routing_key)
+
+    def test_errors_are_typed(self):
+        s = self.session
+        with self.assertRaises(InvalidRequest):
+            s.execute("SELECT * FROM no_such_table")
+        with self.assertRaises(InvalidRequest):
+            s.execute("INSERT INTO kv_missing (k) VALUES (1)")
+        with self.assertRaises(SyntaxException):
+            s.execute("INSERT INTO t (a) VALUES (")
+        s.execute("CREATE TABLE errs (k int PRIMARY KEY, v int)")
+        with self.assertRaises(InvalidRequest) as e:
+            s.execute("INSERT INTO errs (k, v) VALUES ('text', 1)")
+        self.assertIn("Invalid STRING constant", str(e.exception))
+        with self.assertRaises(InvalidRequest) as e:
+            s.execute("INSERT INTO errs (k, v) VALUES (1, 1) IF NOT EXISTS")
+        self.assertIn("not supported yet", str(e.exception))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
