@@ -14,14 +14,18 @@ using storage::ValueKind;
 
 void encode_type(const schema::CqlType& type, BodyWriter& w) {
   static const std::pair<ValueKind, uint16_t> kIds[] = {
-      {ValueKind::kAscii, 0x0001},    {ValueKind::kBigint, 0x0002},   {ValueKind::kBlob, 0x0003},
-      {ValueKind::kBoolean, 0x0004},  {ValueKind::kCounter, 0x0005},  {ValueKind::kDecimal, 0x0006},
-      {ValueKind::kDouble, 0x0007},   {ValueKind::kFloat, 0x0008},    {ValueKind::kInt, 0x0009},
-      {ValueKind::kTimestamp, 0x000B}, {ValueKind::kUuid, 0x000C},    {ValueKind::kText, 0x000D},
-      {ValueKind::kVarint, 0x000E},   {ValueKind::kTimeuuid, 0x000F}, {ValueKind::kInet, 0x0010},
-      {ValueKind::kDate, 0x0011},     {ValueKind::kTime, 0x0012},     {ValueKind::kSmallint, 0x0013},
-      {ValueKind::kTinyint, 0x0014},  {ValueKind::kList, 0x0020},     {ValueKind::kMap, 0x0021},
-      {ValueKind::kSet, 0x0022},      {ValueKind::kTuple, 0x0031}};
+      {ValueKind::kAscii, 0x0001},   {ValueKind::kBigint, 0x0002},
+      {ValueKind::kBlob, 0x0003},    {ValueKind::kBoolean, 0x0004},
+      {ValueKind::kCounter, 0x0005}, {ValueKind::kDecimal, 0x0006},
+      {ValueKind::kDouble, 0x0007},  {ValueKind::kFloat, 0x0008},
+      {ValueKind::kInt, 0x0009},     {ValueKind::kTimestamp, 0x000B},
+      {ValueKind::kUuid, 0x000C},    {ValueKind::kText, 0x000D},
+      {ValueKind::kVarint, 0x000E},  {ValueKind::kTimeuuid, 0x000F},
+      {ValueKind::kInet, 0x0010},    {ValueKind::kDate, 0x0011},
+      {ValueKind::kTime, 0x0012},    {ValueKind::kSmallint, 0x0013},
+      {ValueKind::kTinyint, 0x0014}, {ValueKind::kList, 0x0020},
+      {ValueKind::kMap, 0x0021},     {ValueKind::kSet, 0x0022},
+      {ValueKind::kTuple, 0x0031}};
   if (type.kind == ValueKind::kDuration) {  // v4 has no id for duration: a custom type
     w.short_(0x0000);
     w.string("org.apache.cassandra.db.marshal.DurationType");
@@ -67,8 +71,11 @@ Bytes encode_result(const ResultMessage& r, bool skip_metadata) {
   BodyWriter w;
   w.int_(static_cast<int32_t>(r.kind));
   switch (r.kind) {
-    case ResultMessage::Kind::kVoid: break;
-    case ResultMessage::Kind::kSetKeyspace: w.string(r.keyspace); break;
+    case ResultMessage::Kind::kVoid:
+      break;
+    case ResultMessage::Kind::kSetKeyspace:
+      w.string(r.keyspace);
+      break;
     case ResultMessage::Kind::kSchemaChange:
       w.string(r.change);
       w.string(r.target);
@@ -77,7 +84,8 @@ Bytes encode_result(const ResultMessage& r, bool skip_metadata) {
       break;
     case ResultMessage::Kind::kRows: {
       const bool global = same_table(r.columns);
-      int32_t flags = (global && !r.columns.empty() ? 0x0001 : 0) | (r.paging_state ? 0x0002 : 0) | (skip_metadata ? 0x0004 : 0);
+      int32_t flags = (global && !r.columns.empty() ? 0x0001 : 0) | (r.paging_state ? 0x0002 : 0) |
+                      (skip_metadata ? 0x0004 : 0);
       w.int_(flags);
       w.int_(static_cast<int32_t>(r.columns.size()));
       if (r.paging_state) w.bytes(*r.paging_state);
@@ -132,8 +140,11 @@ Bytes encode_error(const CqlError& e) {
       w.string(e.keyspace);
       w.string(e.table);
       break;
-    case ErrorCode::kUnprepared: w.short_bytes(e.unprepared_id); break;
-    default: break;
+    case ErrorCode::kUnprepared:
+      w.short_bytes(e.unprepared_id);
+      break;
+    default:
+      break;
   }
   return w.release();
 }
@@ -202,7 +213,8 @@ bool read_query_parameters(BodyReader& r, QueryOptions* o, std::string* why) {
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(CqlServer& server, asio::ip::tcp::socket socket) : server_(server), socket_(std::move(socket)) {}
+  Connection(CqlServer& server, asio::ip::tcp::socket socket)
+      : server_(server), socket_(std::move(socket)) {}
 
   void start() { read_header(); }
   void close() {
@@ -219,27 +231,31 @@ class Connection : public std::enable_shared_from_this<Connection> {
  private:
   void read_header() {
     if (closed_ || reading_) return;
-    if (in_flight_ >= server_.options().in_flight_per_connection_max) return;  // resumes when responses drain
+    if (in_flight_ >= server_.options().in_flight_per_connection_max)
+      return;  // resumes when responses drain
     reading_ = true;
     auto self = shared_from_this();
-    asio::async_read(socket_, asio::buffer(header_), [this, self](const asio::error_code& error, size_t) {
-      reading_ = false;
-      if (error) return fail();
-      const FrameHeader h = decode_header(header_);
-      if (h.length > server_.options().frame_bytes_max) {
-        respond_error(h.stream, protocol_error("Request is too big: length " + std::to_string(h.length) +
-                                               " exceeds maximum allowed length " +
-                                               std::to_string(server_.options().frame_bytes_max)));
-        close_after_writes_ = true;
-        return;
-      }
-      body_.resize(h.length);
-      asio::async_read(socket_, asio::buffer(body_), [this, self, h](const asio::error_code& e, size_t) {
-        if (e) return fail();
-        handle(h);
-        read_header();
-      });
-    });
+    asio::async_read(
+        socket_, asio::buffer(header_), [this, self](const asio::error_code& error, size_t) {
+          reading_ = false;
+          if (error) return fail();
+          const FrameHeader h = decode_header(header_);
+          if (h.length > server_.options().frame_bytes_max) {
+            respond_error(h.stream,
+                          protocol_error("Request is too big: length " + std::to_string(h.length) +
+                                         " exceeds maximum allowed length " +
+                                         std::to_string(server_.options().frame_bytes_max)));
+            close_after_writes_ = true;
+            return;
+          }
+          body_.resize(h.length);
+          asio::async_read(socket_, asio::buffer(body_),
+                           [this, self, h](const asio::error_code& e, size_t) {
+                             if (e) return fail();
+                             handle(h);
+                             read_header();
+                           });
+        });
   }
 
   void fail() {
@@ -250,19 +266,22 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void handle(const FrameHeader& h) {
     const uint8_t version = h.version & 0x7f;
     if ((h.version & 0x80) != 0) {
-      respond_error(h.stream, protocol_error("Invalid message direction: a response was sent to the server"));
+      respond_error(h.stream,
+                    protocol_error("Invalid message direction: a response was sent to the server"));
       return;
     }
     if (version != kProtocolVersion) {
       // The drivers match this wording (see CQL-COMPAT.md) and step down to v4.
-      respond_error(h.stream, protocol_error("Invalid or unsupported protocol version (" + std::to_string(version) +
-                                             "); supported versions are (4/v4)"));
+      respond_error(h.stream,
+                    protocol_error("Invalid or unsupported protocol version (" +
+                                   std::to_string(version) + "); supported versions are (4/v4)"));
       return;
     }
     Bytes body = std::move(body_);
     if (h.flags & kFlagCompression) {
       if (!lz4_) {
-        respond_error(h.stream, protocol_error("Compressed frame received but no compression was negotiated"));
+        respond_error(h.stream, protocol_error(
+                                    "Compressed frame received but no compression was negotiated"));
         return;
       }
       auto plain = decompress(body);
@@ -277,19 +296,23 @@ class Connection : public std::enable_shared_from_this<Connection> {
       case Opcode::kOptions:
         send(h.stream, Opcode::kSupported, supported());
         return;
-      case Opcode::kStartup: return startup(h, r);
-      case Opcode::kRegister: return register_events(h, r);
+      case Opcode::kStartup:
+        return startup(h, r);
+      case Opcode::kRegister:
+        return register_events(h, r);
       case Opcode::kQuery:
       case Opcode::kPrepare:
       case Opcode::kExecute:
       case Opcode::kBatch:
         if (!ready_) {
-          respond_error(h.stream, protocol_error("Unexpected message, expecting STARTUP or OPTIONS"));
+          respond_error(h.stream,
+                        protocol_error("Unexpected message, expecting STARTUP or OPTIONS"));
           return;
         }
         return dispatch(h, std::move(body));
       default:
-        respond_error(h.stream, protocol_error("Unexpected opcode " + std::to_string(static_cast<int>(h.opcode))));
+        respond_error(h.stream, protocol_error("Unexpected opcode " +
+                                               std::to_string(static_cast<int>(h.opcode))));
         return;
     }
   }
@@ -321,7 +344,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     bool use_lz4 = false;
     if (compression != options.end()) {
       if (compression->second != "lz4") {
-        respond_error(h.stream, protocol_error("Unknown compression algorithm: " + compression->second));
+        respond_error(h.stream,
+                      protocol_error("Unknown compression algorithm: " + compression->second));
         return;
       }
       use_lz4 = true;
@@ -364,7 +388,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     bool ok = true;
     switch (h.opcode) {
       case Opcode::kQuery:
-        ok = r.get_long_string(&request->query) && read_query_parameters(r, &request->options, &why);
+        ok =
+            r.get_long_string(&request->query) && read_query_parameters(r, &request->options, &why);
         break;
       case Opcode::kPrepare:
         ok = r.get_long_string(&request->query) && r.at_end();
@@ -372,11 +397,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
       case Opcode::kExecute:
         ok = r.get_short_bytes(&request->id) && read_query_parameters(r, &request->options, &why);
         break;
-      case Opcode::kBatch: ok = read_batch(r, request.get(), &why); break;
-      default: ok = false;
+      case Opcode::kBatch:
+        ok = read_batch(r, request.get(), &why);
+        break;
+      default:
+        ok = false;
     }
     if (!ok) {
-      respond_error(h.stream, protocol_error("Invalid " + std::string(h.opcode == Opcode::kBatch ? "BATCH" : "request") + " message: " + why));
+      respond_error(h.stream,
+                    protocol_error("Invalid " +
+                                   std::string(h.opcode == Opcode::kBatch ? "BATCH" : "request") +
+                                   " message: " + why));
       return;
     }
     ++in_flight_;
@@ -387,10 +418,19 @@ class Connection : public std::enable_shared_from_this<Connection> {
     Status submitted = server_.bridge().submit(
         [request, result, session, &processor] {
           switch (request->opcode) {
-            case Opcode::kQuery: *result = processor.query(request->query, request->options, *session); break;
-            case Opcode::kPrepare: *result = processor.prepare(request->query, *session); break;
-            case Opcode::kExecute: *result = processor.execute(request->id, request->options, *session); break;
-            default: *result = processor.batch(request->batch_type, request->entries, request->options, *session); break;
+            case Opcode::kQuery:
+              *result = processor.query(request->query, request->options, *session);
+              break;
+            case Opcode::kPrepare:
+              *result = processor.prepare(request->query, *session);
+              break;
+            case Opcode::kExecute:
+              *result = processor.execute(request->id, request->options, *session);
+              break;
+            default:
+              *result = processor.batch(request->batch_type, request->entries, request->options,
+                                        *session);
+              break;
           }
         },
         [this, self, result, request, stream = h.stream] {
@@ -400,16 +440,21 @@ class Connection : public std::enable_shared_from_this<Connection> {
             send(stream, Opcode::kError, encode_error(*error));
           } else {
             const auto& message = std::get<ResultMessage>(*result);
-            if (message.kind == ResultMessage::Kind::kSetKeyspace) session_.keyspace = message.keyspace;
-            send(stream, Opcode::kResult, encode_result(message, request->options.skip_metadata && message.kind == ResultMessage::Kind::kRows));
-            if (message.kind == ResultMessage::Kind::kSchemaChange) server_.broadcast_schema_change(message);
+            if (message.kind == ResultMessage::Kind::kSetKeyspace)
+              session_.keyspace = message.keyspace;
+            send(stream, Opcode::kResult,
+                 encode_result(message, request->options.skip_metadata &&
+                                            message.kind == ResultMessage::Kind::kRows));
+            if (message.kind == ResultMessage::Kind::kSchemaChange)
+              server_.broadcast_schema_change(message);
           }
           read_header();
         });
     if (!submitted.is_ok()) {
       --in_flight_;
       CqlError e;
-      e.code = submitted.code() == StatusCode::kOverloaded ? ErrorCode::kOverloaded : ErrorCode::kServerError;
+      e.code = submitted.code() == StatusCode::kOverloaded ? ErrorCode::kOverloaded
+                                                           : ErrorCode::kServerError;
       e.message = submitted.message();
       respond_error(h.stream, e);
     }
@@ -418,7 +463,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   template <typename Request>
   static bool read_batch(BodyReader& r, Request* request, std::string* why) {
     uint16_t n;
-    if (!r.get_byte(&request->batch_type) || !r.get_short(&n)) return (*why = "truncated batch header", false);
+    if (!r.get_byte(&request->batch_type) || !r.get_short(&n))
+      return (*why = "truncated batch header", false);
     for (uint16_t i = 0; i < n; ++i) {
       BatchEntry entry;
       uint8_t kind;
@@ -444,7 +490,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     uint16_t consistency;
     uint8_t flags;
-    if (!r.get_short(&consistency) || !r.get_byte(&flags)) return (*why = "truncated batch parameters", false);
+    if (!r.get_short(&consistency) || !r.get_byte(&flags))
+      return (*why = "truncated batch parameters", false);
     request->options.consistency = static_cast<Consistency>(consistency);
     if (flags & 0x10) {
       uint16_t serial;
@@ -460,7 +507,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     return true;
   }
 
-  void respond_error(int16_t stream, const CqlError& e) { send(stream, Opcode::kError, encode_error(e)); }
+  void respond_error(int16_t stream, const CqlError& e) {
+    send(stream, Opcode::kError, encode_error(e));
+  }
 
   std::optional<Bytes> decompress(const Bytes& body) const {
     BufferReader r(body);
@@ -469,7 +518,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     Bytes out(length, '\0');
     BytesView rest = r.rest();
     if (length == 0) return out;
-    int n = LZ4_decompress_safe(rest.data(), out.data(), static_cast<int>(rest.size()), static_cast<int>(length));
+    int n = LZ4_decompress_safe(rest.data(), out.data(), static_cast<int>(rest.size()),
+                                static_cast<int>(length));
     if (n != static_cast<int>(length)) return std::nullopt;
     return out;
   }
@@ -482,13 +532,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
     h.opcode = opcode;
     Bytes payload(body);
     if (lz4_ && !payload.empty()) {
-      Bytes compressed(4 + static_cast<size_t>(LZ4_compressBound(static_cast<int>(payload.size()))), '\0');
+      Bytes compressed(4 + static_cast<size_t>(LZ4_compressBound(static_cast<int>(payload.size()))),
+                       '\0');
       compressed[0] = static_cast<char>(body.size() >> 24);
       compressed[1] = static_cast<char>(body.size() >> 16);
       compressed[2] = static_cast<char>(body.size() >> 8);
       compressed[3] = static_cast<char>(body.size());
-      int n = LZ4_compress_default(body.data(), compressed.data() + 4, static_cast<int>(body.size()),
-                                   static_cast<int>(compressed.size() - 4));
+      int n =
+          LZ4_compress_default(body.data(), compressed.data() + 4, static_cast<int>(body.size()),
+                               static_cast<int>(compressed.size() - 4));
       compressed.resize(4 + static_cast<size_t>(n));
       payload = std::move(compressed);
       h.flags |= kFlagCompression;
@@ -509,11 +561,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     writing_ = true;
     auto self = shared_from_this();
-    asio::async_write(socket_, asio::buffer(outbox_.front()), [this, self](const asio::error_code& error, size_t) {
-      if (error) return fail();
-      outbox_.pop_front();
-      write_next();
-    });
+    asio::async_write(socket_, asio::buffer(outbox_.front()),
+                      [this, self](const asio::error_code& error, size_t) {
+                        if (error) return fail();
+                        outbox_.pop_front();
+                        write_next();
+                      });
   }
 
   CqlServer& server_;
@@ -532,21 +585,32 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool close_after_writes_ = false;
 };
 
-CqlServer::CqlServer(EventLoop& loop, StorageBridge& bridge, QueryProcessor& processor, ServerOptions options)
-    : loop_(loop), bridge_(bridge), processor_(processor), options_(std::move(options)), acceptor_(loop.io_context()) {}
+CqlServer::CqlServer(EventLoop& loop, StorageBridge& bridge, QueryProcessor& processor,
+                     ServerOptions options)
+    : loop_(loop),
+      bridge_(bridge),
+      processor_(processor),
+      options_(std::move(options)),
+      acceptor_(loop.io_context()) {}
 
-CqlServer::~CqlServer() { stop(); }
+CqlServer::~CqlServer() {
+  stop();
+}
 
 Status CqlServer::start() {
   asio::error_code ec;
   auto address = asio::ip::make_address(options_.address, ec);
-  if (ec) return Status::invalid_argument("bad listen address '" + options_.address + "': " + ec.message());
+  if (ec)
+    return Status::invalid_argument("bad listen address '" + options_.address +
+                                    "': " + ec.message());
   asio::ip::tcp::endpoint endpoint(address, options_.port);
   acceptor_.open(endpoint.protocol(), ec);
   if (!ec) acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
   if (!ec) acceptor_.bind(endpoint, ec);
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return Status::io_error("cannot listen on " + options_.address + ":" + std::to_string(options_.port) + ": " + ec.message());
+  if (ec)
+    return Status::io_error("cannot listen on " + options_.address + ":" +
+                            std::to_string(options_.port) + ": " + ec.message());
   bound_port_ = acceptor_.local_endpoint().port();
   accept_next();
   return Status::ok();
@@ -557,7 +621,8 @@ void CqlServer::accept_next() {
     if (stopped_) return;
     if (!error) {
       if (connections_.size() >= options_.connections_max) {
-        RINGDB_LOG_WARN("refusing a CQL connection: {} connections open (limit)", connections_.size());
+        RINGDB_LOG_WARN("refusing a CQL connection: {} connections open (limit)",
+                        connections_.size());
         asio::error_code ignored;
         socket.close(ignored);
       } else {

@@ -33,7 +33,8 @@ class Connection;
 
 class CqlServer {
  public:
-  CqlServer(EventLoop& loop, StorageBridge& bridge, QueryProcessor& processor, ServerOptions options);
+  CqlServer(EventLoop& loop, StorageBridge& bridge, QueryProcessor& processor,
+            ServerOptions options);
   ~CqlServer();
 
   [[nodiscard]] Status start();

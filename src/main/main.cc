@@ -63,12 +63,14 @@ int run_server(const ServerFlags& flags) {
   NodeConfig config;
   Status s;
   if (!flags.config_file.empty()) s = config.apply_yaml_file(flags.config_file);
-  if (s.is_ok() && !flags.data_dir.empty()) s = config.apply_override("data_file_directories", flags.data_dir);
+  if (s.is_ok() && !flags.data_dir.empty())
+    s = config.apply_override("data_file_directories", flags.data_dir);
   if (s.is_ok() && !flags.listen_address.empty()) {
     s = config.apply_override("listen_address", flags.listen_address);
     if (s.is_ok()) s = config.apply_override("rpc_address", flags.listen_address);
   }
-  if (s.is_ok() && flags.cql_port != 0) s = config.apply_override("native_transport_port", std::to_string(flags.cql_port));
+  if (s.is_ok() && flags.cql_port != 0)
+    s = config.apply_override("native_transport_port", std::to_string(flags.cql_port));
   auto listen = address_bytes(config.listen_address);
   auto rpc = address_bytes(config.rpc_address);
   if (s.is_ok() && !listen.is_ok()) s = listen.status();
@@ -87,7 +89,8 @@ int run_server(const ServerFlags& flags) {
   options.commitlog_sync_period_ms = config.commitlog_sync_period_in_ms;
   auto engine = storage::Engine::open(options, clock, metrics);
   if (!engine.is_ok()) {
-    RINGDB_LOG_ERROR("cannot open storage in {}: {}", options.data_directory, engine.status().to_string());
+    RINGDB_LOG_ERROR("cannot open storage in {}: {}", options.data_directory,
+                     engine.status().to_string());
     return 1;
   }
   schema::SchemaManager schemas(**engine, rng, clock);
@@ -122,8 +125,9 @@ int run_server(const ServerFlags& flags) {
     RINGDB_LOG_ERROR("{}", started.to_string());
     return 1;
   }
-  RINGDB_LOG_INFO("cluster '{}': storage in {} (commitlog_sync: {}); CQL on {}:{}", config.cluster_name,
-                  options.data_directory, commit_log_sync_name(config.commitlog_sync), config.rpc_address, server.port());
+  RINGDB_LOG_INFO("cluster '{}': storage in {} (commitlog_sync: {}); CQL on {}:{}",
+                  config.cluster_name, options.data_directory,
+                  commit_log_sync_name(config.commitlog_sync), config.rpc_address, server.port());
   std::fflush(stdout);
 
   asio::signal_set signals(loop.io_context(), SIGINT, SIGTERM);
@@ -148,7 +152,8 @@ int main(int argc, char** argv) {
   server->add_option("--config", flags.config_file, "ringdb.yaml (cassandra.yaml key names)");
   server->add_option("--data-dir", flags.data_dir, "data directory (data_file_directories)");
   server->add_option("--listen-address", flags.listen_address, "listen_address and rpc_address");
-  server->add_option("--cql-port", flags.cql_port, "native_transport_port")->check(CLI::Range(1, 65535));
+  server->add_option("--cql-port", flags.cql_port, "native_transport_port")
+      ->check(CLI::Range(1, 65535));
   server->add_option("--log-level", flags.log_level, "trace, debug, info, warn, error or off");
   CLI11_PARSE(app, argc, argv);
   if (server->parsed()) return ringdb::run_server(flags);
