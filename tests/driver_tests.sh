@@ -26,3 +26,5 @@ echo "== Node.js driver against port $port"
 if ! kill -0 "$server" 2>/dev/null; then
   echo "the server died during the tests:"; cat "$data/server.log"; exit 1
 fi
+echo "== Durability through the Python driver (SIGKILL and restart)"
+RINGDB_BINARY="$build_dir/ringdb" /usr/bin/python3 "$here/python/test_durability.py"
