@@ -3,7 +3,7 @@ JOBS ?= 2
 BUILD_TYPE ?= RelWithDebInfo
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build build-asan test unit-test asan-test crash-test bench demo format clean
+.PHONY: all deps build build-asan test bench demo fuzz format clean
 
 all: build
 
@@ -23,6 +23,16 @@ build-asan: deps
 test: build build-asan
 	cd build && ctest --output-on-failure -j $(JOBS)
 	cd build-asan && ctest --output-on-failure -j $(JOBS) -L unit
+
+# libFuzzer targets for the frame decoder and the CQL parser (clang, ASan + fuzzer); runs each
+# for FUZZ_SECONDS.
+FUZZ_SECONDS ?= 30
+fuzz: deps
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang libclang-rt-14-dev >/dev/null
+	CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRINGDB_FUZZ=ON -DRINGDB_SANITIZE=ON -DRINGDB_WERROR=OFF
+	ninja -C build-fuzz -j $(JOBS) frame_fuzzer cql_parser_fuzzer
+	./build-fuzz/fuzz/frame_fuzzer -max_total_time=$(FUZZ_SECONDS)
+	./build-fuzz/fuzz/cql_parser_fuzzer -max_total_time=$(FUZZ_SECONDS)
 
 bench: build
 	bash bench/run.sh

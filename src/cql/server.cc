@@ -7,6 +7,7 @@
 #include <deque>
 
 #include "common/log.h"
+#include "cql/request.h"
 
 namespace ringdb::cql {
 
@@ -156,57 +157,6 @@ CqlError protocol_error(std::string message) {
   e.code = ErrorCode::kProtocolError;
   e.message = std::move(message);
   return e;
-}
-
-// [query parameters] of QUERY and EXECUTE (v4: one flags byte).
-bool read_query_parameters(BodyReader& r, QueryOptions* o, std::string* why) {
-  uint16_t consistency;
-  uint8_t flags;
-  if (!r.get_short(&consistency) || !r.get_byte(&flags)) {
-    *why = "truncated query parameters";
-    return false;
-  }
-  o->consistency = static_cast<Consistency>(consistency);
-  if (flags & 0x01) {
-    uint16_t n;
-    if (!r.get_short(&n)) return (*why = "truncated values", false);
-    for (uint16_t i = 0; i < n; ++i) {
-      if (flags & 0x40) {
-        std::string name;
-        if (!r.get_string(&name)) return (*why = "truncated value name", false);
-        o->names.push_back(name);
-      }
-      std::optional<Bytes> v;
-      bool unset = false;
-      if (!r.get_value(&v, &unset)) return (*why = "truncated value", false);
-      o->values.push_back(std::move(v));
-      o->unset.push_back(unset);
-    }
-  }
-  o->skip_metadata = flags & 0x02;
-  if (flags & 0x04) {
-    int32_t size;
-    if (!r.get_int(&size)) return (*why = "truncated page size", false);
-    o->page_size = size;
-  }
-  if (flags & 0x08) {
-    std::optional<Bytes> state;
-    if (!r.get_value(&state)) return (*why = "truncated paging state", false);
-    o->paging_state = state;
-  }
-  if (flags & 0x10) {
-    uint16_t serial;
-    if (!r.get_short(&serial)) return (*why = "truncated serial consistency", false);
-    o->serial_consistency = static_cast<Consistency>(serial);
-  }
-  if (flags & 0x20) {
-    int64_t ts;
-    if (!r.get_long(&ts)) return (*why = "truncated timestamp", false);
-    o->timestamp = ts;
-  }
-  if (flags & 0x80) return (*why = "unknown query flag 0x80", false);
-  if (!r.at_end()) return (*why = "trailing bytes after query parameters", false);
-  return true;
 }
 
 }  // namespace
@@ -373,43 +323,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // Decodes the request on the loop (cheap), runs it on the storage bridge, answers on the loop.
   void dispatch(const FrameHeader& h, Bytes body) {
-    struct Request {
-      Opcode opcode;
-      std::string query;
-      Bytes id;
-      QueryOptions options;
-      uint8_t batch_type = 0;
-      std::vector<BatchEntry> entries;
-    };
-    auto request = std::make_shared<Request>();
-    request->opcode = h.opcode;
-    BodyReader r(body);
-    std::string why = "malformed body";
-    bool ok = true;
-    switch (h.opcode) {
-      case Opcode::kQuery:
-        ok =
-            r.get_long_string(&request->query) && read_query_parameters(r, &request->options, &why);
-        break;
-      case Opcode::kPrepare:
-        ok = r.get_long_string(&request->query) && r.at_end();
-        break;
-      case Opcode::kExecute:
-        ok = r.get_short_bytes(&request->id) && read_query_parameters(r, &request->options, &why);
-        break;
-      case Opcode::kBatch:
-        ok = read_batch(r, request.get(), &why);
-        break;
-      default:
-        ok = false;
-    }
-    if (!ok) {
-      respond_error(h.stream,
-                    protocol_error("Invalid " +
-                                   std::string(h.opcode == Opcode::kBatch ? "BATCH" : "request") +
-                                   " message: " + why));
+    auto decoded = decode_request(h.opcode, body);
+    if (!decoded.is_ok()) {
+      respond_error(h.stream, protocol_error(decoded.status().message()));
       return;
     }
+    auto request = std::make_shared<Request>(std::move(decoded).value());
     ++in_flight_;
     auto self = shared_from_this();
     auto result = std::make_shared<QueryProcessor::Outcome>();
@@ -458,53 +377,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
       e.message = submitted.message();
       respond_error(h.stream, e);
     }
-  }
-
-  template <typename Request>
-  static bool read_batch(BodyReader& r, Request* request, std::string* why) {
-    uint16_t n;
-    if (!r.get_byte(&request->batch_type) || !r.get_short(&n))
-      return (*why = "truncated batch header", false);
-    for (uint16_t i = 0; i < n; ++i) {
-      BatchEntry entry;
-      uint8_t kind;
-      if (!r.get_byte(&kind)) return (*why = "truncated batch entry", false);
-      if (kind == 0) {
-        if (!r.get_long_string(&entry.query)) return (*why = "truncated batch query", false);
-      } else if (kind == 1) {
-        entry.is_prepared = true;
-        if (!r.get_short_bytes(&entry.prepared_id)) return (*why = "truncated batch id", false);
-      } else {
-        return (*why = "invalid batch entry kind " + std::to_string(kind), false);
-      }
-      uint16_t values;
-      if (!r.get_short(&values)) return (*why = "truncated batch values", false);
-      for (uint16_t v = 0; v < values; ++v) {
-        std::optional<Bytes> value;
-        bool unset = false;
-        if (!r.get_value(&value, &unset)) return (*why = "truncated batch value", false);
-        entry.values.push_back(std::move(value));
-        entry.unset.push_back(unset);
-      }
-      request->entries.push_back(std::move(entry));
-    }
-    uint16_t consistency;
-    uint8_t flags;
-    if (!r.get_short(&consistency) || !r.get_byte(&flags))
-      return (*why = "truncated batch parameters", false);
-    request->options.consistency = static_cast<Consistency>(consistency);
-    if (flags & 0x10) {
-      uint16_t serial;
-      if (!r.get_short(&serial)) return (*why = "truncated serial consistency", false);
-    }
-    if (flags & 0x20) {
-      int64_t ts;
-      if (!r.get_long(&ts)) return (*why = "truncated timestamp", false);
-      request->options.timestamp = ts;
-    }
-    if (flags & 0x40) return (*why = "named values in BATCH are not supported", false);
-    if (!r.at_end()) return (*why = "trailing bytes", false);
-    return true;
   }
 
   void respond_error(int16_t stream, const CqlError& e) {
