@@ -3,6 +3,7 @@
 #include <lz4.h>
 
 #include <asio/read.hpp>
+#include <algorithm>
 #include <asio/write.hpp>
 #include <deque>
 
@@ -175,12 +176,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
     socket_.close(ignored);
   }
   bool registered_for_schema() const { return schema_events_; }
+  // Stops reading new requests; what is in flight still completes.
+  void stop_reading() { draining_ = true; }
+  bool idle() const { return closed_ || (in_flight_ == 0 && outbox_.empty()); }
 
   void send_event(const Bytes& body) { send(-1, Opcode::kEvent, body); }
 
  private:
   void read_header() {
-    if (closed_ || reading_) return;
+    if (closed_ || reading_ || draining_) return;
     if (in_flight_ >= server_.options().in_flight_per_connection_max)
       return;  // resumes when responses drain
     reading_ = true;
@@ -455,6 +459,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool schema_events_ = false;
   bool closed_ = false;
   bool close_after_writes_ = false;
+  bool draining_ = false;
 };
 
 CqlServer::CqlServer(EventLoop& loop, StorageBridge& bridge, QueryProcessor& processor,
@@ -529,6 +534,27 @@ void CqlServer::broadcast_schema_change(const ResultMessage& change) {
   for (const auto& c : connections_) {
     if (c->registered_for_schema()) c->send_event(body);
   }
+}
+
+void CqlServer::drain(int64_t timeout_micros, Task done) {
+  draining_ = true;
+  asio::error_code ignored;
+  acceptor_.close(ignored);
+  for (const auto& c : connections_) c->stop_reading();
+  poll_drained(loop_.clock().monotonic_micros() + timeout_micros, std::move(done));
+}
+
+void CqlServer::poll_drained(int64_t deadline_micros, Task done) {
+  const bool idle = std::all_of(connections_.begin(), connections_.end(), [](const auto& c) { return c->idle(); });
+  if (idle || loop_.clock().monotonic_micros() >= deadline_micros) {
+    if (!idle) RINGDB_LOG_WARN("drain timed out with requests still in flight");
+    stop();
+    done();
+    return;
+  }
+  loop_.schedule_after(10'000, [this, deadline_micros, done = std::move(done)]() mutable {
+    poll_drained(deadline_micros, std::move(done));
+  });
 }
 
 void CqlServer::stop() {

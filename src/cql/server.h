@@ -39,6 +39,9 @@ class CqlServer {
 
   [[nodiscard]] Status start();
   void stop();  // closes the listener and every connection
+  // Graceful shutdown: stops accepting and reading, lets in-flight requests finish and their
+  // responses go out (for at most `timeout_micros`), then stops and calls `done` on the loop.
+  void drain(int64_t timeout_micros, Task done);
   uint16_t port() const { return bound_port_; }
 
   // Called by connections (loop thread).
@@ -51,6 +54,7 @@ class CqlServer {
 
  private:
   void accept_next();
+  void poll_drained(int64_t deadline_micros, Task done);
 
   EventLoop& loop_;
   StorageBridge& bridge_;
@@ -60,6 +64,7 @@ class CqlServer {
   uint16_t bound_port_ = 0;
   std::set<std::shared_ptr<Connection>> connections_;
   bool stopped_ = false;
+  bool draining_ = false;
 };
 
 // Encoders shared by the server and its tests.

@@ -133,9 +133,8 @@ int run_server(const ServerFlags& flags) {
   asio::signal_set signals(loop.io_context(), SIGINT, SIGTERM);
   signals.async_wait([&](const asio::error_code& error, int signal) {
     if (error) return;
-    RINGDB_LOG_INFO("signal {}: draining and shutting down", signal);
-    server.stop();
-    loop.stop();
+    RINGDB_LOG_INFO("signal {}: draining in-flight requests, then shutting down", signal);
+    server.drain(10'000'000, [&loop] { loop.stop(); });
   });
   loop.run();
   return 0;
