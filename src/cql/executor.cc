@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "common/murmur3.h"
@@ -285,6 +286,9 @@ class Binder {
   const Clock& clock_;
 };
 
+// Cassandra's order for values of `type` (defined with the read path below).
+int compare_values(const CqlType& type, BytesView a, BytesView b);
+
 // --- Partition keys ------------------------------------------------------------------------
 
 // Single-column keys are the value itself; composite keys use CompositeType's form:
@@ -373,6 +377,17 @@ std::vector<std::vector<T>> cartesian(const std::vector<std::vector<T>>& choices
 
 }  // namespace
 
+static bool clustering_free(const TableMetadata& table) {
+  return table.clustering().empty();
+}
+
+static bool is_conditional(const Statement& st) {
+  if (auto* s = std::get_if<InsertStatement>(&st)) return s->if_not_exists;
+  if (auto* s = std::get_if<UpdateStatement>(&st)) return s->if_exists || !s->conditions.empty();
+  if (auto* s = std::get_if<DeleteStatement>(&st)) return s->if_exists || !s->conditions.empty();
+  return false;
+}
+
 class StatementRunner {
  public:
   StatementRunner(QueryProcessor& qp, Session& session, const QueryOptions& options,
@@ -426,6 +441,19 @@ class StatementRunner {
   Status delete_mutations(const DeleteStatement& s, std::optional<int64_t> batch_ts,
                           std::vector<storage::Mutation>* out);
   Result<ResultMessage> apply_writes(const Statement& statement);
+  Result<std::vector<storage::Cell>> list_cells(const TableMetadata& table, const Bytes& key,
+                                                const std::vector<Bytes>& clustering,
+                                                const ColumnMetadata& column);
+  Status insert_json_mutations(const TableMetadata& table, const InsertStatement& s,
+                               std::optional<int64_t> batch_ts,
+                               std::vector<storage::Mutation>* out);
+  Status insert_values(const TableMetadata& table,
+                       const std::vector<std::pair<const ColumnMetadata*, Bound>>& values,
+                       const UsingClause& using_clause, std::optional<int64_t> batch_ts,
+                       std::vector<storage::Mutation>* out);
+  // Lightweight transactions: IF NOT EXISTS / IF EXISTS / IF conditions, checked and applied
+  // under the partition's lock, answering with the [applied] row.
+  Result<ResultMessage> conditional(const Statement& statement);
 
   Result<ResultMessage> select(const SelectStatement& s);
   Result<ResultMessage> system_select(const SelectStatement& s, const std::string& keyspace);
@@ -862,14 +890,32 @@ Status StatementRunner::add_cell_writes(const TableMetadata& table, const Column
 Status StatementRunner::insert_mutations(const InsertStatement& s, std::optional<int64_t> batch_ts,
                                          std::vector<storage::Mutation>* out) {
   RINGDB_ASSIGN_OR_RETURN(const TableMetadata* table, resolve(s.keyspace, s.table));
-  if (s.if_not_exists)
-    return Status::not_supported("Conditional updates (IF NOT EXISTS) are not supported yet");
-  if (s.json) return Status::not_supported("INSERT JSON is not supported yet");
-  if (table->is_counter_table())
+  if (table->is_counter_table()) {
     return invalid("INSERT statements are not allowed on counter tables, use UPDATE instead");
+  }
+  if (s.json) return insert_json_mutations(*table, s, batch_ts, out);
   if (s.columns.size() != s.values.size()) return invalid("Unmatched column names/values");
-  RINGDB_ASSIGN_OR_RETURN(int64_t ts, write_timestamp(s.using_clause, batch_ts));
-  RINGDB_ASSIGN_OR_RETURN(int32_t ttl, write_ttl(s.using_clause));
+  std::vector<std::pair<const ColumnMetadata*, Bound>> values;
+  std::set<std::string> seen;
+  for (size_t i = 0; i < s.columns.size(); ++i) {
+    const ColumnMetadata* c = table->column(s.columns[i]);
+    if (c == nullptr) return invalid("Undefined column name " + s.columns[i]);
+    if (!seen.insert(c->name).second)
+      return invalid("Multiple definitions found for column " + c->name);
+    RINGDB_ASSIGN_OR_RETURN(Bound b, binder_.bind(s.values[i], c->type, c->name));
+    values.emplace_back(c, std::move(b));
+  }
+  return insert_values(*table, values, s.using_clause, batch_ts, out);
+}
+
+Status StatementRunner::insert_values(
+    const TableMetadata& table_ref,
+    const std::vector<std::pair<const ColumnMetadata*, Bound>>& values,
+    const UsingClause& using_clause, std::optional<int64_t> batch_ts,
+    std::vector<storage::Mutation>* out) {
+  const TableMetadata* table = &table_ref;
+  RINGDB_ASSIGN_OR_RETURN(int64_t ts, write_timestamp(using_clause, batch_ts));
+  RINGDB_ASSIGN_OR_RETURN(int32_t ttl, write_ttl(using_clause));
   const auto pk = table->partition_key();
   const auto ck = table->clustering();
   std::vector<Bytes> pk_values(pk.size()), ck_values(ck.size());
@@ -877,25 +923,16 @@ Status StatementRunner::insert_mutations(const InsertStatement& s, std::optional
   storage::RowWrite row, static_row;
   static_row.is_static = true;
   bool only_static = true;
-  std::set<std::string> seen;
-  for (size_t i = 0; i < s.columns.size(); ++i) {
-    const ColumnMetadata* c = table->column(s.columns[i]);
-    if (c == nullptr) return invalid("Undefined column name " + s.columns[i]);
-    if (!seen.insert(c->name).second)
-      return invalid("Multiple definitions found for column " + c->name);
+  for (const auto& [c, b] : values) {
     if (c->kind == ColumnKind::kPartitionKey || c->kind == ColumnKind::kClustering) {
-      RINGDB_ASSIGN_OR_RETURN(Bound b, binder_.bind(s.values[i], c->type, c->name));
       if (b.unset || !b.value)
         return invalid("Invalid null value in condition for column " + c->name);
-      (c->kind == ColumnKind::kPartitionKey ? pk_values
-                                            : ck_values)[static_cast<size_t>(c->position)] =
-          *b.value;
-      (c->kind == ColumnKind::kPartitionKey ? have_pk : have_ck)[static_cast<size_t>(c->position)] =
-          true;
+      const auto position = static_cast<size_t>(c->position);
+      (c->kind == ColumnKind::kPartitionKey ? pk_values : ck_values)[position] = *b.value;
+      (c->kind == ColumnKind::kPartitionKey ? have_pk : have_ck)[position] = true;
       continue;
     }
     if (c->kind != ColumnKind::kStatic) only_static = false;
-    RINGDB_ASSIGN_OR_RETURN(Bound b, binder_.bind(s.values[i], c->type, c->name));
     RINGDB_RETURN_IF_ERROR(add_cell_writes(*table, *c, b, ts, ttl, &row, &static_row));
   }
   for (size_t i = 0; i < pk.size(); ++i) {
@@ -923,11 +960,162 @@ Status StatementRunner::insert_mutations(const InsertStatement& s, std::optional
   return Status::ok();
 }
 
+namespace {
+
+// A JSON value as the serialized value of `type` (INSERT JSON / fromJson rules: numbers or
+// strings for numeric types, strings for text-like types, arrays for lists, sets and tuples,
+// objects for maps whose non-text keys are JSON-encoded strings).
+Result<std::optional<Bytes>> json_value(const CqlType& type, const nlohmann::json& j,
+                                        const std::string& column) {
+  using schema::LiteralKind;
+  if (j.is_null()) return std::optional<Bytes>();
+  auto literal = [&](LiteralKind kind, const std::string& text) -> Result<std::optional<Bytes>> {
+    auto v = schema::value_from_literal(type, kind, text);
+    if (!v.is_ok())
+      return invalid("Error decoding JSON value for " + column + ": " + v.status().message());
+    return std::optional<Bytes>(std::move(v).value());
+  };
+  auto mismatch = [&] {
+    return invalid("Error decoding JSON value for " + column + ": expected a value of type " +
+                   type.to_cql() + ", got " + j.dump());
+  };
+  switch (type.kind) {
+    case ValueKind::kTinyint:
+    case ValueKind::kSmallint:
+    case ValueKind::kInt:
+    case ValueKind::kBigint:
+    case ValueKind::kVarint:
+    case ValueKind::kCounter:
+      if (j.is_number_integer()) return literal(LiteralKind::kInteger, j.dump());
+      if (j.is_string()) return literal(LiteralKind::kInteger, j.get<std::string>());
+      return mismatch();
+    case ValueKind::kFloat:
+    case ValueKind::kDouble:
+    case ValueKind::kDecimal:
+      if (j.is_number())
+        return literal(j.is_number_integer() ? LiteralKind::kInteger : LiteralKind::kFloat,
+                       j.dump());
+      if (j.is_string()) return literal(LiteralKind::kFloat, j.get<std::string>());
+      return mismatch();
+    case ValueKind::kBoolean:
+      if (j.is_boolean()) return literal(LiteralKind::kBoolean, j.get<bool>() ? "true" : "false");
+      if (j.is_string() && (j == "true" || j == "false"))
+        return literal(LiteralKind::kBoolean, j.get<std::string>());
+      return mismatch();
+    case ValueKind::kTimestamp:
+      if (j.is_number_integer()) return literal(LiteralKind::kInteger, j.dump());
+      [[fallthrough]];
+    case ValueKind::kAscii:
+    case ValueKind::kText:
+    case ValueKind::kDate:
+    case ValueKind::kTime:
+    case ValueKind::kInet:
+    case ValueKind::kDuration:
+      if (j.is_string()) return literal(LiteralKind::kString, j.get<std::string>());
+      return mismatch();
+    case ValueKind::kUuid:
+    case ValueKind::kTimeuuid:
+      if (j.is_string()) return literal(LiteralKind::kUuid, j.get<std::string>());
+      return mismatch();
+    case ValueKind::kBlob:
+      if (j.is_string()) return literal(LiteralKind::kHex, j.get<std::string>());
+      return mismatch();
+    case ValueKind::kList:
+    case ValueKind::kSet: {
+      if (!j.is_array()) return mismatch();
+      std::map<Bytes, Bytes> sorted;
+      std::vector<Bytes> items;
+      for (const auto& e : j) {
+        RINGDB_ASSIGN_OR_RETURN(auto v, json_value(type.params[0], e, column));
+        if (!v) return invalid("null is not supported inside collections");
+        if (type.kind == ValueKind::kSet) {
+          Bytes order;
+          RINGDB_RETURN_IF_ERROR(
+              storage::encode_comparable(type.params[0].to_storage(), *v, false, &order));
+          sorted[order] = *v;
+        } else {
+          items.push_back(*v);
+        }
+      }
+      if (type.kind == ValueKind::kSet) {
+        for (auto& [o, v] : sorted) items.push_back(v);
+      }
+      return std::optional<Bytes>(schema::serialize_list(items));
+    }
+    case ValueKind::kMap: {
+      if (!j.is_object()) return mismatch();
+      std::map<Bytes, std::pair<Bytes, Bytes>> sorted;
+      for (const auto& [key_text, value_json] : j.items()) {
+        nlohmann::json key_json = key_text;
+        if (type.params[0].kind != ValueKind::kText && type.params[0].kind != ValueKind::kAscii) {
+          key_json = nlohmann::json::parse(key_text, nullptr, false);
+          if (key_json.is_discarded()) key_json = key_text;
+        }
+        RINGDB_ASSIGN_OR_RETURN(auto k, json_value(type.params[0], key_json, column));
+        RINGDB_ASSIGN_OR_RETURN(auto v, json_value(type.params[1], value_json, column));
+        if (!k || !v) return invalid("null is not supported inside collections");
+        Bytes order;
+        RINGDB_RETURN_IF_ERROR(
+            storage::encode_comparable(type.params[0].to_storage(), *k, false, &order));
+        sorted[order] = {*k, *v};
+      }
+      std::vector<std::pair<Bytes, Bytes>> entries;
+      for (auto& [o, kv] : sorted) entries.push_back(kv);
+      return std::optional<Bytes>(schema::serialize_map(entries));
+    }
+    case ValueKind::kTuple: {
+      if (!j.is_array() || j.size() > type.params.size()) return mismatch();
+      std::vector<std::optional<Bytes>> items;
+      for (size_t i = 0; i < j.size(); ++i) {
+        RINGDB_ASSIGN_OR_RETURN(auto v, json_value(type.params[i], j[i], column));
+        items.push_back(v);
+      }
+      return std::optional<Bytes>(schema::serialize_tuple(items));
+    }
+    default:
+      return mismatch();
+  }
+}
+
+}  // namespace
+
+Status StatementRunner::insert_json_mutations(const TableMetadata& table, const InsertStatement& s,
+                                              std::optional<int64_t> batch_ts,
+                                              std::vector<storage::Mutation>* out) {
+  RINGDB_ASSIGN_OR_RETURN(Bytes text,
+                          binder_.bind_required(*s.json, CqlType::of(ValueKind::kText), "[json]"));
+  nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object())
+    return invalid("Could not decode JSON string as a map: " + text);
+  std::vector<std::pair<const ColumnMetadata*, Bound>> values;
+  std::set<std::string> seen;
+  for (const auto& [raw_name, value] : doc.items()) {
+    // Quoted names keep their case; others are case-insensitive, as in CQL.
+    std::string name = raw_name;
+    if (name.size() >= 2 && name.front() == '"' && name.back() == '"') {
+      name = name.substr(1, name.size() - 2);
+    } else {
+      for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    }
+    const ColumnMetadata* c = table.column(name);
+    if (c == nullptr) return invalid("JSON values map contains unrecognized column: " + raw_name);
+    RINGDB_ASSIGN_OR_RETURN(auto v, json_value(c->type, value, c->name));
+    values.emplace_back(c, Bound{std::move(v), false});
+    seen.insert(c->name);
+  }
+  for (const auto& c : table.columns) {
+    if (seen.count(c.name) || c.kind == ColumnKind::kPartitionKey ||
+        c.kind == ColumnKind::kClustering)
+      continue;
+    values.emplace_back(&c,
+                        Bound{std::nullopt, s.json_default_unset});  // DEFAULT NULL unless UNSET
+  }
+  return insert_values(table, values, s.using_clause, batch_ts, out);
+}
+
 Status StatementRunner::update_mutations(const UpdateStatement& s, std::optional<int64_t> batch_ts,
                                          std::vector<storage::Mutation>* out) {
   RINGDB_ASSIGN_OR_RETURN(const TableMetadata* table, resolve(s.keyspace, s.table));
-  if (s.if_exists || !s.conditions.empty())
-    return Status::not_supported("Conditional updates (IF ...) are not supported yet");
   RINGDB_ASSIGN_OR_RETURN(int64_t ts, write_timestamp(s.using_clause, batch_ts));
   RINGDB_ASSIGN_OR_RETURN(int32_t ttl, write_ttl(s.using_clause));
   RINGDB_ASSIGN_OR_RETURN(KeyPlan plan, plan_where(*table, s.where, /*for_write=*/true));
@@ -936,6 +1124,10 @@ Status StatementRunner::update_mutations(const UpdateStatement& s, std::optional
   storage::RowWrite row, static_row;
   static_row.is_static = true;
   bool only_static = true;
+  // List operations by index or value read the list first (as Cassandra does).
+  std::vector<std::function<Status(const std::vector<storage::Cell>&, storage::RowWrite*)>>
+      deferred;
+  std::vector<const ColumnMetadata*> deferred_columns;
   for (const Operation& op : s.operations) {
     const ColumnMetadata* c = table->column(op.column);
     if (c == nullptr) return invalid("Undefined column name " + op.column);
@@ -1002,7 +1194,25 @@ Status StatementRunner::update_mutations(const UpdateStatement& s, std::optional
                          " - ?) for non counter column " + c->name);
         }
         if (type.kind == ValueKind::kList) {
-          return Status::not_supported("removing list elements by value is not supported yet");
+          RINGDB_ASSIGN_OR_RETURN(Bound b, binder_.bind(op.value, type, c->name));
+          if (b.unset || !b.value) break;
+          std::vector<Bytes> doomed;
+          RINGDB_RETURN_IF_ERROR(schema::split_collection(*b.value, false, &doomed));
+          deferred.push_back([this, c, doomed, ts](const std::vector<storage::Cell>& list,
+                                                   storage::RowWrite* target) -> Status {
+            for (const auto& cell : list) {
+              for (const auto& d : doomed) {
+                if (compare_values(c->type.params[0], cell.value, d) == 0) {
+                  target->cells.push_back(
+                      {storage::CellWrite::Kind::kDelete, c->id, cell.path, "", ts, 0, 0});
+                  break;
+                }
+              }
+            }
+            return Status::ok();
+          });
+          deferred_columns.push_back(c);
+          break;
         }
         // set - {elements}; map - {keys}
         const CqlType keys{ValueKind::kSet, {type.params[0]}, true};
@@ -1015,8 +1225,33 @@ Status StatementRunner::update_mutations(const UpdateStatement& s, std::optional
         break;
       }
       case Operation::Kind::kSetElement: {
-        if (type.kind == ValueKind::kList)
-          return Status::not_supported("setting a list element by index is not supported yet");
+        if (type.kind == ValueKind::kList && type.is_multi_cell()) {
+          RINGDB_ASSIGN_OR_RETURN(
+              Bytes at,
+              binder_.bind_required(*op.key, CqlType::of(ValueKind::kInt), "idx(" + c->name + ")"));
+          RINGDB_ASSIGN_OR_RETURN(Bound v,
+                                  binder_.bind(op.value, type.params[0], "value(" + c->name + ")"));
+          const int64_t index = load_signed(at);
+          deferred.push_back([c, index, v, ts, ttl](const std::vector<storage::Cell>& list,
+                                                    storage::RowWrite* target) -> Status {
+            if (index < 0 || static_cast<size_t>(index) >= list.size()) {
+              return invalid("List index " + std::to_string(index) +
+                             " out of bound, list has size " + std::to_string(list.size()));
+            }
+            const auto& path = list[static_cast<size_t>(index)].path;
+            if (v.unset) return Status::ok();
+            if (!v.value) {
+              target->cells.push_back(
+                  {storage::CellWrite::Kind::kDelete, c->id, path, "", ts, 0, 0});
+            } else {
+              target->cells.push_back(
+                  {storage::CellWrite::Kind::kSet, c->id, path, *v.value, ts, ttl, 0});
+            }
+            return Status::ok();
+          });
+          deferred_columns.push_back(c);
+          break;
+        }
         if (type.kind != ValueKind::kMap || !type.is_multi_cell()) {
           return invalid("Invalid operation (" + c->name + "[?] = ?) for non-map column " +
                          c->name);
@@ -1051,11 +1286,17 @@ Status StatementRunner::update_mutations(const UpdateStatement& s, std::optional
     storage::Mutation m;
     m.table = table->storage_id;
     m.partition_key = key;
-    if (!row.cells.empty()) {
+    if (!row.cells.empty() || !deferred.empty()) {
       for (const auto& clustering : clusterings) {
         storage::RowWrite r = row;
         r.clustering = clustering;
-        m.rows.push_back(std::move(r));
+        for (size_t d = 0; d < deferred.size(); ++d) {
+          RINGDB_ASSIGN_OR_RETURN(auto list,
+                                  list_cells(*table, key, clustering, *deferred_columns[d]));
+          RINGDB_RETURN_IF_ERROR(deferred[d](
+              list, deferred_columns[d]->kind == ColumnKind::kStatic ? &static_row : &r));
+        }
+        if (!r.cells.empty()) m.rows.push_back(std::move(r));
       }
     }
     if (!static_row.cells.empty()) m.rows.push_back(static_row);
@@ -1064,11 +1305,33 @@ Status StatementRunner::update_mutations(const UpdateStatement& s, std::optional
   return Status::ok();
 }
 
+Result<std::vector<storage::Cell>> StatementRunner::list_cells(const TableMetadata& table,
+                                                               const Bytes& key,
+                                                               const std::vector<Bytes>& clustering,
+                                                               const ColumnMetadata& column) {
+  storage::ReadCommand read;
+  read.table = table.storage_id;
+  read.partition_key = key;
+  if (!clustering.empty()) {
+    read.start = {clustering, true};
+    read.end = {clustering, true};
+  }
+  read.row_limit = 1;
+  RINGDB_ASSIGN_OR_RETURN(storage::Partition p, qp_.engine_.read(read));
+  std::vector<storage::Cell> out;
+  const storage::Row* source = column.kind == ColumnKind::kStatic
+                                   ? (p.static_row ? &*p.static_row : nullptr)
+                                   : (p.rows.empty() ? nullptr : &p.rows[0]);
+  if (source == nullptr) return out;
+  for (const auto& cell : source->cells) {
+    if (cell.column == column.id && cell.path) out.push_back(cell);
+  }
+  return out;
+}
+
 Status StatementRunner::delete_mutations(const DeleteStatement& s, std::optional<int64_t> batch_ts,
                                          std::vector<storage::Mutation>* out) {
   RINGDB_ASSIGN_OR_RETURN(const TableMetadata* table, resolve(s.keyspace, s.table));
-  if (s.if_exists || !s.conditions.empty())
-    return Status::not_supported("Conditional deletes (IF ...) are not supported yet");
   RINGDB_ASSIGN_OR_RETURN(int64_t ts, write_timestamp(s.using_clause, batch_ts));
   RINGDB_ASSIGN_OR_RETURN(KeyPlan plan, plan_where(*table, s.where, /*for_write=*/true));
   if (!plan.partition_complete) return invalid("Some partition key parts are missing");
@@ -1098,8 +1361,24 @@ Status StatementRunner::delete_mutations(const DeleteStatement& s, std::optional
         if (c->kind != ColumnKind::kStatic) only_static = false;
         storage::RowWrite* target = c->kind == ColumnKind::kStatic ? &static_row : &row;
         if (element) {
-          if (c->type.kind == ValueKind::kList)
-            return Status::not_supported("deleting a list element by index is not supported yet");
+          if (c->type.kind == ValueKind::kList && c->type.is_multi_cell()) {
+            RINGDB_ASSIGN_OR_RETURN(
+                Bytes at,
+                binder_.bind_required(*element, CqlType::of(ValueKind::kInt), "idx(" + name + ")"));
+            const int64_t index = load_signed(at);
+            if (!full_row && !clustering_free(*table))
+              return invalid("Some clustering keys are missing");
+            RINGDB_ASSIGN_OR_RETURN(
+                auto list,
+                list_cells(*table, key, prefixes.empty() ? std::vector<Bytes>{} : prefixes[0], *c));
+            if (index < 0 || static_cast<size_t>(index) >= list.size()) {
+              return invalid("List index " + std::to_string(index) +
+                             " out of bound, list has size " + std::to_string(list.size()));
+            }
+            target->cells.push_back(
+                {Kind::kDelete, c->id, list[static_cast<size_t>(index)].path, "", ts, 0, 0});
+            continue;
+          }
           if (!c->type.is_multi_cell())
             return invalid("Invalid element deletion on non-collection column " + name);
           RINGDB_ASSIGN_OR_RETURN(
@@ -2715,6 +2994,7 @@ Result<ResultMessage> StatementRunner::ddl(const Statement& statement) {
 Result<ResultMessage> StatementRunner::run() {
   const Statement& st = parsed_.statement;
   if (auto* s = std::get_if<SelectStatement>(&st)) return select(*s);
+  if (is_conditional(st)) return conditional(st);
   if (std::holds_alternative<InsertStatement>(st) || std::holds_alternative<UpdateStatement>(st) ||
       std::holds_alternative<DeleteStatement>(st)) {
     return apply_writes(st);
@@ -2724,6 +3004,8 @@ Result<ResultMessage> StatementRunner::run() {
     RINGDB_ASSIGN_OR_RETURN(int64_t ts, write_timestamp(b->using_clause, std::nullopt));
     for (const auto& inner : b->statements) {
       Statement one = std::visit([](const auto& x) { return Statement(x); }, inner);
+      if (is_conditional(one))
+        return Status::not_supported("Conditional statements in a BATCH are not supported yet");
       RINGDB_RETURN_IF_ERROR(collect_mutations(one, ts, &mutations));
     }
     RINGDB_RETURN_IF_ERROR(qp_.engine_.apply_all(mutations));
@@ -3092,6 +3374,186 @@ QueryProcessor::Outcome QueryProcessor::batch(uint8_t type, const std::vector<Ba
   Status s = engine_.apply_all(mutations);
   if (!s.is_ok()) return to_cql_error(s);
   return ResultMessage{};
+}
+
+}  // namespace ringdb::cql
+
+namespace ringdb::cql {
+
+Result<ResultMessage> StatementRunner::conditional(const Statement& st) {
+  std::string ks, table_name;
+  const UsingClause* using_clause = nullptr;
+  const std::vector<Relation>* conditions = nullptr;
+  bool if_exists = false, if_not_exists = false;
+  if (auto* s = std::get_if<InsertStatement>(&st)) {
+    ks = s->keyspace, table_name = s->table, using_clause = &s->using_clause, if_not_exists = true;
+  } else if (auto* s = std::get_if<UpdateStatement>(&st)) {
+    ks = s->keyspace, table_name = s->table, using_clause = &s->using_clause,
+    conditions = &s->conditions;
+    if_exists = s->if_exists;
+  } else if (auto* s = std::get_if<DeleteStatement>(&st)) {
+    ks = s->keyspace, table_name = s->table, using_clause = &s->using_clause,
+    conditions = &s->conditions;
+    if_exists = s->if_exists;
+  }
+  RINGDB_ASSIGN_OR_RETURN(const TableMetadata* table, resolve(ks, table_name));
+  if (using_clause->timestamp)
+    return invalid("Cannot provide custom timestamp for conditional updates");
+  if (table->is_counter_table())
+    return invalid("Conditional updates are not supported on counter tables");
+  std::vector<storage::Mutation> mutations;
+  RINGDB_RETURN_IF_ERROR(collect_mutations(st, std::nullopt, &mutations));
+  if (mutations.size() != 1)
+    return invalid("IN on the partition key is not supported with conditional updates");
+  const storage::Mutation& m = mutations[0];
+  if (!m.range_deletions.empty() ||
+      (m.partition_deletion_timestamp && !table->clustering().empty())) {
+    return invalid(
+        "DELETE statements must restrict all PRIMARY KEY columns with equality relations in order "
+        "to use IF conditions");
+  }
+  std::optional<std::vector<Bytes>> clustering;
+  for (const auto& row : m.rows) {
+    if (row.is_static) continue;
+    if (clustering && *clustering != row.clustering) {
+      return invalid("IN on the clustering key columns is not supported with conditional updates");
+    }
+    clustering = row.clustering;
+  }
+
+  const int64_t token = murmur3_token(m.partition_key);
+  std::lock_guard lock(qp_.lwt_locks_[static_cast<uint64_t>(token) % qp_.lwt_locks_.size()]);
+  storage::ReadCommand read;
+  read.table = table->storage_id;
+  read.partition_key = m.partition_key;
+  if (clustering && !clustering->empty()) {
+    read.start = {*clustering, true};
+    read.end = {*clustering, true};
+  }
+  read.row_limit = 1;
+  const int32_t now = qp_.clock_.now_seconds();
+  read.now_seconds = now;
+  RINGDB_ASSIGN_OR_RETURN(storage::Partition p, qp_.engine_.read(read));
+  std::unordered_map<storage::ColumnId, size_t> index;
+  for (size_t i = 0; i < table->columns.size(); ++i) {
+    if (table->columns[i].id) index[table->columns[i].id] = i;
+  }
+  const bool row_exists = !p.rows.empty() || (!clustering && p.static_row.has_value());
+  const Materialized current =
+      materialize(*table, index, p, p.rows.empty() ? nullptr : &p.rows[0], now);
+
+  bool applied = true;
+  std::vector<const ColumnMetadata*> shown;
+  if (if_not_exists) applied = !row_exists;
+  if (if_exists) applied = row_exists;
+  if (conditions) {
+    for (const Relation& r : *conditions) {
+      const ColumnMetadata* c = table->column(r.columns[0]);
+      if (c == nullptr) return invalid("Undefined column name " + r.columns[0]);
+      if (c->kind == ColumnKind::kPartitionKey || c->kind == ColumnKind::kClustering) {
+        return invalid("PRIMARY KEY column '" + c->name + "' cannot have IF conditions");
+      }
+      if (std::find(shown.begin(), shown.end(), c) == shown.end()) shown.push_back(c);
+      const size_t i = static_cast<size_t>(c - table->columns.data());
+      std::optional<Bytes> value = current.values[i];
+      CqlType type = c->type;
+      if (r.element_key) {
+        if (c->type.kind != ValueKind::kMap && c->type.kind != ValueKind::kList)
+          return invalid("Invalid element condition on " + c->name);
+        RINGDB_ASSIGN_OR_RETURN(Bytes key, binder_.bind_required(*r.element_key,
+                                                                 c->type.kind == ValueKind::kMap
+                                                                     ? c->type.params[0]
+                                                                     : CqlType::of(ValueKind::kInt),
+                                                                 c->name));
+        std::optional<Bytes> element;
+        if (value) {
+          std::vector<Bytes> items;
+          const bool is_map = c->type.kind == ValueKind::kMap;
+          RINGDB_RETURN_IF_ERROR(schema::split_collection(*value, is_map, &items));
+          if (is_map) {
+            for (size_t k = 0; k + 1 < items.size(); k += 2) {
+              if (compare_values(c->type.params[0], items[k], key) == 0) element = items[k + 1];
+            }
+          } else {
+            const int64_t at = load_signed(key);
+            if (at >= 0 && static_cast<size_t>(at) < items.size())
+              element = items[static_cast<size_t>(at)];
+          }
+        }
+        value = element;
+        type = c->type.kind == ValueKind::kMap ? c->type.params[1] : c->type.params[0];
+      }
+      std::vector<std::optional<Bytes>> expected;
+      if (r.op == Relation::Op::kIn) {
+        for (const auto& t : r.value.elements) {
+          RINGDB_ASSIGN_OR_RETURN(Bound b, binder_.bind(t, type, c->name));
+          expected.push_back(b.value);
+        }
+      } else {
+        RINGDB_ASSIGN_OR_RETURN(Bound b, binder_.bind(r.value, type, c->name));
+        expected.push_back(b.value);
+      }
+      auto equal = [&](const std::optional<Bytes>& x) {
+        if (!x || !value) return !x && !value;
+        return compare_values(type, *value, *x) == 0;
+      };
+      bool holds = false;
+      switch (r.op) {
+        case Relation::Op::kEq:
+          holds = equal(expected[0]);
+          break;
+        case Relation::Op::kNeq:
+          holds = !equal(expected[0]);
+          break;
+        case Relation::Op::kIn:
+          holds = std::any_of(expected.begin(), expected.end(), equal);
+          break;
+        case Relation::Op::kLt:
+        case Relation::Op::kLe:
+        case Relation::Op::kGt:
+        case Relation::Op::kGe: {
+          if (!expected[0])
+            return invalid("Invalid comparison with null for operator in condition on " + c->name);
+          if (!value) break;
+          const int cmp = compare_values(type, *value, *expected[0]);
+          holds = r.op == Relation::Op::kLt   ? cmp < 0
+                  : r.op == Relation::Op::kLe ? cmp <= 0
+                  : r.op == Relation::Op::kGt ? cmp > 0
+                                              : cmp >= 0;
+          break;
+        }
+        default:
+          return invalid("Unsupported operator in IF condition on " + c->name);
+      }
+      applied = applied && holds;
+    }
+  }
+  if (applied) RINGDB_RETURN_IF_ERROR(qp_.engine_.apply_all(mutations));
+
+  ResultMessage result;
+  result.kind = ResultMessage::Kind::kRows;
+  result.columns.push_back(
+      {table->keyspace, table->name, "[applied]", CqlType::of(ValueKind::kBoolean)});
+  RowValues row{Bytes(1, applied ? '\x01' : '\x00')};
+  if (!applied) {
+    if (if_not_exists) {
+      Selection all(
+          *table, [this](int64_t mi) { return qp_.new_timeuuid(mi); },
+          [this] { return qp_.random_uuid(); }, qp_.clock_);
+      RINGDB_RETURN_IF_ERROR(all.build({}, false));
+      for (const auto& spec : all.columns(table->keyspace, table->name))
+        result.columns.push_back(spec);
+      RINGDB_ASSIGN_OR_RETURN(RowValues values, all.project(current));
+      row.insert(row.end(), values.begin(), values.end());
+    } else if (row_exists || !shown.empty()) {
+      for (const auto* c : shown) {
+        result.columns.push_back({table->keyspace, table->name, c->name, c->type});
+        row.push_back(current.values[static_cast<size_t>(c - table->columns.data())]);
+      }
+    }
+  }
+  result.rows.push_back(std::move(row));
+  return result;
 }
 
 }  // namespace ringdb::cql

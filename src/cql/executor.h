@@ -9,6 +9,7 @@
 // (the server runs requests on its storage bridge). The prepared-statement cache is bounded.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <list>
 #include <map>
@@ -89,6 +90,8 @@ class QueryProcessor {
   SeededRng rng_;
   std::atomic<int64_t> last_timestamp_{0};
   int64_t last_uuid_time_ = 0;  // guarded by rng_mutex_
+  // Lightweight transactions on one partition run one at a time (striped by token).
+  std::array<std::mutex, 64> lwt_locks_;
   std::mutex prepared_mutex_;
   std::unordered_map<std::string, std::shared_ptr<const Prepared>> prepared_;
   std::list<std::string> prepared_order_;  // insertion order, for eviction

@@ -2,8 +2,8 @@
 
 #include <lz4.h>
 
-#include <asio/read.hpp>
 #include <algorithm>
+#include <asio/read.hpp>
 #include <asio/write.hpp>
 #include <deque>
 
@@ -545,7 +545,8 @@ void CqlServer::drain(int64_t timeout_micros, Task done) {
 }
 
 void CqlServer::poll_drained(int64_t deadline_micros, Task done) {
-  const bool idle = std::all_of(connections_.begin(), connections_.end(), [](const auto& c) { return c->idle(); });
+  const bool idle = std::all_of(connections_.begin(), connections_.end(),
+                                [](const auto& c) { return c->idle(); });
   if (idle || loop_.clock().monotonic_micros() >= deadline_micros) {
     if (!idle) RINGDB_LOG_WARN("drain timed out with requests still in flight");
     stop();

@@ -270,9 +270,48 @@ class DriverTest(unittest.TestCase):
         with self.assertRaises(InvalidRequest) as e:
             s.execute("INSERT INTO errs (k, v) VALUES ('text', 1)")
         self.assertIn("Invalid STRING constant", str(e.exception))
-        with self.assertRaises(InvalidRequest) as e:
-            s.execute("INSERT INTO errs (k, v) VALUES (1, 1) IF NOT EXISTS")
-        self.assertIn("not supported yet", str(e.exception))
+        with self.assertRaises(InvalidRequest):
+            s.execute("UPDATE errs USING TIMESTAMP 5 SET v = 1 WHERE k = 1 IF v = 2")
+
+    def test_lightweight_transactions(self):
+        s = self.session
+        s.execute("CREATE TABLE accounts (id int, kind text, balance int, owner text, PRIMARY KEY (id, kind))")
+        first = self.q("INSERT INTO accounts (id, kind, balance, owner) VALUES (1, 'a', 100, 'ann') IF NOT EXISTS")[0]
+        self.assertTrue(first.applied)
+        again = self.q("INSERT INTO accounts (id, kind, balance, owner) VALUES (1, 'a', 5, 'bob') IF NOT EXISTS")[0]
+        self.assertFalse(again.applied)
+        self.assertEqual((again.balance, again.owner), (100, "ann"))
+        ok = self.q("UPDATE accounts SET balance = 80 WHERE id = 1 AND kind = 'a' IF balance = 100")[0]
+        self.assertTrue(ok.applied)
+        stale = self.q("UPDATE accounts SET balance = 60 WHERE id = 1 AND kind = 'a' IF balance = 100")[0]
+        self.assertFalse(stale.applied)
+        self.assertEqual(stale.balance, 80)
+        self.assertTrue(self.q("UPDATE accounts SET owner = 'cy' WHERE id = 1 AND kind = 'a' IF balance > 50 AND owner IN ('ann', 'x')")[0].applied)
+        self.assertFalse(self.q("UPDATE accounts SET owner = 'z' WHERE id = 2 AND kind = 'a' IF EXISTS")[0].applied)
+        self.assertFalse(self.q("DELETE FROM accounts WHERE id = 1 AND kind = 'a' IF owner = 'nobody'")[0].applied)
+        self.assertTrue(self.q("DELETE FROM accounts WHERE id = 1 AND kind = 'a' IF EXISTS")[0].applied)
+        self.assertEqual(self.q("SELECT * FROM accounts WHERE id = 1"), [])
+
+    def test_insert_json_and_list_element_operations(self):
+        s = self.session
+        s.execute("CREATE TABLE docs (id int PRIMARY KEY, title text, tags list<text>, attrs map<text, int>, at timestamp)")
+        s.execute("""INSERT INTO docs JSON '{"id": 1, "title": "hello", "tags": ["a", "b", "c"], "attrs": {"x": 1}, "at": "2024-01-01 00:00:00+0000"}'""")
+        row = self.q("SELECT * FROM docs WHERE id = 1")[0]
+        self.assertEqual((row.title, row.tags, row.attrs), ("hello", ["a", "b", "c"], {"x": 1}))
+        s.execute("UPDATE docs SET tags[1] = 'B' WHERE id = 1")
+        s.execute("UPDATE docs SET tags = tags - ['c'] WHERE id = 1")
+        self.assertEqual(self.q("SELECT tags FROM docs WHERE id = 1")[0].tags, ["a", "B"])
+        s.execute("DELETE tags[0] FROM docs WHERE id = 1")
+        self.assertEqual(self.q("SELECT tags FROM docs WHERE id = 1")[0].tags, ["B"])
+        with self.assertRaises(InvalidRequest):
+            s.execute("UPDATE docs SET tags[7] = 'no' WHERE id = 1")
+        s.execute("""INSERT INTO docs JSON '{"id": 1, "title": "only title"}' DEFAULT UNSET""")
+        row = self.q("SELECT title, tags FROM docs WHERE id = 1")[0]
+        self.assertEqual((row.title, row.tags), ("only title", ["B"]))
+        s.execute("""INSERT INTO docs JSON '{"id": 1, "title": "nulls"}'""")
+        self.assertIsNone(self.q("SELECT tags FROM docs WHERE id = 1")[0].tags)
+        with self.assertRaises(InvalidRequest):
+            s.execute("""INSERT INTO docs JSON '{"id": 1, "nope": 2}'""")
 
 
 if __name__ == "__main__":
