@@ -1682,6 +1682,8 @@ class Selection {
           std::memcpy(&d, &bits, 8);
         }
         a.real += d;
+      } else if (t.kind == ValueKind::kDecimal || t.kind == ValueKind::kVarint) {
+        RINGDB_RETURN_IF_ERROR(add_exact(t, *v, &a));
       } else {
         a.integer += static_cast<__int128>(load_signed(*v));
       }
@@ -1709,6 +1711,19 @@ class Selection {
         out.push_back(a.best);
       } else {
         const bool avg = s.name == "avg";
+        if (t.kind == ValueKind::kDecimal || t.kind == ValueKind::kVarint) {
+          __int128 v = a.integer;
+          if (avg && a.count > 0) {  // half-even rounding at the sum's scale, as BigDecimal.divide
+            const __int128 q = v / a.count, r = v % a.count;
+            const __int128 twice = (r < 0 ? -r : r) * 2;
+            v = q +
+                ((twice > a.count || (twice == a.count && (q % 2 != 0))) ? (v < 0 ? -1 : 1) : 0);
+          }
+          Bytes b = int128_varint(v);
+          if (t.kind == ValueKind::kDecimal) b = be32(a.scale) + b;
+          out.push_back(b);
+          continue;
+        }
         if (t.kind == ValueKind::kFloat || t.kind == ValueKind::kDouble) {
           double d = avg ? (a.count ? a.real / static_cast<double>(a.count) : 0) : a.real;
           Bytes b;
@@ -1743,9 +1758,52 @@ class Selection {
   struct Accumulator {
     int64_t count = 0;
     std::optional<Bytes> best;
-    __int128 integer = 0;
+    __int128 integer = 0;  // integers; decimals: the unscaled sum at `scale`
+    int32_t scale = 0;
     double real = 0;
   };
+
+  static Bytes int128_varint(__int128 v) {
+    Bytes out;
+    for (int i = 15; i >= 0; --i)
+      out.push_back(static_cast<char>(static_cast<unsigned __int128>(v) >> (8 * i)));
+    size_t first = 0;
+    while (first + 1 < out.size() &&
+           ((out[first] == 0 && !(out[first + 1] & 0x80)) ||
+            (static_cast<uint8_t>(out[first]) == 0xff && (out[first + 1] & 0x80)))) {
+      ++first;
+    }
+    return out.substr(first);
+  }
+
+  // Exact sums of varint and decimal values while they fit in 127 bits.
+  static Status add_exact(const CqlType& t, BytesView v, Accumulator* a) {
+    const bool decimal = t.kind == ValueKind::kDecimal;
+    BytesView digits = decimal ? v.substr(4) : v;
+    if (digits.size() > 15) return invalid("sum overflow: value too large to aggregate");
+    __int128 x = (!digits.empty() && (digits[0] & 0x80)) ? -1 : 0;
+    for (unsigned char c : digits) x = (x << 8) | c;
+    int32_t scale = decimal ? static_cast<int32_t>(load_signed(v.substr(0, 4))) : 0;
+    const __int128 limit = (static_cast<__int128>(1) << 120);
+    auto rescale = [&](__int128* value, int32_t from, int32_t to) -> Status {
+      for (int32_t i = from; i < to; ++i) {
+        if (*value > limit / 10 || *value < -limit / 10)
+          return invalid("sum overflow while aligning decimal scales");
+        *value *= 10;
+      }
+      return Status::ok();
+    };
+    if (a->count == 1) a->scale = scale;  // first value sets the scale
+    if (scale > a->scale) {
+      RINGDB_RETURN_IF_ERROR(rescale(&a->integer, a->scale, scale));
+      a->scale = scale;
+    } else {
+      RINGDB_RETURN_IF_ERROR(rescale(&x, scale, a->scale));
+    }
+    a->integer += x;
+    if (a->integer > limit || a->integer < -limit) return invalid("sum overflow");
+    return Status::ok();
+  }
 
   std::string display_name(const Selector& s) const {
     switch (s.kind) {
@@ -1810,8 +1868,9 @@ class Selection {
           if ((f == "sum" || f == "avg") && t.kind != ValueKind::kInt &&
               t.kind != ValueKind::kBigint && t.kind != ValueKind::kSmallint &&
               t.kind != ValueKind::kTinyint && t.kind != ValueKind::kFloat &&
-              t.kind != ValueKind::kDouble && t.kind != ValueKind::kCounter) {
-            return Status::not_supported(f + " of " + t.to_cql() + " is not supported yet");
+              t.kind != ValueKind::kDouble && t.kind != ValueKind::kCounter &&
+              t.kind != ValueKind::kDecimal && t.kind != ValueKind::kVarint) {
+            return invalid("Invalid call to function " + f + ": argument of type " + t.to_cql());
           }
           return t.kind == ValueKind::kCounter ? CqlType::of(ValueKind::kBigint) : t;
         }

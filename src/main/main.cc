@@ -7,12 +7,15 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
+#include <thread>
 
 #include "common/config.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "cql/server.h"
+#include "main/tools.h"
 #include "runtime/clock.h"
 #include "runtime/event_loop.h"
 #include "runtime/rng.h"
@@ -55,11 +58,7 @@ Result<Bytes> load_host_id(const std::string& directory, Rng& rng) {
   return id;
 }
 
-int run_server(const ServerFlags& flags) {
-  if (!set_log_level(flags.log_level)) {
-    std::fprintf(stderr, "unknown log level '%s'\n", flags.log_level.c_str());
-    return 2;
-  }
+Result<NodeConfig> node_config(const ServerFlags& flags) {
   NodeConfig config;
   Status s;
   if (!flags.config_file.empty()) s = config.apply_yaml_file(flags.config_file);
@@ -71,12 +70,22 @@ int run_server(const ServerFlags& flags) {
   }
   if (s.is_ok() && flags.cql_port != 0)
     s = config.apply_override("native_transport_port", std::to_string(flags.cql_port));
+  if (!s.is_ok()) return s;
+  return config;
+}
+
+// Runs a node until SIGINT/SIGTERM; `on_ready` runs once the CQL port accepts connections.
+int run_node(const NodeConfig& config, const std::string& log_level,
+             const std::function<void()>& on_ready) {
+  if (!set_log_level(log_level)) {
+    std::fprintf(stderr, "unknown log level '%s'\n", log_level.c_str());
+    return 2;
+  }
   auto listen = address_bytes(config.listen_address);
   auto rpc = address_bytes(config.rpc_address);
-  if (s.is_ok() && !listen.is_ok()) s = listen.status();
-  if (s.is_ok() && !rpc.is_ok()) s = rpc.status();
-  if (!s.is_ok()) {
-    std::fprintf(stderr, "ringdb: %s\n", s.to_string().c_str());
+  if (!listen.is_ok() || !rpc.is_ok()) {
+    std::fprintf(stderr, "ringdb: %s\n",
+                 (listen.is_ok() ? rpc.status() : listen.status()).to_string().c_str());
     return 2;
   }
 
@@ -129,6 +138,7 @@ int run_server(const ServerFlags& flags) {
                   config.cluster_name, options.data_directory,
                   commit_log_sync_name(config.commitlog_sync), config.rpc_address, server.port());
   std::fflush(stdout);
+  if (on_ready) on_ready();
 
   asio::signal_set signals(loop.io_context(), SIGINT, SIGTERM);
   signals.async_wait([&](const asio::error_code& error, int signal) {
@@ -146,6 +156,7 @@ int run_server(const ServerFlags& flags) {
 int main(int argc, char** argv) {
   CLI::App app{"RingDB: a masterless, Cassandra-compatible distributed database"};
   app.require_subcommand(1);
+
   ringdb::ServerFlags flags;
   CLI::App* server = app.add_subcommand("server", "Run a node");
   server->add_option("--config", flags.config_file, "ringdb.yaml (cassandra.yaml key names)");
@@ -154,7 +165,70 @@ int main(int argc, char** argv) {
   server->add_option("--cql-port", flags.cql_port, "native_transport_port")
       ->check(CLI::Range(1, 65535));
   server->add_option("--log-level", flags.log_level, "trace, debug, info, warn, error or off");
+
+  ringdb::tools::ShellOptions shell;
+  CLI::App* cql = app.add_subcommand("cql", "Interactive CQL shell (like cqlsh)");
+  cql->add_option("host", shell.host, "node address");
+  cql->add_option("port", shell.port, "native transport port");
+  cql->add_option("-e,--execute", shell.execute, "run these statements and exit");
+  cql->add_option("-f,--file", shell.file, "run the statements in this file and exit");
+  cql->add_option("-k,--keyspace", shell.keyspace, "keyspace to USE first");
+
+  ringdb::tools::StressOptions stress;
+  CLI::App* stress_cmd = app.add_subcommand("stress", "Load generator (like cassandra-stress)");
+  stress_cmd->add_option("workload", stress.workload, "write, read or mixed")->required();
+  stress_cmd->add_option("--host", stress.host, "node address");
+  stress_cmd->add_option("--port", stress.port, "native transport port");
+  stress_cmd->add_option("-c,--connections", stress.connections, "connections");
+  stress_cmd->add_option("-i,--in-flight", stress.in_flight,
+                         "requests in flight across all connections");
+  stress_cmd->add_option("-n,--operations", stress.operations, "operations to run");
+  stress_cmd->add_option("-d,--duration", stress.seconds, "seconds to run (instead of a count)");
+  stress_cmd->add_option("--keys", stress.keys, "distinct keys");
+  stress_cmd->add_option("--value-bytes", stress.value_bytes, "bytes per value");
+  stress_cmd->add_option("--read-ratio", stress.read_ratio, "share of reads in the mixed workload");
+  stress_cmd->add_option("--seed", stress.seed, "random seed");
+
+  ringdb::tools::DemoOptions demo;
+  std::string demo_dir = "./data/demo";
+  CLI::App* demo_cmd = app.add_subcommand("demo", "Start a node with sample data and show queries");
+  demo_cmd->add_option("--data-dir", demo_dir, "data directory");
+  demo_cmd->add_option("--cql-port", demo.port, "native transport port");
+  demo_cmd->add_option("--events", demo.events, "rows of generated sample data");
+  demo_cmd->add_option("--seed", demo.seed, "random seed for the sample data");
+  bool demo_exit = false;
+  demo_cmd->add_flag("--exit", demo_exit, "stop after printing the queries (for scripts)");
+
   CLI11_PARSE(app, argc, argv);
-  if (server->parsed()) return ringdb::run_server(flags);
+  if (server->parsed()) {
+    auto config = ringdb::node_config(flags);
+    if (!config.is_ok()) {
+      std::fprintf(stderr, "ringdb: %s\n", config.status().to_string().c_str());
+      return 2;
+    }
+    return ringdb::run_node(*config, flags.log_level, nullptr);
+  }
+  if (cql->parsed()) return ringdb::tools::run_shell(shell);
+  if (stress_cmd->parsed()) return ringdb::tools::run_stress(stress);
+  if (demo_cmd->parsed()) {
+    flags.data_dir = demo_dir;
+    flags.cql_port = demo.port;
+    auto config = ringdb::node_config(flags);
+    if (!config.is_ok()) {
+      std::fprintf(stderr, "ringdb: %s\n", config.status().to_string().c_str());
+      return 2;
+    }
+    demo.listen_address = config->rpc_address;
+    std::thread loader;
+    int load_result = 0;
+    const int served = ringdb::run_node(*config, "warn", [&] {
+      loader = std::thread([&] {
+        load_result = ringdb::tools::load_demo(demo);
+        if (demo_exit) kill(getpid(), SIGTERM);
+      });
+    });
+    if (loader.joinable()) loader.join();
+    return served != 0 ? served : load_result;
+  }
   return 0;
 }

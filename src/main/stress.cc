@@ -1,0 +1,166 @@
+// `ringdb stress`: a load generator in the manner of cassandra-stress. Write, read or mixed
+// workloads over prepared statements, on N connections with a fixed number of requests in
+// flight, for a number of operations or a duration; prints throughput and latency percentiles.
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+
+#include "common/metrics.h"
+#include "cql/client.h"
+#include "main/tools.h"
+#include "runtime/clock.h"
+#include "runtime/rng.h"
+
+namespace ringdb::tools {
+namespace {
+
+Bytes be64(int64_t v) {
+  BufferWriter w;
+  w.put_i64(v);
+  return w.release();
+}
+
+bool check(const Result<cql::Response>& r, const char* what) {
+  if (!r.is_ok()) {
+    std::fprintf(stderr, "%s: %s\n", what, r.status().message().c_str());
+    return false;
+  }
+  if (r->is_error) {
+    std::fprintf(stderr, "%s: %s\n", what, r->error.message.c_str());
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+int run_stress(const StressOptions& o) {
+  if (o.workload != "write" && o.workload != "read" && o.workload != "mixed") {
+    std::fprintf(stderr, "unknown workload '%s' (write, read or mixed)\n", o.workload.c_str());
+    return 2;
+  }
+  if (o.connections < 1 || o.in_flight < o.connections || o.keys < 1) {
+    std::fprintf(stderr, "need connections >= 1, in-flight >= connections and keys >= 1\n");
+    return 2;
+  }
+  std::vector<std::unique_ptr<cql::CqlClient>> clients;
+  for (int i = 0; i < o.connections; ++i) {
+    auto c = cql::CqlClient::connect(o.host, o.port);
+    if (!c.is_ok()) {
+      std::fprintf(stderr, "%s\n", c.status().message().c_str());
+      return 1;
+    }
+    clients.push_back(std::move(c).value());
+  }
+  auto& admin = *clients[0];
+  if (!check(
+          admin.query("CREATE KEYSPACE IF NOT EXISTS " + o.keyspace +
+                      " WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}"),
+          "create keyspace") ||
+      !check(admin.query("CREATE TABLE IF NOT EXISTS " + o.keyspace +
+                         ".kv (key bigint PRIMARY KEY, value blob)"),
+             "create table")) {
+    return 1;
+  }
+  auto insert = admin.prepare("INSERT INTO " + o.keyspace + ".kv (key, value) VALUES (?, ?)");
+  auto select = admin.prepare("SELECT value FROM " + o.keyspace + ".kv WHERE key = ?");
+  if (!check(insert, "prepare insert") || !check(select, "prepare select")) return 1;
+  const Bytes insert_id = insert->result.prepared_id;
+  const Bytes select_id = select->result.prepared_id;
+  // Other connections must know the statements too (the server keeps one cache, so this is cheap).
+  for (size_t i = 1; i < clients.size(); ++i) {
+    (void)clients[i]->prepare("INSERT INTO " + o.keyspace + ".kv (key, value) VALUES (?, ?)");
+    (void)clients[i]->prepare("SELECT value FROM " + o.keyspace + ".kv WHERE key = ?");
+  }
+
+  SystemClock clock;
+  Histogram latency_micros;
+  std::atomic<int64_t> issued{0}, completed{0}, errors{0}, reads_found{0}, reads{0};
+  std::mutex done_mutex;
+  std::condition_variable done_cv;
+  int active_slots = o.in_flight;
+  const int64_t start = clock.monotonic_micros();
+  const int64_t deadline =
+      o.seconds > 0 ? start + static_cast<int64_t>(o.seconds * 1e6) : INT64_MAX;
+  const int64_t budget = o.seconds > 0 ? INT64_MAX : o.operations;
+  Bytes value(static_cast<size_t>(o.value_bytes), '\0');
+  for (size_t i = 0; i < value.size(); ++i) value[i] = static_cast<char>('a' + i % 26);
+
+  // Each slot is one request in flight; when it completes, the slot issues the next one.
+  struct Slot {
+    cql::CqlClient* client;
+    SeededRng rng;
+    int64_t sent_at = 0;
+  };
+  std::vector<std::unique_ptr<Slot>> slots;
+  for (int i = 0; i < o.in_flight; ++i) {
+    slots.push_back(
+        std::make_unique<Slot>(Slot{clients[static_cast<size_t>(i) % clients.size()].get(),
+                                    SeededRng(o.seed * 1000003 + static_cast<uint64_t>(i))}));
+  }
+  std::function<void(Slot*)> issue = [&](Slot* slot) {
+    const int64_t now = clock.monotonic_micros();
+    if (issued.fetch_add(1) >= budget || now >= deadline) {
+      std::lock_guard lock(done_mutex);
+      if (--active_slots == 0) done_cv.notify_all();
+      return;
+    }
+    const int64_t key = static_cast<int64_t>(slot->rng.uniform(static_cast<uint64_t>(o.keys)));
+    const bool is_read =
+        o.workload == "read" || (o.workload == "mixed" && slot->rng.chance(o.read_ratio));
+    cql::QueryOptions q;
+    q.values.push_back(be64(key));
+    if (!is_read) q.values.push_back(value);
+    q.skip_metadata = is_read;
+    slot->sent_at = now;
+    auto on_done = [&, slot, is_read](Result<cql::Response> r) {
+      latency_micros.record(clock.monotonic_micros() - slot->sent_at);
+      completed.fetch_add(1);
+      if (!r.is_ok()) {  // the connection is gone: this slot stops
+        errors.fetch_add(1);
+        std::lock_guard lock(done_mutex);
+        if (--active_slots == 0) done_cv.notify_all();
+        return;
+      }
+      if (r->is_error) {
+        errors.fetch_add(1);
+      } else if (is_read) {
+        reads.fetch_add(1);
+        if (!r->result.rows.empty()) reads_found.fetch_add(1);
+      }
+      issue(slot);
+    };
+    slot->client->execute_async(is_read ? select_id : insert_id, q, on_done);
+  };
+  for (auto& slot : slots) issue(slot.get());
+  {
+    std::unique_lock lock(done_mutex);
+    done_cv.wait(lock, [&] { return active_slots == 0; });
+  }
+  const double seconds = static_cast<double>(clock.monotonic_micros() - start) / 1e6;
+  const int64_t ops = completed.load();
+  auto ms = [&](double q) { return static_cast<double>(latency_micros.percentile(q)) / 1000.0; };
+  std::printf("workload %s: %d connections, %d in flight, %d-byte values, %lld keys\n",
+              o.workload.c_str(), o.connections, o.in_flight, o.value_bytes,
+              static_cast<long long>(o.keys));
+  std::printf("op rate      : %.0f op/s\n", static_cast<double>(ops) / seconds);
+  std::printf("operations   : %lld in %.2f s, %lld errors\n", static_cast<long long>(ops), seconds,
+              static_cast<long long>(errors.load()));
+  if (reads.load() > 0) {
+    std::printf("reads found  : %lld of %lld\n", static_cast<long long>(reads_found.load()),
+                static_cast<long long>(reads.load()));
+  }
+  std::printf(
+      "latency p50  : %.3f ms\nlatency p95  : %.3f ms\nlatency p99  : %.3f ms\nlatency p99.9: %.3f "
+      "ms\n",
+      ms(0.50), ms(0.95), ms(0.99), ms(0.999));
+  std::printf("latency max  : %.3f ms\n", static_cast<double>(latency_micros.max()) / 1000.0);
+  std::printf("RESULT workload=%s ops_per_second=%.0f errors=%lld p50_ms=%.3f p99_ms=%.3f\n",
+              o.workload.c_str(), static_cast<double>(ops) / seconds,
+              static_cast<long long>(errors.load()), ms(0.5), ms(0.99));
+  return errors.load() == 0 ? 0 : 3;
+}
+
+}  // namespace ringdb::tools
