@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <future>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -403,6 +404,9 @@ class StatementRunner {
             [&qp] { return qp.random_uuid(); }, qp.clock_) {}
 
   Result<ResultMessage> run();
+  // Writes that run() prepared but did not apply: the caller applies them (asynchronously) and
+  // answers the client once they are durable.
+  std::vector<storage::Mutation> take_deferred() { return std::move(deferred_); }
   Status collect_mutations(const Statement& statement, std::optional<int64_t> batch_timestamp,
                            std::vector<storage::Mutation>* out);
   // Prepared metadata: a spec for every bind marker, and the partition key's marker positions.
@@ -466,6 +470,7 @@ class StatementRunner {
   const std::string default_keyspace_;
   std::shared_ptr<const schema::Schema> schema_;
   Binder binder_;
+  std::vector<storage::Mutation> deferred_;
 };
 
 Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
@@ -1441,7 +1446,7 @@ Status StatementRunner::collect_mutations(const Statement& statement,
 Result<ResultMessage> StatementRunner::apply_writes(const Statement& statement) {
   std::vector<storage::Mutation> mutations;
   RINGDB_RETURN_IF_ERROR(collect_mutations(statement, std::nullopt, &mutations));
-  RINGDB_RETURN_IF_ERROR(qp_.engine_.apply_all(mutations));
+  deferred_ = std::move(mutations);  // the caller applies them and answers once durable
   return ResultMessage{};
 }
 
@@ -3067,7 +3072,7 @@ Result<ResultMessage> StatementRunner::run() {
         return Status::not_supported("Conditional statements in a BATCH are not supported yet");
       RINGDB_RETURN_IF_ERROR(collect_mutations(one, ts, &mutations));
     }
-    RINGDB_RETURN_IF_ERROR(qp_.engine_.apply_all(mutations));
+    deferred_ = std::move(mutations);
     return ResultMessage{};
   }
   return ddl(st);
@@ -3280,19 +3285,59 @@ Bytes statement_id(const std::string& keyspace, std::string_view query) {
 
 }  // namespace
 
+void QueryProcessor::finish(StatementRunner& runner, Result<ResultMessage> result,
+                            const Statement& statement, const std::string& keyspace, Done done) {
+  if (!result.is_ok()) {
+    done(error_for(result.status(), &statement, keyspace));
+    return;
+  }
+  std::vector<storage::Mutation> writes = runner.take_deferred();
+  if (writes.empty()) {
+    done(std::move(result).value());
+    return;
+  }
+  engine_.apply_all_async(
+      writes, [done = std::move(done), message = std::move(result).value()](Status s) mutable {
+        if (s.is_ok()) {
+          done(std::move(message));
+        } else {
+          done(to_cql_error(s));
+        }
+      });
+}
+
+QueryProcessor::Outcome QueryProcessor::wait(const std::function<void(Done)>& start) {
+  std::promise<Outcome> promise;
+  auto future = promise.get_future();
+  start([&promise](Outcome o) { promise.set_value(std::move(o)); });
+  return future.get();
+}
+
 QueryProcessor::Outcome QueryProcessor::query(std::string_view text, const QueryOptions& options,
                                               Session& session) {
+  return wait([&](Done done) { query_async(text, options, session, std::move(done)); });
+}
+QueryProcessor::Outcome QueryProcessor::execute(BytesView id, const QueryOptions& options,
+                                                Session& session) {
+  return wait([&](Done done) { execute_async(id, options, session, std::move(done)); });
+}
+QueryProcessor::Outcome QueryProcessor::batch(uint8_t type, const std::vector<BatchEntry>& entries,
+                                              const QueryOptions& options, Session& session) {
+  return wait([&](Done done) { batch_async(type, entries, options, session, std::move(done)); });
+}
+
+void QueryProcessor::query_async(std::string_view text, const QueryOptions& options,
+                                 Session& session, Done done) {
   auto parsed = parse_statement(text);
-  if (!parsed.is_ok()) return to_cql_error(parsed.status());
+  if (!parsed.is_ok()) return done(to_cql_error(parsed.status()));
   if (parsed->bind_count > 0 && options.values.size() != static_cast<size_t>(parsed->bind_count)) {
-    return to_cql_error(invalid("There were " + std::to_string(parsed->bind_count) +
-                                " markers(?) in CQL but " + std::to_string(options.values.size()) +
-                                " bound variables"));
+    return done(to_cql_error(invalid("There were " + std::to_string(parsed->bind_count) +
+                                     " markers(?) in CQL but " +
+                                     std::to_string(options.values.size()) + " bound variables")));
   }
   StatementRunner runner(*this, session, options, *parsed, session.keyspace);
   auto result = runner.run();
-  if (!result.is_ok()) return error_for(result.status(), &parsed->statement, session.keyspace);
-  return std::move(result).value();
+  finish(runner, std::move(result), parsed->statement, session.keyspace, std::move(done));
 }
 
 QueryProcessor::Outcome QueryProcessor::prepare(std::string_view text, const Session& session) {
@@ -3340,8 +3385,8 @@ std::shared_ptr<const QueryProcessor::Prepared> QueryProcessor::find_prepared(By
   return it == prepared_.end() ? nullptr : it->second;
 }
 
-QueryProcessor::Outcome QueryProcessor::execute(BytesView id, const QueryOptions& options,
-                                                Session& session) {
+void QueryProcessor::execute_async(BytesView id, const QueryOptions& options, Session& session,
+                                   Done done) {
   auto prepared = find_prepared(id);
   if (!prepared) {
     CqlError e;
@@ -3352,24 +3397,23 @@ QueryProcessor::Outcome QueryProcessor::execute(BytesView id, const QueryOptions
                 "has been evicted "
                 "from the internal cache)";
     e.unprepared_id = Bytes(id);
-    return e;
+    return done(std::move(e));
   }
   if (options.values.size() != static_cast<size_t>(prepared->parsed.bind_count)) {
-    return to_cql_error(invalid("There were " + std::to_string(prepared->parsed.bind_count) +
-                                " markers(?) in CQL but " + std::to_string(options.values.size()) +
-                                " bound variables"));
+    return done(to_cql_error(invalid("There were " + std::to_string(prepared->parsed.bind_count) +
+                                     " markers(?) in CQL but " +
+                                     std::to_string(options.values.size()) + " bound variables")));
   }
   StatementRunner runner(*this, session, options, prepared->parsed, prepared->keyspace);
   auto result = runner.run();
-  if (!result.is_ok())
-    return error_for(result.status(), &prepared->parsed.statement, prepared->keyspace);
-  return std::move(result).value();
+  finish(runner, std::move(result), prepared->parsed.statement, prepared->keyspace,
+         std::move(done));
 }
 
-QueryProcessor::Outcome QueryProcessor::batch(uint8_t type, const std::vector<BatchEntry>& entries,
-                                              const QueryOptions& options, Session& session) {
+void QueryProcessor::batch_async(uint8_t type, const std::vector<BatchEntry>& entries,
+                                 const QueryOptions& options, Session& session, Done done) {
   if (type > 2)
-    return to_cql_error(Status::syntax_error("Unknown batch type " + std::to_string(type)));
+    return done(to_cql_error(Status::syntax_error("Unknown batch type " + std::to_string(type))));
   const int64_t ts = options.timestamp ? *options.timestamp : next_timestamp();
   std::vector<storage::Mutation> mutations;
   std::vector<std::shared_ptr<const Prepared>> keep;
@@ -3385,14 +3429,14 @@ QueryProcessor::Outcome QueryProcessor::batch(uint8_t type, const std::vector<Ba
         e.code = ErrorCode::kUnprepared;
         e.message = "Prepared query with ID " + to_hex(entry.prepared_id) + " not found";
         e.unprepared_id = entry.prepared_id;
-        return e;
+        return done(std::move(e));
       }
       parsed = &prepared->parsed;
       keyspace = prepared->keyspace;
       keep.push_back(prepared);
     } else {
       auto p = parse_statement(entry.query);
-      if (!p.is_ok()) return to_cql_error(p.status());
+      if (!p.is_ok()) return done(to_cql_error(p.status()));
       parsed_text = std::move(p).value();
       parsed = &parsed_text;
     }
@@ -3400,22 +3444,22 @@ QueryProcessor::Outcome QueryProcessor::batch(uint8_t type, const std::vector<Ba
     if (!std::holds_alternative<InsertStatement>(st) &&
         !std::holds_alternative<UpdateStatement>(st) &&
         !std::holds_alternative<DeleteStatement>(st)) {
-      return to_cql_error(invalid(
-          "Invalid statement in batch: only UPDATE, INSERT and DELETE statements are allowed."));
+      return done(to_cql_error(invalid(
+          "Invalid statement in batch: only UPDATE, INSERT and DELETE statements are allowed.")));
     }
     QueryOptions entry_options = options;
     entry_options.values = entry.values;
     entry_options.unset = entry.unset;
     entry_options.names.clear();
     if (entry_options.values.size() != static_cast<size_t>(parsed->bind_count)) {
-      return to_cql_error(
+      return done(to_cql_error(
           invalid("There were " + std::to_string(parsed->bind_count) + " markers(?) in CQL but " +
-                  std::to_string(entry_options.values.size()) + " bound variables"));
+                  std::to_string(entry_options.values.size()) + " bound variables")));
     }
     StatementRunner runner(*this, session, entry_options, *parsed, keyspace);
     const size_t before = mutations.size();
     Status s = runner.collect_mutations(st, ts, &mutations);
-    if (!s.is_ok()) return to_cql_error(s);
+    if (!s.is_ok()) return done(to_cql_error(s));
     // Counter and regular writes do not mix (Cassandra's COUNTER batch rule).
     auto schema = schemas_.current();
     for (size_t i = before; i < mutations.size(); ++i) {
@@ -3425,14 +3469,19 @@ QueryProcessor::Outcome QueryProcessor::batch(uint8_t type, const std::vector<Ba
           counter |= cell.kind == storage::CellWrite::Kind::kCounterAdd;
       }
       if (counter && type != 2)
-        return to_cql_error(invalid("Cannot include a counter statement in a logged batch"));
+        return done(to_cql_error(invalid("Cannot include a counter statement in a logged batch")));
       if (!counter && type == 2)
-        return to_cql_error(invalid("Cannot include non-counter statement in a counter batch"));
+        return done(
+            to_cql_error(invalid("Cannot include non-counter statement in a counter batch")));
     }
   }
-  Status s = engine_.apply_all(mutations);
-  if (!s.is_ok()) return to_cql_error(s);
-  return ResultMessage{};
+  engine_.apply_all_async(mutations, [done = std::move(done)](Status s) {
+    if (s.is_ok()) {
+      done(ResultMessage{});
+    } else {
+      done(to_cql_error(s));
+    }
+  });
 }
 
 }  // namespace ringdb::cql

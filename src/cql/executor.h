@@ -11,6 +11,7 @@
 
 #include <array>
 #include <atomic>
+#include <functional>
 #include <list>
 #include <map>
 #include <memory>
@@ -28,6 +29,8 @@
 #include "storage/engine.h"
 
 namespace ringdb::cql {
+
+class StatementRunner;
 
 struct NodeInfo {
   std::string cluster_name = "Test Cluster";
@@ -65,6 +68,16 @@ class QueryProcessor {
   QueryProcessor(schema::SchemaManager& schemas, storage::Engine& engine, const Clock& clock,
                  uint64_t seed, NodeInfo node);
 
+  using Done = std::function<void(Outcome)>;
+
+  // Each request comes in two forms. The *_async ones call `done` exactly once: at once for
+  // reads, schema changes and errors; for writes, once the write is durable (possibly on the
+  // commit log's thread), so the calling thread never waits for an fsync. The plain ones wait.
+  void query_async(std::string_view text, const QueryOptions& options, Session& session, Done done);
+  void execute_async(BytesView id, const QueryOptions& options, Session& session, Done done);
+  void batch_async(uint8_t type, const std::vector<BatchEntry>& entries, const QueryOptions& options,
+                   Session& session, Done done);
+
   Outcome query(std::string_view text, const QueryOptions& options, Session& session);
   Outcome prepare(std::string_view text, const Session& session);
   Outcome execute(BytesView id, const QueryOptions& options, Session& session);
@@ -77,6 +90,9 @@ class QueryProcessor {
 
  private:
   friend class StatementRunner;
+  void finish(StatementRunner& runner, Result<ResultMessage> result, const Statement& statement,
+              const std::string& keyspace, Done done);
+  Outcome wait(const std::function<void(Done)>& start);
   int64_t next_timestamp();
   Bytes new_timeuuid(int64_t unix_micros);
   Bytes random_uuid();

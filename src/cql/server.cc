@@ -186,12 +186,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void read_header() {
     if (closed_ || reading_ || draining_) return;
     if (in_flight_ >= server_.options().in_flight_per_connection_max)
-      return;  // resumes when responses drain
+      return;  // resumes as responses drain
+    // reading_ stays set until the whole frame (header and body) is in: a second read started
+    // meanwhile (when a response frees an in-flight slot) would tear the stream apart.
     reading_ = true;
     auto self = shared_from_this();
     asio::async_read(
         socket_, asio::buffer(header_), [this, self](const asio::error_code& error, size_t) {
-          reading_ = false;
           if (error) return fail();
           const FrameHeader h = decode_header(header_);
           if (h.length > server_.options().frame_bytes_max) {
@@ -200,11 +201,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
                                          " exceeds maximum allowed length " +
                                          std::to_string(server_.options().frame_bytes_max)));
             close_after_writes_ = true;
+            reading_ = false;
             return;
           }
           body_.resize(h.length);
           asio::async_read(socket_, asio::buffer(body_),
                            [this, self, h](const asio::error_code& e, size_t) {
+                             reading_ = false;
                              if (e) return fail();
                              handle(h);
                              read_header();
@@ -335,44 +338,35 @@ class Connection : public std::enable_shared_from_this<Connection> {
     auto request = std::make_shared<Request>(std::move(decoded).value());
     ++in_flight_;
     auto self = shared_from_this();
-    auto result = std::make_shared<QueryProcessor::Outcome>();
     auto session = std::make_shared<Session>(session_);
     QueryProcessor& processor = server_.processor();
+    EventLoop& loop = server_.loop();
+    // The answer may come from a storage thread or the commit log's thread: hop to the loop.
+    auto answer = [this, self, request, session, &loop,
+                   stream = h.stream](QueryProcessor::Outcome outcome) {
+      loop.post([this, self, request, stream, outcome = std::move(outcome)]() mutable {
+        respond(stream, *request, outcome);
+      });
+    };
     Status submitted = server_.bridge().submit(
-        [request, result, session, &processor] {
+        [request, session, &processor, answer] {
           switch (request->opcode) {
             case Opcode::kQuery:
-              *result = processor.query(request->query, request->options, *session);
+              processor.query_async(request->query, request->options, *session, answer);
               break;
             case Opcode::kPrepare:
-              *result = processor.prepare(request->query, *session);
+              answer(processor.prepare(request->query, *session));
               break;
             case Opcode::kExecute:
-              *result = processor.execute(request->id, request->options, *session);
+              processor.execute_async(request->id, request->options, *session, answer);
               break;
             default:
-              *result = processor.batch(request->batch_type, request->entries, request->options,
-                                        *session);
+              processor.batch_async(request->batch_type, request->entries, request->options,
+                                    *session, answer);
               break;
           }
         },
-        [this, self, result, request, stream = h.stream] {
-          --in_flight_;
-          if (closed_) return;
-          if (auto* error = std::get_if<CqlError>(result.get())) {
-            send(stream, Opcode::kError, encode_error(*error));
-          } else {
-            const auto& message = std::get<ResultMessage>(*result);
-            if (message.kind == ResultMessage::Kind::kSetKeyspace)
-              session_.keyspace = message.keyspace;
-            send(stream, Opcode::kResult,
-                 encode_result(message, request->options.skip_metadata &&
-                                            message.kind == ResultMessage::Kind::kRows));
-            if (message.kind == ResultMessage::Kind::kSchemaChange)
-              server_.broadcast_schema_change(message);
-          }
-          read_header();
-        });
+        nullptr);
     if (!submitted.is_ok()) {
       --in_flight_;
       CqlError e;
@@ -381,6 +375,22 @@ class Connection : public std::enable_shared_from_this<Connection> {
       e.message = submitted.message();
       respond_error(h.stream, e);
     }
+  }
+
+  void respond(int16_t stream, const Request& request, const QueryProcessor::Outcome& outcome) {
+    --in_flight_;
+    if (closed_) return;
+    if (auto* error = std::get_if<CqlError>(&outcome)) {
+      send(stream, Opcode::kError, encode_error(*error));
+    } else {
+      const auto& message = std::get<ResultMessage>(outcome);
+      if (message.kind == ResultMessage::Kind::kSetKeyspace) session_.keyspace = message.keyspace;
+      const bool skip = request.options.skip_metadata && message.kind == ResultMessage::Kind::kRows;
+      send(stream, Opcode::kResult, encode_result(message, skip));
+      if (message.kind == ResultMessage::Kind::kSchemaChange)
+        server_.broadcast_schema_change(message);
+    }
+    read_header();
   }
 
   void respond_error(int16_t stream, const CqlError& e) {

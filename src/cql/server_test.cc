@@ -26,7 +26,7 @@ constexpr int kIterations = 100'000;
 
 class Node {
  public:
-  Node() {
+  explicit Node(size_t in_flight_per_connection_max = 1024) {
     storage::EngineOptions options;
     options.data_directory = dir_.path();
     options.commitlog_sync = CommitLogSync::kPeriodic;
@@ -43,6 +43,7 @@ class Node {
     ServerOptions server_options;
     server_options.port = 0;
     server_options.frame_bytes_max = 1 << 20;
+    server_options.in_flight_per_connection_max = in_flight_per_connection_max;
     server_ = std::make_unique<CqlServer>(*loop_, *bridge_, *processor_, server_options);
     EXPECT_TRUE(server_->start().is_ok());
     thread_ = std::thread([this] { loop_->run(); });
@@ -278,6 +279,37 @@ TEST(BadInput, RandomAndMutatedFramesGetWellFormedReplies) {
   EXPECT_EQ(h.opcode, Opcode::kResult);
   std::printf("%d frames: %d ERROR replies, %d other well-formed replies; node still serving\n",
               kIterations, errors, results);
+}
+
+// Regression: when the in-flight limit paused reading, a response could restart reading while a
+// frame body was still being read, and the stream came apart ("malformed body" errors).
+TEST(Server, PipelinedRequestsBeyondTheInFlightLimitAllSucceed) {
+  Node node(/*in_flight_per_connection_max=*/2);
+  Client client(node.port());
+  BodyWriter s;
+  s.short_(1);
+  s.string("CQL_VERSION");
+  s.string("3.0.0");
+  FrameHeader h;
+  Bytes body;
+  ASSERT_TRUE(client.send_all(Client::frame(4, 0, 1, 0x01, s.release())));
+  ASSERT_TRUE(client.read_frame(&h, &body));
+  // Large bodies take several reads each, which leaves room for the race.
+  const std::string query = "SELECT key FROM system.local /*" + std::string(60000, 'x') + "*/";
+  constexpr int kRequests = 300;
+  std::thread sender([&] {
+    for (int i = 0; i < kRequests; ++i) {
+      ASSERT_TRUE(client.send_all(
+          Client::frame(4, 0, static_cast<int16_t>(i), 0x07, client.query_body(query))));
+    }
+  });
+  int results = 0;
+  for (int i = 0; i < kRequests; ++i) {
+    ASSERT_TRUE(client.read_frame(&h, &body)) << i;
+    if (h.opcode == Opcode::kResult) ++results;
+  }
+  sender.join();
+  EXPECT_EQ(results, kRequests);
 }
 
 TEST(BadInput, UnsupportedVersionsGetTheErrorTheDriversExpect) {

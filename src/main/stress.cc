@@ -79,6 +79,7 @@ int run_stress(const StressOptions& o) {
   Histogram latency_micros;
   std::atomic<int64_t> issued{0}, completed{0}, errors{0}, reads_found{0}, reads{0};
   std::mutex done_mutex;
+  std::string first_error;  // guarded by done_mutex
   std::condition_variable done_cv;
   int active_slots = o.in_flight;
   const int64_t start = clock.monotonic_micros();
@@ -125,7 +126,10 @@ int run_stress(const StressOptions& o) {
         return;
       }
       if (r->is_error) {
-        errors.fetch_add(1);
+        if (errors.fetch_add(1) == 0) {
+          std::lock_guard lock(done_mutex);
+          first_error = r->error.message;
+        }
       } else if (is_read) {
         reads.fetch_add(1);
         if (!r->result.rows.empty()) reads_found.fetch_add(1);
@@ -148,6 +152,7 @@ int run_stress(const StressOptions& o) {
   std::printf("op rate      : %.0f op/s\n", static_cast<double>(ops) / seconds);
   std::printf("operations   : %lld in %.2f s, %lld errors\n", static_cast<long long>(ops), seconds,
               static_cast<long long>(errors.load()));
+  if (!first_error.empty()) std::printf("first error  : %s\n", first_error.c_str());
   if (reads.load() > 0) {
     std::printf("reads found  : %lld of %lld\n", static_cast<long long>(reads_found.load()),
                 static_cast<long long>(reads.load()));

@@ -54,7 +54,7 @@ void ThreadPoolBridge::worker_main() {
       std::lock_guard lock(mutex_);
       --in_flight_;
     }
-    loop_.post(std::move(job.second));
+    if (job.second) loop_.post(std::move(job.second));  // work may answer on its own
   }
 }
 

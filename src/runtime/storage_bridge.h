@@ -3,7 +3,8 @@
 // The event loop must never block, but RocksDB calls may (a read that misses the cache, a write
 // stall). submit(work, done) runs `work` on another thread and then posts `done` to the loop's
 // Executor. The number of submitted-but-unfinished jobs is bounded by `pending_max`; past it,
-// submit() returns Overloaded at once and runs nothing, which callers turn into back-pressure
+// submit() returns Overloaded at once and runs nothing (an empty `done` is allowed: the work then
+// reports back by itself), which callers turn into back-pressure
 // (CQL Overloaded). ThreadPoolBridge is the production implementation; sim::SimStorageBridge runs
 // work inline on virtual time. submit() is called on the loop thread.
 #pragma once

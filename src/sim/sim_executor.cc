@@ -62,7 +62,7 @@ Status SimStorageBridge::submit(Task work, Task done) {
   executor_.schedule_after(latency, [this, work = std::move(work), done = std::move(done)] {
     work();
     --in_flight_;
-    done();
+    if (done) done();
   });
   return Status::ok();
 }
