@@ -207,7 +207,7 @@ Result<std::unique_ptr<CqlClient>> CqlClient::connect(const std::string& host, u
   client->socket_.set_option(asio::ip::tcp::no_delay(true), ec);
   for (int i = static_cast<int>(kStreamsMax) - 1; i >= 0; --i)
     client->free_streams_.push_back(static_cast<int16_t>(i));
-  client->read_header();
+  client->read_more();
   client->thread_ = std::thread([c = client.get()] { c->io_.run(); });
   BodyWriter startup;
   startup.short_(1);
@@ -279,13 +279,16 @@ void CqlClient::write_next() {
                     });
 }
 
-void CqlClient::read_header() {
-  asio::async_read(socket_, asio::buffer(header_), [this](const asio::error_code& error, size_t) {
+void CqlClient::read_more() {
+  socket_.async_read_some(asio::buffer(chunk_), [this](const asio::error_code& error, size_t n) {
     if (error) return fail_all(Status::unavailable("connection closed: " + error.message()));
-    const FrameHeader h = decode_header(header_);
-    body_.resize(h.length);
-    asio::async_read(socket_, asio::buffer(body_), [this, h](const asio::error_code& e, size_t) {
-      if (e) return fail_all(Status::unavailable("connection closed: " + e.message()));
+    inbuf_.append(chunk_.data(), n);
+    size_t pos = 0;
+    while (inbuf_.size() - pos >= kHeaderBytes) {
+      const FrameHeader h = decode_header(reinterpret_cast<const uint8_t*>(inbuf_.data() + pos));
+      if (inbuf_.size() - pos - kHeaderBytes < h.length) break;
+      BytesView body(inbuf_.data() + pos + kHeaderBytes, h.length);
+      pos += kHeaderBytes + h.length;
       Callback cb;
       {
         std::lock_guard lock(mutex_);
@@ -296,9 +299,10 @@ void CqlClient::read_header() {
           free_streams_.push_back(h.stream);
         }
       }
-      if (cb) cb(decode_response(h.opcode, body_));
-      read_header();
-    });
+      if (cb) cb(decode_response(h.opcode, body));
+    }
+    inbuf_.erase(0, pos);
+    read_more();
   });
 }
 

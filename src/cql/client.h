@@ -6,6 +6,7 @@
 // past that, a request fails at once with Overloaded.
 #pragma once
 
+#include <array>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <deque>
@@ -50,7 +51,7 @@ class CqlClient {
  private:
   CqlClient() : socket_(io_) {}
   void send(Opcode opcode, Bytes body, Callback done);
-  void read_header();
+  void read_more();
   void write_next();
   void fail_all(const Status& status);
   Result<Response> wait(const std::function<void(Callback)>& start);
@@ -64,8 +65,8 @@ class CqlClient {
   std::deque<Bytes> outbox_;
   bool writing_ = false;
   bool failed_ = false;
-  uint8_t header_[kHeaderBytes];
-  Bytes body_;
+  std::array<char, 64 * 1024> chunk_;
+  Bytes inbuf_;
 };
 
 Bytes encode_query_parameters(const QueryOptions& options);

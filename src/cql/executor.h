@@ -75,8 +75,8 @@ class QueryProcessor {
   // commit log's thread), so the calling thread never waits for an fsync. The plain ones wait.
   void query_async(std::string_view text, const QueryOptions& options, Session& session, Done done);
   void execute_async(BytesView id, const QueryOptions& options, Session& session, Done done);
-  void batch_async(uint8_t type, const std::vector<BatchEntry>& entries, const QueryOptions& options,
-                   Session& session, Done done);
+  void batch_async(uint8_t type, const std::vector<BatchEntry>& entries,
+                   const QueryOptions& options, Session& session, Done done);
 
   Outcome query(std::string_view text, const QueryOptions& options, Session& session);
   Outcome prepare(std::string_view text, const Session& session);

@@ -3,9 +3,11 @@
 #include <lz4.h>
 
 #include <algorithm>
+#include <array>
 #include <asio/read.hpp>
 #include <asio/write.hpp>
 #include <deque>
+#include <mutex>
 
 #include "common/log.h"
 #include "cql/request.h"
@@ -167,7 +169,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Connection(CqlServer& server, asio::ip::tcp::socket socket)
       : server_(server), socket_(std::move(socket)) {}
 
-  void start() { read_header(); }
+  void start() { read_more(); }
   void close() {
     if (closed_) return;
     closed_ = true;
@@ -178,41 +180,58 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool registered_for_schema() const { return schema_events_; }
   // Stops reading new requests; what is in flight still completes.
   void stop_reading() { draining_ = true; }
-  bool idle() const { return closed_ || (in_flight_ == 0 && outbox_.empty()); }
+  bool idle() const { return closed_ || (in_flight_ == 0 && outbuf_.empty() && !writing_); }
 
-  void send_event(const Bytes& body) { send(-1, Opcode::kEvent, body); }
+  void send_event(const Bytes& body) {
+    send(-1, Opcode::kEvent, body);
+    flush();
+  }
 
  private:
-  void read_header() {
-    if (closed_ || reading_ || draining_) return;
-    if (in_flight_ >= server_.options().in_flight_per_connection_max)
-      return;  // resumes as responses drain
-    // reading_ stays set until the whole frame (header and body) is in: a second read started
-    // meanwhile (when a response frees an in-flight slot) would tear the stream apart.
+  // Reads whatever the socket has into inbuf_ and handles every complete frame in it; requests
+  // found in one read go to the storage bridge as one job. Reading pauses while the connection
+  // has its maximum of requests in flight, which bounds inbuf_ too.
+  void read_more() {
+    if (closed_ || reading_ || draining_ || paused_) return;
     reading_ = true;
     auto self = shared_from_this();
-    asio::async_read(
-        socket_, asio::buffer(header_), [this, self](const asio::error_code& error, size_t) {
-          if (error) return fail();
-          const FrameHeader h = decode_header(header_);
-          if (h.length > server_.options().frame_bytes_max) {
-            respond_error(h.stream,
-                          protocol_error("Request is too big: length " + std::to_string(h.length) +
-                                         " exceeds maximum allowed length " +
-                                         std::to_string(server_.options().frame_bytes_max)));
-            close_after_writes_ = true;
-            reading_ = false;
-            return;
-          }
-          body_.resize(h.length);
-          asio::async_read(socket_, asio::buffer(body_),
-                           [this, self, h](const asio::error_code& e, size_t) {
-                             reading_ = false;
-                             if (e) return fail();
-                             handle(h);
-                             read_header();
-                           });
-        });
+    socket_.async_read_some(asio::buffer(chunk_),
+                            [this, self](const asio::error_code& error, size_t n) {
+                              reading_ = false;
+                              if (error) return fail();
+                              inbuf_.append(chunk_.data(), n);
+                              process_input();
+                            });
+  }
+
+  void process_input() {
+    size_t pos = 0;
+    while (!closed_ && !draining_) {
+      if (in_flight_ >= server_.options().in_flight_per_connection_max) {
+        paused_ = true;
+        break;
+      }
+      if (inbuf_.size() - pos < kHeaderBytes) break;
+      const FrameHeader h = decode_header(reinterpret_cast<const uint8_t*>(inbuf_.data() + pos));
+      if (h.length > server_.options().frame_bytes_max) {
+        respond_error(h.stream,
+                      protocol_error("Request is too big: length " + std::to_string(h.length) +
+                                     " exceeds maximum allowed length " +
+                                     std::to_string(server_.options().frame_bytes_max)));
+        close_after_writes_ = true;
+        inbuf_.clear();
+        pos = 0;
+        break;
+      }
+      if (inbuf_.size() - pos - kHeaderBytes < h.length) break;
+      Bytes body = inbuf_.substr(pos + kHeaderBytes, h.length);
+      pos += kHeaderBytes + h.length;
+      handle(h, std::move(body));
+    }
+    inbuf_.erase(0, pos);
+    submit_batch();
+    flush();
+    if (!close_after_writes_) read_more();
   }
 
   void fail() {
@@ -220,7 +239,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     server_.on_closed(this);
   }
 
-  void handle(const FrameHeader& h) {
+  void handle(const FrameHeader& h, Bytes body) {
     const uint8_t version = h.version & 0x7f;
     if ((h.version & 0x80) != 0) {
       respond_error(h.stream,
@@ -234,7 +253,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
                                    std::to_string(version) + "); supported versions are (4/v4)"));
       return;
     }
-    Bytes body = std::move(body_);
     if (h.flags & kFlagCompression) {
       if (!lz4_) {
         respond_error(h.stream, protocol_error(
@@ -335,45 +353,66 @@ class Connection : public std::enable_shared_from_this<Connection> {
       respond_error(h.stream, protocol_error(decoded.status().message()));
       return;
     }
-    auto request = std::make_shared<Request>(std::move(decoded).value());
     ++in_flight_;
-    auto self = shared_from_this();
+    batch_.push_back({h.stream, std::make_shared<Request>(std::move(decoded).value())});
+  }
+
+  // Runs the requests of one read as one storage job. Answers are collected in completions_ and
+  // handed back to the loop in as few posts as possible (one per drain).
+  void submit_batch() {
+    if (batch_.empty()) return;
+    auto jobs = std::make_shared<std::vector<Pending>>(std::move(batch_));
+    batch_.clear();
     auto session = std::make_shared<Session>(session_);
     QueryProcessor& processor = server_.processor();
+    auto completions = completions_;
+    auto self = shared_from_this();
     EventLoop& loop = server_.loop();
-    // The answer may come from a storage thread or the commit log's thread: hop to the loop.
-    auto answer = [this, self, request, session, &loop,
-                   stream = h.stream](QueryProcessor::Outcome outcome) {
-      loop.post([this, self, request, stream, outcome = std::move(outcome)]() mutable {
-        respond(stream, *request, outcome);
-      });
-    };
     Status submitted = server_.bridge().submit(
-        [request, session, &processor, answer] {
-          switch (request->opcode) {
-            case Opcode::kQuery:
-              processor.query_async(request->query, request->options, *session, answer);
-              break;
-            case Opcode::kPrepare:
-              answer(processor.prepare(request->query, *session));
-              break;
-            case Opcode::kExecute:
-              processor.execute_async(request->id, request->options, *session, answer);
-              break;
-            default:
-              processor.batch_async(request->batch_type, request->entries, request->options,
-                                    *session, answer);
-              break;
+        [jobs, session, &processor, completions, self, &loop] {
+          for (const auto& job : *jobs) {
+            auto answer = [completions, self, &loop, job](QueryProcessor::Outcome outcome) {
+              if (completions->add(job, std::move(outcome))) {
+                loop.post([self] { self->drain_completions(); });
+              }
+            };
+            const Request& request = *job.request;
+            switch (request.opcode) {
+              case Opcode::kQuery:
+                processor.query_async(request.query, request.options, *session, answer);
+                break;
+              case Opcode::kPrepare:
+                answer(processor.prepare(request.query, *session));
+                break;
+              case Opcode::kExecute:
+                processor.execute_async(request.id, request.options, *session, answer);
+                break;
+              default:
+                processor.batch_async(request.batch_type, request.entries, request.options,
+                                      *session, answer);
+                break;
+            }
           }
         },
         nullptr);
     if (!submitted.is_ok()) {
-      --in_flight_;
       CqlError e;
       e.code = submitted.code() == StatusCode::kOverloaded ? ErrorCode::kOverloaded
                                                            : ErrorCode::kServerError;
       e.message = submitted.message();
-      respond_error(h.stream, e);
+      for (const auto& job : *jobs) {
+        --in_flight_;
+        respond_error(job.stream, e);
+      }
+    }
+  }
+
+  void drain_completions() {
+    for (auto& [job, outcome] : completions_->take()) respond(job.stream, *job.request, outcome);
+    flush();
+    if (paused_ && in_flight_ < server_.options().in_flight_per_connection_max) {
+      paused_ = false;
+      process_input();
     }
   }
 
@@ -390,7 +429,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
       if (message.kind == ResultMessage::Kind::kSchemaChange)
         server_.broadcast_schema_change(message);
     }
-    read_header();
   }
 
   void respond_error(int16_t stream, const CqlError& e) {
@@ -432,34 +470,66 @@ class Connection : public std::enable_shared_from_this<Connection> {
       h.flags |= kFlagCompression;
     }
     h.length = static_cast<uint32_t>(payload.size());
-    Bytes frame;
-    encode_header(h, &frame);
-    frame += payload;
-    outbox_.push_back(std::move(frame));
-    if (!writing_) write_next();
+    encode_header(h, &outbuf_);
+    outbuf_ += payload;
   }
 
-  void write_next() {
-    if (outbox_.empty() || closed_) {
-      writing_ = false;
+  // Writes everything queued so far in one system call (and whatever queues up meanwhile next).
+  void flush() {
+    if (writing_ || closed_) return;
+    if (outbuf_.empty()) {
       if (close_after_writes_) fail();
       return;
     }
     writing_ = true;
+    writebuf_.swap(outbuf_);
+    outbuf_.clear();
     auto self = shared_from_this();
-    asio::async_write(socket_, asio::buffer(outbox_.front()),
+    asio::async_write(socket_, asio::buffer(writebuf_),
                       [this, self](const asio::error_code& error, size_t) {
+                        writing_ = false;
+                        writebuf_.clear();
                         if (error) return fail();
-                        outbox_.pop_front();
-                        write_next();
+                        flush();
                       });
   }
 
   CqlServer& server_;
   asio::ip::tcp::socket socket_;
-  uint8_t header_[kHeaderBytes];
-  Bytes body_;
-  std::deque<Bytes> outbox_;
+  struct Pending {
+    int16_t stream;
+    std::shared_ptr<Request> request;
+  };
+  // Answers coming back from storage and commit-log threads, picked up on the loop.
+  class Completions {
+   public:
+    // True when the caller must post a drain (the queue was empty and no drain is pending).
+    bool add(const Pending& job, QueryProcessor::Outcome outcome) {
+      std::lock_guard lock(mutex_);
+      items_.emplace_back(job, std::move(outcome));
+      if (posted_) return false;
+      posted_ = true;
+      return true;
+    }
+    std::vector<std::pair<Pending, QueryProcessor::Outcome>> take() {
+      std::lock_guard lock(mutex_);
+      posted_ = false;
+      return std::move(items_);
+    }
+
+   private:
+    std::mutex mutex_;
+    std::vector<std::pair<Pending, QueryProcessor::Outcome>> items_;
+    bool posted_ = false;
+  };
+
+  std::array<char, 64 * 1024> chunk_;
+  Bytes inbuf_;
+  Bytes outbuf_;
+  Bytes writebuf_;
+  std::vector<Pending> batch_;
+  std::shared_ptr<Completions> completions_ = std::make_shared<Completions>();
+  bool paused_ = false;
   Session session_;
   size_t in_flight_ = 0;
   bool reading_ = false;
