@@ -37,9 +37,9 @@ fuzz: deps
 bench: build
 	bash bench/run.sh
 
+# Starts a node on 127.0.0.1:9042 with sample data, prints a few queries, keeps serving.
 demo: build
-	mkdir -p data/demo
-	./build/ringdb server --data-dir data/demo
+	./build/ringdb demo --data-dir data/demo
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')

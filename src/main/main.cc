@@ -124,8 +124,9 @@ int run_node(const NodeConfig& config, const std::string& log_level,
   cql::QueryProcessor processor(schemas, **engine, clock, rng.next_u64(), node);
 
   EventLoop loop(clock);
-  // Blocking storage work runs here; 64 queued requests per core keep the fsync groups full.
-  ThreadPoolBridge bridge(loop, 4, 4096);
+  // Storage work runs on two threads (one per core here); writes do not hold them while the
+  // commit log syncs, and 4096 queued jobs bound the backlog before clients see Overloaded.
+  ThreadPoolBridge bridge(loop, 2, 4096);
   cql::ServerOptions server_options;
   server_options.address = config.rpc_address;
   server_options.port = static_cast<uint16_t>(config.native_transport_port);
