@@ -58,6 +58,63 @@ test('the Node.js driver works against ringdb', async (t) => {
     assert.deepStrictEqual(seen, Array.from({ length: 25 }, (_, i) => i));
   });
 
+  await t.test('types, collections, tuples and JSON', async () => {
+    await client.execute('CREATE TABLE nodetest.types (k int PRIMARY KEY, b bigint, d decimal, f double, ts timestamp, '
+      + 'u uuid, tu timeuuid, i inet, bl blob, bo boolean, l list<int>, m map<text, int>, tp tuple<int, text>, vi varint)');
+    const u = cassandra.types.Uuid.random();
+    const tu = cassandra.types.TimeUuid.now();
+    const params = [1, cassandra.types.Long.fromString('-9000000000'), cassandra.types.BigDecimal.fromString('12.50'), 1.25,
+      new Date(1700000000123), u, tu, cassandra.types.InetAddress.fromString('10.1.2.3'), Buffer.from([1, 2, 255]), true,
+      [3, 1, 2], { a: 1, b: 2 }, new cassandra.types.Tuple(7, 'seven'), cassandra.types.Integer.fromString('123456789012345678901234567890')];
+    await client.execute('INSERT INTO nodetest.types (k, b, d, f, ts, u, tu, i, bl, bo, l, m, tp, vi) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      params, { prepare: true });
+    const row = (await client.execute('SELECT * FROM nodetest.types WHERE k = 1')).rows[0];
+    assert.strictEqual(row.b.toString(), '-9000000000');
+    assert.strictEqual(row.d.toString(), '12.50');
+    assert.strictEqual(row.f, 1.25);
+    assert.strictEqual(row.ts.getTime(), 1700000000123);
+    assert.strictEqual(row.u.toString(), u.toString());
+    assert.strictEqual(row.tu.toString(), tu.toString());
+    assert.strictEqual(row.i.toString(), '10.1.2.3');
+    assert.deepStrictEqual([...row.bl], [1, 2, 255]);
+    assert.strictEqual(row.bo, true);
+    assert.deepStrictEqual(row.l, [3, 1, 2]);
+    assert.deepStrictEqual(row.m, { a: 1, b: 2 });
+    assert.strictEqual(row.tp.get(1), 'seven');
+    assert.strictEqual(row.vi.toString(), '123456789012345678901234567890');
+    const json = (await client.execute('SELECT JSON k, l FROM nodetest.types WHERE k = 1')).rows[0]['[json]'];
+    assert.deepStrictEqual(JSON.parse(json), { k: 1, l: [3, 1, 2] });
+    await client.execute(`INSERT INTO nodetest.types JSON '{"k": 2, "f": 2.5, "m": {"z": 26}}'`);
+    const two = (await client.execute('SELECT f, m FROM nodetest.types WHERE k = 2')).rows[0];
+    assert.strictEqual(two.f, 2.5);
+    assert.deepStrictEqual(two.m, { z: 26 });
+  });
+
+  await t.test('counters, batches and lightweight transactions', async () => {
+    await client.execute('CREATE TABLE nodetest.views (page text PRIMARY KEY, n counter)');
+    await client.batch([
+      { query: 'UPDATE nodetest.views SET n = n + 2 WHERE page = ?', params: ['home'] },
+      { query: 'UPDATE nodetest.views SET n = n + 3 WHERE page = ?', params: ['home'] },
+    ], { prepare: true, counter: true });
+    const views = await client.execute("SELECT n FROM nodetest.views WHERE page = 'home'");
+    assert.strictEqual(views.rows[0].n.toString(), '5');
+    await client.execute('CREATE TABLE nodetest.locks (name text PRIMARY KEY, owner text)');
+    const first = await client.execute("INSERT INTO nodetest.locks (name, owner) VALUES ('job', 'a') IF NOT EXISTS");
+    assert.strictEqual(first.wasApplied(), true);
+    const second = await client.execute("INSERT INTO nodetest.locks (name, owner) VALUES ('job', 'b') IF NOT EXISTS");
+    assert.strictEqual(second.wasApplied(), false);
+    assert.strictEqual(second.rows[0].owner, 'a');
+    const cas = await client.execute("UPDATE nodetest.locks SET owner = 'b' WHERE name = 'job' IF owner = 'a'");
+    assert.strictEqual(cas.wasApplied(), true);
+  });
+
+  await t.test('token-aware routing metadata', async () => {
+    const replicas = client.getReplicas('nodetest', Buffer.from([0, 0, 0, 1]));
+    assert.strictEqual(replicas.length, 1);
+    const local = await client.execute("SELECT tokens FROM system.local WHERE key = 'local'");
+    assert.ok(local.rows[0].tokens.length >= 1);
+  });
+
   await t.test('errors come back typed', async () => {
     await assert.rejects(client.execute('SELECT * FROM nodetest.missing'), (e) => e.code === 0x2200);
     await assert.rejects(client.execute('SELEC 1'), (e) => e.code === 0x2000);
