@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <lz4.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -310,6 +311,48 @@ TEST(Server, PipelinedRequestsBeyondTheInFlightLimitAllSucceed) {
   }
   sender.join();
   EXPECT_EQ(results, kRequests);
+}
+
+TEST(Server, Lz4CompressedFramesBothWays) {
+  Node node;
+  Client client(node.port());
+  BodyWriter s;
+  s.short_(2);
+  s.string("COMPRESSION");
+  s.string("lz4");
+  s.string("CQL_VERSION");
+  s.string("3.0.0");
+  FrameHeader h;
+  Bytes body;
+  ASSERT_TRUE(client.send_all(Client::frame(4, 0, 1, 0x01, s.release())));
+  ASSERT_TRUE(client.read_frame(&h, &body));
+  ASSERT_EQ(h.opcode, Opcode::kReady);
+  EXPECT_EQ(h.flags & kFlagCompression, 0);  // READY itself goes out uncompressed
+  const Bytes plain = client.query_body("SELECT key, cluster_name FROM system.local");
+  Bytes compressed;  // v4 LZ4 body: [uncompressed length u32][LZ4 block]
+  BufferWriter(&compressed).put_u32(static_cast<uint32_t>(plain.size()));
+  compressed.resize(4 + static_cast<size_t>(LZ4_compressBound(static_cast<int>(plain.size()))));
+  const int n =
+      LZ4_compress_default(plain.data(), compressed.data() + 4, static_cast<int>(plain.size()),
+                           static_cast<int>(compressed.size() - 4));
+  compressed.resize(4 + static_cast<size_t>(n));
+  ASSERT_TRUE(client.send_all(Client::frame(4, kFlagCompression, 7, 0x07, compressed)));
+  ASSERT_TRUE(client.read_frame(&h, &body));
+  ASSERT_EQ(h.opcode, Opcode::kResult);
+  ASSERT_NE(h.flags & kFlagCompression, 0);
+  BufferReader r(body);
+  uint32_t length;
+  ASSERT_TRUE(r.get_u32(&length));
+  Bytes out(length, '\0');
+  ASSERT_EQ(LZ4_decompress_safe(r.rest().data(), out.data(), static_cast<int>(r.rest().size()),
+                                static_cast<int>(length)),
+            static_cast<int>(length));
+  EXPECT_NE(out.find("Test Cluster"), std::string::npos);
+  // A corrupt compressed body is a protocol error, and the connection keeps working.
+  ASSERT_TRUE(
+      client.send_all(Client::frame(4, kFlagCompression, 8, 0x07, Bytes("\0\0\0\x10garbage", 11))));
+  ASSERT_TRUE(client.read_frame(&h, &body));
+  EXPECT_EQ(h.opcode, Opcode::kError);
 }
 
 TEST(BadInput, UnsupportedVersionsGetTheErrorTheDriversExpect) {
