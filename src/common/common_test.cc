@@ -7,6 +7,7 @@
 #include "common/metrics.h"
 #include "common/murmur3.h"
 #include "common/status.h"
+#include "common/uuid.h"
 
 namespace ringdb {
 namespace {
@@ -117,6 +118,25 @@ TEST(Metrics, HistogramPercentilesAreBucketBounded) {
   registry.counter("writes").add(3);
   EXPECT_EQ(&registry.counter("writes"), &registry.counter("writes"));
   EXPECT_NE(registry.dump_text().find("writes 3"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ringdb
+
+namespace ringdb {
+namespace {
+
+TEST(Uuid, VersionsAndTimes) {
+  Bytes v4 = uuid_v4(~uint64_t{0}, 0);
+  EXPECT_EQ(static_cast<uint8_t>(v4[6]) >> 4, 4);
+  EXPECT_EQ(static_cast<uint8_t>(v4[8]) >> 6, 2);
+  const int64_t millis = 1'700'000'000'123;
+  Bytes v1 = uuid_v1(millis * 10'000 + kUuidEpochOffset, 0x1234);
+  EXPECT_EQ(v1.size(), 16u);
+  EXPECT_EQ(static_cast<uint8_t>(v1[6]) >> 4, 1);
+  EXPECT_EQ(uuid_v1_unix_millis(v1), millis);
+  // Python's uuid.uuid1 layout for the same time field: time_low first.
+  EXPECT_EQ(to_hex(uuid_v1(0x0123456789abcdefLL, 0)).substr(0, 16), "89abcdef45671123");
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "common/murmur3.h"
+#include "common/uuid.h"
 #include "cql/parser.h"
 #include "schema/values.h"
 #include "storage/keys.h"
@@ -83,16 +84,6 @@ int64_t load_signed(BytesView v) {
   for (unsigned char c : v) r = (r << 8) | c;
   const int shift = 64 - 8 * static_cast<int>(v.size());
   return v.empty() ? 0 : static_cast<int64_t>(r << shift) >> shift;
-}
-
-// The 100-ns intervals between 1582-10-15 (the UUID epoch) and 1970-01-01.
-constexpr int64_t kUuidEpochOffset = 0x01b21dd213814000LL;
-
-int64_t timeuuid_unix_millis(BytesView u) {
-  auto b = [&](int i) { return static_cast<uint64_t>(static_cast<uint8_t>(u[i])); };
-  uint64_t t = (b(6) & 0x0f) << 56 | b(7) << 48 | b(4) << 40 | b(5) << 32 | b(0) << 24 |
-               b(1) << 16 | b(2) << 8 | b(3);
-  return (static_cast<int64_t>(t) - kUuidEpochOffset) / 10'000;
 }
 
 // --- Binding values ---------------------------------------------------------------------------
@@ -842,22 +833,6 @@ namespace {
 constexpr int64_t kPrependReference =
     0x01b21dd213814000LL + 12'623'040'000'000'000LL;  // 2010-01-01
 
-Bytes timeuuid_from_uuid_time(int64_t uuid_time, uint64_t low) {
-  Bytes u(16, '\0');
-  const auto t = static_cast<uint64_t>(uuid_time);
-  u[0] = static_cast<char>(t >> 24);
-  u[1] = static_cast<char>(t >> 16);
-  u[2] = static_cast<char>(t >> 8);
-  u[3] = static_cast<char>(t);
-  u[4] = static_cast<char>(t >> 40);
-  u[5] = static_cast<char>(t >> 32);
-  u[6] = static_cast<char>(0x10 | ((t >> 56) & 0x0f));
-  u[7] = static_cast<char>(t >> 48);
-  for (int i = 0; i < 8; ++i) u[8 + i] = static_cast<char>(low >> (8 * (7 - i)));
-  u[8] = static_cast<char>((u[8] & 0x3f) | 0x80);
-  return u;
-}
-
 }  // namespace
 
 Status StatementRunner::add_cell_writes(const TableMetadata& table, const ColumnMetadata& column,
@@ -1181,8 +1156,7 @@ Status StatementRunner::update_mutations(const UpdateStatement& s, std::optional
         for (size_t i = 0; i < n; i += is_map ? 2 : 1) {
           if (type.kind == ValueKind::kList) {
             Bytes path = op.kind == Operation::Kind::kPrepend
-                             ? timeuuid_from_uuid_time(
-                                   kPrependReference - ts * 10 - static_cast<int64_t>(n - i), 0)
+                             ? uuid_v1(kPrependReference - ts * 10 - static_cast<int64_t>(n - i), 0)
                              : qp_.new_timeuuid(ts);
             target->cells.push_back({Kind::kSet, c->id, path, items[i], ts, ttl, 0});
           } else if (type.kind == ValueKind::kSet) {
@@ -1950,7 +1924,7 @@ class Selection {
     if (f.size() > 6 && (f.substr(f.size() - 6) == "asblob" || f.rfind("blobas", 0) == 0)) return v;
     int64_t millis;
     if (arg.kind == ValueKind::kTimeuuid)
-      millis = timeuuid_unix_millis(*v);
+      millis = uuid_v1_unix_millis(*v);
     else if (arg.kind == ValueKind::kTimestamp)
       millis = load_signed(*v);
     else if (arg.kind == ValueKind::kDate)
@@ -3246,18 +3220,13 @@ Bytes QueryProcessor::new_timeuuid(int64_t unix_micros) {
   const int64_t wanted = unix_micros * 10 + kUuidEpochOffset;
   std::lock_guard lock(rng_mutex_);
   last_uuid_time_ = std::max(wanted, last_uuid_time_ + 1);
-  return timeuuid_from_uuid_time(last_uuid_time_, rng_.next_u64());
+  return uuid_v1(last_uuid_time_, rng_.next_u64());
 }
 
 Bytes QueryProcessor::random_uuid() {
   std::lock_guard lock(rng_mutex_);
-  Bytes u;
-  BufferWriter w(&u);
-  w.put_u64(rng_.next_u64());
-  w.put_u64(rng_.next_u64());
-  u[6] = static_cast<char>((u[6] & 0x0f) | 0x40);
-  u[8] = static_cast<char>((u[8] & 0x3f) | 0x80);
-  return u;
+  const uint64_t high = rng_.next_u64();
+  return uuid_v4(high, rng_.next_u64());
 }
 
 namespace {

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <mutex>
 
+#include "common/uuid.h"
 #include "cql/client.h"
 #include "main/tools.h"
 #include "runtime/rng.h"
@@ -30,11 +31,8 @@ Bytes date_bytes(int64_t days) {
   return be(days + (int64_t{1} << 31), 4);
 }
 Bytes uuid_bytes(Rng& rng) {
-  Bytes u =
-      be(static_cast<int64_t>(rng.next_u64()), 8) + be(static_cast<int64_t>(rng.next_u64()), 8);
-  u[6] = static_cast<char>((u[6] & 0x0f) | 0x40);
-  u[8] = static_cast<char>((u[8] & 0x3f) | 0x80);
-  return u;
+  const uint64_t high = rng.next_u64();
+  return uuid_v4(high, rng.next_u64());
 }
 Bytes decimal_cents(int64_t cents) {
   return be(2, 4) + be(cents, 8);

@@ -14,6 +14,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/uuid.h"
 #include "cql/server.h"
 #include "main/tools.h"
 #include "runtime/clock.h"
@@ -47,12 +48,8 @@ Result<Bytes> load_host_id(const std::string& directory, Rng& rng) {
   std::ifstream in(path, std::ios::binary);
   Bytes id(16, '\0');
   if (in.read(id.data(), 16) && in.gcount() == 16) return id;
-  BufferWriter w(&id);
-  id.clear();
-  w.put_u64(rng.next_u64());
-  w.put_u64(rng.next_u64());
-  id[6] = static_cast<char>((id[6] & 0x0f) | 0x40);
-  id[8] = static_cast<char>((id[8] & 0x3f) | 0x80);
+  const uint64_t high = rng.next_u64();
+  id = uuid_v4(high, rng.next_u64());
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out.write(id.data(), 16) || !out.flush()) return Status::io_error("cannot write " + path);
   return id;

@@ -6,6 +6,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "common/uuid.h"
+
 namespace ringdb::schema {
 namespace {
 
@@ -345,13 +347,8 @@ Status SchemaManager::commit(std::unique_ptr<Schema> next) {
 }
 
 Bytes SchemaManager::random_uuid() {
-  Bytes u;
-  BufferWriter w(&u);
-  w.put_u64(rng_.next_u64());
-  w.put_u64(rng_.next_u64());
-  u[6] = static_cast<char>((u[6] & 0x0f) | 0x40);
-  u[8] = static_cast<char>((u[8] & 0x3f) | 0x80);
-  return u;
+  const uint64_t high = rng_.next_u64();
+  return uuid_v4(high, rng_.next_u64());
 }
 
 Status SchemaManager::create_keyspace(KeyspaceMetadata keyspace) {

@@ -536,7 +536,8 @@ Status Engine::apply_all(std::span<const Mutation> mutations) {
   return future.get();
 }
 
-void Engine::apply_all_async(std::span<const Mutation> mutations, std::function<void(Status)> done) {
+void Engine::apply_all_async(std::span<const Mutation> mutations,
+                             std::function<void(Status)> done) {
   const int64_t start = clock_.monotonic_micros();
   rocksdb::WriteBatch batch;
   Status s;
@@ -714,7 +715,8 @@ Result<Bytes> Engine::scan_cursor_after(TableId table_id, BytesView partition_ke
   auto table = tables_->find(table_id);
   if (!table) return Status::invalid_argument("unknown table id " + std::to_string(table_id));
   const Bytes prefix = partition_prefix(table_id, murmur3_token(partition_key), partition_key);
-  if (clustering == nullptr || clustering->empty()) return Bytes(1, kCursorAtKey) + *prefix_successor(prefix);
+  if (clustering == nullptr || clustering->empty())
+    return Bytes(1, kCursorAtKey) + *prefix_successor(prefix);
   Bytes encoded;
   RINGDB_RETURN_IF_ERROR(encode_clustering(*table, *clustering, &encoded));
   auto lo = prefix_successor(encoded);

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "common/bytes.h"
+#include "common/uuid.h"
 #include "storage/engine.h"
 
 namespace ringdb::storage::testing {
@@ -53,17 +54,7 @@ inline int64_t as_int64(BytesView b) {
 }
 // A version-1 UUID whose timestamp is `t` (for list element paths).
 inline Bytes timeuuid_value(uint64_t t) {
-  Bytes u(16, '\0');
-  u[0] = static_cast<char>(t >> 24);
-  u[1] = static_cast<char>(t >> 16);
-  u[2] = static_cast<char>(t >> 8);
-  u[3] = static_cast<char>(t);
-  u[4] = static_cast<char>(t >> 40);
-  u[5] = static_cast<char>(t >> 32);
-  u[6] = static_cast<char>(0x10 | ((t >> 56) & 0x0f));
-  u[7] = static_cast<char>(t >> 48);
-  u[8] = '\x80';
-  return u;
+  return uuid_v1(static_cast<int64_t>(t), 0);
 }
 
 class EngineFixture : public ::testing::Test {
