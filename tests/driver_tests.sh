@@ -9,7 +9,7 @@ port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1
 "$build_dir/ringdb" server --data-dir "$data" --cql-port "$port" --log-level warn > "$data/server.log" 2>&1 &
 server=$!
 cleanup() {
-  kill -TERM "$server" 2>/dev/null || true
+  [ -n "${server_stopped:-}" ] || kill -TERM "$server" 2>/dev/null || true
   wait "$server" 2>/dev/null || true
   rm -rf "$data"
 }
@@ -26,5 +26,37 @@ echo "== Node.js driver against port $port"
 if ! kill -0 "$server" 2>/dev/null; then
   echo "the server died during the tests:"; cat "$data/server.log"; exit 1
 fi
+
+fail() { echo "FAILED: $*"; exit 1; }
+echo "== ringdb cql (-e, -f, DESCRIBE, errors)"
+out=$("$build_dir/ringdb" cql 127.0.0.1 "$port" -e "CREATE KEYSPACE shell_ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}; CREATE TABLE shell_ks.t (k int PRIMARY KEY, v text); INSERT INTO shell_ks.t (k, v) VALUES (1, 'one'); SELECT * FROM shell_ks.t")
+echo "$out" | grep -q " 1 | one" || fail "shell row output: $out"
+echo "$out" | grep -q "(1 rows)" || fail "shell row count: $out"
+printf 'USE shell_ks;\nSELECT v\n  FROM t\n  WHERE k = 1;\nDESCRIBE TABLE t\n' > "$data/script.cql"
+out=$("$build_dir/ringdb" cql 127.0.0.1 "$port" -f "$data/script.cql")
+echo "$out" | grep -q "CREATE TABLE shell_ks.t" || fail "DESCRIBE: $out"
+echo "$out" | grep -q " one" || fail "multi-line statement: $out"
+if "$build_dir/ringdb" cql 127.0.0.1 "$port" -e "SELEC 1" > "$data/err.out"; then fail "a bad statement exited 0"; fi
+grep -q "SyntaxException" "$data/err.out" || fail "syntax error message: $(cat "$data/err.out")"
+
+echo "== ringdb stress (write then read, 20000 operations each)"
+for workload in write read mixed; do
+  out=$("$build_dir/ringdb" stress "$workload" --port "$port" -c 2 -i 16 -n 20000 --keys 5000)
+  echo "$out" | grep -E "^(op rate|latency p99 )"
+  echo "$out" | grep -q "^RESULT workload=$workload .* errors=0 " || fail "stress $workload: $out"
+done
+
+echo "== SIGTERM drains and exits cleanly"
+kill -TERM "$server"
+rc=0; wait "$server" || rc=$?
+[ "$rc" -eq 0 ] || fail "server exited with $rc after SIGTERM"
+grep -q "stopped\|draining" "$data/server.log" || true
+server_stopped=1
+echo "== ringdb demo (small data set, exits after the queries)"
+out=$("$build_dir/ringdb" demo --data-dir "$data/demo" --cql-port "$port" --events 3000 --exit)
+echo "$out" | grep -qE "Loaded [0-9]+ rows into keyspace demo .*\(0 errors\)" || fail "demo load: $out"
+echo "$out" | grep -q "GROUP BY the partition key" || fail "demo queries: $out"
+echo "$out" | grep -q "^error:" && fail "a demo query failed: $out"
+
 echo "== Durability through the Python driver (SIGKILL and restart)"
 RINGDB_BINARY="$build_dir/ringdb" /usr/bin/python3 "$here/python/test_durability.py"
