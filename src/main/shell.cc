@@ -25,6 +25,16 @@ std::string upper(std::string s) {
   return s;
 }
 
+// A CQL string literal for `s` (quotes doubled), for names the user typed.
+std::string literal(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    out.push_back(c);
+    if (c == '\'') out.push_back('\'');
+  }
+  return out + "'";
+}
+
 std::string trim(const std::string& s) {
   size_t b = s.find_first_not_of(" \t\r\n");
   if (b == std::string::npos) return "";
@@ -264,16 +274,17 @@ class Shell {
       bool found = false;
       if (what == "KEYSPACE") {
         for (const auto& row : rows_of("SELECT keyspace_name, durable_writes, replication FROM "
-                                       "system_schema.keyspaces WHERE keyspace_name = '" +
-                                       ks + "'")) {
+                                       "system_schema.keyspaces WHERE keyspace_name = " +
+                                       literal(ks))) {
           found = true;
           out_ << "\nCREATE KEYSPACE " << ks << " WITH replication = "
                << schema::format_value(*schema::CqlType::parse("map<text, text>"), *row[2])
                << " AND durable_writes = " << (row[1] && (*row[1])[0] ? "true" : "false") << ";\n";
         }
       }
-      for (const auto& t : rows_of(
-               "SELECT table_name FROM system_schema.tables WHERE keyspace_name = '" + ks + "'")) {
+      for (const auto& t :
+           rows_of("SELECT table_name FROM system_schema.tables WHERE keyspace_name = " +
+                   literal(ks))) {
         if (!table.empty() && text(t[0]) != table) continue;
         found = true;
         describe_table(ks, text(t[0]));
@@ -292,8 +303,8 @@ class Shell {
   void describe_table(const std::string& ks, const std::string& table) {
     auto columns = rows_of(
         "SELECT column_name, clustering_order, kind, position, type FROM system_schema.columns "
-        "WHERE keyspace_name = '" +
-        ks + "' AND table_name = '" + table + "'");
+        "WHERE keyspace_name = " +
+        literal(ks) + " AND table_name = " + literal(table));
     struct Column {
       std::string name, order, kind, type;
       int32_t position;
@@ -334,8 +345,8 @@ class Shell {
     }
     auto options = rows_of(
         "SELECT default_time_to_live, gc_grace_seconds, comment FROM system_schema.tables WHERE "
-        "keyspace_name = '" +
-        ks + "' AND table_name = '" + table + "'");
+        "keyspace_name = " +
+        literal(ks) + " AND table_name = " + literal(table));
     if (!options.empty()) {
       BufferReader ttl(*options[0][0]), gc(*options[0][1]);
       int32_t ttl_value = 0, gc_value = 0;
