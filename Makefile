@@ -18,11 +18,11 @@ build-asan: deps
 	cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DRINGDB_SANITIZE=ON $(CMAKE_FLAGS)
 	ninja -C build-asan -j $(JOBS)
 
-# All tests: unit tests and the crash test on the optimised build, then the unit tests again
-# under AddressSanitizer and UndefinedBehaviorSanitizer.
+# All tests: unit, crash and driver tests on the optimised build, then the unit and driver tests
+# again under AddressSanitizer, UndefinedBehaviorSanitizer and LeakSanitizer.
 test: build build-asan
 	cd build && ctest --output-on-failure -j $(JOBS)
-	cd build-asan && ctest --output-on-failure -j $(JOBS) -L unit
+	cd build-asan && ctest --output-on-failure -j $(JOBS) -L 'unit|driver'
 
 # libFuzzer targets for the frame decoder and the CQL parser (clang, ASan + fuzzer); runs each
 # for FUZZ_SECONDS.
