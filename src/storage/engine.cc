@@ -336,6 +336,9 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& options, const
   o.max_background_jobs = 2;
   o.max_subcompactions = 1;  // the compaction filter must see a partition's keys in one pass
   o.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  // Writers that queue behind a RocksDB write group sleep instead of spinning: on a small machine
+  // the spinning steals the core the group leader needs.
+  o.enable_write_thread_adaptive_yield = false;
   rocksdb::BlockBasedTableOptions table;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   table.whole_key_filtering =
