@@ -82,4 +82,16 @@ Bytes digits_to_magnitude(const std::string& digits) {
   return mag.substr(first);
 }
 
+Bytes varint_from_int128(__int128 value) {
+  BigInt b;
+  b.negative = value < 0;
+  auto magnitude =
+      b.negative ? -static_cast<unsigned __int128>(value) : static_cast<unsigned __int128>(value);
+  for (int i = 15; i >= 0; --i) {
+    const auto byte = static_cast<char>(magnitude >> (8 * i));
+    if (!b.magnitude.empty() || byte != 0) b.magnitude.push_back(byte);
+  }
+  return bigint_to_twos_complement(b);
+}
+
 }  // namespace ringdb

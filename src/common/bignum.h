@@ -17,6 +17,8 @@ struct BigInt {
 BigInt bigint_from_twos_complement(BytesView v);
 // Minimal two's complement form (one byte for zero).
 Bytes bigint_to_twos_complement(const BigInt& b);
+// The minimal two's complement (varint) form of a 128-bit integer.
+Bytes varint_from_int128(__int128 value);
 // Decimal digits of a magnitude, most significant first ("" for zero).
 std::string magnitude_to_digits(Bytes magnitude);
 // The magnitude of a string of decimal digits ('0'..'9' only).

@@ -2,6 +2,7 @@
 
 #include <limits>
 
+#include "common/bignum.h"
 #include "common/bytes.h"
 #include "common/config.h"
 #include "common/metrics.h"
@@ -125,6 +126,18 @@ TEST(Metrics, HistogramPercentilesAreBucketBounded) {
 
 namespace ringdb {
 namespace {
+
+TEST(BigNum, Int128ToVarint) {
+  EXPECT_EQ(to_hex(varint_from_int128(0)), "00");
+  EXPECT_EQ(to_hex(varint_from_int128(127)), "7f");
+  EXPECT_EQ(to_hex(varint_from_int128(128)), "0080");
+  EXPECT_EQ(to_hex(varint_from_int128(-1)), "ff");
+  EXPECT_EQ(to_hex(varint_from_int128(-128)), "80");
+  EXPECT_EQ(to_hex(varint_from_int128(-129)), "ff7f");
+  const __int128 big = static_cast<__int128>(1) << 100;
+  EXPECT_EQ(to_hex(varint_from_int128(big)), "10000000000000000000000000");
+  EXPECT_EQ(to_hex(varint_from_int128(-big)), "f0000000000000000000000000");
+}
 
 TEST(Uuid, VersionsAndTimes) {
   Bytes v4 = uuid_v4(~uint64_t{0}, 0);

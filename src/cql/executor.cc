@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "common/bignum.h"
 #include "common/murmur3.h"
 #include "common/uuid.h"
 #include "cql/parser.h"
@@ -1698,7 +1699,7 @@ class Selection {
             v = q +
                 ((twice > a.count || (twice == a.count && (q % 2 != 0))) ? (v < 0 ? -1 : 1) : 0);
           }
-          Bytes b = int128_varint(v);
+          Bytes b = varint_from_int128(v);
           if (t.kind == ValueKind::kDecimal) b = be32(a.scale) + b;
           out.push_back(b);
           continue;
@@ -1741,19 +1742,6 @@ class Selection {
     int32_t scale = 0;
     double real = 0;
   };
-
-  static Bytes int128_varint(__int128 v) {
-    Bytes out;
-    for (int i = 15; i >= 0; --i)
-      out.push_back(static_cast<char>(static_cast<unsigned __int128>(v) >> (8 * i)));
-    size_t first = 0;
-    while (first + 1 < out.size() &&
-           ((out[first] == 0 && !(out[first + 1] & 0x80)) ||
-            (static_cast<uint8_t>(out[first]) == 0xff && (out[first + 1] & 0x80)))) {
-      ++first;
-    }
-    return out.substr(first);
-  }
 
   // Exact sums of varint and decimal values while they fit in 127 bits.
   static Status add_exact(const CqlType& t, BytesView v, Accumulator* a) {

@@ -124,6 +124,19 @@ class Client {
     *h = decode_header(reinterpret_cast<const uint8_t*>(header.data()));
     return read_exact(h->length, body);
   }
+  // STARTUP with these options; true when the node answers READY.
+  bool startup(const std::map<std::string, std::string>& options = {{"CQL_VERSION", "3.0.0"}}) {
+    BodyWriter w;
+    w.short_(static_cast<uint16_t>(options.size()));
+    for (const auto& [k, v] : options) {
+      w.string(k);
+      w.string(v);
+    }
+    FrameHeader h;
+    Bytes body;
+    return send_all(frame(4, 0, 1, 0x01, w.release())) && read_frame(&h, &body) &&
+           h.opcode == Opcode::kReady && (h.flags & kFlagCompression) == 0;
+  }
   Bytes query_body(const std::string& cql) {
     BodyWriter w;
     w.long_string(cql);
@@ -179,13 +192,7 @@ TEST(BadInput, RandomAndMutatedFramesGetWellFormedReplies) {
   Client client(node.port());
   FrameHeader h;
   Bytes body;
-  BodyWriter s;
-  s.short_(1);
-  s.string("CQL_VERSION");
-  s.string("3.0.0");
-  ASSERT_TRUE(client.send_all(Client::frame(4, 0, 1, 0x01, s.release())));
-  ASSERT_TRUE(client.read_frame(&h, &body));
-  ASSERT_EQ(h.opcode, Opcode::kReady);
+  ASSERT_TRUE(client.startup());
   for (const char* setup : {"CREATE KEYSPACE fz WITH replication = {'class': 'SimpleStrategy', "
                             "'replication_factor': 1}",
                             "CREATE TABLE fz.t (k int, c text, v blob, PRIMARY KEY (k, c))",
@@ -268,12 +275,7 @@ TEST(BadInput, RandomAndMutatedFramesGetWellFormedReplies) {
   ASSERT_TRUE(client.read_frame(&h, &body));
   EXPECT_EQ(h.opcode, Opcode::kError);
   Client fresh(node.port());
-  BodyWriter s2;
-  s2.short_(1);
-  s2.string("CQL_VERSION");
-  s2.string("3.4.5");
-  ASSERT_TRUE(fresh.send_all(Client::frame(4, 0, 1, 0x01, s2.release())));
-  ASSERT_TRUE(fresh.read_frame(&h, &body));
+  ASSERT_TRUE(fresh.startup({{"CQL_VERSION", "3.4.5"}}));
   ASSERT_TRUE(fresh.send_all(
       Client::frame(4, 0, 5, 0x07, fresh.query_body("SELECT v FROM fz.t WHERE k = 1"))));
   ASSERT_TRUE(fresh.read_frame(&h, &body));
@@ -287,14 +289,9 @@ TEST(BadInput, RandomAndMutatedFramesGetWellFormedReplies) {
 TEST(Server, PipelinedRequestsBeyondTheInFlightLimitAllSucceed) {
   Node node(/*in_flight_per_connection_max=*/2);
   Client client(node.port());
-  BodyWriter s;
-  s.short_(1);
-  s.string("CQL_VERSION");
-  s.string("3.0.0");
+  ASSERT_TRUE(client.startup());
   FrameHeader h;
   Bytes body;
-  ASSERT_TRUE(client.send_all(Client::frame(4, 0, 1, 0x01, s.release())));
-  ASSERT_TRUE(client.read_frame(&h, &body));
   // Large bodies take several reads each, which leaves room for the race.
   const std::string query = "SELECT key FROM system.local /*" + std::string(60000, 'x') + "*/";
   constexpr int kRequests = 300;
@@ -316,18 +313,10 @@ TEST(Server, PipelinedRequestsBeyondTheInFlightLimitAllSucceed) {
 TEST(Server, Lz4CompressedFramesBothWays) {
   Node node;
   Client client(node.port());
-  BodyWriter s;
-  s.short_(2);
-  s.string("COMPRESSION");
-  s.string("lz4");
-  s.string("CQL_VERSION");
-  s.string("3.0.0");
+  // READY itself goes out uncompressed (startup() checks it); everything after is compressed.
+  ASSERT_TRUE(client.startup({{"COMPRESSION", "lz4"}, {"CQL_VERSION", "3.0.0"}}));
   FrameHeader h;
   Bytes body;
-  ASSERT_TRUE(client.send_all(Client::frame(4, 0, 1, 0x01, s.release())));
-  ASSERT_TRUE(client.read_frame(&h, &body));
-  ASSERT_EQ(h.opcode, Opcode::kReady);
-  EXPECT_EQ(h.flags & kFlagCompression, 0);  // READY itself goes out uncompressed
   const Bytes plain = client.query_body("SELECT key, cluster_name FROM system.local");
   Bytes compressed;  // v4 LZ4 body: [uncompressed length u32][LZ4 block]
   BufferWriter(&compressed).put_u32(static_cast<uint32_t>(plain.size()));
