@@ -30,6 +30,8 @@ struct NodeConfig {
   std::vector<std::string> data_file_directories = {"./data"};
   CommitLogSync commitlog_sync = CommitLogSync::kGroup;
   int32_t commitlog_sync_period_in_ms = 10000;
+  // Whole small partitions cached for point reads; 0 (the default, as in Cassandra) disables.
+  int32_t row_cache_size_in_mb = 0;
   std::string endpoint_snitch = "SimpleSnitch";
   std::string data_center = "datacenter1";
   std::string rack = "rack1";

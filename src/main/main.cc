@@ -93,6 +93,7 @@ int run_node(const NodeConfig& config, const std::string& log_level,
   options.data_directory = config.data_directory();
   options.commitlog_sync = config.commitlog_sync;
   options.commitlog_sync_period_ms = config.commitlog_sync_period_in_ms;
+  options.row_cache_bytes = static_cast<size_t>(config.row_cache_size_in_mb) << 20;
   auto engine = storage::Engine::open(options, clock, metrics);
   if (!engine.is_ok()) {
     RINGDB_LOG_ERROR("cannot open storage in {}: {}", options.data_directory,

@@ -251,6 +251,7 @@ class PartitionReader {
         continue;
       if (column == kRowMarkerColumn) {
         row->marker_timestamp = v.timestamp;
+        row->marker_ttl_seconds = v.ttl_seconds;
         continue;
       }
       const ColumnDescriptor* descriptor = table_.column(column);
@@ -304,6 +305,7 @@ Engine::Engine(const EngineOptions& options, const Clock& clock, MetricsRegistry
       clock_(clock),
       tables_(std::make_unique<TableRegistry>()),
       compaction_counters_(std::make_unique<CompactionFilterCounters>()),
+      row_cache_(options.row_cache_bytes),
       writes_(metrics.counter("storage.writes")),
       reads_(metrics.counter("storage.reads")),
       scans_(metrics.counter("storage.scan_pages")),
@@ -377,6 +379,7 @@ Status Engine::register_table(TableDescriptor table) {
 
 Status Engine::remove_table_data(TableId table) {
   clear_idle_iterators();
+  row_cache_.clear();
   const Bytes begin = table_prefix(table);
   const Bytes end = table_end(table);
   rocksdb::Slice b(begin), e(end);
@@ -553,6 +556,8 @@ void Engine::apply_all_async(std::span<const Mutation> mutations,
     done(s);
     return;
   }
+  for (const auto& mutation : mutations)
+    row_cache_.invalidate(mutation.table, mutation.partition_key);
   writes_.add();
   commit_log_->on_written([this, start, done = std::move(done)](Status status) {
     write_micros_.record(clock_.monotonic_micros() - start);
@@ -568,6 +573,29 @@ Status Engine::apply(const Mutation& mutation) {
 }
 
 Result<Partition> Engine::read(const ReadCommand& command, ReadStats* stats) {
+  const bool whole_partition = command.start.prefix.empty() && command.end.prefix.empty();
+  if (!row_cache_.enabled() || !whole_partition) return read_storage(command, stats);
+  // Answers a whole-partition read from a complete copy: reversed and limited in memory.
+  auto answer = [&](Partition p) {
+    if (command.reversed) std::reverse(p.rows.begin(), p.rows.end());
+    if (p.rows.size() > command.row_limit) p.rows.resize(command.row_limit);
+    return p;
+  };
+  if (auto cached = row_cache_.lookup(command.table, command.partition_key)) {
+    reads_.add();
+    return answer(std::move(*cached));
+  }
+  const uint64_t version = row_cache_.version(command.table, command.partition_key);
+  ReadCommand whole = command;
+  whole.reversed = false;
+  whole.row_limit = RowCache::kRowsMax + 1;
+  RINGDB_ASSIGN_OR_RETURN(Partition p, read_storage(whole, stats));
+  if (p.rows.size() > RowCache::kRowsMax) return read_storage(command, stats);  // too big to cache
+  row_cache_.insert(command.table, command.partition_key, version, p);
+  return answer(std::move(p));
+}
+
+Result<Partition> Engine::read_storage(const ReadCommand& command, ReadStats* stats) {
   auto table = tables_->find(command.table);
   if (!table) return Status::invalid_argument("unknown table id " + std::to_string(command.table));
   ReadStats local_stats;

@@ -28,6 +28,7 @@
 #include "storage/commit_log.h"
 #include "storage/mutation.h"
 #include "storage/rocks_hooks.h"
+#include "storage/row_cache.h"
 
 namespace ringdb::storage {
 
@@ -41,6 +42,8 @@ struct EngineOptions {
   // A scan page stops after visiting this many keys even if it found fewer rows than asked,
   // so a page over a long run of tombstones stays bounded; the cursor resumes it.
   uint64_t scan_keys_visited_max = 100'000;
+  // Whole small partitions kept in memory for point reads (row_cache_size_in_mb); 0 disables.
+  size_t row_cache_bytes = 0;
 };
 
 class Engine {
@@ -87,6 +90,7 @@ class Engine {
   uint64_t table_disk_bytes(TableId table);
   const CompactionFilterCounters& compaction_counters() const { return *compaction_counters_; }
   uint64_t commit_log_syncs() const { return commit_log_->sync_count(); }
+  uint64_t row_cache_hits() const { return row_cache_.hits(); }
   std::shared_ptr<const TableDescriptor> table(TableId id) const { return tables_->find(id); }
   rocksdb::DB* rocksdb() { return db_.get(); }
 
@@ -94,6 +98,7 @@ class Engine {
   Engine(const EngineOptions& options, const Clock& clock, MetricsRegistry& metrics);
   Status build_batch(const Mutation& mutation, rocksdb::WriteBatch* batch) const;
   Status remove_table_data(TableId table);
+  Result<Partition> read_storage(const ReadCommand& command, ReadStats* stats);
   // Point reads reuse idle iterators: creating one costs about as much as the read itself, and
   // Refresh() brings an idle one up to date cheaply. An idle iterator pins the files and
   // memtables it saw, so the pool is small and emptied whenever files are dropped.
@@ -108,6 +113,7 @@ class Engine {
   std::unique_ptr<CompactionFilterCounters> compaction_counters_;
   std::unique_ptr<rocksdb::DB> db_;
   std::unique_ptr<CommitLog> commit_log_;
+  RowCache row_cache_;
   std::mutex idle_iterators_mutex_;
   std::vector<std::unique_ptr<rocksdb::Iterator>> idle_iterators_;
   Counter& writes_;

@@ -92,7 +92,8 @@ struct Cell {
 struct Row {
   std::vector<Bytes> clustering;
   int64_t marker_timestamp = kNoTimestamp;  // set when the row has a live marker
-  std::vector<Cell> cells;                  // live cells in column order, elements in path order
+  int32_t marker_ttl_seconds = 0;
+  std::vector<Cell> cells;  // live cells in column order, elements in path order
 };
 
 struct Partition {

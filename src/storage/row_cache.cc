@@ -1,0 +1,117 @@
+#include "storage/row_cache.h"
+
+#include <functional>
+
+namespace ringdb::storage {
+namespace {
+
+size_t row_bytes(const Row& row) {
+  size_t n = sizeof(Row);
+  for (const auto& c : row.clustering) n += c.size();
+  for (const auto& cell : row.cells)
+    n += sizeof(Cell) + cell.value.size() + (cell.path ? cell.path->size() : 0);
+  return n;
+}
+
+size_t partition_bytes(const Partition& p) {
+  size_t n =
+      sizeof(Partition) + p.partition_key.size() + (p.static_row ? row_bytes(*p.static_row) : 0);
+  for (const auto& r : p.rows) n += row_bytes(r);
+  return n;
+}
+
+bool has_ttl(const Row& row) {
+  if (row.marker_ttl_seconds > 0) return true;
+  for (const auto& cell : row.cells) {
+    if (cell.ttl_seconds > 0) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string RowCache::cache_key(TableId table, BytesView partition_key) {
+  std::string key(4, '\0');
+  for (int i = 0; i < 4; ++i)
+    key[static_cast<size_t>(i)] = static_cast<char>(table >> (8 * (3 - i)));
+  key.append(partition_key);
+  return key;
+}
+
+size_t RowCache::stripe(const std::string& key) const {
+  return std::hash<std::string>{}(key) % kStripes;
+}
+
+uint64_t RowCache::version(TableId table, BytesView partition_key) const {
+  return versions_[stripe(cache_key(table, partition_key))].load(std::memory_order_acquire);
+}
+
+bool RowCache::cacheable(const Partition& partition) {
+  if (partition.rows.size() > kRowsMax) return false;
+  if (partition.static_row && has_ttl(*partition.static_row)) return false;
+  for (const auto& row : partition.rows) {
+    if (has_ttl(row)) return false;
+  }
+  return true;
+}
+
+std::optional<Partition> RowCache::lookup(TableId table, BytesView partition_key) {
+  const std::string key = cache_key(table, partition_key);
+  std::lock_guard lock(mutex_);
+  auto it = index_.find(key);
+  if (it == index_.end()) return std::nullopt;
+  lru_.splice(lru_.begin(), lru_, it->second);
+  hits_.fetch_add(1, std::memory_order_relaxed);
+  return it->second->partition;
+}
+
+void RowCache::insert(TableId table, BytesView partition_key, uint64_t version_before_read,
+                      const Partition& partition) {
+  if (!enabled() || !cacheable(partition)) return;
+  const std::string key = cache_key(table, partition_key);
+  const size_t size = partition_bytes(partition) + key.size();
+  if (size > capacity_bytes_) return;
+  std::lock_guard lock(mutex_);
+  // Writers bump the version before they take this lock to erase, so checking it under the lock
+  // rules out a write that finished while we read.
+  if (versions_[stripe(key)].load(std::memory_order_acquire) != version_before_read) return;
+  erase_locked(key);
+  lru_.push_front(Entry{key, partition, size});
+  index_[key] = lru_.begin();
+  bytes_ += size;
+  while (bytes_ > capacity_bytes_ && !lru_.empty()) {
+    const std::string victim = lru_.back().key;  // a copy: erasing frees the entry
+    erase_locked(victim);
+  }
+}
+
+void RowCache::invalidate(TableId table, BytesView partition_key) {
+  if (!enabled()) return;
+  const std::string key = cache_key(table, partition_key);
+  versions_[stripe(key)].fetch_add(1, std::memory_order_acq_rel);
+  std::lock_guard lock(mutex_);
+  erase_locked(key);
+}
+
+void RowCache::clear() {
+  for (auto& v : versions_) v.fetch_add(1, std::memory_order_acq_rel);
+  std::lock_guard lock(mutex_);
+  lru_.clear();
+  index_.clear();
+  bytes_ = 0;
+}
+
+size_t RowCache::bytes() const {
+  std::lock_guard lock(mutex_);
+  return bytes_;
+}
+
+void RowCache::erase_locked(const std::string& key) {
+  auto it = index_.find(key);
+  if (it == index_.end()) return;
+  bytes_ -= it->second->bytes;
+  lru_.erase(it->second);
+  index_.erase(it);
+}
+
+}  // namespace ringdb::storage
