@@ -6,7 +6,10 @@ build_dir=$(cd "${1:?usage: driver_tests.sh BUILD_DIR}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 data=$(mktemp -d -t ringdb-driver-XXXXXX)
 port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$build_dir/ringdb" server --data-dir "$data" --cql-port "$port" --log-level warn > "$data/server.log" 2>&1 &
+# With a row cache, so cached reads take the event loop's inline path (the durability test below
+# runs a node without one).
+printf 'row_cache_size_in_mb: 16\n' > "$data/ringdb.yaml"
+"$build_dir/ringdb" server --config "$data/ringdb.yaml" --data-dir "$data" --cql-port "$port" --log-level warn > "$data/server.log" 2>&1 &
 server=$!
 cleanup() {
   [ -n "${server_stopped:-}" ] || kill -TERM "$server" 2>/dev/null || true

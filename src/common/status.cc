@@ -18,6 +18,8 @@ const char* status_code_name(StatusCode code) {
       return "Corruption";
     case StatusCode::kIOError:
       return "IOError";
+    case StatusCode::kWouldBlock:
+      return "WouldBlock";
     case StatusCode::kOverloaded:
       return "Overloaded";
     case StatusCode::kUnavailable:

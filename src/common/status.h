@@ -21,6 +21,7 @@ enum class StatusCode {
   kCorruption,   // stored bytes do not decode: a bug or a disk fault
   kIOError,      // the OS or RocksDB failed an operation
   kOverloaded,   // a bounded queue is full: back off and retry
+  kWouldBlock,   // answering needs disk I/O: retry where blocking is allowed
   kUnavailable,  // not enough replicas / component stopped
   kTimeout,
   kNotSupported,  // a feature that is not implemented yet, said plainly
@@ -43,6 +44,7 @@ class [[nodiscard]] Status {
   static Status already_exists(std::string m) { return {StatusCode::kAlreadyExists, std::move(m)}; }
   static Status corruption(std::string m) { return {StatusCode::kCorruption, std::move(m)}; }
   static Status io_error(std::string m) { return {StatusCode::kIOError, std::move(m)}; }
+  static Status would_block(std::string m) { return {StatusCode::kWouldBlock, std::move(m)}; }
   static Status overloaded(std::string m) { return {StatusCode::kOverloaded, std::move(m)}; }
   static Status unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
   static Status timeout(std::string m) { return {StatusCode::kTimeout, std::move(m)}; }

@@ -399,6 +399,8 @@ class StatementRunner {
   // Writes that run() prepared but did not apply: the caller applies them (asynchronously) and
   // answers the client once they are durable.
   std::vector<storage::Mutation> take_deferred() { return std::move(deferred_); }
+  // Reads only from the row cache; run() then fails with WouldBlock rather than touch storage.
+  void set_cache_only() { cache_only_ = true; }
   Status collect_mutations(const Statement& statement, std::optional<int64_t> batch_timestamp,
                            std::vector<storage::Mutation>* out);
   // Prepared metadata: a spec for every bind marker, and the partition key's marker positions.
@@ -463,6 +465,7 @@ class StatementRunner {
   std::shared_ptr<const schema::Schema> schema_;
   Binder binder_;
   std::vector<storage::Mutation> deferred_;
+  bool cache_only_ = false;
 };
 
 Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
@@ -2250,7 +2253,8 @@ Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
         read.row_limit = (plan.needs_filtering || aggregate || sort_in_memory)
                              ? QueryProcessor::kResultRowsMax + 1
                              : static_cast<uint64_t>(want);
-        RINGDB_ASSIGN_OR_RETURN(storage::Partition p, qp_.engine_.read(read));
+        RINGDB_ASSIGN_OR_RETURN(storage::Partition p, cache_only_ ? qp_.engine_.read_cached(read)
+                                                                  : qp_.engine_.read(read));
         rows_read += p.rows.size();
         if (rows_read > QueryProcessor::kResultRowsMax) return too_many();
         for (size_t r = 0; r < p.rows.size(); ++r) {
@@ -2322,6 +2326,7 @@ Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
         scan.row_limit = static_cast<uint64_t>(std::clamp<int64_t>(want, 1, 5000));
         if (aggregate || !filters.empty() || per_partition_limit != INT64_MAX)
           scan.row_limit = 5000;
+        if (cache_only_) return Status::would_block("a scan reads storage");
         RINGDB_ASSIGN_OR_RETURN(storage::ScanPage page, qp_.engine_.scan(scan));
         bool stop = false;
         const storage::Partition* last_partition = nullptr;
@@ -3281,6 +3286,22 @@ QueryProcessor::Outcome QueryProcessor::execute(BytesView id, const QueryOptions
 QueryProcessor::Outcome QueryProcessor::batch(uint8_t type, const std::vector<BatchEntry>& entries,
                                               const QueryOptions& options, Session& session) {
   return wait([&](Done done) { batch_async(type, entries, options, session, std::move(done)); });
+}
+
+std::optional<QueryProcessor::Outcome> QueryProcessor::try_execute_inline(
+    BytesView id, const QueryOptions& options, Session& session) {
+  auto prepared = find_prepared(id);
+  if (!prepared || !std::holds_alternative<SelectStatement>(prepared->parsed.statement) ||
+      options.values.size() != static_cast<size_t>(prepared->parsed.bind_count)) {
+    return std::nullopt;  // the regular path answers these
+  }
+  StatementRunner runner(*this, session, options, prepared->parsed, prepared->keyspace);
+  runner.set_cache_only();
+  auto result = runner.run();
+  if (!result.is_ok() && result.status().code() == StatusCode::kWouldBlock) return std::nullopt;
+  if (!result.is_ok())
+    return error_for(result.status(), &prepared->parsed.statement, prepared->keyspace);
+  return Outcome(std::move(result).value());
 }
 
 void QueryProcessor::query_async(std::string_view text, const QueryOptions& options,

@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -77,6 +78,11 @@ class QueryProcessor {
   void execute_async(BytesView id, const QueryOptions& options, Session& session, Done done);
   void batch_async(uint8_t type, const std::vector<BatchEntry>& entries,
                    const QueryOptions& options, Session& session, Done done);
+
+  // A prepared SELECT answered from the row cache alone, without blocking, so the event loop can
+  // run it; nullopt when it would need storage (the caller then uses execute_async).
+  std::optional<Outcome> try_execute_inline(BytesView id, const QueryOptions& options,
+                                            Session& session);
 
   Outcome query(std::string_view text, const QueryOptions& options, Session& session);
   Outcome prepare(std::string_view text, const Session& session);

@@ -354,6 +354,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
       return;
     }
     ++in_flight_;
+    if (h.opcode == Opcode::kExecute) {
+      // Reads of cached partitions never block: answer them here, without a thread hop.
+      if (auto outcome =
+              server_.processor().try_execute_inline(decoded->id, decoded->options, session_)) {
+        respond(h.stream, *decoded, *outcome);
+        return;
+      }
+    }
     batch_.push_back({h.stream, std::make_shared<Request>(std::move(decoded).value())});
   }
 

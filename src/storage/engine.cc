@@ -572,18 +572,34 @@ Status Engine::apply(const Mutation& mutation) {
   return future.get();
 }
 
+namespace {
+
+// Answers a whole-partition read from a complete copy: reversed and limited in memory.
+Partition shape(const ReadCommand& command, Partition p) {
+  if (command.reversed) std::reverse(p.rows.begin(), p.rows.end());
+  if (p.rows.size() > command.row_limit) p.rows.resize(command.row_limit);
+  return p;
+}
+
+}  // namespace
+
+Result<Partition> Engine::read_cached(const ReadCommand& command) {
+  const bool whole_partition = command.start.prefix.empty() && command.end.prefix.empty();
+  if (row_cache_.enabled() && whole_partition) {
+    if (auto cached = row_cache_.lookup(command.table, command.partition_key)) {
+      reads_.add();
+      return shape(command, std::move(*cached));
+    }
+  }
+  return Status::would_block("not in the row cache");
+}
+
 Result<Partition> Engine::read(const ReadCommand& command, ReadStats* stats) {
   const bool whole_partition = command.start.prefix.empty() && command.end.prefix.empty();
   if (!row_cache_.enabled() || !whole_partition) return read_storage(command, stats);
-  // Answers a whole-partition read from a complete copy: reversed and limited in memory.
-  auto answer = [&](Partition p) {
-    if (command.reversed) std::reverse(p.rows.begin(), p.rows.end());
-    if (p.rows.size() > command.row_limit) p.rows.resize(command.row_limit);
-    return p;
-  };
   if (auto cached = row_cache_.lookup(command.table, command.partition_key)) {
     reads_.add();
-    return answer(std::move(*cached));
+    return shape(command, std::move(*cached));
   }
   const uint64_t version = row_cache_.version(command.table, command.partition_key);
   ReadCommand whole = command;
@@ -592,7 +608,7 @@ Result<Partition> Engine::read(const ReadCommand& command, ReadStats* stats) {
   RINGDB_ASSIGN_OR_RETURN(Partition p, read_storage(whole, stats));
   if (p.rows.size() > RowCache::kRowsMax) return read_storage(command, stats);  // too big to cache
   row_cache_.insert(command.table, command.partition_key, version, p);
-  return answer(std::move(p));
+  return shape(command, std::move(p));
 }
 
 Result<Partition> Engine::read_storage(const ReadCommand& command, ReadStats* stats) {

@@ -73,6 +73,9 @@ class Engine {
   void apply_all_async(std::span<const Mutation> mutations, std::function<void(Status)> done);
 
   [[nodiscard]] Result<Partition> read(const ReadCommand& command, ReadStats* stats = nullptr);
+  // Answers only from the row cache, never touching RocksDB: WouldBlock when it cannot. Safe to
+  // call on the event loop.
+  [[nodiscard]] Result<Partition> read_cached(const ReadCommand& command);
   [[nodiscard]] Result<ScanPage> scan(const ScanCommand& command, ReadStats* stats = nullptr);
   // A scan cursor that resumes right after one row (or after the whole partition when
   // `clustering` is null), for callers that stop part-way through a page.

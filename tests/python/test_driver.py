@@ -258,6 +258,22 @@ class DriverTest(unittest.TestCase):
         bound = named.bind({"a": 1, "b": "x", "c": 3})
         self.assertIsNotNone(bound.routing_key)
 
+    def test_repeated_prepared_reads_see_every_write(self):
+        # With the row cache on, repeated reads are answered from memory on the event loop;
+        # each write must still be visible to the next read.
+        s = self.session
+        s.execute("CREATE TABLE hot (k int, c int, v text, PRIMARY KEY (k, c))")
+        write = s.prepare("INSERT INTO hot (k, c, v) VALUES (?, ?, ?)")
+        read = s.prepare("SELECT c, v FROM hot WHERE k = ?")
+        for i in range(50):
+            s.execute(write, (1, i % 3, "v%d" % i))
+            for _ in range(3):
+                rows = [(r.c, r.v) for r in s.execute(read, (1,))]
+                self.assertIn((i % 3, "v%d" % i), rows)
+        s.execute("DELETE FROM hot WHERE k = 1 AND c = 0")
+        self.assertEqual([r.c for r in s.execute(read, (1,))], [1, 2])
+        self.assertEqual(list(s.execute(read, (2,))), [])
+
     def test_errors_are_typed(self):
         s = self.session
         with self.assertRaises(InvalidRequest):
