@@ -3248,7 +3248,8 @@ Bytes statement_id(const std::string& keyspace, std::string_view query) {
 }  // namespace
 
 void QueryProcessor::finish(StatementRunner& runner, Result<ResultMessage> result,
-                            const Statement& statement, const std::string& keyspace, Done done) {
+                            const Statement& statement, const std::string& keyspace, Done done,
+                            WriteGroup* group) {
   if (!result.is_ok()) {
     done(error_for(result.status(), &statement, keyspace));
     return;
@@ -3258,14 +3259,26 @@ void QueryProcessor::finish(StatementRunner& runner, Result<ResultMessage> resul
     done(std::move(result).value());
     return;
   }
-  engine_.apply_all_async(
-      writes, [done = std::move(done), message = std::move(result).value()](Status s) mutable {
-        if (s.is_ok()) {
-          done(std::move(message));
-        } else {
-          done(to_cql_error(s));
-        }
-      });
+  WriteGroup own;
+  WriteGroup& target = group ? *group : own;
+  for (auto& m : writes) target.mutations.push_back(std::move(m));
+  target.waiting.emplace_back(std::move(done), std::move(result).value());
+  if (!group) apply_group(std::move(own));
+}
+
+void QueryProcessor::apply_group(WriteGroup group) {
+  if (group.waiting.empty()) return;
+  auto waiting =
+      std::make_shared<std::vector<std::pair<Done, ResultMessage>>>(std::move(group.waiting));
+  engine_.apply_all_async(group.mutations, [waiting](Status s) {
+    for (auto& [done, message] : *waiting) {
+      if (s.is_ok()) {
+        done(std::move(message));
+      } else {
+        done(to_cql_error(s));
+      }
+    }
+  });
 }
 
 QueryProcessor::Outcome QueryProcessor::wait(const std::function<void(Done)>& start) {
@@ -3305,7 +3318,7 @@ std::optional<QueryProcessor::Outcome> QueryProcessor::try_execute_inline(
 }
 
 void QueryProcessor::query_async(std::string_view text, const QueryOptions& options,
-                                 Session& session, Done done) {
+                                 Session& session, Done done, WriteGroup* group) {
   auto parsed = parse_statement(text);
   if (!parsed.is_ok()) return done(to_cql_error(parsed.status()));
   if (parsed->bind_count > 0 && options.values.size() != static_cast<size_t>(parsed->bind_count)) {
@@ -3315,7 +3328,7 @@ void QueryProcessor::query_async(std::string_view text, const QueryOptions& opti
   }
   StatementRunner runner(*this, session, options, *parsed, session.keyspace);
   auto result = runner.run();
-  finish(runner, std::move(result), parsed->statement, session.keyspace, std::move(done));
+  finish(runner, std::move(result), parsed->statement, session.keyspace, std::move(done), group);
 }
 
 QueryProcessor::Outcome QueryProcessor::prepare(std::string_view text, const Session& session) {
@@ -3364,7 +3377,7 @@ std::shared_ptr<const QueryProcessor::Prepared> QueryProcessor::find_prepared(By
 }
 
 void QueryProcessor::execute_async(BytesView id, const QueryOptions& options, Session& session,
-                                   Done done) {
+                                   Done done, WriteGroup* group) {
   auto prepared = find_prepared(id);
   if (!prepared) {
     CqlError e;
@@ -3384,12 +3397,13 @@ void QueryProcessor::execute_async(BytesView id, const QueryOptions& options, Se
   }
   StatementRunner runner(*this, session, options, prepared->parsed, prepared->keyspace);
   auto result = runner.run();
-  finish(runner, std::move(result), prepared->parsed.statement, prepared->keyspace,
-         std::move(done));
+  finish(runner, std::move(result), prepared->parsed.statement, prepared->keyspace, std::move(done),
+         group);
 }
 
 void QueryProcessor::batch_async(uint8_t type, const std::vector<BatchEntry>& entries,
-                                 const QueryOptions& options, Session& session, Done done) {
+                                 const QueryOptions& options, Session& session, Done done,
+                                 WriteGroup* group) {
   if (type > 2)
     return done(to_cql_error(Status::syntax_error("Unknown batch type " + std::to_string(type))));
   const int64_t ts = options.timestamp ? *options.timestamp : next_timestamp();
@@ -3453,13 +3467,11 @@ void QueryProcessor::batch_async(uint8_t type, const std::vector<BatchEntry>& en
             to_cql_error(invalid("Cannot include non-counter statement in a counter batch")));
     }
   }
-  engine_.apply_all_async(mutations, [done = std::move(done)](Status s) {
-    if (s.is_ok()) {
-      done(ResultMessage{});
-    } else {
-      done(to_cql_error(s));
-    }
-  });
+  WriteGroup own;
+  WriteGroup& target = group ? *group : own;
+  for (auto& m : mutations) target.mutations.push_back(std::move(m));
+  target.waiting.emplace_back(std::move(done), ResultMessage{});
+  if (!group) apply_group(std::move(own));
 }
 
 }  // namespace ringdb::cql

@@ -74,10 +74,21 @@ class QueryProcessor {
   // Each request comes in two forms. The *_async ones call `done` exactly once: at once for
   // reads, schema changes and errors; for writes, once the write is durable (possibly on the
   // commit log's thread), so the calling thread never waits for an fsync. The plain ones wait.
-  void query_async(std::string_view text, const QueryOptions& options, Session& session, Done done);
-  void execute_async(BytesView id, const QueryOptions& options, Session& session, Done done);
+  //
+  // With a WriteGroup, writes are not applied yet: they join the group, and apply_group() later
+  // writes the whole group as one storage write (one WAL record), answering each request.
+  struct WriteGroup {
+    std::vector<storage::Mutation> mutations;
+    std::vector<std::pair<Done, ResultMessage>> waiting;
+  };
+  void query_async(std::string_view text, const QueryOptions& options, Session& session, Done done,
+                   WriteGroup* group = nullptr);
+  void execute_async(BytesView id, const QueryOptions& options, Session& session, Done done,
+                     WriteGroup* group = nullptr);
+  void apply_group(WriteGroup group);
   void batch_async(uint8_t type, const std::vector<BatchEntry>& entries,
-                   const QueryOptions& options, Session& session, Done done);
+                   const QueryOptions& options, Session& session, Done done,
+                   WriteGroup* group = nullptr);
 
   // A prepared SELECT answered from the row cache alone, without blocking, so the event loop can
   // run it; nullopt when it would need storage (the caller then uses execute_async).
@@ -97,7 +108,7 @@ class QueryProcessor {
  private:
   friend class StatementRunner;
   void finish(StatementRunner& runner, Result<ResultMessage> result, const Statement& statement,
-              const std::string& keyspace, Done done);
+              const std::string& keyspace, Done done, WriteGroup* group);
   Outcome wait(const std::function<void(Done)>& start);
   int64_t next_timestamp();
   Bytes new_timeuuid(int64_t unix_micros);

@@ -8,6 +8,7 @@
 #include <asio/write.hpp>
 #include <deque>
 #include <mutex>
+#include <utility>
 
 #include "common/log.h"
 #include "cql/request.h"
@@ -378,6 +379,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     EventLoop& loop = server_.loop();
     Status submitted = server_.bridge().submit(
         [jobs, session, &processor, completions, self, &loop] {
+          // The writes of all requests in this job go to storage as one write.
+          QueryProcessor::WriteGroup writes;
           for (const auto& job : *jobs) {
             auto answer = [completions, self, &loop, job](QueryProcessor::Outcome outcome) {
               if (completions->add(job, std::move(outcome))) {
@@ -385,22 +388,27 @@ class Connection : public std::enable_shared_from_this<Connection> {
               }
             };
             const Request& request = *job.request;
+            if (request.opcode == Opcode::kQuery || request.opcode == Opcode::kPrepare) {
+              // Statements sent as text may be schema changes: earlier writes go first.
+              processor.apply_group(std::exchange(writes, {}));
+            }
             switch (request.opcode) {
               case Opcode::kQuery:
-                processor.query_async(request.query, request.options, *session, answer);
+                processor.query_async(request.query, request.options, *session, answer, &writes);
                 break;
               case Opcode::kPrepare:
                 answer(processor.prepare(request.query, *session));
                 break;
               case Opcode::kExecute:
-                processor.execute_async(request.id, request.options, *session, answer);
+                processor.execute_async(request.id, request.options, *session, answer, &writes);
                 break;
               default:
                 processor.batch_async(request.batch_type, request.entries, request.options,
-                                      *session, answer);
+                                      *session, answer, &writes);
                 break;
             }
           }
+          processor.apply_group(std::move(writes));
         },
         nullptr);
     if (!submitted.is_ok()) {
