@@ -3260,22 +3260,40 @@ void QueryProcessor::finish(StatementRunner& runner, Result<ResultMessage> resul
     return;
   }
   WriteGroup own;
-  WriteGroup& target = group ? *group : own;
-  for (auto& m : writes) target.mutations.push_back(std::move(m));
-  target.waiting.emplace_back(std::move(done), std::move(result).value());
+  (group ? *group : own).add(std::move(writes), std::move(done), std::move(result).value());
   if (!group) apply_group(std::move(own));
+}
+
+void QueryProcessor::WriteGroup::add(std::vector<storage::Mutation> writes, Done done,
+                                     ResultMessage message) {
+  waiting.push_back({std::move(done), std::move(message), mutations.size(), writes.size()});
+  for (auto& m : writes) mutations.push_back(std::move(m));
 }
 
 void QueryProcessor::apply_group(WriteGroup group) {
   if (group.waiting.empty()) return;
-  auto waiting =
-      std::make_shared<std::vector<std::pair<Done, ResultMessage>>>(std::move(group.waiting));
-  engine_.apply_all_async(group.mutations, [waiting](Status s) {
-    for (auto& [done, message] : *waiting) {
+  auto shared = std::make_shared<WriteGroup>(std::move(group));
+  engine_.apply_all_async(shared->mutations, [this, shared](Status s) {
+    if (s.code() == StatusCode::kInvalidArgument && shared->waiting.size() > 1) {
+      // One request's mutation was refused and nothing was written: apply each request on its
+      // own so that only the culprit gets the error.
+      for (auto& w : shared->waiting) {
+        auto span = std::span<const storage::Mutation>(shared->mutations).subspan(w.first, w.count);
+        engine_.apply_all_async(span, [shared, &w](Status one) {
+          if (one.is_ok()) {
+            w.done(std::move(w.message));
+          } else {
+            w.done(to_cql_error(one));
+          }
+        });
+      }
+      return;
+    }
+    for (auto& w : shared->waiting) {
       if (s.is_ok()) {
-        done(std::move(message));
+        w.done(std::move(w.message));
       } else {
-        done(to_cql_error(s));
+        w.done(to_cql_error(s));
       }
     }
   });
@@ -3468,9 +3486,7 @@ void QueryProcessor::batch_async(uint8_t type, const std::vector<BatchEntry>& en
     }
   }
   WriteGroup own;
-  WriteGroup& target = group ? *group : own;
-  for (auto& m : mutations) target.mutations.push_back(std::move(m));
-  target.waiting.emplace_back(std::move(done), ResultMessage{});
+  (group ? *group : own).add(std::move(mutations), std::move(done), ResultMessage{});
   if (!group) apply_group(std::move(own));
 }
 

@@ -78,8 +78,15 @@ class QueryProcessor {
   // With a WriteGroup, writes are not applied yet: they join the group, and apply_group() later
   // writes the whole group as one storage write (one WAL record), answering each request.
   struct WriteGroup {
+    struct Waiter {
+      Done done;
+      ResultMessage message;
+      size_t first;  // this request's mutations: [first, first + count)
+      size_t count;
+    };
     std::vector<storage::Mutation> mutations;
-    std::vector<std::pair<Done, ResultMessage>> waiting;
+    std::vector<Waiter> waiting;
+    void add(std::vector<storage::Mutation> writes, Done done, ResultMessage message);
   };
   void query_async(std::string_view text, const QueryOptions& options, Session& session, Done done,
                    WriteGroup* group = nullptr);

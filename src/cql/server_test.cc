@@ -310,6 +310,55 @@ TEST(Server, PipelinedRequestsBeyondTheInFlightLimitAllSucceed) {
   EXPECT_EQ(results, kRequests);
 }
 
+// Requests of one read are written as one group; a refused mutation must fail only its own request.
+TEST(Server, OneBadWriteInAGroupFailsAlone) {
+  Node node;
+  Client client(node.port());
+  ASSERT_TRUE(client.startup());
+  FrameHeader h;
+  Bytes body;
+  for (const char* setup :
+       {"CREATE KEYSPACE g WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
+        "CREATE TABLE g.t (k int PRIMARY KEY, v int)"}) {
+    ASSERT_TRUE(client.send_all(Client::frame(4, 0, 2, 0x07, client.query_body(setup))));
+    ASSERT_TRUE(client.read_frame(&h, &body));
+    ASSERT_EQ(h.opcode, Opcode::kResult);
+  }
+  // Prepared, so both run in the same storage job; the second one's expiry would pass 2038.
+  BodyWriter prepare;
+  prepare.long_string("INSERT INTO g.t (k, v) VALUES (?, ?) USING TTL ?");
+  ASSERT_TRUE(client.send_all(Client::frame(4, 0, 3, 0x09, prepare.release())));
+  ASSERT_TRUE(client.read_frame(&h, &body));
+  ASSERT_EQ(h.opcode, Opcode::kResult);
+  BodyReader r(body);
+  int32_t kind;
+  Bytes id;
+  ASSERT_TRUE(r.get_int(&kind) && r.get_short_bytes(&id));
+  auto execute = [&](int16_t stream, int32_t key, int32_t ttl) {
+    BodyWriter w;
+    w.short_bytes(id);
+    w.short_(1);
+    w.byte(0x01);
+    w.short_(3);
+    for (int32_t v : {key, key, ttl}) {
+      BufferWriter value;
+      value.put_i32(v);
+      w.bytes(value.data());
+    }
+    return Client::frame(4, 0, stream, 0x0A, w.release());
+  };
+  ASSERT_TRUE(
+      client.send_all(execute(10, 1, 60) + execute(11, 2, 600'000'000) + execute(12, 3, 60)));
+  std::map<int16_t, Opcode> replies;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(client.read_frame(&h, &body));
+    replies[h.stream] = h.opcode;
+  }
+  EXPECT_EQ(replies[10], Opcode::kResult);
+  EXPECT_EQ(replies[11], Opcode::kError);
+  EXPECT_EQ(replies[12], Opcode::kResult);
+}
+
 TEST(Server, Lz4CompressedFramesBothWays) {
   Node node;
   Client client(node.port());
