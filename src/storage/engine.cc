@@ -200,8 +200,8 @@ class PartitionReader {
   std::optional<Row> static_row(const PartitionHeader& header) {
     if (header.static_cells.empty()) return std::nullopt;
     Row row;
-    if (!build_row(header, Bytes(), header.static_cells, &row, /*is_static=*/true))
-      return std::nullopt;
+    std::vector<RawCell> cells = header.static_cells;
+    if (!build_row(header, Bytes(), cells, &row, /*is_static=*/true)) return std::nullopt;
     return row;
   }
 
@@ -222,7 +222,8 @@ class PartitionReader {
   }
 
   // Applies deletions and expiry to a row's raw cells; true when anything in it is live.
-  bool build_row(const PartitionHeader& header, BytesView encoded, const std::vector<RawCell>& raw,
+  // Consumes `raw`: cell values move into the row.
+  bool build_row(const PartitionHeader& header, BytesView encoded, std::vector<RawCell>& raw,
                  Row* row, bool is_static = false) {
     DeletionTime deletion = header.deletion;
     if (!is_static) {
@@ -236,9 +237,9 @@ class PartitionReader {
     }
     ColumnId deleted_collection = UINT32_MAX;
     DeletionTime collection_deletion;
-    for (const auto& cell : raw) {
+    for (auto& cell : raw) {
       const ColumnId column = column_of(cell);
-      const StoredValue& v = cell.value;
+      StoredValue& v = cell.value;
       if (column == kRowDeletionColumn) continue;
       const bool element = static_cast<uint8_t>(cell.column_part[4]) == kCollectionElement;
       if (!element && v.is_tombstone()) {  // a cell tombstone, or a collection's deletion
@@ -274,7 +275,7 @@ class PartitionReader {
         BufferWriter w(&out.value);
         w.put_i64(v.counter_total());
       } else {
-        out.value = v.value;
+        out.value = std::move(v.value);
       }
       row->cells.push_back(std::move(out));
     }
@@ -338,9 +339,6 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& options, const
   o.max_background_jobs = 2;
   o.max_subcompactions = 1;  // the compaction filter must see a partition's keys in one pass
   o.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
-  // Writers that queue behind a RocksDB write group sleep instead of spinning: on a small machine
-  // the spinning steals the core the group leader needs.
-  o.enable_write_thread_adaptive_yield = false;
   rocksdb::BlockBasedTableOptions table;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   table.whole_key_filtering =
