@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cstring>
+#include <optional>
 
 namespace ringdb::cql {
 namespace {
@@ -259,6 +260,25 @@ class Lexer {
   int line_ = 1;
   size_t line_start_ = 0;
 };
+
+std::optional<schema::LiteralKind> literal_kind_of(TokenKind kind) {
+  switch (kind) {
+    case TokenKind::kString:
+      return schema::LiteralKind::kString;
+    case TokenKind::kInteger:
+      return schema::LiteralKind::kInteger;
+    case TokenKind::kFloat:
+      return schema::LiteralKind::kFloat;
+    case TokenKind::kUuid:
+      return schema::LiteralKind::kUuid;
+    case TokenKind::kHex:
+      return schema::LiteralKind::kHex;
+    case TokenKind::kDuration:
+      return schema::LiteralKind::kDuration;
+    default:
+      return std::nullopt;
+  }
+}
 
 class Parser {
  public:
@@ -625,34 +645,18 @@ class Parser {
     if (depth > kNestingDepthMax) return error_at(peek(), "value nested too deeply");
     Term t;
     const Token& tok = peek();
+    if (auto kind = literal_kind_of(tok.kind)) {
+      t.kind = Term::Kind::kLiteral;
+      t.literal_kind = *kind;
+      t.text = tok.text;
+      advance();
+      return t;
+    }
     switch (tok.kind) {
-      case TokenKind::kString:
-        t.literal_kind = schema::LiteralKind::kString;
-        break;
-      case TokenKind::kInteger:
-        t.literal_kind = schema::LiteralKind::kInteger;
-        break;
-      case TokenKind::kFloat:
-        t.literal_kind = schema::LiteralKind::kFloat;
-        break;
-      case TokenKind::kUuid:
-        t.literal_kind = schema::LiteralKind::kUuid;
-        break;
-      case TokenKind::kHex:
-        t.literal_kind = schema::LiteralKind::kHex;
-        break;
-      case TokenKind::kDuration:
-        t.literal_kind = schema::LiteralKind::kDuration;
-        break;
       case TokenKind::kBindMarker:
-        advance();
-        t.kind = Term::Kind::kBindMarker;
-        t.bind_index = bind_count_++;
-        bind_names_.emplace_back();
-        return t;
       case TokenKind::kNamedBindMarker:
         t.kind = Term::Kind::kBindMarker;
-        t.bind_name = tok.text;
+        if (tok.kind == TokenKind::kNamedBindMarker) t.bind_name = tok.text;
         advance();
         t.bind_index = bind_count_++;
         bind_names_.push_back(t.bind_name);

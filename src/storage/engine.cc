@@ -600,13 +600,18 @@ Result<Partition> Engine::read(const ReadCommand& command, ReadStats* stats) {
     return shape(command, std::move(*cached));
   }
   const uint64_t version = row_cache_.version(command.table, command.partition_key);
-  ReadCommand whole = command;
-  whole.reversed = false;
-  whole.row_limit = RowCache::kRowsMax + 1;
-  RINGDB_ASSIGN_OR_RETURN(Partition p, read_storage(whole, stats));
-  if (p.rows.size() > RowCache::kRowsMax) return read_storage(command, stats);  // too big to cache
-  row_cache_.insert(command.table, command.partition_key, version, p);
-  return shape(command, std::move(p));
+  RINGDB_ASSIGN_OR_RETURN(Partition p, read_storage(command, stats));
+  // Fewer rows than the limit means the read saw the whole partition: cache it in order.
+  if (p.rows.size() < command.row_limit && p.rows.size() <= RowCache::kRowsMax) {
+    if (!command.reversed) {
+      row_cache_.insert(command.table, command.partition_key, version, p);
+    } else {
+      Partition in_order = p;
+      std::reverse(in_order.rows.begin(), in_order.rows.end());
+      row_cache_.insert(command.table, command.partition_key, version, in_order);
+    }
+  }
+  return p;
 }
 
 Result<Partition> Engine::read_storage(const ReadCommand& command, ReadStats* stats) {
