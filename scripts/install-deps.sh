@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config clang-format
   librocksdb-dev libasio-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev
-  liblz4-dev libssl-dev nlohmann-json3-dev libedit-dev
+  liblz4-dev libssl-dev nlohmann-json3-dev libedit-dev libjemalloc-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3-cassandra nodejs npm
 )

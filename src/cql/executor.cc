@@ -399,8 +399,9 @@ class StatementRunner {
   // Writes that run() prepared but did not apply: the caller applies them (asynchronously) and
   // answers the client once they are durable.
   std::vector<storage::Mutation> take_deferred() { return std::move(deferred_); }
-  // Reads only from the row cache; run() then fails with WouldBlock rather than touch storage.
-  void set_cache_only() { cache_only_ = true; }
+  // Reads only memory (row cache, memtables, block cache); run() then fails with WouldBlock
+  // rather than wait for the disk, so the event loop can run it.
+  void set_nonblocking() { nonblocking_ = true; }
   Status collect_mutations(const Statement& statement, std::optional<int64_t> batch_timestamp,
                            std::vector<storage::Mutation>* out);
   // Prepared metadata: a spec for every bind marker, and the partition key's marker positions.
@@ -465,7 +466,13 @@ class StatementRunner {
   std::shared_ptr<const schema::Schema> schema_;
   Binder binder_;
   std::vector<storage::Mutation> deferred_;
-  bool cache_only_ = false;
+  bool nonblocking_ = false;
+
+  Result<storage::Partition> read_partition(const storage::ReadCommand& read) {
+    return qp_.engine_.read(read, nullptr,
+                            nonblocking_ ? storage::Engine::ReadMode::kNonBlocking
+                                         : storage::Engine::ReadMode::kBlocking);
+  }
 };
 
 Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
@@ -1300,7 +1307,7 @@ Result<std::vector<storage::Cell>> StatementRunner::list_cells(const TableMetada
     read.end = {clustering, true};
   }
   read.row_limit = 1;
-  RINGDB_ASSIGN_OR_RETURN(storage::Partition p, qp_.engine_.read(read));
+  RINGDB_ASSIGN_OR_RETURN(storage::Partition p, read_partition(read));
   std::vector<storage::Cell> out;
   const storage::Row* source = column.kind == ColumnKind::kStatic
                                    ? (p.static_row ? &*p.static_row : nullptr)
@@ -2253,8 +2260,7 @@ Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
         read.row_limit = (plan.needs_filtering || aggregate || sort_in_memory)
                              ? QueryProcessor::kResultRowsMax + 1
                              : static_cast<uint64_t>(want);
-        RINGDB_ASSIGN_OR_RETURN(storage::Partition p, cache_only_ ? qp_.engine_.read_cached(read)
-                                                                  : qp_.engine_.read(read));
+        RINGDB_ASSIGN_OR_RETURN(storage::Partition p, read_partition(read));
         rows_read += p.rows.size();
         if (rows_read > QueryProcessor::kResultRowsMax) return too_many();
         for (size_t r = 0; r < p.rows.size(); ++r) {
@@ -2326,7 +2332,7 @@ Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
         scan.row_limit = static_cast<uint64_t>(std::clamp<int64_t>(want, 1, 5000));
         if (aggregate || !filters.empty() || per_partition_limit != INT64_MAX)
           scan.row_limit = 5000;
-        if (cache_only_) return Status::would_block("a scan reads storage");
+        if (nonblocking_) return Status::would_block("a scan reads storage");
         RINGDB_ASSIGN_OR_RETURN(storage::ScanPage page, qp_.engine_.scan(scan));
         bool stop = false;
         const storage::Partition* last_partition = nullptr;
@@ -3273,30 +3279,33 @@ void QueryProcessor::WriteGroup::add(std::vector<storage::Mutation> writes, Done
 void QueryProcessor::apply_group(WriteGroup group) {
   if (group.waiting.empty()) return;
   auto shared = std::make_shared<WriteGroup>(std::move(group));
-  engine_.apply_all_async(shared->mutations, [this, shared](Status s) {
-    if (s.code() == StatusCode::kInvalidArgument && shared->waiting.size() > 1) {
-      // One request's mutation was refused and nothing was written: apply each request on its
-      // own so that only the culprit gets the error.
-      for (auto& w : shared->waiting) {
-        auto span = std::span<const storage::Mutation>(shared->mutations).subspan(w.first, w.count);
-        engine_.apply_all_async(span, [shared, &w](Status one) {
-          if (one.is_ok()) {
-            w.done(std::move(w.message));
-          } else {
-            w.done(to_cql_error(one));
-          }
-        });
-      }
-      return;
-    }
+  engine_.apply_all_async(shared->mutations,
+                          [this, shared](Status s) { answer_group(shared, std::move(s)); });
+}
+
+void QueryProcessor::answer_group(const std::shared_ptr<WriteGroup>& shared, Status s) {
+  if (s.code() == StatusCode::kInvalidArgument && shared->waiting.size() > 1) {
+    // One request's mutation was refused and nothing was written: apply each request on its
+    // own so that only the culprit gets the error.
     for (auto& w : shared->waiting) {
-      if (s.is_ok()) {
-        w.done(std::move(w.message));
-      } else {
-        w.done(to_cql_error(s));
-      }
+      auto span = std::span<const storage::Mutation>(shared->mutations).subspan(w.first, w.count);
+      engine_.apply_all_async(span, [shared, &w](Status one) {
+        if (one.is_ok()) {
+          w.done(std::move(w.message));
+        } else {
+          w.done(to_cql_error(one));
+        }
+      });
     }
-  });
+    return;
+  }
+  for (auto& w : shared->waiting) {
+    if (s.is_ok()) {
+      w.done(std::move(w.message));
+    } else {
+      w.done(to_cql_error(s));
+    }
+  }
 }
 
 QueryProcessor::Outcome QueryProcessor::wait(const std::function<void(Done)>& start) {
@@ -3319,20 +3328,34 @@ QueryProcessor::Outcome QueryProcessor::batch(uint8_t type, const std::vector<Ba
   return wait([&](Done done) { batch_async(type, entries, options, session, std::move(done)); });
 }
 
-std::optional<QueryProcessor::Outcome> QueryProcessor::try_execute_inline(
-    BytesView id, const QueryOptions& options, Session& session) {
+bool QueryProcessor::try_execute_inline(BytesView id, const QueryOptions& options, Session& session,
+                                        WriteGroup& group, Done& done) {
   auto prepared = find_prepared(id);
-  if (!prepared || !std::holds_alternative<SelectStatement>(prepared->parsed.statement) ||
-      options.values.size() != static_cast<size_t>(prepared->parsed.bind_count)) {
-    return std::nullopt;  // the regular path answers these
+  if (!prepared || options.values.size() != static_cast<size_t>(prepared->parsed.bind_count)) {
+    return false;  // the regular path answers these (Unprepared, a wrong count of values)
   }
+  const Statement& st = prepared->parsed.statement;
+  const bool is_write = std::holds_alternative<InsertStatement>(st) ||
+                        std::holds_alternative<UpdateStatement>(st) ||
+                        std::holds_alternative<DeleteStatement>(st);
+  // Lightweight transactions hold a lock across a read and a write: never on the loop.
+  if (!(std::holds_alternative<SelectStatement>(st) || is_write) || is_conditional(st))
+    return false;
   StatementRunner runner(*this, session, options, prepared->parsed, prepared->keyspace);
-  runner.set_cache_only();
+  runner.set_nonblocking();
   auto result = runner.run();
-  if (!result.is_ok() && result.status().code() == StatusCode::kWouldBlock) return std::nullopt;
-  if (!result.is_ok())
-    return error_for(result.status(), &prepared->parsed.statement, prepared->keyspace);
-  return Outcome(std::move(result).value());
+  if (!result.is_ok() && result.status().code() == StatusCode::kWouldBlock) return false;
+  finish(runner, std::move(result), st, prepared->keyspace, std::move(done), &group);
+  return true;
+}
+
+bool QueryProcessor::try_apply_group(WriteGroup& group) {
+  if (group.waiting.empty()) return true;
+  auto shared = std::make_shared<WriteGroup>(std::move(group));
+  auto on_durable = [this, shared](Status s) { answer_group(shared, std::move(s)); };
+  if (engine_.try_apply_all_async(shared->mutations, on_durable)) return true;
+  group = std::move(*shared);  // refused before anything was written: the caller retries it
+  return false;
 }
 
 void QueryProcessor::query_async(std::string_view text, const QueryOptions& options,

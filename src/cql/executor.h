@@ -97,10 +97,16 @@ class QueryProcessor {
                    const QueryOptions& options, Session& session, Done done,
                    WriteGroup* group = nullptr);
 
-  // A prepared SELECT answered from the row cache alone, without blocking, so the event loop can
-  // run it; nullopt when it would need storage (the caller then uses execute_async).
-  std::optional<Outcome> try_execute_inline(BytesView id, const QueryOptions& options,
-                                            Session& session);
+  // Runs a prepared statement on the calling thread (the event loop) when it can do so without
+  // blocking: a SELECT that memory can answer (row cache, memtables, block cache), or an
+  // unconditional INSERT, UPDATE or DELETE, whose writes join `group`. Returns false, with
+  // nothing done and `done` untouched, when the regular path must run it (a disk read, a scan,
+  // a lightweight transaction, an unknown id); true once `done` was called or joined `group`.
+  bool try_execute_inline(BytesView id, const QueryOptions& options, Session& session,
+                          WriteGroup& group, Done& done);
+  // Applies `group` if storage takes it without waiting (a write stall would wait); returns
+  // false and leaves `group` as it was otherwise, for apply_group on a storage thread.
+  bool try_apply_group(WriteGroup& group);
 
   Outcome query(std::string_view text, const QueryOptions& options, Session& session);
   Outcome prepare(std::string_view text, const Session& session);
@@ -117,6 +123,7 @@ class QueryProcessor {
   void finish(StatementRunner& runner, Result<ResultMessage> result, const Statement& statement,
               const std::string& keyspace, Done done, WriteGroup* group);
   Outcome wait(const std::function<void(Done)>& start);
+  void answer_group(const std::shared_ptr<WriteGroup>& shared, Status s);
   int64_t next_timestamp();
   Bytes new_timeuuid(int64_t unix_micros);
   Bytes random_uuid();

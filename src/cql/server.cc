@@ -189,6 +189,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
  private:
+  struct Pending {
+    int16_t stream;
+    std::shared_ptr<Request> request;
+  };
+
   // Reads whatever the socket has into inbuf_ and handles every complete frame in it; requests
   // found in one read go to the storage bridge as one job. Reading pauses while the connection
   // has its maximum of requests in flight, which bounds inbuf_ too.
@@ -206,31 +211,39 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void process_input() {
-    size_t pos = 0;
-    while (!closed_ && !draining_) {
-      if (in_flight_ >= server_.options().in_flight_per_connection_max) {
-        paused_ = true;
-        break;
+    for (;;) {
+      completions_->hold();  // answers that arrive meanwhile go out below, without a post
+      size_t pos = 0;
+      while (!closed_ && !draining_) {
+        if (in_flight_ >= server_.options().in_flight_per_connection_max) {
+          paused_ = true;
+          break;
+        }
+        if (inbuf_.size() - pos < kHeaderBytes) break;
+        const FrameHeader h = decode_header(reinterpret_cast<const uint8_t*>(inbuf_.data() + pos));
+        if (h.length > server_.options().frame_bytes_max) {
+          respond_error(h.stream,
+                        protocol_error("Request is too big: length " + std::to_string(h.length) +
+                                       " exceeds maximum allowed length " +
+                                       std::to_string(server_.options().frame_bytes_max)));
+          close_after_writes_ = true;
+          inbuf_.clear();
+          pos = 0;
+          break;
+        }
+        if (inbuf_.size() - pos - kHeaderBytes < h.length) break;
+        Bytes body = inbuf_.substr(pos + kHeaderBytes, h.length);
+        pos += kHeaderBytes + h.length;
+        handle(h, std::move(body));
       }
-      if (inbuf_.size() - pos < kHeaderBytes) break;
-      const FrameHeader h = decode_header(reinterpret_cast<const uint8_t*>(inbuf_.data() + pos));
-      if (h.length > server_.options().frame_bytes_max) {
-        respond_error(h.stream,
-                      protocol_error("Request is too big: length " + std::to_string(h.length) +
-                                     " exceeds maximum allowed length " +
-                                     std::to_string(server_.options().frame_bytes_max)));
-        close_after_writes_ = true;
-        inbuf_.clear();
-        pos = 0;
-        break;
-      }
-      if (inbuf_.size() - pos - kHeaderBytes < h.length) break;
-      Bytes body = inbuf_.substr(pos + kHeaderBytes, h.length);
-      pos += kHeaderBytes + h.length;
-      handle(h, std::move(body));
+      inbuf_.erase(0, pos);
+      apply_inline_writes();
+      submit_batch();
+      respond_completed();
+      // Answers taken just now may have made room under the in-flight limit.
+      if (!paused_ || in_flight_ >= server_.options().in_flight_per_connection_max) break;
+      paused_ = false;
     }
-    inbuf_.erase(0, pos);
-    submit_batch();
     flush();
     if (!close_after_writes_) read_more();
   }
@@ -355,15 +368,47 @@ class Connection : public std::enable_shared_from_this<Connection> {
       return;
     }
     ++in_flight_;
+    Pending job{h.stream, std::make_shared<Request>(std::move(decoded).value())};
     if (h.opcode == Opcode::kExecute) {
-      // Reads of cached partitions never block: answer them here, without a thread hop.
-      if (auto outcome =
-              server_.processor().try_execute_inline(decoded->id, decoded->options, session_)) {
-        respond(h.stream, *decoded, *outcome);
+      // Prepared reads that memory can answer and prepared writes run here, without a thread
+      // hop; the writes of this read of the socket go to storage together at its end.
+      QueryProcessor::Done answer = answer_for(job);
+      if (server_.processor().try_execute_inline(job.request->id, job.request->options, session_,
+                                                 inline_writes_, answer)) {
         return;
       }
     }
-    batch_.push_back({h.stream, std::make_shared<Request>(std::move(decoded).value())});
+    batch_.push_back(std::move(job));
+  }
+
+  // The callback that answers `job`: callable from any thread; the answer is sent on the loop.
+  QueryProcessor::Done answer_for(const Pending& job) {
+    return [completions = completions_, self = shared_from_this(), &loop = server_.loop(),
+            job](QueryProcessor::Outcome outcome) {
+      if (completions->add(job, std::move(outcome))) {
+        loop.post([self] { self->drain_completions(); });
+      }
+    };
+  }
+
+  // Writes the prepared writes gathered by this read of the socket as one storage write, here if
+  // RocksDB takes it without waiting, else on a storage thread.
+  void apply_inline_writes() {
+    QueryProcessor& processor = server_.processor();
+    if (inline_writes_.waiting.empty() || processor.try_apply_group(inline_writes_)) {
+      inline_writes_ = {};
+      return;
+    }
+    auto group = std::make_shared<QueryProcessor::WriteGroup>(std::exchange(inline_writes_, {}));
+    Status submitted = server_.bridge().submit(
+        [group, &processor] { processor.apply_group(std::move(*group)); }, nullptr);
+    if (!submitted.is_ok()) {
+      CqlError e;
+      e.code = submitted.code() == StatusCode::kOverloaded ? ErrorCode::kOverloaded
+                                                           : ErrorCode::kServerError;
+      e.message = submitted.message();
+      for (auto& w : group->waiting) w.done(e);
+    }
   }
 
   // Runs the requests of one read as one storage job. Answers are collected in completions_ and
@@ -374,19 +419,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
     batch_.clear();
     auto session = std::make_shared<Session>(session_);
     QueryProcessor& processor = server_.processor();
-    auto completions = completions_;
     auto self = shared_from_this();
-    EventLoop& loop = server_.loop();
     Status submitted = server_.bridge().submit(
-        [jobs, session, &processor, completions, self, &loop] {
+        [jobs, session, &processor, self] {
           // The writes of all requests in this job go to storage as one write.
           QueryProcessor::WriteGroup writes;
           for (const auto& job : *jobs) {
-            auto answer = [completions, self, &loop, job](QueryProcessor::Outcome outcome) {
-              if (completions->add(job, std::move(outcome))) {
-                loop.post([self] { self->drain_completions(); });
-              }
-            };
+            QueryProcessor::Done answer = self->answer_for(job);
             const Request& request = *job.request;
             if (request.opcode == Opcode::kQuery || request.opcode == Opcode::kPrepare) {
               // Statements sent as text may be schema changes: earlier writes go first.
@@ -423,8 +462,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
   }
 
-  void drain_completions() {
+  void respond_completed() {
     for (auto& [job, outcome] : completions_->take()) respond(job.stream, *job.request, outcome);
+  }
+
+  void drain_completions() {
+    respond_completed();
     flush();
     if (paused_ && in_flight_ < server_.options().in_flight_per_connection_max) {
       paused_ = false;
@@ -512,10 +555,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   CqlServer& server_;
   asio::ip::tcp::socket socket_;
-  struct Pending {
-    int16_t stream;
-    std::shared_ptr<Request> request;
-  };
   // Answers coming back from storage and commit-log threads, picked up on the loop.
   class Completions {
    public:
@@ -526,6 +565,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
       if (posted_) return false;
       posted_ = true;
       return true;
+    }
+    // Until the next take(), add() asks for no post: the loop is about to take anyway.
+    void hold() {
+      std::lock_guard lock(mutex_);
+      posted_ = true;
     }
     std::vector<std::pair<Pending, QueryProcessor::Outcome>> take() {
       std::lock_guard lock(mutex_);
@@ -544,6 +588,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Bytes outbuf_;
   Bytes writebuf_;
   std::vector<Pending> batch_;
+  QueryProcessor::WriteGroup inline_writes_;
   std::shared_ptr<Completions> completions_ = std::make_shared<Completions>();
   bool paused_ = false;
   Session session_;

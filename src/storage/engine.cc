@@ -20,6 +20,8 @@ namespace {
 Status from_rocks(const rocksdb::Status& s, const char* what) {
   if (s.ok()) return Status::ok();
   if (s.IsCorruption()) return Status::corruption(std::string(what) + ": " + s.ToString());
+  // A memory-only read that needs the disk, or a no_slowdown write that would wait.
+  if (s.IsIncomplete()) return Status::would_block(std::string(what) + ": " + s.ToString());
   return Status::io_error(std::string(what) + ": " + s.ToString());
 }
 
@@ -542,6 +544,16 @@ Status Engine::apply_all(std::span<const Mutation> mutations) {
 
 void Engine::apply_all_async(std::span<const Mutation> mutations,
                              std::function<void(Status)> done) {
+  (void)apply_all_async(mutations, done, false);
+}
+
+bool Engine::try_apply_all_async(std::span<const Mutation> mutations,
+                                 std::function<void(Status)> done) {
+  return apply_all_async(mutations, done, true);
+}
+
+bool Engine::apply_all_async(std::span<const Mutation> mutations, std::function<void(Status)>& done,
+                             bool no_slowdown) {
   const int64_t start = clock_.monotonic_micros();
   rocksdb::WriteBatch batch;
   Status s;
@@ -549,10 +561,16 @@ void Engine::apply_all_async(std::span<const Mutation> mutations,
     s = build_batch(mutation, &batch);
     if (!s.is_ok()) break;
   }
-  if (s.is_ok()) s = from_rocks(db_->Write(rocksdb::WriteOptions(), &batch), "write");
+  if (s.is_ok()) {
+    rocksdb::WriteOptions wo;
+    wo.no_slowdown = no_slowdown;
+    rocksdb::Status written = db_->Write(wo, &batch);
+    if (no_slowdown && written.IsIncomplete()) return false;
+    s = from_rocks(written, "write");
+  }
   if (!s.is_ok()) {
     done(s);
-    return;
+    return true;
   }
   for (const auto& mutation : mutations)
     row_cache_.invalidate(mutation.table, mutation.partition_key);
@@ -561,6 +579,7 @@ void Engine::apply_all_async(std::span<const Mutation> mutations,
     write_micros_.record(clock_.monotonic_micros() - start);
     done(std::move(status));
   });
+  return true;
 }
 
 Status Engine::apply(const Mutation& mutation) {
@@ -581,26 +600,15 @@ Partition shape(const ReadCommand& command, Partition p) {
 
 }  // namespace
 
-Result<Partition> Engine::read_cached(const ReadCommand& command) {
+Result<Partition> Engine::read(const ReadCommand& command, ReadStats* stats, ReadMode mode) {
   const bool whole_partition = command.start.prefix.empty() && command.end.prefix.empty();
-  if (row_cache_.enabled() && whole_partition) {
-    if (auto cached = row_cache_.lookup(command.table, command.partition_key)) {
-      reads_.add();
-      return shape(command, std::move(*cached));
-    }
-  }
-  return Status::would_block("not in the row cache");
-}
-
-Result<Partition> Engine::read(const ReadCommand& command, ReadStats* stats) {
-  const bool whole_partition = command.start.prefix.empty() && command.end.prefix.empty();
-  if (!row_cache_.enabled() || !whole_partition) return read_storage(command, stats);
+  if (!row_cache_.enabled() || !whole_partition) return read_storage(command, stats, mode);
   if (auto cached = row_cache_.lookup(command.table, command.partition_key)) {
     reads_.add();
     return shape(command, std::move(*cached));
   }
   const uint64_t version = row_cache_.version(command.table, command.partition_key);
-  RINGDB_ASSIGN_OR_RETURN(Partition p, read_storage(command, stats));
+  RINGDB_ASSIGN_OR_RETURN(Partition p, read_storage(command, stats, mode));
   // Fewer rows than the limit means the read saw the whole partition: cache it in order.
   if (p.rows.size() < command.row_limit && p.rows.size() <= RowCache::kRowsMax) {
     if (!command.reversed) {
@@ -614,7 +622,8 @@ Result<Partition> Engine::read(const ReadCommand& command, ReadStats* stats) {
   return p;
 }
 
-Result<Partition> Engine::read_storage(const ReadCommand& command, ReadStats* stats) {
+Result<Partition> Engine::read_storage(const ReadCommand& command, ReadStats* stats,
+                                       ReadMode mode) {
   auto table = tables_->find(command.table);
   if (!table) return Status::invalid_argument("unknown table id " + std::to_string(command.table));
   ReadStats local_stats;
@@ -625,7 +634,7 @@ Result<Partition> Engine::read_storage(const ReadCommand& command, ReadStats* st
   partition.token = murmur3_token(command.partition_key);
   const Bytes prefix = partition_prefix(command.table, partition.token, command.partition_key);
   RINGDB_ASSIGN_OR_RETURN(auto interval, to_interval(*table, command.start, command.end));
-  std::unique_ptr<rocksdb::Iterator> it = acquire_point_iterator();
+  std::unique_ptr<rocksdb::Iterator> it = acquire_point_iterator(mode);
   PartitionReader reader(*table, *it,
                          command.now_seconds ? command.now_seconds : clock_.now_seconds(), st);
   PartitionHeader header;
@@ -638,34 +647,38 @@ Result<Partition> Engine::read_storage(const ReadCommand& command, ReadStats* st
                            &partition.rows, &last);
     }
   }
-  release_point_iterator(std::move(it));
+  release_point_iterator(std::move(it), mode);
   if (!s.is_ok()) return s;
   return partition;
 }
 
-std::unique_ptr<rocksdb::Iterator> Engine::acquire_point_iterator() {
+std::unique_ptr<rocksdb::Iterator> Engine::acquire_point_iterator(ReadMode mode) {
+  auto& idle = idle_iterators_[static_cast<int>(mode)];
   {
     std::lock_guard lock(idle_iterators_mutex_);
-    if (!idle_iterators_.empty()) {
-      std::unique_ptr<rocksdb::Iterator> it = std::move(idle_iterators_.back());
-      idle_iterators_.pop_back();
+    if (!idle.empty()) {
+      std::unique_ptr<rocksdb::Iterator> it = std::move(idle.back());
+      idle.pop_back();
       if (it->Refresh().ok()) return it;
     }
   }
   rocksdb::ReadOptions ro;
   ro.prefix_same_as_start = true;  // partitions of one token only; lets prefix blooms skip files
+  if (mode == ReadMode::kNonBlocking) ro.read_tier = rocksdb::kBlockCacheTier;
   return std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(ro));
 }
 
-void Engine::release_point_iterator(std::unique_ptr<rocksdb::Iterator> it) {
+void Engine::release_point_iterator(std::unique_ptr<rocksdb::Iterator> it, ReadMode mode) {
+  // An iterator that met an error (or, memory-only, a block not in the cache) is not reused.
   if (!it->status().ok()) return;
   std::lock_guard lock(idle_iterators_mutex_);
-  if (idle_iterators_.size() < kIdleIteratorsMax) idle_iterators_.push_back(std::move(it));
+  auto& idle = idle_iterators_[static_cast<int>(mode)];
+  if (idle.size() < kIdleIteratorsMax) idle.push_back(std::move(it));
 }
 
 void Engine::clear_idle_iterators() {
   std::lock_guard lock(idle_iterators_mutex_);
-  idle_iterators_.clear();
+  for (auto& idle : idle_iterators_) idle.clear();
 }
 
 Result<ScanPage> Engine::scan(const ScanCommand& command, ReadStats* stats) {

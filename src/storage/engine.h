@@ -71,11 +71,19 @@ class Engine {
   // commit log's thread). Validation errors are reported through `done` at once.
   void apply_async(const Mutation& mutation, std::function<void(Status)> done);
   void apply_all_async(std::span<const Mutation> mutations, std::function<void(Status)> done);
+  // As apply_all_async, but only if RocksDB can take the write without waiting (no write stall,
+  // no slowdown): returns false at once, with nothing written and `done` not called, when it
+  // would wait. The event loop writes through this and hands refused writes to storage threads.
+  // The WAL write itself is a write() into the page cache; the fsync stays on the commit log's
+  // thread.
+  [[nodiscard]] bool try_apply_all_async(std::span<const Mutation> mutations,
+                                         std::function<void(Status)> done);
 
-  [[nodiscard]] Result<Partition> read(const ReadCommand& command, ReadStats* stats = nullptr);
-  // Answers only from the row cache, never touching RocksDB: WouldBlock when it cannot. Safe to
-  // call on the event loop.
-  [[nodiscard]] Result<Partition> read_cached(const ReadCommand& command);
+  // How a read may wait. kNonBlocking reads only memory (the row cache, RocksDB's memtables and
+  // block cache) and answers WouldBlock when it would need the disk; it is safe on the event loop.
+  enum class ReadMode { kBlocking, kNonBlocking };
+  [[nodiscard]] Result<Partition> read(const ReadCommand& command, ReadStats* stats = nullptr,
+                                       ReadMode mode = ReadMode::kBlocking);
   [[nodiscard]] Result<ScanPage> scan(const ScanCommand& command, ReadStats* stats = nullptr);
   // A scan cursor that resumes right after one row (or after the whole partition when
   // `clustering` is null), for callers that stop part-way through a page.
@@ -101,12 +109,16 @@ class Engine {
   Engine(const EngineOptions& options, const Clock& clock, MetricsRegistry& metrics);
   Status build_batch(const Mutation& mutation, rocksdb::WriteBatch* batch) const;
   Status remove_table_data(TableId table);
-  Result<Partition> read_storage(const ReadCommand& command, ReadStats* stats);
+  Result<Partition> read_storage(const ReadCommand& command, ReadStats* stats, ReadMode mode);
+  // Shared by apply_all_async and try_apply_all_async: false when `no_slowdown` refused it.
+  bool apply_all_async(std::span<const Mutation> mutations, std::function<void(Status)>& done,
+                       bool no_slowdown);
   // Point reads reuse idle iterators: creating one costs about as much as the read itself, and
   // Refresh() brings an idle one up to date cheaply. An idle iterator pins the files and
   // memtables it saw, so the pool is small and emptied whenever files are dropped.
-  std::unique_ptr<rocksdb::Iterator> acquire_point_iterator();
-  void release_point_iterator(std::unique_ptr<rocksdb::Iterator> it);
+  // Memory-only (kBlockCacheTier) iterators for non-blocking reads have their own pool.
+  std::unique_ptr<rocksdb::Iterator> acquire_point_iterator(ReadMode mode);
+  void release_point_iterator(std::unique_ptr<rocksdb::Iterator> it, ReadMode mode);
   void clear_idle_iterators();
   static constexpr size_t kIdleIteratorsMax = 16;
 
@@ -118,7 +130,7 @@ class Engine {
   std::unique_ptr<CommitLog> commit_log_;
   RowCache row_cache_;
   std::mutex idle_iterators_mutex_;
-  std::vector<std::unique_ptr<rocksdb::Iterator>> idle_iterators_;
+  std::vector<std::unique_ptr<rocksdb::Iterator>> idle_iterators_[2];  // by ReadMode
   Counter& writes_;
   Counter& reads_;
   Counter& scans_;

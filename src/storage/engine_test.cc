@@ -447,6 +447,45 @@ TEST_F(EngineTest, SnapshotIsAConsistentCopy) {
   EXPECT_EQ(row_keys(1), (std::vector<int32_t>{1}));
 }
 
+TEST_F(EngineTest, NonBlockingReadsAnswerFromMemoryOrWouldBlock) {
+  ReadCommand command;
+  command.table = kTable;
+  command.partition_key = int32_value(1);
+  const auto nonblocking = Engine::ReadMode::kNonBlocking;
+  apply(insert(1, 1, 100, 10));
+  auto from_memtable = engine_->read(command, nullptr, nonblocking);
+  ASSERT_TRUE(from_memtable.is_ok()) << from_memtable.status().to_string();
+  ASSERT_EQ(from_memtable->rows.size(), 1u);
+  // On disk only, after a restart (the block cache is empty): the read would wait for the disk.
+  ASSERT_TRUE(engine_->flush().is_ok());
+  open(CommitLogSync::kPeriodic);
+  auto cold = engine_->read(command, nullptr, nonblocking);
+  ASSERT_FALSE(cold.is_ok());
+  EXPECT_EQ(cold.status().code(), StatusCode::kWouldBlock);
+  EXPECT_EQ(value_of(1, 1), 100);  // a blocking read brings the blocks into the cache
+  auto warm = engine_->read(command, nullptr, nonblocking);
+  ASSERT_TRUE(warm.is_ok()) << warm.status().to_string();
+  EXPECT_EQ(warm->rows.size(), 1u);
+}
+
+TEST_F(EngineTest, NonBlockingWriteIsAppliedWhenStorageDoesNotWait) {
+  Mutation m = insert(1, 1, 7, 10);
+  std::optional<Status> result;
+  ASSERT_TRUE(engine_->try_apply_all_async(std::span<const Mutation>(&m, 1),
+                                           [&](Status s) { result = std::move(s); }));
+  ASSERT_TRUE(result.has_value());  // periodic mode: answered at once
+  EXPECT_TRUE(result->is_ok());
+  EXPECT_EQ(value_of(1, 1), 7);
+  // A refused mutation is answered with its error, not handed back.
+  Mutation bad = insert(1, 1, 7, 10);
+  bad.table = 999;
+  result.reset();
+  ASSERT_TRUE(engine_->try_apply_all_async(std::span<const Mutation>(&bad, 1),
+                                           [&](Status s) { result = std::move(s); }));
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->code(), StatusCode::kInvalidArgument);
+}
+
 TEST_F(EngineTest, TruncateAndDropFreeTheSpace) {
   const std::string big(1000, 'x');
   Mutation m;
