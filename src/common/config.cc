@@ -78,6 +78,8 @@ Status NodeConfig::apply_override(const std::string& key, const std::string& val
     return parse_sync(value, &commitlog_sync);
   } else if (key == "commitlog_sync_period_in_ms") {
     return parse_int(key, value, 1, 3600 * 1000, &commitlog_sync_period_in_ms);
+  } else if (key == "native_transport_event_loops") {
+    return parse_int(key, value, 0, 256, &native_transport_event_loops);
   } else if (key == "row_cache_size_in_mb") {
     return parse_int(key, value, 0, 1 << 20, &row_cache_size_in_mb);
   } else if (key == "endpoint_snitch") {

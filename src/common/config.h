@@ -32,6 +32,8 @@ struct NodeConfig {
   int32_t commitlog_sync_period_in_ms = 10000;
   // Whole small partitions cached for point reads; 0 (the default, as in Cassandra) disables.
   int32_t row_cache_size_in_mb = 0;
+  // Event loops serving CQL connections; 0 means one per core. (RingDB's own key.)
+  int32_t native_transport_event_loops = 0;
   std::string endpoint_snitch = "SimpleSnitch";
   std::string data_center = "datacenter1";
   std::string rack = "rack1";

@@ -165,10 +165,18 @@ CqlError protocol_error(std::string message) {
 
 }  // namespace
 
+// The connections of one event loop, touched only on that loop.
+struct CqlServer::Shard {
+  EventLoop* loop;
+  std::set<std::shared_ptr<Connection>> connections;
+  bool draining = false;
+  bool stopped = false;
+};
+
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(CqlServer& server, asio::ip::tcp::socket socket)
-      : server_(server), socket_(std::move(socket)) {}
+  Connection(CqlServer& server, CqlServer::Shard& shard, asio::ip::tcp::socket socket)
+      : server_(server), shard_(shard), socket_(std::move(socket)) {}
 
   void start() { read_more(); }
   void close() {
@@ -250,7 +258,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void fail() {
     close();
-    server_.on_closed(this);
+    server_.on_closed(shard_, this);
   }
 
   void handle(const FrameHeader& h, Bytes body) {
@@ -383,7 +391,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // The callback that answers `job`: callable from any thread; the answer is sent on the loop.
   QueryProcessor::Done answer_for(const Pending& job) {
-    return [completions = completions_, self = shared_from_this(), &loop = server_.loop(),
+    return [completions = completions_, self = shared_from_this(), &loop = *shard_.loop,
             job](QueryProcessor::Outcome outcome) {
       if (completions->add(job, std::move(outcome))) {
         loop.post([self] { self->drain_completions(); });
@@ -554,6 +562,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   CqlServer& server_;
+  CqlServer::Shard& shard_;
   asio::ip::tcp::socket socket_;
   // Answers coming back from storage and commit-log threads, picked up on the loop.
   class Completions {
@@ -605,11 +614,21 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
 CqlServer::CqlServer(EventLoop& loop, StorageBridge& bridge, QueryProcessor& processor,
                      ServerOptions options)
+    : CqlServer(loop, {&loop}, bridge, processor, std::move(options)) {}
+
+CqlServer::CqlServer(EventLoop& loop, const std::vector<EventLoop*>& connection_loops,
+                     StorageBridge& bridge, QueryProcessor& processor, ServerOptions options)
     : loop_(loop),
       bridge_(bridge),
       processor_(processor),
       options_(std::move(options)),
-      acceptor_(loop.io_context()) {}
+      acceptor_(loop.io_context()) {
+  for (EventLoop* l : connection_loops) {
+    auto shard = std::make_unique<Shard>();
+    shard->loop = l;
+    shards_.push_back(std::move(shard));
+  }
+}
 
 CqlServer::~CqlServer() {
   stop();
@@ -635,30 +654,44 @@ Status CqlServer::start() {
 }
 
 void CqlServer::accept_next() {
-  acceptor_.async_accept([this](const asio::error_code& error, asio::ip::tcp::socket socket) {
+  // Connections go to the loops in turn; the socket is created on its loop's io_context.
+  Shard* shard = shards_[next_shard_++ % shards_.size()].get();
+  acceptor_.async_accept(shard->loop->io_context(), [this, shard](const asio::error_code& error,
+                                                                  asio::ip::tcp::socket socket) {
     if (stopped_) return;
     if (!error) {
-      if (connections_.size() >= options_.connections_max) {
+      if (open_connections_.load() >= options_.connections_max) {
         RINGDB_LOG_WARN("refusing a CQL connection: {} connections open (limit)",
-                        connections_.size());
+                        open_connections_.load());
         asio::error_code ignored;
         socket.close(ignored);
       } else {
         asio::error_code ignored;
         socket.set_option(asio::ip::tcp::no_delay(true), ignored);
-        auto connection = std::make_shared<Connection>(*this, std::move(socket));
-        connections_.insert(connection);
-        connection->start();
+        open_connections_.fetch_add(1);
+        auto moved = std::make_shared<asio::ip::tcp::socket>(std::move(socket));
+        shard->loop->post([this, shard, moved] {
+          auto connection = std::make_shared<Connection>(*this, *shard, std::move(*moved));
+          if (shard->stopped) {
+            connection->close();
+            open_connections_.fetch_sub(1);
+            return;
+          }
+          shard->connections.insert(connection);
+          if (shard->draining) connection->stop_reading();
+          connection->start();
+        });
       }
     }
     accept_next();
   });
 }
 
-void CqlServer::on_closed(Connection* connection) {
-  for (auto it = connections_.begin(); it != connections_.end(); ++it) {
+void CqlServer::on_closed(Shard& shard, Connection* connection) {
+  for (auto it = shard.connections.begin(); it != shard.connections.end(); ++it) {
     if (it->get() == connection) {
-      connections_.erase(it);
+      shard.connections.erase(it);
+      open_connections_.fetch_sub(1);
       return;
     }
   }
@@ -671,9 +704,14 @@ void CqlServer::broadcast_schema_change(const ResultMessage& change) {
   w.string(change.target);
   w.string(change.change_keyspace);
   if (change.target != "KEYSPACE") w.string(change.change_name);
-  const Bytes body = w.release();
-  for (const auto& c : connections_) {
-    if (c->registered_for_schema()) c->send_event(body);
+  auto body = std::make_shared<const Bytes>(w.release());
+  for (const auto& shard : shards_) {
+    Shard* s = shard.get();
+    s->loop->post([s, body] {
+      for (const auto& c : s->connections) {
+        if (c->registered_for_schema()) c->send_event(*body);
+      }
+    });
   }
 }
 
@@ -681,22 +719,62 @@ void CqlServer::drain(int64_t timeout_micros, Task done) {
   draining_ = true;
   asio::error_code ignored;
   acceptor_.close(ignored);
-  for (const auto& c : connections_) c->stop_reading();
+  for (const auto& shard : shards_) {
+    Shard* s = shard.get();
+    s->loop->post([s] {
+      s->draining = true;
+      for (const auto& c : s->connections) c->stop_reading();
+    });
+  }
   poll_drained(loop_.clock().monotonic_micros() + timeout_micros, std::move(done));
 }
 
 void CqlServer::poll_drained(int64_t deadline_micros, Task done) {
-  const bool idle = std::all_of(connections_.begin(), connections_.end(),
-                                [](const auto& c) { return c->idle(); });
-  if (idle || loop_.clock().monotonic_micros() >= deadline_micros) {
-    if (!idle) RINGDB_LOG_WARN("drain timed out with requests still in flight");
-    stop();
-    done();
-    return;
+  // Each loop checks its own connections; the answers are read on the next poll.
+  auto idle_shards = std::make_shared<std::atomic<size_t>>(0);
+  for (const auto& shard : shards_) {
+    Shard* s = shard.get();
+    s->loop->post([s, idle_shards] {
+      if (std::all_of(s->connections.begin(), s->connections.end(),
+                      [](const auto& c) { return c->idle(); })) {
+        idle_shards->fetch_add(1);
+      }
+    });
   }
-  loop_.schedule_after(10'000, [this, deadline_micros, done = std::move(done)]() mutable {
-    poll_drained(deadline_micros, std::move(done));
-  });
+  loop_.schedule_after(10'000,
+                       [this, deadline_micros, idle_shards, done = std::move(done)]() mutable {
+                         const bool idle = idle_shards->load() == shards_.size();
+                         if (idle || loop_.clock().monotonic_micros() >= deadline_micros) {
+                           if (!idle)
+                             RINGDB_LOG_WARN("drain timed out with requests still in flight");
+                           close_connections(std::move(done));
+                           return;
+                         }
+                         poll_drained(deadline_micros, std::move(done));
+                       });
+}
+
+void CqlServer::close_connections(Task done) {
+  stopped_ = true;
+  asio::error_code ignored;
+  acceptor_.close(ignored);
+  auto remaining = std::make_shared<std::atomic<size_t>>(shards_.size());
+  auto finished = std::make_shared<Task>(std::move(done));
+  for (const auto& shard : shards_) {
+    Shard* s = shard.get();
+    s->loop->post([this, s, remaining, finished] {
+      close_shard(*s);
+      if (remaining->fetch_sub(1) == 1) loop_.post(std::move(*finished));
+    });
+  }
+}
+
+void CqlServer::close_shard(Shard& shard) {
+  shard.stopped = true;
+  auto open = shard.connections;
+  for (const auto& c : open) c->close();
+  open_connections_.fetch_sub(shard.connections.size());
+  shard.connections.clear();
 }
 
 void CqlServer::stop() {
@@ -704,9 +782,7 @@ void CqlServer::stop() {
   stopped_ = true;
   asio::error_code ignored;
   acceptor_.close(ignored);
-  auto open = connections_;
-  for (const auto& c : open) c->close();
-  connections_.clear();
+  for (const auto& shard : shards_) close_shard(*shard);
 }
 
 }  // namespace ringdb::cql

@@ -7,10 +7,14 @@
 // that REGISTERed for them. Bounded everywhere: frame size, connections, in-flight requests per
 // connection (reading pauses at the limit), the bridge's queue (CQL Overloaded when full).
 //
-// Threading: everything but the QueryProcessor call runs on the loop thread.
+// Threading: a connection's frames, and the QueryProcessor calls that never block (prepared
+// statements answered from memory, writes RocksDB takes without waiting), run on the
+// connection's loop; other calls run on the storage bridge. With several loops (one per core)
+// each connection stays on one loop, so connection state needs no locks.
 #pragma once
 
 #include <asio/ip/tcp.hpp>
+#include <atomic>
 #include <memory>
 #include <set>
 #include <string>
@@ -33,21 +37,30 @@ class Connection;
 
 class CqlServer {
  public:
+  // One event loop serves everything.
   CqlServer(EventLoop& loop, StorageBridge& bridge, QueryProcessor& processor,
             ServerOptions options);
+  // `loop` accepts connections and runs drain(); each connection then lives on one of
+  // `connection_loops` (in turn), which may include `loop`. Each loop runs on its own thread.
+  CqlServer(EventLoop& loop, const std::vector<EventLoop*>& connection_loops, StorageBridge& bridge,
+            QueryProcessor& processor, ServerOptions options);
   ~CqlServer();
 
   [[nodiscard]] Status start();
-  void stop();  // closes the listener and every connection
-  // Graceful shutdown: stops accepting and reading, lets in-flight requests finish and their
-  // responses go out (for at most `timeout_micros`), then stops and calls `done` on the loop.
+  // Closes the listener and every connection at once. Call it on `loop` when it is the only
+  // loop, or once the connection loops have stopped (as the destructor does).
+  void stop();
+  // Graceful shutdown, on `loop`: stops accepting and reading, lets in-flight requests finish and
+  // their responses go out (for at most `timeout_micros`), closes every connection on its own
+  // loop, then calls `done` on `loop`.
   void drain(int64_t timeout_micros, Task done);
   uint16_t port() const { return bound_port_; }
 
-  // Called by connections (loop thread).
-  void on_closed(Connection* connection);
+  struct Shard;
+  // Called by connections, on their own loop.
+  void on_closed(Shard& shard, Connection* connection);
+  // Thread-safe: the event goes to every REGISTERed connection on its own loop.
   void broadcast_schema_change(const ResultMessage& change);
-  EventLoop& loop() { return loop_; }
   StorageBridge& bridge() { return bridge_; }
   QueryProcessor& processor() { return processor_; }
   const ServerOptions& options() const { return options_; }
@@ -55,6 +68,8 @@ class CqlServer {
  private:
   void accept_next();
   void poll_drained(int64_t deadline_micros, Task done);
+  void close_connections(Task done);
+  void close_shard(Shard& shard);
 
   EventLoop& loop_;
   StorageBridge& bridge_;
@@ -62,7 +77,9 @@ class CqlServer {
   ServerOptions options_;
   asio::ip::tcp::acceptor acceptor_;
   uint16_t bound_port_ = 0;
-  std::set<std::shared_ptr<Connection>> connections_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+  size_t next_shard_ = 0;
+  std::atomic<size_t> open_connections_{0};
   bool stopped_ = false;
   bool draining_ = false;
 };

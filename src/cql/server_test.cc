@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <future>
 #include <thread>
 
 #include "runtime/rng.h"
@@ -27,7 +28,7 @@ constexpr int kIterations = 100'000;
 
 class Node {
  public:
-  explicit Node(size_t in_flight_per_connection_max = 1024) {
+  explicit Node(size_t in_flight_per_connection_max = 1024, size_t loops = 1) {
     storage::EngineOptions options;
     options.data_directory = dir_.path();
     options.commitlog_sync = CommitLogSync::kPeriodic;
@@ -45,14 +46,34 @@ class Node {
     server_options.port = 0;
     server_options.frame_bytes_max = 1 << 20;
     server_options.in_flight_per_connection_max = in_flight_per_connection_max;
-    server_ = std::make_unique<CqlServer>(*loop_, *bridge_, *processor_, server_options);
+    std::vector<EventLoop*> connection_loops{loop_.get()};
+    for (size_t i = 1; i < loops; ++i) {
+      extra_loops_.push_back(std::make_unique<EventLoop>(clock_));
+      connection_loops.push_back(extra_loops_.back().get());
+    }
+    server_ = std::make_unique<CqlServer>(*loop_, connection_loops, *bridge_, *processor_,
+                                          server_options);
     EXPECT_TRUE(server_->start().is_ok());
     thread_ = std::thread([this] { loop_->run(); });
+    for (auto& l : extra_loops_) extra_threads_.emplace_back([&l] { l->run(); });
   }
   ~Node() {
-    loop_->post([this] { server_->stop(); });
+    if (!drained_) {
+      std::promise<void> closed;
+      loop_->post([&] { server_->drain(0, [&] { closed.set_value(); }); });
+      closed.get_future().wait();
+    }
     loop_->post([this] { loop_->stop(); });
     thread_.join();
+    for (auto& l : extra_loops_) l->stop();
+    for (auto& t : extra_threads_) t.join();
+  }
+  // Graceful shutdown as on SIGTERM; returns once every connection is closed.
+  void drain() {
+    std::promise<void> closed;
+    loop_->post([&] { server_->drain(5'000'000, [&] { closed.set_value(); }); });
+    closed.get_future().wait();
+    drained_ = true;
   }
   uint16_t port() const { return server_->port(); }
   QueryProcessor& processor() { return *processor_; }
@@ -67,8 +88,11 @@ class Node {
   std::unique_ptr<QueryProcessor> processor_;
   std::unique_ptr<EventLoop> loop_;
   std::unique_ptr<ThreadPoolBridge> bridge_;
+  std::vector<std::unique_ptr<EventLoop>> extra_loops_;
   std::unique_ptr<CqlServer> server_;
   std::thread thread_;
+  std::vector<std::thread> extra_threads_;
+  bool drained_ = false;
 };
 
 class Client {
@@ -357,6 +381,101 @@ TEST(Server, OneBadWriteInAGroupFailsAlone) {
   EXPECT_EQ(replies[10], Opcode::kResult);
   EXPECT_EQ(replies[11], Opcode::kError);
   EXPECT_EQ(replies[12], Opcode::kResult);
+}
+
+// Connections spread over several event loops: each is served on its own loop, schema events
+// cross loops, prepared writes and reads (run on the loops) see each other, and a drain closes
+// every connection on every loop.
+TEST(Server, ConnectionsOnSeveralLoops) {
+  Node node(/*in_flight_per_connection_max=*/1024, /*loops=*/2);
+  FrameHeader h;
+  Bytes body;
+  auto run = [&](Client& c, int16_t stream, uint8_t opcode, const Bytes& request) {
+    EXPECT_TRUE(c.send_all(Client::frame(4, 0, stream, opcode, request)));
+    EXPECT_TRUE(c.read_frame(&h, &body));
+    EXPECT_EQ(h.stream, stream);
+    return h.opcode;
+  };
+  Client listener(node.port());  // the loops take connections in turn: listener is on loop 0
+  ASSERT_TRUE(listener.startup());
+  BodyWriter reg;
+  reg.string_list({"SCHEMA_CHANGE"});
+  ASSERT_EQ(run(listener, 2, 0x0B, reg.release()), Opcode::kReady);
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < 4; ++i) {
+    clients.push_back(std::make_unique<Client>(node.port()));
+    ASSERT_TRUE(clients.back()->startup());
+  }
+  Client& ddl = *clients[0];  // on loop 1
+  ASSERT_EQ(run(ddl, 3, 0x07,
+                ddl.query_body("CREATE KEYSPACE ml WITH replication = "
+                               "{'class': 'SimpleStrategy', 'replication_factor': 1}")),
+            Opcode::kResult);
+  ASSERT_TRUE(listener.read_frame(&h, &body));
+  EXPECT_EQ(h.opcode, Opcode::kEvent);
+  EXPECT_EQ(h.stream, -1);
+  ASSERT_EQ(run(ddl, 4, 0x07, ddl.query_body("CREATE TABLE ml.t (k int PRIMARY KEY, v int)")),
+            Opcode::kResult);
+  ASSERT_TRUE(listener.read_frame(&h, &body));
+  EXPECT_EQ(h.opcode, Opcode::kEvent);
+
+  auto prepare = [&](Client& c, const std::string& cql) {
+    BodyWriter w;
+    w.long_string(cql);
+    EXPECT_EQ(run(c, 5, 0x09, w.release()), Opcode::kResult);
+    BodyReader r(body);
+    int32_t kind = 0;
+    Bytes id;
+    EXPECT_TRUE(r.get_int(&kind) && kind == 4 && r.get_short_bytes(&id));
+    return id;
+  };
+  auto execute_body = [](const Bytes& id, std::vector<int32_t> values) {
+    BodyWriter w;
+    w.short_bytes(id);
+    w.short_(1);   // ONE
+    w.byte(0x01);  // values
+    w.short_(static_cast<uint16_t>(values.size()));
+    for (int32_t v : values) {
+      BufferWriter b;
+      b.put_i32(v);
+      w.bytes(b.release());
+    }
+    return w.release();
+  };
+  for (size_t i = 0; i < clients.size(); ++i) {
+    Client& c = *clients[i];
+    const Bytes insert = prepare(c, "INSERT INTO ml.t (k, v) VALUES (?, ?)");
+    ASSERT_EQ(run(c, 6, 0x0A,
+                  execute_body(insert, {static_cast<int32_t>(i), static_cast<int32_t>(i * 10)})),
+              Opcode::kResult);
+  }
+  // Every connection reads every row, whichever loop wrote it.
+  for (auto& client : clients) {
+    Client& c = *client;
+    const Bytes select = prepare(c, "SELECT v FROM ml.t WHERE k = ?");
+    for (int32_t k = 0; k < 4; ++k) {
+      ASSERT_EQ(run(c, 7, 0x0A, execute_body(select, {k})), Opcode::kResult);
+      BodyReader r(body);
+      int32_t kind = 0, flags = 0, columns = 0, rows = 0;
+      ASSERT_TRUE(r.get_int(&kind) && kind == 2 && r.get_int(&flags) && r.get_int(&columns));
+      ASSERT_EQ(flags & 0x0001, 0x0001);  // global table spec
+      std::string ks, table, name;
+      uint16_t type = 0;
+      ASSERT_TRUE(r.get_string(&ks) && r.get_string(&table) && r.get_string(&name) &&
+                  r.get_short(&type) && r.get_int(&rows));
+      ASSERT_EQ(rows, 1) << "k=" << k;
+      std::optional<Bytes> v;
+      ASSERT_TRUE(r.get_value(&v) && v.has_value());
+      BufferReader vr(*v);
+      int32_t got = 0;
+      ASSERT_TRUE(vr.get_i32(&got));
+      EXPECT_EQ(got, k * 10);
+    }
+  }
+  // A drain closes every connection, on both loops.
+  node.drain();
+  for (auto& c : clients) EXPECT_FALSE(c->read_frame(&h, &body));
+  EXPECT_FALSE(listener.read_frame(&h, &body));
 }
 
 TEST(Server, Lz4CompressedFramesBothWays) {

@@ -128,7 +128,18 @@ int run_node(const NodeConfig& config, const std::string& log_level,
   cql::ServerOptions server_options;
   server_options.address = config.rpc_address;
   server_options.port = static_cast<uint16_t>(config.native_transport_port);
-  cql::CqlServer server(loop, bridge, processor, server_options);
+  // One event loop per core serves client connections (this thread's loop among them), in the
+  // manner of a shard-per-core server; native_transport_event_loops overrides the count.
+  const size_t loop_count = config.native_transport_event_loops > 0
+                                ? static_cast<size_t>(config.native_transport_event_loops)
+                                : std::max<size_t>(1, std::thread::hardware_concurrency());
+  std::vector<std::unique_ptr<EventLoop>> extra_loops;
+  std::vector<EventLoop*> connection_loops{&loop};
+  for (size_t i = 1; i < loop_count; ++i) {
+    extra_loops.push_back(std::make_unique<EventLoop>(clock));
+    connection_loops.push_back(extra_loops.back().get());
+  }
+  cql::CqlServer server(loop, connection_loops, bridge, processor, server_options);
   if (Status started = server.start(); !started.is_ok()) {
     RINGDB_LOG_ERROR("{}", started.to_string());
     return 1;
@@ -145,7 +156,11 @@ int run_node(const NodeConfig& config, const std::string& log_level,
     RINGDB_LOG_INFO("signal {}: draining in-flight requests, then shutting down", signal);
     server.drain(10'000'000, [&loop] { loop.stop(); });
   });
+  std::vector<std::thread> loop_threads;
+  for (auto& l : extra_loops) loop_threads.emplace_back([&l] { l->run(); });
   loop.run();
+  for (auto& l : extra_loops) l->stop();
+  for (auto& t : loop_threads) t.join();
   return 0;
 }
 
