@@ -467,8 +467,13 @@ class StatementRunner {
   Binder binder_;
   std::vector<storage::Mutation> deferred_;
   bool nonblocking_ = false;
+  static constexpr int kNonBlockingPartitionsMax = 16;
+  int partitions_read_ = 0;
 
   Result<storage::Partition> read_partition(const storage::ReadCommand& read) {
+    // On an event loop, a statement reads a few partitions at most (IN lists go elsewhere).
+    if (nonblocking_ && ++partitions_read_ > kNonBlockingPartitionsMax)
+      return Status::would_block("many partitions are left to a storage thread");
     return qp_.engine_.read(read, nullptr,
                             nonblocking_ ? storage::Engine::ReadMode::kNonBlocking
                                          : storage::Engine::ReadMode::kBlocking);

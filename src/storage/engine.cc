@@ -90,9 +90,11 @@ struct PartitionHeader {
 // Reads one partition's header and rows through an iterator it does not own.
 class PartitionReader {
  public:
+  // A read that visits more than `keys_max` keys gives up with WouldBlock (see
+  // Engine::kNonBlockingKeysMax).
   PartitionReader(const TableDescriptor& table, rocksdb::Iterator& it, int32_t now_seconds,
-                  ReadStats& stats)
-      : table_(table), it_(it), now_(now_seconds), stats_(stats) {}
+                  ReadStats& stats, uint64_t keys_max = UINT64_MAX)
+      : table_(table), it_(it), now_(now_seconds), stats_(stats), keys_max_(keys_max) {}
 
   // Positions at the partition's first key and reads every section before the rows. Leaves
   // the iterator at the first key after them.
@@ -163,7 +165,8 @@ class PartitionReader {
     while (out->size() < limit && it_.Valid()) {
       BytesView key = view(it_.key());
       if (reversed ? key < BytesView(lo_key) : key >= BytesView(hi_key)) break;
-      ++stats_.keys_visited;
+      if (++stats_.keys_visited > keys_max_)
+        return Status::would_block("a long read is left to a storage thread");
       BytesView rest = key.substr(row_base.size());
       size_t pos = 0;
       std::vector<Bytes> values;
@@ -294,6 +297,7 @@ class PartitionReader {
   rocksdb::Iterator& it_;
   const int32_t now_;
   ReadStats& stats_;
+  const uint64_t keys_max_;
 };
 
 // Scan cursors: [0x00][key to seek] starts at a partition boundary; [0x01][u32 n][partition
@@ -636,7 +640,8 @@ Result<Partition> Engine::read_storage(const ReadCommand& command, ReadStats* st
   RINGDB_ASSIGN_OR_RETURN(auto interval, to_interval(*table, command.start, command.end));
   std::unique_ptr<rocksdb::Iterator> it = acquire_point_iterator(mode);
   PartitionReader reader(*table, *it,
-                         command.now_seconds ? command.now_seconds : clock_.now_seconds(), st);
+                         command.now_seconds ? command.now_seconds : clock_.now_seconds(), st,
+                         mode == ReadMode::kNonBlocking ? kNonBlockingKeysMax : UINT64_MAX);
   PartitionHeader header;
   Status s = reader.read_header(prefix, &header);
   if (s.is_ok()) {

@@ -82,6 +82,9 @@ class Engine {
   // How a read may wait. kNonBlocking reads only memory (the row cache, RocksDB's memtables and
   // block cache) and answers WouldBlock when it would need the disk; it is safe on the event loop.
   enum class ReadMode { kBlocking, kNonBlocking };
+  // A non-blocking read that visits more keys than this (a large partition) also answers
+  // WouldBlock, so one read cannot hold an event loop for long.
+  static constexpr uint64_t kNonBlockingKeysMax = 4096;
   [[nodiscard]] Result<Partition> read(const ReadCommand& command, ReadStats* stats = nullptr,
                                        ReadMode mode = ReadMode::kBlocking);
   [[nodiscard]] Result<ScanPage> scan(const ScanCommand& command, ReadStats* stats = nullptr);

@@ -466,6 +466,17 @@ TEST_F(EngineTest, NonBlockingReadsAnswerFromMemoryOrWouldBlock) {
   auto warm = engine_->read(command, nullptr, nonblocking);
   ASSERT_TRUE(warm.is_ok()) << warm.status().to_string();
   EXPECT_EQ(warm->rows.size(), 1u);
+  // A partition too large to read on an event loop, even from memory.
+  command.partition_key = int32_value(2);
+  for (int32_t ck = 0; ck < 3000; ++ck) apply(insert(2, ck, ck, 10));
+  auto large = engine_->read(command, nullptr, nonblocking);
+  ASSERT_FALSE(large.is_ok());
+  EXPECT_EQ(large.status().code(), StatusCode::kWouldBlock);
+  EXPECT_EQ(read(2).rows.size(), 3000u);
+  command.row_limit = 10;  // a short slice of it is fine
+  auto slice = engine_->read(command, nullptr, nonblocking);
+  ASSERT_TRUE(slice.is_ok()) << slice.status().to_string();
+  EXPECT_EQ(slice->rows.size(), 10u);
 }
 
 TEST_F(EngineTest, NonBlockingWriteIsAppliedWhenStorageDoesNotWait) {
