@@ -3417,7 +3417,7 @@ QueryProcessor::Outcome QueryProcessor::prepare(std::string_view text, const Ses
 }
 
 std::shared_ptr<const QueryProcessor::Prepared> QueryProcessor::find_prepared(BytesView id) {
-  std::lock_guard lock(prepared_mutex_);
+  std::shared_lock lock(prepared_mutex_);
   auto it = prepared_.find(Bytes(id));
   return it == prepared_.end() ? nullptr : it->second;
 }

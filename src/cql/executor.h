@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -139,7 +140,7 @@ class QueryProcessor {
   int64_t last_uuid_time_ = 0;  // guarded by rng_mutex_
   // Lightweight transactions on one partition run one at a time (striped by token).
   std::array<std::mutex, 64> lwt_locks_;
-  std::mutex prepared_mutex_;
+  std::shared_mutex prepared_mutex_;  // EXECUTEs share it; PREPARE takes it alone
   std::unordered_map<std::string, std::shared_ptr<const Prepared>> prepared_;
   std::list<std::string> prepared_order_;  // insertion order, for eviction
 };

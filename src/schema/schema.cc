@@ -303,7 +303,7 @@ SchemaManager::SchemaManager(storage::Engine& engine, Rng& rng, const Clock& clo
 }
 
 std::shared_ptr<const Schema> SchemaManager::current() const {
-  std::lock_guard lock(current_mutex_);
+  std::shared_lock lock(current_mutex_);
   return current_;
 }
 

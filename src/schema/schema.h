@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -120,9 +121,9 @@ class SchemaManager {
   storage::Engine& engine_;
   Rng& rng_;
   const Clock& clock_;
-  std::mutex ddl_mutex_;               // one DDL at a time
-  int64_t last_commit_timestamp_ = 0;  // guarded by ddl_mutex_
-  mutable std::mutex current_mutex_;
+  std::mutex ddl_mutex_;                     // one DDL at a time
+  int64_t last_commit_timestamp_ = 0;        // guarded by ddl_mutex_
+  mutable std::shared_mutex current_mutex_;  // readers (every request) share it
   std::shared_ptr<const Schema> current_;
 };
 

@@ -657,16 +657,24 @@ Result<Partition> Engine::read_storage(const ReadCommand& command, ReadStats* st
   return partition;
 }
 
+Engine::IteratorPool& Engine::iterator_pool() {
+  static std::atomic<size_t> next_stripe{0};
+  thread_local const size_t stripe = next_stripe.fetch_add(1, std::memory_order_relaxed);
+  return iterator_pools_[stripe % kIteratorPools];
+}
+
 std::unique_ptr<rocksdb::Iterator> Engine::acquire_point_iterator(ReadMode mode) {
-  auto& idle = idle_iterators_[static_cast<int>(mode)];
+  IteratorPool& pool = iterator_pool();
+  std::unique_ptr<rocksdb::Iterator> it;
   {
-    std::lock_guard lock(idle_iterators_mutex_);
+    std::lock_guard lock(pool.mutex);
+    auto& idle = pool.idle[static_cast<int>(mode)];
     if (!idle.empty()) {
-      std::unique_ptr<rocksdb::Iterator> it = std::move(idle.back());
+      it = std::move(idle.back());
       idle.pop_back();
-      if (it->Refresh().ok()) return it;
     }
   }
+  if (it && it->Refresh().ok()) return it;
   rocksdb::ReadOptions ro;
   ro.prefix_same_as_start = true;  // partitions of one token only; lets prefix blooms skip files
   if (mode == ReadMode::kNonBlocking) ro.read_tier = rocksdb::kBlockCacheTier;
@@ -676,14 +684,17 @@ std::unique_ptr<rocksdb::Iterator> Engine::acquire_point_iterator(ReadMode mode)
 void Engine::release_point_iterator(std::unique_ptr<rocksdb::Iterator> it, ReadMode mode) {
   // An iterator that met an error (or, memory-only, a block not in the cache) is not reused.
   if (!it->status().ok()) return;
-  std::lock_guard lock(idle_iterators_mutex_);
-  auto& idle = idle_iterators_[static_cast<int>(mode)];
+  IteratorPool& pool = iterator_pool();
+  std::lock_guard lock(pool.mutex);
+  auto& idle = pool.idle[static_cast<int>(mode)];
   if (idle.size() < kIdleIteratorsMax) idle.push_back(std::move(it));
 }
 
 void Engine::clear_idle_iterators() {
-  std::lock_guard lock(idle_iterators_mutex_);
-  for (auto& idle : idle_iterators_) idle.clear();
+  for (auto& pool : iterator_pools_) {
+    std::lock_guard lock(pool.mutex);
+    for (auto& idle : pool.idle) idle.clear();
+  }
 }
 
 Result<ScanPage> Engine::scan(const ScanCommand& command, ReadStats* stats) {

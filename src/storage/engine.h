@@ -13,6 +13,7 @@
 
 #include <rocksdb/db.h>
 
+#include <array>
 #include <atomic>
 #include <functional>
 #include <memory>
@@ -123,7 +124,14 @@ class Engine {
   std::unique_ptr<rocksdb::Iterator> acquire_point_iterator(ReadMode mode);
   void release_point_iterator(std::unique_ptr<rocksdb::Iterator> it, ReadMode mode);
   void clear_idle_iterators();
-  static constexpr size_t kIdleIteratorsMax = 16;
+  static constexpr size_t kIdleIteratorsMax = 8;  // per pool and mode
+  // One pool per stripe of threads, so event loops on different cores do not share a lock.
+  static constexpr size_t kIteratorPools = 8;
+  struct IteratorPool {
+    std::mutex mutex;
+    std::vector<std::unique_ptr<rocksdb::Iterator>> idle[2];  // by ReadMode
+  };
+  IteratorPool& iterator_pool();
 
   const EngineOptions options_;
   const Clock& clock_;
@@ -132,8 +140,7 @@ class Engine {
   std::unique_ptr<rocksdb::DB> db_;
   std::unique_ptr<CommitLog> commit_log_;
   RowCache row_cache_;
-  std::mutex idle_iterators_mutex_;
-  std::vector<std::unique_ptr<rocksdb::Iterator>> idle_iterators_[2];  // by ReadMode
+  std::array<IteratorPool, kIteratorPools> iterator_pools_;
   Counter& writes_;
   Counter& reads_;
   Counter& scans_;

@@ -38,10 +38,6 @@ std::string RowCache::cache_key(TableId table, BytesView partition_key) {
   return key;
 }
 
-size_t RowCache::stripe(const std::string& key) const {
-  return std::hash<std::string>{}(key) % kStripes;
-}
-
 uint64_t RowCache::version(TableId table, BytesView partition_key) const {
   return versions_[stripe(cache_key(table, partition_key))].load(std::memory_order_acquire);
 }
@@ -57,10 +53,11 @@ bool RowCache::cacheable(const Partition& partition) {
 
 std::optional<Partition> RowCache::lookup(TableId table, BytesView partition_key) {
   const std::string key = cache_key(table, partition_key);
-  std::lock_guard lock(mutex_);
-  auto it = index_.find(key);
-  if (it == index_.end()) return std::nullopt;
-  lru_.splice(lru_.begin(), lru_, it->second);
+  Shard& shard = shard_of(stripe(key));
+  std::lock_guard lock(shard.mutex);
+  auto it = shard.index.find(key);
+  if (it == shard.index.end()) return std::nullopt;
+  shard.lru.splice(shard.lru.begin(), shard.lru, it->second);
   hits_.fetch_add(1, std::memory_order_relaxed);
   return it->second->partition;
 }
@@ -70,48 +67,59 @@ void RowCache::insert(TableId table, BytesView partition_key, uint64_t version_b
   if (!enabled() || !cacheable(partition)) return;
   const std::string key = cache_key(table, partition_key);
   const size_t size = partition_bytes(partition) + key.size();
-  if (size > capacity_bytes_) return;
-  std::lock_guard lock(mutex_);
+  const size_t shard_capacity = capacity_bytes_ / kShards;
+  if (size > shard_capacity) return;
+  const size_t s = stripe(key);
+  Shard& shard = shard_of(s);
+  std::lock_guard lock(shard.mutex);
   // Writers bump the version before they take this lock to erase, so checking it under the lock
   // rules out a write that finished while we read.
-  if (versions_[stripe(key)].load(std::memory_order_acquire) != version_before_read) return;
-  erase_locked(key);
-  lru_.push_front(Entry{key, partition, size});
-  index_[key] = lru_.begin();
-  bytes_ += size;
-  while (bytes_ > capacity_bytes_ && !lru_.empty()) {
-    const std::string victim = lru_.back().key;  // a copy: erasing frees the entry
-    erase_locked(victim);
+  if (versions_[s].load(std::memory_order_acquire) != version_before_read) return;
+  shard.erase_locked(key);
+  shard.lru.push_front(Entry{key, partition, size});
+  shard.index[key] = shard.lru.begin();
+  shard.bytes += size;
+  while (shard.bytes > shard_capacity && !shard.lru.empty()) {
+    const std::string victim = shard.lru.back().key;  // a copy: erasing frees the entry
+    shard.erase_locked(victim);
   }
 }
 
 void RowCache::invalidate(TableId table, BytesView partition_key) {
   if (!enabled()) return;
   const std::string key = cache_key(table, partition_key);
-  versions_[stripe(key)].fetch_add(1, std::memory_order_acq_rel);
-  std::lock_guard lock(mutex_);
-  erase_locked(key);
+  const size_t s = stripe(key);
+  versions_[s].fetch_add(1, std::memory_order_acq_rel);
+  Shard& shard = shard_of(s);
+  std::lock_guard lock(shard.mutex);
+  shard.erase_locked(key);
 }
 
 void RowCache::clear() {
   for (auto& v : versions_) v.fetch_add(1, std::memory_order_acq_rel);
-  std::lock_guard lock(mutex_);
-  lru_.clear();
-  index_.clear();
-  bytes_ = 0;
+  for (auto& shard : shards_) {
+    std::lock_guard lock(shard.mutex);
+    shard.lru.clear();
+    shard.index.clear();
+    shard.bytes = 0;
+  }
 }
 
 size_t RowCache::bytes() const {
-  std::lock_guard lock(mutex_);
-  return bytes_;
+  size_t total = 0;
+  for (auto& shard : shards_) {
+    std::lock_guard lock(shard.mutex);
+    total += shard.bytes;
+  }
+  return total;
 }
 
-void RowCache::erase_locked(const std::string& key) {
-  auto it = index_.find(key);
-  if (it == index_.end()) return;
-  bytes_ -= it->second->bytes;
-  lru_.erase(it->second);
-  index_.erase(it);
+void RowCache::Shard::erase_locked(const std::string& key) {
+  auto it = index.find(key);
+  if (it == index.end()) return;
+  bytes -= it->second->bytes;
+  lru.erase(it->second);
+  index.erase(it);
 }
 
 }  // namespace ringdb::storage

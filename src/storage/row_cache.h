@@ -5,11 +5,13 @@
 // write invalidates its partition after it reached the memtable. A reader that missed takes a
 // version of the partition's stripe before reading RocksDB and inserts only if no write
 // touched that stripe meanwhile, so a stale read can never be cached over a newer write.
-// Bounded by bytes (LRU). Thread-safe.
+// Bounded by bytes (LRU per shard). Thread-safe: partitions are spread over kShards shards,
+// each with its own lock, so event loops on different cores rarely wait for each other.
 #pragma once
 
 #include <array>
 #include <atomic>
+#include <functional>
 #include <list>
 #include <mutex>
 #include <optional>
@@ -24,6 +26,7 @@ class RowCache {
  public:
   static constexpr size_t kRowsMax = 16;
   static constexpr size_t kStripes = 1024;
+  static constexpr size_t kShards = 16;  // divides kStripes: a stripe lies in one shard
 
   explicit RowCache(size_t capacity_bytes) : capacity_bytes_(capacity_bytes) {}
 
@@ -43,21 +46,25 @@ class RowCache {
   uint64_t hits() const { return hits_.load(std::memory_order_relaxed); }
 
  private:
-  static std::string cache_key(TableId table, BytesView partition_key);
-  size_t stripe(const std::string& key) const;
-  void erase_locked(const std::string& key);
-
-  const size_t capacity_bytes_;
-  std::array<std::atomic<uint64_t>, kStripes> versions_{};
-  mutable std::mutex mutex_;
   struct Entry {
     std::string key;
     Partition partition;
     size_t bytes;
   };
-  std::list<Entry> lru_;  // front: most recent
-  std::unordered_map<std::string, std::list<Entry>::iterator> index_;
-  size_t bytes_ = 0;
+  struct Shard {
+    std::mutex mutex;
+    std::list<Entry> lru;  // front: most recent
+    std::unordered_map<std::string, std::list<Entry>::iterator> index;
+    size_t bytes = 0;
+    void erase_locked(const std::string& key);
+  };
+  static std::string cache_key(TableId table, BytesView partition_key);
+  static size_t stripe(const std::string& key) { return std::hash<std::string>{}(key) % kStripes; }
+  Shard& shard_of(size_t stripe) const { return shards_[stripe % kShards]; }
+
+  const size_t capacity_bytes_;
+  std::array<std::atomic<uint64_t>, kStripes> versions_{};
+  mutable std::array<Shard, kShards> shards_;
   std::atomic<uint64_t> hits_{0};
 };
 
