@@ -3333,11 +3333,13 @@ QueryProcessor::Outcome QueryProcessor::batch(uint8_t type, const std::vector<Ba
   return wait([&](Done done) { batch_async(type, entries, options, session, std::move(done)); });
 }
 
-bool QueryProcessor::try_execute_inline(BytesView id, const QueryOptions& options, Session& session,
-                                        WriteGroup& group, Done& done) {
+QueryProcessor::Inline QueryProcessor::try_execute_inline(BytesView id, const QueryOptions& options,
+                                                          Session& session, WriteGroup& group,
+                                                          Outcome* answer,
+                                                          const std::function<Done()>& make_done) {
   auto prepared = find_prepared(id);
   if (!prepared || options.values.size() != static_cast<size_t>(prepared->parsed.bind_count)) {
-    return false;  // the regular path answers these (Unprepared, a wrong count of values)
+    return Inline::kNo;  // the regular path answers these (Unprepared, a wrong count of values)
   }
   const Statement& st = prepared->parsed.statement;
   const bool is_write = std::holds_alternative<InsertStatement>(st) ||
@@ -3345,13 +3347,22 @@ bool QueryProcessor::try_execute_inline(BytesView id, const QueryOptions& option
                         std::holds_alternative<DeleteStatement>(st);
   // Lightweight transactions hold a lock across a read and a write: never on the loop.
   if (!(std::holds_alternative<SelectStatement>(st) || is_write) || is_conditional(st))
-    return false;
+    return Inline::kNo;
   StatementRunner runner(*this, session, options, prepared->parsed, prepared->keyspace);
   runner.set_nonblocking();
   auto result = runner.run();
-  if (!result.is_ok() && result.status().code() == StatusCode::kWouldBlock) return false;
-  finish(runner, std::move(result), st, prepared->keyspace, std::move(done), &group);
-  return true;
+  if (!result.is_ok() && result.status().code() == StatusCode::kWouldBlock) return Inline::kNo;
+  if (!result.is_ok()) {
+    *answer = error_for(result.status(), &st, prepared->keyspace);
+    return Inline::kAnswered;
+  }
+  std::vector<storage::Mutation> writes = runner.take_deferred();
+  if (writes.empty()) {
+    *answer = std::move(result).value();
+    return Inline::kAnswered;
+  }
+  group.add(std::move(writes), make_done(), std::move(result).value());
+  return Inline::kJoinedGroup;
 }
 
 bool QueryProcessor::try_apply_group(WriteGroup& group) {

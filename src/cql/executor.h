@@ -100,11 +100,14 @@ class QueryProcessor {
 
   // Runs a prepared statement on the calling thread (the event loop) when it can do so without
   // blocking: a SELECT that memory can answer (row cache, memtables, block cache), or an
-  // unconditional INSERT, UPDATE or DELETE, whose writes join `group`. Returns false, with
-  // nothing done and `done` untouched, when the regular path must run it (a disk read, a scan,
-  // a lightweight transaction, an unknown id); true once `done` was called or joined `group`.
-  bool try_execute_inline(BytesView id, const QueryOptions& options, Session& session,
-                          WriteGroup& group, Done& done);
+  // unconditional INSERT, UPDATE or DELETE, whose writes join `group` with the callback
+  // make_done() returns (the caller applies the group, and the callback answers once durable).
+  // kNo, with nothing done, when the regular path must run it (a disk read, a scan, a
+  // lightweight transaction, an unknown id); kAnswered with `*answer` set (reads, errors).
+  enum class Inline { kNo, kAnswered, kJoinedGroup };
+  Inline try_execute_inline(BytesView id, const QueryOptions& options, Session& session,
+                            WriteGroup& group, Outcome* answer,
+                            const std::function<Done()>& make_done);
   // Applies `group` if storage takes it without waiting (a write stall would wait); returns
   // false and leaves `group` as it was otherwise, for apply_group on a storage thread.
   bool try_apply_group(WriteGroup& group);

@@ -240,9 +240,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
           break;
         }
         if (inbuf_.size() - pos - kHeaderBytes < h.length) break;
-        Bytes body = inbuf_.substr(pos + kHeaderBytes, h.length);
+        const BytesView body = BytesView(inbuf_).substr(pos + kHeaderBytes, h.length);
         pos += kHeaderBytes + h.length;
-        handle(h, std::move(body));
+        handle(h, body);  // inbuf_ stays as it is until the loop ends
       }
       inbuf_.erase(0, pos);
       apply_inline_writes();
@@ -261,7 +261,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     server_.on_closed(shard_, this);
   }
 
-  void handle(const FrameHeader& h, Bytes body) {
+  void handle(const FrameHeader& h, BytesView body) {
     const uint8_t version = h.version & 0x7f;
     if ((h.version & 0x80) != 0) {
       respond_error(h.stream,
@@ -275,18 +275,19 @@ class Connection : public std::enable_shared_from_this<Connection> {
                                    std::to_string(version) + "); supported versions are (4/v4)"));
       return;
     }
+    std::optional<Bytes> plain;  // the decompressed body, which `body` then views
     if (h.flags & kFlagCompression) {
       if (!lz4_) {
         respond_error(h.stream, protocol_error(
                                     "Compressed frame received but no compression was negotiated"));
         return;
       }
-      auto plain = decompress(body);
+      plain = decompress(body);
       if (!plain) {
         respond_error(h.stream, protocol_error("Invalid LZ4 compressed body"));
         return;
       }
-      body = std::move(*plain);
+      body = *plain;
     }
     BodyReader r(body);
     switch (h.opcode) {
@@ -306,7 +307,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
                         protocol_error("Unexpected message, expecting STARTUP or OPTIONS"));
           return;
         }
-        return dispatch(h, std::move(body));
+        return dispatch(h, body);
       default:
         respond_error(h.stream, protocol_error("Unexpected opcode " +
                                                std::to_string(static_cast<int>(h.opcode))));
@@ -369,7 +370,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   // Decodes the request on the loop (cheap), runs it on the storage bridge, answers on the loop.
-  void dispatch(const FrameHeader& h, Bytes body) {
+  void dispatch(const FrameHeader& h, BytesView body) {
     auto decoded = decode_request(h.opcode, body);
     if (!decoded.is_ok()) {
       respond_error(h.stream, protocol_error(decoded.status().message()));
@@ -380,10 +381,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (h.opcode == Opcode::kExecute) {
       // Prepared reads that memory can answer and prepared writes run here, without a thread
       // hop; the writes of this read of the socket go to storage together at its end.
-      QueryProcessor::Done answer = answer_for(job);
-      if (server_.processor().try_execute_inline(job.request->id, job.request->options, session_,
-                                                 inline_writes_, answer)) {
-        return;
+      QueryProcessor::Outcome answer;
+      switch (server_.processor().try_execute_inline(job.request->id, job.request->options,
+                                                     session_, inline_writes_, &answer,
+                                                     [&] { return answer_for(job); })) {
+        case QueryProcessor::Inline::kAnswered:
+          respond(job.stream, *job.request, answer);
+          return;
+        case QueryProcessor::Inline::kJoinedGroup:
+          return;
+        case QueryProcessor::Inline::kNo:
+          break;
       }
     }
     batch_.push_back(std::move(job));
@@ -502,7 +510,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     send(stream, Opcode::kError, encode_error(e));
   }
 
-  std::optional<Bytes> decompress(const Bytes& body) const {
+  std::optional<Bytes> decompress(BytesView body) const {
     BufferReader r(body);
     uint32_t length;
     if (!r.get_u32(&length) || length > server_.options().frame_bytes_max) return std::nullopt;
@@ -521,9 +529,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     h.version = 0x80 | kProtocolVersion;
     h.stream = stream;
     h.opcode = opcode;
-    Bytes payload(body);
-    if (lz4_ && !payload.empty()) {
-      Bytes compressed(4 + static_cast<size_t>(LZ4_compressBound(static_cast<int>(payload.size()))),
+    if (lz4_ && !body.empty()) {
+      Bytes compressed(4 + static_cast<size_t>(LZ4_compressBound(static_cast<int>(body.size()))),
                        '\0');
       compressed[0] = static_cast<char>(body.size() >> 24);
       compressed[1] = static_cast<char>(body.size() >> 16);
@@ -533,12 +540,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
           LZ4_compress_default(body.data(), compressed.data() + 4, static_cast<int>(body.size()),
                                static_cast<int>(compressed.size() - 4));
       compressed.resize(4 + static_cast<size_t>(n));
-      payload = std::move(compressed);
       h.flags |= kFlagCompression;
+      h.length = static_cast<uint32_t>(compressed.size());
+      encode_header(h, &outbuf_);
+      outbuf_ += compressed;
+      return;
     }
-    h.length = static_cast<uint32_t>(payload.size());
+    h.length = static_cast<uint32_t>(body.size());
     encode_header(h, &outbuf_);
-    outbuf_ += payload;
+    outbuf_.append(body.data(), body.size());
   }
 
   // Writes everything queued so far in one system call (and whatever queues up meanwhile next).

@@ -58,7 +58,7 @@ std::optional<Partition> RowCache::lookup(TableId table, BytesView partition_key
   auto it = shard.index.find(key);
   if (it == shard.index.end()) return std::nullopt;
   shard.lru.splice(shard.lru.begin(), shard.lru, it->second);
-  hits_.fetch_add(1, std::memory_order_relaxed);
+  ++shard.hits;
   return it->second->partition;
 }
 
@@ -103,6 +103,15 @@ void RowCache::clear() {
     shard.index.clear();
     shard.bytes = 0;
   }
+}
+
+uint64_t RowCache::hits() const {
+  uint64_t total = 0;
+  for (auto& shard : shards_) {
+    std::lock_guard lock(shard.mutex);
+    total += shard.hits;
+  }
+  return total;
 }
 
 size_t RowCache::bytes() const {

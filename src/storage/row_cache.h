@@ -43,7 +43,7 @@ class RowCache {
 
   static bool cacheable(const Partition& partition);
   size_t bytes() const;
-  uint64_t hits() const { return hits_.load(std::memory_order_relaxed); }
+  uint64_t hits() const;
 
  private:
   struct Entry {
@@ -56,6 +56,7 @@ class RowCache {
     std::list<Entry> lru;  // front: most recent
     std::unordered_map<std::string, std::list<Entry>::iterator> index;
     size_t bytes = 0;
+    uint64_t hits = 0;  // counted here, under the lock, rather than on a line all cores share
     void erase_locked(const std::string& key);
   };
   static std::string cache_key(TableId table, BytesView partition_key);
@@ -65,7 +66,6 @@ class RowCache {
   const size_t capacity_bytes_;
   std::array<std::atomic<uint64_t>, kStripes> versions_{};
   mutable std::array<Shard, kShards> shards_;
-  std::atomic<uint64_t> hits_{0};
 };
 
 }  // namespace ringdb::storage
