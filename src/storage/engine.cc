@@ -13,6 +13,7 @@
 #include "common/check.h"
 #include "common/murmur3.h"
 #include "storage/keys.h"
+#include "storage/row_fragment.h"
 
 namespace ringdb::storage {
 namespace {
@@ -73,11 +74,6 @@ Result<std::optional<ClusteringInterval>> to_interval(const TableDescriptor& tab
 struct RangeTombstone {
   ClusteringInterval interval;
   DeletionTime deletion;
-};
-
-struct RawCell {
-  Bytes column_part;  // [column id][kind][path]
-  StoredValue value;
 };
 
 struct PartitionHeader {
@@ -150,9 +146,16 @@ class PartitionReader {
     std::vector<RawCell> cells;
     Bytes current;  // encoded clustering of the row being gathered
     std::vector<Bytes> current_values;
+    size_t row_keys = 0;        // keys gathered into `cells` for the current row
+    bool row_fragment = false;  // one of them a row fragment
     auto finish_row = [&]() -> Status {
       if (cells.empty()) return Status::ok();
       if (reversed) std::reverse(cells.begin(), cells.end());
+      // A fragment next to separate cell keys (written before fragments existed): one sorted
+      // list with one version per column part.
+      if (row_fragment && row_keys > 1) normalize_cells(&cells);
+      row_keys = 0;
+      row_fragment = false;
       Row row;
       row.clustering = std::move(current_values);
       if (build_row(header, current, cells, &row)) {
@@ -189,9 +192,21 @@ class PartitionReader {
           continue;
         }
       }
-      StoredValue v;
-      RINGDB_RETURN_IF_ERROR(decode_stored(view(it_.value()), &v));
-      cells.push_back({Bytes(rest.substr(pos)), std::move(v)});
+      const BytesView value = view(it_.value());
+      ++row_keys;
+      if (is_row_fragment(value)) {
+        row_fragment = true;
+        const size_t first = cells.size();
+        RINGDB_RETURN_IF_ERROR(decode_row_fragment(value, &cells));
+        // Cells gather in key order, or in reverse when reading backwards (undone at the end).
+        if (reversed) std::reverse(cells.begin() + static_cast<ptrdiff_t>(first), cells.end());
+        // Count its cells as keys, so the bounds on keys visited also bound large rows.
+        if (cells.size() > first + 1) stats_.keys_visited += cells.size() - first - 1;
+      } else {
+        StoredValue v;
+        RINGDB_RETURN_IF_ERROR(decode_stored(value, &v));
+        cells.push_back({Bytes(rest.substr(pos)), std::move(v)});
+      }
       if (reversed) {
         it_.Prev();
       } else {
@@ -448,6 +463,10 @@ Status Engine::build_batch(const Mutation& m, rocksdb::WriteBatch* batch) const 
     key = section_key(prefix, Section::kRangeTombstone) + encode_range_tombstone_suffix(*interval);
     RINGDB_RETURN_IF_ERROR(merge(key, StoredValue::tombstone(rd.timestamp, now)));
   }
+  // Tables without clustering columns keep each row as one fragment (see row_fragment.h): the
+  // row's cells gather here and go to the batch as one operand.
+  const bool fragments = table->clustering.empty();
+  std::vector<RawCell> fragment;
   for (const auto& row : m.rows) {
     Bytes row_key;
     if (row.is_static) {
@@ -461,19 +480,27 @@ Status Engine::build_batch(const Mutation& m, rocksdb::WriteBatch* batch) const 
       row_key = section_key(prefix, Section::kRow);
       RINGDB_RETURN_IF_ERROR(encode_clustering(*table, row.clustering, &row_key));
     }
+    const bool as_fragment = fragments && !row.is_static;
+    // A cell of this row, at `key` (row_key + its column part).
+    auto cell_write = [&](const Bytes& k, StoredValue v) -> Status {
+      if (!as_fragment) return merge(k, v);
+      fragment.push_back({k.substr(row_key.size()), std::move(v)});
+      return Status::ok();
+    };
     if (row.deletion_timestamp) {
       if (row.is_static)
         return Status::invalid_argument("a static row cannot be deleted on its own");
       key = row_key;
       append_column(kRowDeletionColumn, &key);
-      RINGDB_RETURN_IF_ERROR(merge(key, StoredValue::tombstone(*row.deletion_timestamp, now)));
+      RINGDB_RETURN_IF_ERROR(cell_write(key, StoredValue::tombstone(*row.deletion_timestamp, now)));
     }
     if (row.marker_timestamp) {
       int32_t ttl, at;
       RINGDB_RETURN_IF_ERROR(expiry(row.marker_ttl_seconds, &ttl, &at));
       key = row_key;
       append_column(kRowMarkerColumn, &key);
-      RINGDB_RETURN_IF_ERROR(merge(key, StoredValue::live(*row.marker_timestamp, "", ttl, at)));
+      RINGDB_RETURN_IF_ERROR(
+          cell_write(key, StoredValue::live(*row.marker_timestamp, "", ttl, at)));
       max_timestamp = std::max(max_timestamp, *row.marker_timestamp);
     }
     for (const auto& cell : row.cells) {
@@ -502,7 +529,7 @@ Status Engine::build_batch(const Mutation& m, rocksdb::WriteBatch* batch) const 
           int32_t ttl, at;
           RINGDB_RETURN_IF_ERROR(expiry(cell.ttl_seconds, &ttl, &at));
           RINGDB_RETURN_IF_ERROR(
-              merge(key, StoredValue::live(cell.timestamp, cell.value, ttl, at)));
+              cell_write(key, StoredValue::live(cell.timestamp, cell.value, ttl, at)));
           if (!row.is_static) max_timestamp = std::max(max_timestamp, cell.timestamp);
           break;
         }
@@ -513,17 +540,24 @@ Status Engine::build_batch(const Mutation& m, rocksdb::WriteBatch* batch) const 
             return Status::invalid_argument(
                 "collection delete needs a non-frozen collection column");
           }
-          RINGDB_RETURN_IF_ERROR(merge(key, StoredValue::tombstone(cell.timestamp, now)));
+          RINGDB_RETURN_IF_ERROR(cell_write(key, StoredValue::tombstone(cell.timestamp, now)));
           break;
         case CellWrite::Kind::kCounterAdd:
           if (!column->is_counter())
             return Status::invalid_argument("increment of a non-counter column");
           RINGDB_RETURN_IF_ERROR(
-              merge(key, StoredValue::counter_delta(cell.timestamp, options_.counter_shard_id,
-                                                    cell.counter_delta)));
+              cell_write(key, StoredValue::counter_delta(cell.timestamp, options_.counter_shard_id,
+                                                         cell.counter_delta)));
           if (!row.is_static) max_timestamp = std::max(max_timestamp, cell.timestamp);
           break;
       }
+    }
+    if (as_fragment && !fragment.empty()) {
+      normalize_cells(&fragment);
+      value.clear();
+      encode_row_fragment(fragment, &value);
+      RINGDB_RETURN_IF_ERROR(from_rocks(batch->Merge(row_key, value), "batch"));
+      fragment.clear();
     }
   }
   // Only reads of clustered partitions use it (to skip range tombstones), and only tables with

@@ -5,6 +5,7 @@
 
 #include "storage/cell.h"
 #include "storage/keys.h"
+#include "storage/row_fragment.h"
 
 namespace ringdb::storage {
 
@@ -27,8 +28,29 @@ std::shared_ptr<const TableDescriptor> TableRegistry::find(TableId id) const {
 
 namespace {
 
+// Row fragments merge entry by entry (see row_fragment.h).
+bool fold_fragments(const rocksdb::Slice* existing, const std::vector<rocksdb::Slice>& operands,
+                    std::string* out) {
+  std::vector<RawCell> cells;
+  auto add = [&](const rocksdb::Slice& s) {
+    const BytesView v(s.data(), s.size());
+    return is_row_fragment(v) && decode_row_fragment(v, &cells).is_ok();
+  };
+  if (existing != nullptr && !add(*existing)) return false;
+  for (const auto& op : operands) {
+    if (!add(op)) return false;
+  }
+  normalize_cells(&cells);
+  out->clear();
+  encode_row_fragment(cells, out);
+  return true;
+}
+
 bool fold(const rocksdb::Slice* existing, const std::vector<rocksdb::Slice>& operands,
           std::string* out) {
+  const rocksdb::Slice& first = existing != nullptr ? *existing : operands.front();
+  if (is_row_fragment(BytesView(first.data(), first.size())))
+    return fold_fragments(existing, operands, out);
   StoredValue acc;
   bool have = false;
   auto add = [&](const rocksdb::Slice& s) {
@@ -87,6 +109,8 @@ class PurgingCompactionFilter final : public rocksdb::CompactionFilter {
                     std::string*) const override {
     if (value_type == ValueType::kBlobIndex) return Decision::kKeep;
     BytesView key(key_slice.data(), key_slice.size());
+    if (is_row_fragment(BytesView(value.data(), value.size())))
+      return filter_fragment(key, value_type, value, new_value);
     StoredValue v;
     if (key.size() <= kTokenPrefixBytes ||
         !decode_stored(BytesView(value.data(), value.size()), &v).is_ok()) {
@@ -120,6 +144,65 @@ class PurgingCompactionFilter final : public rocksdb::CompactionFilter {
     ClusteringInterval interval;
     DeletionTime deletion;
   };
+
+  // A row fragment: each of its cells goes through filter_cell as if it had its own key.
+  Decision filter_fragment(BytesView key, ValueType value_type, const rocksdb::Slice& value,
+                           std::string* new_value) const {
+    std::vector<RawCell> cells;
+    if (key.size() <= kTokenPrefixBytes || !enter_partition(key) ||
+        static_cast<Section>(key[partition_prefix_length_]) != Section::kRow ||
+        !decode_row_fragment(BytesView(value.data(), value.size()), &cells).is_ok()) {
+      return Decision::kKeep;
+    }
+    const Bytes rest(key.substr(partition_prefix_length_ + 1));
+    // A separate cell key of this row, written before fragments existed, may sit in a level
+    // this compaction does not see: the fragment's tombstones and expired cells therefore stay
+    // until a full compaction, where every version of the row is present.
+    const ValueType effective = full_ ? value_type : ValueType::kMergeOperand;
+    // Separate cell keys of the same row sort after the fragment: they are checked against all
+    // of its cells, including tombstones this compaction purges.
+    std::vector<RawCell> original = cells;
+    std::vector<RawCell> kept;
+    bool changed = false;
+    for (auto& cell : cells) {
+      std::string replaced;
+      switch (
+          filter_cell(Section::kRow, rest + cell.column_part, effective, cell.value, &replaced)) {
+        case Decision::kRemove:
+          changed = true;
+          break;
+        case Decision::kChangeValue: {
+          StoredValue v;
+          if (!decode_stored(replaced, &v).is_ok()) return Decision::kKeep;
+          cell.value = std::move(v);
+          changed = true;
+          kept.push_back(std::move(cell));
+          break;
+        }
+        default:
+          kept.push_back(std::move(cell));
+          break;
+      }
+    }
+    // RocksDB filters a fragment's merge operands one by one: gather them all.
+    for (auto& cell : original) fragment_cells_.push_back(std::move(cell));
+    if (!changed) return Decision::kKeep;
+    if (kept.empty()) return Decision::kRemove;
+    new_value->clear();
+    encode_row_fragment(kept, new_value);
+    return Decision::kChangeValue;
+  }
+
+  // True when the current row's fragment (one of its operands is enough) holds a version of
+  // this cell that already includes `v` (reconciling adds nothing), so `v`, an older separate
+  // key, can go: the merged fragment includes it too.
+  bool superseded_by_fragment(BytesView column_part, const StoredValue& v) const {
+    for (const auto& cell : fragment_cells_) {
+      if (BytesView(cell.column_part) == column_part && reconcile(cell.value, v) == cell.value)
+        return true;
+    }
+    return false;
+  }
 
   bool purgeable(int32_t local_deletion_seconds) const {
     return static_cast<int64_t>(local_deletion_seconds) + table_->gc_grace_seconds < now_seconds_;
@@ -173,6 +256,11 @@ class PurgingCompactionFilter final : public rocksdb::CompactionFilter {
       }
       column_deletion_column_ = UINT32_MAX;
       column_deletion_ = {};
+      fragment_cells_.clear();
+    }
+    if (!fragment_cells_.empty() && superseded_by_fragment(rest.substr(pos), v)) {
+      counters_.dropped_shadowed.fetch_add(1, std::memory_order_relaxed);
+      return Decision::kRemove;
     }
     uint32_t column = 0;
     for (size_t i = 0; i < 4; ++i) column = (column << 8) | static_cast<uint8_t>(rest[pos + i]);
@@ -224,6 +312,7 @@ class PurgingCompactionFilter final : public rocksdb::CompactionFilter {
   mutable DeletionTime row_deletion_;
   mutable ColumnId column_deletion_column_ = UINT32_MAX;
   mutable DeletionTime column_deletion_;
+  mutable std::vector<RawCell> fragment_cells_;  // the current row's fragment, if it has one
 };
 
 }  // namespace

@@ -1,0 +1,281 @@
+#include "storage/row_fragment.h"
+
+#include <rocksdb/iterator.h>
+
+#include <algorithm>
+#include <map>
+
+#include "common/murmur3.h"
+#include "runtime/rng.h"
+#include "storage/keys.h"
+#include "storage/test_util.h"
+
+namespace ringdb::storage {
+namespace {
+
+using testing::as_int32;
+using testing::int32_value;
+
+RawCell simple(ColumnId column, StoredValue v) {
+  Bytes part;
+  append_column(column, &part);
+  return {part, std::move(v)};
+}
+
+TEST(RowFragment, RoundTripAndNormalize) {
+  std::vector<RawCell> cells = {
+      simple(3, StoredValue::live(5, "b", 0, kNoExpiry)),
+      simple(2, StoredValue::live(7, "a", 0, kNoExpiry)),
+      simple(3, StoredValue::live(9, "c", 0, kNoExpiry)),  // newer version of column 3
+      simple(kRowDeletionColumn, StoredValue::tombstone(4, 100)),
+  };
+  normalize_cells(&cells);
+  ASSERT_EQ(cells.size(), 3u);
+  EXPECT_EQ(cells[0].value, StoredValue::tombstone(4, 100));  // column 0 sorts first
+  EXPECT_EQ(cells[2].value.value, "c");
+  Bytes encoded;
+  encode_row_fragment(cells, &encoded);
+  EXPECT_TRUE(is_row_fragment(encoded));
+  std::vector<RawCell> decoded;
+  ASSERT_TRUE(decode_row_fragment(encoded, &decoded).is_ok());
+  ASSERT_EQ(decoded.size(), cells.size());
+  for (size_t i = 0; i < cells.size(); ++i) {
+    EXPECT_EQ(decoded[i].column_part, cells[i].column_part);
+    EXPECT_EQ(decoded[i].value, cells[i].value);
+  }
+  // A plain stored value is never taken for a fragment.
+  EXPECT_FALSE(is_row_fragment(encode_stored(StoredValue::live(1, "x", 0, kNoExpiry))));
+}
+
+TEST(RowFragment, MalformedBytesAreCorruptionNotACrash) {
+  std::vector<RawCell> cells = {simple(2, StoredValue::live(7, "abc", 0, kNoExpiry)),
+                                simple(3, StoredValue::tombstone(8, 9))};
+  Bytes good;
+  encode_row_fragment(cells, &good);
+  SeededRng rng(3);
+  int rejected = 0;
+  for (int i = 0; i < 20000; ++i) {
+    Bytes bad = good;
+    if (rng.chance(0.5)) {
+      bad.resize(rng.uniform(bad.size()));
+    } else {
+      bad[rng.uniform(bad.size())] = static_cast<char>(rng.uniform(256));
+    }
+    std::vector<RawCell> out;
+    if (!decode_row_fragment(bad, &out).is_ok()) ++rejected;
+  }
+  EXPECT_GT(rejected, 10000);
+  std::vector<RawCell> out;
+  EXPECT_FALSE(decode_row_fragment(Bytes("\xF0\xFF\xFF\xFF\xFF", 5), &out).is_ok());
+}
+
+// A table without clustering columns: rows are fragments.
+class FragmentEngineTest : public testing::EngineFixture {
+ protected:
+  static constexpr TableId kKv = 12;
+  static constexpr ColumnId kV = 2;
+  static constexpr ColumnId kSet = 3;  // set<int>
+
+  void SetUp() override {
+    EngineFixture::SetUp();
+    register_kv(*engine_);
+  }
+  static TableDescriptor kv_table() {
+    TableDescriptor t;
+    t.id = kKv;
+    t.name = "kv";
+    t.columns = {{kV, ValueType::of(ValueKind::kInt), false, false},
+                 {kSet, ValueType::set_of(ValueType::of(ValueKind::kInt)), false, true}};
+    t.gc_grace_seconds = 100;
+    return t;
+  }
+  static void register_kv(Engine& engine) {
+    ASSERT_TRUE(engine.register_table(kv_table()).is_ok());
+  }
+  static Mutation kv(int32_t pk) {
+    Mutation m;
+    m.table = kKv;
+    m.partition_key = int32_value(pk);
+    m.rows.emplace_back();
+    return m;
+  }
+  static Mutation put(int32_t pk, int32_t v, int64_t ts, bool marker = true, int32_t ttl = 0) {
+    Mutation m = kv(pk);
+    if (marker) {
+      m.rows[0].marker_timestamp = ts;
+      m.rows[0].marker_ttl_seconds = ttl;
+    }
+    m.rows[0].cells.push_back({CellWrite::Kind::kSet, kV, std::nullopt, int32_value(v), ts, ttl, 0});
+    return m;
+  }
+  static Mutation element(int32_t pk, int32_t e, bool add, int64_t ts) {
+    Mutation m = kv(pk);
+    m.rows[0].cells.push_back({add ? CellWrite::Kind::kSet : CellWrite::Kind::kDelete, kSet,
+                               int32_value(e), "", ts, 0, 0});
+    return m;
+  }
+  static Mutation erase_v(int32_t pk, int64_t ts) {
+    Mutation m = kv(pk);
+    m.rows[0].cells.push_back({CellWrite::Kind::kDelete, kV, std::nullopt, "", ts, 0, 0});
+    return m;
+  }
+  static Mutation erase_row(int32_t pk, int64_t ts) {
+    Mutation m = kv(pk);
+    m.rows[0].deletion_timestamp = ts;
+    return m;
+  }
+  static Mutation erase_partition(int32_t pk, int64_t ts) {
+    Mutation m;
+    m.table = kKv;
+    m.partition_key = int32_value(pk);
+    m.partition_deletion_timestamp = ts;
+    return m;
+  }
+
+  // What a reader sees: the row's marker, value and set, as text.
+  static std::string describe(Engine& engine, int32_t pk) {
+    ReadCommand c;
+    c.table = kKv;
+    c.partition_key = int32_value(pk);
+    auto p = engine.read(c);
+    EXPECT_TRUE(p.is_ok()) << p.status().to_string();
+    if (!p.is_ok() || p->rows.empty()) return "-";
+    const Row& row = p->rows[0];
+    std::string out = row.marker_timestamp != kNoTimestamp ? "M" : "";
+    for (const auto& cell : row.cells) {
+      out += cell.path ? " e" + std::to_string(as_int32(*cell.path))
+                       : " v" + std::to_string(as_int32(cell.value));
+    }
+    return out;
+  }
+  // RocksDB keys (not versions) holding the table's data.
+  size_t keys_of_table(Engine& engine) {
+    std::unique_ptr<rocksdb::Iterator> it(engine.rocksdb()->NewIterator(rocksdb::ReadOptions()));
+    const Bytes prefix = table_prefix(kKv);
+    size_t n = 0;
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) ++n;
+    return n;
+  }
+};
+
+TEST_F(FragmentEngineTest, ARowWriteIsOneKeyWhateverItsCells) {
+  Mutation m = put(1, 10, 5);
+  for (int32_t e = 0; e < 5; ++e) m.rows[0].cells.push_back(element(1, e, true, 5).rows[0].cells[0]);
+  apply(m);
+  apply(put(2, 20, 5));
+  EXPECT_EQ(keys_of_table(*engine_), 2u);
+  EXPECT_EQ(describe(*engine_, 1), "M v10 e0 e1 e2 e3 e4");
+  apply(put(1, 11, 6, /*marker=*/false));
+  apply(element(1, 2, false, 6));
+  EXPECT_EQ(keys_of_table(*engine_), 2u);
+  EXPECT_EQ(describe(*engine_, 1), "M v11 e0 e1 e3 e4");
+  ASSERT_TRUE(engine_->flush().is_ok());
+  EXPECT_EQ(describe(*engine_, 1), "M v11 e0 e1 e3 e4");
+}
+
+// Random writes, deletions and TTLs in two arrival orders, one engine compacted: the same reads.
+TEST_F(FragmentEngineTest, ConvergesWhateverTheArrivalOrderAndCompaction) {
+  std::vector<Mutation> mutations;
+  SeededRng rng(11);
+  for (int i = 0; i < 400; ++i) {
+    const int32_t pk = static_cast<int32_t>(rng.uniform(4));
+    const int64_t ts = rng.uniform_range(1, 60);
+    switch (rng.uniform(7)) {
+      case 0:
+        mutations.push_back(erase_row(pk, ts));
+        break;
+      case 1:
+        mutations.push_back(erase_v(pk, ts));
+        break;
+      case 2:
+        mutations.push_back(element(pk, static_cast<int32_t>(rng.uniform(5)), rng.chance(0.6), ts));
+        break;
+      case 3:
+        if (rng.chance(0.2)) {
+          mutations.push_back(erase_partition(pk, ts));
+          break;
+        }
+        [[fallthrough]];
+      default:
+        mutations.push_back(put(pk, static_cast<int32_t>(rng.uniform(100)), ts, rng.chance(0.5),
+                                rng.chance(0.2) ? 50 : 0));
+        break;
+    }
+  }
+  for (const auto& m : mutations) apply(m);
+  testing::TempDir other_dir;
+  EngineOptions options;
+  options.data_directory = other_dir.path();
+  options.commitlog_sync = CommitLogSync::kPeriodic;
+  MetricsRegistry other_metrics;
+  auto other = Engine::open(options, clock_, other_metrics);
+  ASSERT_TRUE(other.is_ok());
+  register_kv(**other);
+  for (auto it = mutations.rbegin(); it != mutations.rend(); ++it)
+    ASSERT_TRUE((*other)->apply(*it).is_ok());
+  for (int32_t pk = 0; pk < 4; ++pk)
+    EXPECT_EQ(describe(*engine_, pk), describe(**other, pk)) << "pk " << pk;
+  // Compaction and expiry change nothing a reader can see, before and after gc_grace.
+  for (int64_t advance : {10, 45, 200}) {
+    clock_.advance_seconds(advance);
+    std::vector<std::string> before;
+    for (int32_t pk = 0; pk < 4; ++pk) before.push_back(describe(**other, pk));
+    ASSERT_TRUE(engine_->flush().is_ok());
+    ASSERT_TRUE(engine_->compact_all().is_ok());
+    for (int32_t pk = 0; pk < 4; ++pk)
+      EXPECT_EQ(describe(*engine_, pk), before[static_cast<size_t>(pk)]) << "pk " << pk;
+  }
+}
+
+TEST_F(FragmentEngineTest, TombstonesGoInAFullCompactionAfterGcGrace) {
+  apply(put(1, 10, 5));
+  apply(erase_row(1, 6));
+  apply(put(2, 20, 5));
+  apply(erase_v(2, 6));
+  ASSERT_TRUE(engine_->flush().is_ok());
+  ASSERT_TRUE(engine_->compact_all().is_ok());  // within gc_grace: the tombstones stay
+  EXPECT_EQ(describe(*engine_, 1), "-");
+  EXPECT_EQ(describe(*engine_, 2), "M");
+  EXPECT_EQ(keys_of_table(*engine_), 2u);
+  clock_.advance_seconds(101);
+  ASSERT_TRUE(engine_->compact_all().is_ok());
+  EXPECT_EQ(describe(*engine_, 1), "-");
+  EXPECT_EQ(describe(*engine_, 2), "M");
+  EXPECT_EQ(keys_of_table(*engine_), 1u);  // partition 1 is gone entirely
+  EXPECT_GE(engine_->compaction_counters().purged_tombstones.load(), 2u);
+}
+
+// Data written before fragments existed (one key per cell) is read together with fragments,
+// and a full compaction neither loses the newer nor brings back the older.
+TEST_F(FragmentEngineTest, SeparateCellKeysFromBeforeFragmentsStillCount) {
+  const Bytes pk = int32_value(1);
+  const Bytes row = section_key(partition_prefix(kKv, murmur3_token(pk), pk), Section::kRow);
+  auto put_old = [&](ColumnId column, const StoredValue& v) {
+    Bytes key = row;
+    append_column(column, &key);
+    ASSERT_TRUE(engine_->rocksdb()->Merge(rocksdb::WriteOptions(), key, encode_stored(v)).ok());
+  };
+  put_old(kRowMarkerColumn, StoredValue::live(5, "", 0, kNoExpiry));
+  put_old(kV, StoredValue::live(5, int32_value(50), 0, kNoExpiry));
+  EXPECT_EQ(describe(*engine_, 1), "M v50");
+  apply(erase_v(1, 10));  // a fragment with a newer tombstone for v
+  EXPECT_EQ(describe(*engine_, 1), "M");
+  apply(put(1, 60, 3, /*marker=*/false));  // older than the old key: loses
+  EXPECT_EQ(describe(*engine_, 1), "M");
+  clock_.advance_seconds(101);
+  ASSERT_TRUE(engine_->flush().is_ok());
+  ASSERT_TRUE(engine_->compact_all().is_ok());  // merges the fragment's operands
+  ASSERT_TRUE(engine_->compact_all().is_ok());  // sees it as one value: purges v's tombstone
+  EXPECT_EQ(describe(*engine_, 1), "M");  // and the old v went with it, not back to life
+  // Left: the old marker alone. The fragment held only v's tombstone, and the old v is gone.
+  EXPECT_EQ(keys_of_table(*engine_), 1u);
+  std::unique_ptr<rocksdb::Iterator> it(engine_->rocksdb()->NewIterator(rocksdb::ReadOptions()));
+  it->Seek(row);
+  ASSERT_TRUE(it->Valid());
+  Bytes marker_key = row;
+  append_column(kRowMarkerColumn, &marker_key);
+  EXPECT_EQ(BytesView(it->key().data(), it->key().size()), BytesView(marker_key));
+}
+
+}  // namespace
+}  // namespace ringdb::storage
