@@ -497,6 +497,42 @@ TEST_F(EngineTest, NonBlockingWriteIsAppliedWhenStorageDoesNotWait) {
   EXPECT_EQ(result->code(), StatusCode::kInvalidArgument);
 }
 
+// When RocksDB would stall a write (here: memtables full while flushes are paused), the
+// non-blocking write refuses it at once with nothing written, and a blocking write still goes
+// through once storage catches up.
+TEST_F(EngineTest, NonBlockingWriteIsRefusedDuringAWriteStall) {
+  engine_.reset();
+  EngineOptions options;
+  options.data_directory = temp_.path();
+  options.commitlog_sync = CommitLogSync::kPeriodic;
+  options.write_buffer_bytes = 64 << 10;
+  auto opened = Engine::open(options, clock_, metrics_);
+  ASSERT_TRUE(opened.is_ok());
+  engine_ = std::move(opened).value();
+  ASSERT_TRUE(engine_->register_table(table(false)).is_ok());
+  ASSERT_TRUE(engine_->rocksdb()->PauseBackgroundWork().ok());
+  bool refused = false;
+  int32_t written = 0;
+  for (int32_t i = 0; i < 100000 && !refused; ++i) {
+    Mutation m = insert(1, i, i, 10);
+    bool answered = false;
+    refused = !engine_->try_apply_all_async(std::span<const Mutation>(&m, 1), [&](Status s) {
+      EXPECT_TRUE(s.is_ok());
+      answered = true;
+    });
+    if (!refused) {
+      EXPECT_TRUE(answered);
+      ++written;
+    } else {
+      EXPECT_FALSE(answered);
+    }
+  }
+  ASSERT_TRUE(refused) << "no stall after " << written << " writes";
+  ASSERT_TRUE(engine_->rocksdb()->ContinueBackgroundWork().ok());
+  apply(insert(1, written, written, 10));  // the blocking path waits for the flush instead
+  EXPECT_EQ(row_keys(1).size(), static_cast<size_t>(written) + 1);
+}
+
 TEST_F(EngineTest, TruncateAndDropFreeTheSpace) {
   const std::string big(1000, 'x');
   Mutation m;

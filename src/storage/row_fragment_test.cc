@@ -105,7 +105,8 @@ class FragmentEngineTest : public testing::EngineFixture {
       m.rows[0].marker_timestamp = ts;
       m.rows[0].marker_ttl_seconds = ttl;
     }
-    m.rows[0].cells.push_back({CellWrite::Kind::kSet, kV, std::nullopt, int32_value(v), ts, ttl, 0});
+    m.rows[0].cells.push_back(
+        {CellWrite::Kind::kSet, kV, std::nullopt, int32_value(v), ts, ttl, 0});
     return m;
   }
   static Mutation element(int32_t pk, int32_t e, bool add, int64_t ts) {
@@ -160,7 +161,8 @@ class FragmentEngineTest : public testing::EngineFixture {
 
 TEST_F(FragmentEngineTest, ARowWriteIsOneKeyWhateverItsCells) {
   Mutation m = put(1, 10, 5);
-  for (int32_t e = 0; e < 5; ++e) m.rows[0].cells.push_back(element(1, e, true, 5).rows[0].cells[0]);
+  for (int32_t e = 0; e < 5; ++e)
+    m.rows[0].cells.push_back(element(1, e, true, 5).rows[0].cells[0]);
   apply(m);
   apply(put(2, 20, 5));
   EXPECT_EQ(keys_of_table(*engine_), 2u);
@@ -266,7 +268,7 @@ TEST_F(FragmentEngineTest, SeparateCellKeysFromBeforeFragmentsStillCount) {
   ASSERT_TRUE(engine_->flush().is_ok());
   ASSERT_TRUE(engine_->compact_all().is_ok());  // merges the fragment's operands
   ASSERT_TRUE(engine_->compact_all().is_ok());  // sees it as one value: purges v's tombstone
-  EXPECT_EQ(describe(*engine_, 1), "M");  // and the old v went with it, not back to life
+  EXPECT_EQ(describe(*engine_, 1), "M");        // and the old v went with it, not back to life
   // Left: the old marker alone. The fragment held only v's tombstone, and the old v is gone.
   EXPECT_EQ(keys_of_table(*engine_), 1u);
   std::unique_ptr<rocksdb::Iterator> it(engine_->rocksdb()->NewIterator(rocksdb::ReadOptions()));
