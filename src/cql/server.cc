@@ -202,9 +202,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
     std::shared_ptr<Request> request;
   };
 
-  // Reads whatever the socket has into inbuf_ and handles every complete frame in it; requests
-  // found in one read go to the storage bridge as one job. Reading pauses while the connection
-  // has its maximum of requests in flight, which bounds inbuf_ too.
+  // Reads whatever the socket has into inbuf_ and handles every complete frame in it: prepared
+  // statements that need no disk wait run here (their writes as one storage write), the others
+  // go to the storage bridge as one job. Reading pauses while the connection has its maximum of
+  // requests in flight, which bounds inbuf_ too.
   void read_more() {
     if (closed_ || reading_ || draining_ || paused_) return;
     reading_ = true;
@@ -369,7 +370,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     send(h.stream, Opcode::kReady, "");
   }
 
-  // Decodes the request on the loop (cheap), runs it on the storage bridge, answers on the loop.
+  // Decodes the request on the loop (cheap); runs it here if it can (see try_execute_inline),
+  // else queues it for the storage bridge. Answers always leave from the loop.
   void dispatch(const FrameHeader& h, BytesView body) {
     auto decoded = decode_request(h.opcode, body);
     if (!decoded.is_ok()) {
