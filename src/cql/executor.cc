@@ -470,13 +470,15 @@ class StatementRunner {
   static constexpr int kNonBlockingPartitionsMax = 16;
   int partitions_read_ = 0;
 
-  Result<storage::Partition> read_partition(const storage::ReadCommand& read) {
+  // The partition is immutable and may be the row cache's own copy.
+  Result<std::shared_ptr<const storage::Partition>> read_partition(
+      const storage::ReadCommand& read) {
     // On an event loop, a statement reads a few partitions at most (IN lists go elsewhere).
     if (nonblocking_ && ++partitions_read_ > kNonBlockingPartitionsMax)
       return Status::would_block("many partitions are left to a storage thread");
-    return qp_.engine_.read(read, nullptr,
-                            nonblocking_ ? storage::Engine::ReadMode::kNonBlocking
-                                         : storage::Engine::ReadMode::kBlocking);
+    return qp_.engine_.read_shared(read, nullptr,
+                                   nonblocking_ ? storage::Engine::ReadMode::kNonBlocking
+                                                : storage::Engine::ReadMode::kBlocking);
   }
 };
 
@@ -1312,7 +1314,8 @@ Result<std::vector<storage::Cell>> StatementRunner::list_cells(const TableMetada
     read.end = {clustering, true};
   }
   read.row_limit = 1;
-  RINGDB_ASSIGN_OR_RETURN(storage::Partition p, read_partition(read));
+  RINGDB_ASSIGN_OR_RETURN(std::shared_ptr<const storage::Partition> shared, read_partition(read));
+  const storage::Partition& p = *shared;
   std::vector<storage::Cell> out;
   const storage::Row* source = column.kind == ColumnKind::kStatic
                                    ? (p.static_row ? &*p.static_row : nullptr)
@@ -2265,7 +2268,9 @@ Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
         read.row_limit = (plan.needs_filtering || aggregate || sort_in_memory)
                              ? QueryProcessor::kResultRowsMax + 1
                              : static_cast<uint64_t>(want);
-        RINGDB_ASSIGN_OR_RETURN(storage::Partition p, read_partition(read));
+        RINGDB_ASSIGN_OR_RETURN(std::shared_ptr<const storage::Partition> shared,
+                                read_partition(read));
+        const storage::Partition& p = *shared;
         rows_read += p.rows.size();
         if (rows_read > QueryProcessor::kResultRowsMax) return too_many();
         for (size_t r = 0; r < p.rows.size(); ++r) {

@@ -639,22 +639,34 @@ Partition shape(const ReadCommand& command, Partition p) {
 }  // namespace
 
 Result<Partition> Engine::read(const ReadCommand& command, ReadStats* stats, ReadMode mode) {
+  RINGDB_ASSIGN_OR_RETURN(std::shared_ptr<const Partition> p, read_shared(command, stats, mode));
+  return Partition(*p);
+}
+
+Result<std::shared_ptr<const Partition>> Engine::read_shared(const ReadCommand& command,
+                                                             ReadStats* stats, ReadMode mode) {
   const bool whole_partition = command.start.prefix.empty() && command.end.prefix.empty();
-  if (!row_cache_.enabled() || !whole_partition) return read_storage(command, stats, mode);
+  if (!row_cache_.enabled() || !whole_partition) {
+    RINGDB_ASSIGN_OR_RETURN(Partition p, read_storage(command, stats, mode));
+    return std::make_shared<const Partition>(std::move(p));
+  }
   if (auto cached = row_cache_.lookup(command.table, command.partition_key)) {
     reads_.add();
-    return shape(command, std::move(*cached));
+    if (!command.reversed && cached->rows.size() <= command.row_limit) return cached;
+    return std::make_shared<const Partition>(shape(command, *cached));
   }
   const uint64_t version = row_cache_.version(command.table, command.partition_key);
-  RINGDB_ASSIGN_OR_RETURN(Partition p, read_storage(command, stats, mode));
+  RINGDB_ASSIGN_OR_RETURN(Partition read, read_storage(command, stats, mode));
+  auto p = std::make_shared<const Partition>(std::move(read));
   // Fewer rows than the limit means the read saw the whole partition: cache it in order.
-  if (p.rows.size() < command.row_limit && p.rows.size() <= RowCache::kRowsMax) {
+  if (p->rows.size() < command.row_limit && p->rows.size() <= RowCache::kRowsMax) {
     if (!command.reversed) {
       row_cache_.insert(command.table, command.partition_key, version, p);
     } else {
-      Partition in_order = p;
+      Partition in_order = *p;
       std::reverse(in_order.rows.begin(), in_order.rows.end());
-      row_cache_.insert(command.table, command.partition_key, version, in_order);
+      row_cache_.insert(command.table, command.partition_key, version,
+                        std::make_shared<const Partition>(std::move(in_order)));
     }
   }
   return p;

@@ -88,6 +88,9 @@ class Engine {
   static constexpr uint64_t kNonBlockingKeysMax = 4096;
   [[nodiscard]] Result<Partition> read(const ReadCommand& command, ReadStats* stats = nullptr,
                                        ReadMode mode = ReadMode::kBlocking);
+  // As read(), but the result is immutable and may be the row cache's own copy (no copying).
+  [[nodiscard]] Result<std::shared_ptr<const Partition>> read_shared(
+      const ReadCommand& command, ReadStats* stats = nullptr, ReadMode mode = ReadMode::kBlocking);
   [[nodiscard]] Result<ScanPage> scan(const ScanCommand& command, ReadStats* stats = nullptr);
   // A scan cursor that resumes right after one row (or after the whole partition when
   // `clustering` is null), for callers that stop part-way through a page.

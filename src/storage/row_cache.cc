@@ -51,22 +51,22 @@ bool RowCache::cacheable(const Partition& partition) {
   return true;
 }
 
-std::optional<Partition> RowCache::lookup(TableId table, BytesView partition_key) {
+std::shared_ptr<const Partition> RowCache::lookup(TableId table, BytesView partition_key) {
   const std::string key = cache_key(table, partition_key);
   Shard& shard = shard_of(stripe(key));
   std::lock_guard lock(shard.mutex);
   auto it = shard.index.find(key);
-  if (it == shard.index.end()) return std::nullopt;
-  shard.lru.splice(shard.lru.begin(), shard.lru, it->second);
+  if (it == shard.index.end()) return nullptr;
+  if (!it->second.referenced) it->second.referenced = true;
   ++shard.hits;
-  return it->second->partition;
+  return it->second.partition;
 }
 
 void RowCache::insert(TableId table, BytesView partition_key, uint64_t version_before_read,
-                      const Partition& partition) {
-  if (!enabled() || !cacheable(partition)) return;
+                      std::shared_ptr<const Partition> partition) {
+  if (!enabled() || !cacheable(*partition)) return;
   const std::string key = cache_key(table, partition_key);
-  const size_t size = partition_bytes(partition) + key.size();
+  const size_t size = partition_bytes(*partition) + 2 * key.size();
   const size_t shard_capacity = capacity_bytes_ / kShards;
   if (size > shard_capacity) return;
   const size_t s = stripe(key);
@@ -76,13 +76,10 @@ void RowCache::insert(TableId table, BytesView partition_key, uint64_t version_b
   // rules out a write that finished while we read.
   if (versions_[s].load(std::memory_order_acquire) != version_before_read) return;
   shard.erase_locked(key);
-  shard.lru.push_front(Entry{key, partition, size});
-  shard.index[key] = shard.lru.begin();
+  shard.index[key] = Entry{std::move(partition), size, false};
+  shard.ring.push_back(key);
   shard.bytes += size;
-  while (shard.bytes > shard_capacity && !shard.lru.empty()) {
-    const std::string victim = shard.lru.back().key;  // a copy: erasing frees the entry
-    shard.erase_locked(victim);
-  }
+  shard.evict_locked(shard_capacity);
 }
 
 void RowCache::invalidate(TableId table, BytesView partition_key) {
@@ -99,8 +96,8 @@ void RowCache::clear() {
   for (auto& v : versions_) v.fetch_add(1, std::memory_order_acq_rel);
   for (auto& shard : shards_) {
     std::lock_guard lock(shard.mutex);
-    shard.lru.clear();
     shard.index.clear();
+    shard.ring.clear();
     shard.bytes = 0;
   }
 }
@@ -126,9 +123,32 @@ size_t RowCache::bytes() const {
 void RowCache::Shard::erase_locked(const std::string& key) {
   auto it = index.find(key);
   if (it == index.end()) return;
-  bytes -= it->second->bytes;
-  lru.erase(it->second);
+  bytes -= it->second.bytes;
   index.erase(it);
+  // Erased keys linger in the ring; keep it within twice the live entries (amortized O(1)).
+  if (ring.size() > 2 * index.size() + 64) {
+    std::deque<std::string> live;
+    for (auto& k : ring) {
+      if (index.count(k) != 0) live.push_back(std::move(k));
+    }
+    ring.swap(live);
+  }
+}
+
+void RowCache::Shard::evict_locked(size_t capacity) {
+  while (bytes > capacity && !ring.empty()) {
+    std::string key = std::move(ring.front());
+    ring.pop_front();
+    auto it = index.find(key);
+    if (it == index.end()) continue;  // erased earlier
+    if (it->second.referenced) {      // second chance
+      it->second.referenced = false;
+      ring.push_back(std::move(key));
+      continue;
+    }
+    bytes -= it->second.bytes;
+    index.erase(it);
+  }
 }
 
 }  // namespace ringdb::storage

@@ -5,14 +5,17 @@
 // write invalidates its partition after it reached the memtable. A reader that missed takes a
 // version of the partition's stripe before reading RocksDB and inserts only if no write
 // touched that stripe meanwhile, so a stale read can never be cached over a newer write.
-// Bounded by bytes (LRU per shard). Thread-safe: partitions are spread over kShards shards,
-// each with its own lock, so event loops on different cores rarely wait for each other.
+// Bounded by bytes per shard, evicting with CLOCK (second chance): a hit only sets a flag, so
+// reads on different cores do not keep rewriting shared list links as an LRU list would.
+// Thread-safe: partitions are spread over kShards shards, each with its own lock, and cached
+// partitions are immutable and shared, so a hit copies nothing under the lock.
 #pragma once
 
 #include <array>
 #include <atomic>
+#include <deque>
 #include <functional>
-#include <list>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -33,10 +36,10 @@ class RowCache {
   bool enabled() const { return capacity_bytes_ > 0; }
   // Take before reading storage; pass to insert().
   uint64_t version(TableId table, BytesView partition_key) const;
-  std::optional<Partition> lookup(TableId table, BytesView partition_key);
+  std::shared_ptr<const Partition> lookup(TableId table, BytesView partition_key);
   // Keeps `partition` (a complete read) unless it is not cacheable or a write came in between.
   void insert(TableId table, BytesView partition_key, uint64_t version_before_read,
-              const Partition& partition);
+              std::shared_ptr<const Partition> partition);
   // Call after a write to the partition reached the memtable and before it is acknowledged.
   void invalidate(TableId table, BytesView partition_key);
   void clear();
@@ -47,17 +50,20 @@ class RowCache {
 
  private:
   struct Entry {
-    std::string key;
-    Partition partition;
-    size_t bytes;
+    std::shared_ptr<const Partition> partition;
+    size_t bytes = 0;
+    bool referenced = false;  // set by hits, cleared as the clock hand passes
   };
   struct Shard {
     std::mutex mutex;
-    std::list<Entry> lru;  // front: most recent
-    std::unordered_map<std::string, std::list<Entry>::iterator> index;
+    std::unordered_map<std::string, Entry> index;
+    // Keys in insertion order, walked by the clock hand from the front. A key erased from the
+    // index stays here until the hand reaches it (or the ring is compacted).
+    std::deque<std::string> ring;
     size_t bytes = 0;
     uint64_t hits = 0;  // counted here, under the lock, rather than on a line all cores share
     void erase_locked(const std::string& key);
+    void evict_locked(size_t capacity);
   };
   static std::string cache_key(TableId table, BytesView partition_key);
   static size_t stripe(const std::string& key) { return std::hash<std::string>{}(key) % kStripes; }
