@@ -2,7 +2,8 @@
 # RingDB vs Redis on this machine, in one run: the same connections, requests in flight and
 # 100-byte values. Redis runs with appendonly yes / appendfsync everysec; RingDB runs in its
 # durable default (commitlog_sync: group) and in periodic mode, with a 64 MB row cache.
-# Prints ops/s and the ratios.
+# Reads run twice on both sides: the first pass after the writes (RingDB's row cache still
+# cold) and a second, warm pass; both are printed. Prints ops/s and the ratios.
 #
 # Usage: bench/vs-redis.sh [connections=4] [in_flight=64] [operations=200000]
 set -euo pipefail
@@ -34,6 +35,7 @@ redis_rps() {  # $1 = set|get
     | awk -F'","' 'NR==2 {print $2}'
 }
 redis_set=$(redis_rps set)
+redis_get_first=$(redis_rps get)
 redis_get=$(redis_rps get)
 
 ringdb_rps() {  # $1 = group|periodic; prints "write read"
@@ -45,21 +47,25 @@ ringdb_rps() {  # $1 = group|periodic; prints "write read"
   "$ringdb" server --config "$dir/ringdb.yaml" --data-dir "$dir" --cql-port "$port" --log-level warn &
   local pid=$!
   wait_port "$port"
-  local w r
+  local w r1 r2
   w=$("$ringdb" stress write --port "$port" -c "$connections" -i "$in_flight" -n "$operations" --keys "$keys" \
       | awk '/^RESULT/ {split($3, a, "="); print a[2]}')
-  r=$("$ringdb" stress read --port "$port" -c "$connections" -i "$in_flight" -n "$operations" --keys "$keys" \
+  r1=$("$ringdb" stress read --port "$port" -c "$connections" -i "$in_flight" -n "$operations" --keys "$keys" \
+      | awk '/^RESULT/ {split($3, a, "="); print a[2]}')
+  r2=$("$ringdb" stress read --port "$port" -c "$connections" -i "$in_flight" -n "$operations" --keys "$keys" \
       | awk '/^RESULT/ {split($3, a, "="); print a[2]}')
   kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
-  echo "$w $r"
+  echo "$w $r1 $r2"
 }
-read -r durable_write durable_read < <(ringdb_rps group)
-read -r periodic_write periodic_read < <(ringdb_rps periodic)
+read -r durable_write durable_read_first durable_read < <(ringdb_rps group)
+read -r periodic_write periodic_read_first periodic_read < <(ringdb_rps periodic)
 
 echo "connections=$connections in_flight=$in_flight (redis pipeline $pipeline per connection) operations=$operations values=100B keys=$keys"
-printf '%-34s %12s %12s %8s\n' "" "ringdb op/s" "redis op/s" "ratio"
-row() { printf '%-34s %12.0f %12.0f %8.2f\n' "$1" "$2" "$3" "$(awk -v a="$2" -v b="$3" 'BEGIN {print a / b}')"; }
+printf '%-40s %12s %12s %8s\n' "" "ringdb op/s" "redis op/s" "ratio"
+row() { printf '%-40s %12.0f %12.0f %8.2f\n' "$1" "$2" "$3" "$(awk -v a="$2" -v b="$3" 'BEGIN {print a / b}')"; }
 row "write (durable) vs SET" "$durable_write" "$redis_set"
-row "read  (durable) vs GET" "$durable_read" "$redis_get"
+row "read  (durable) vs GET, first pass" "$durable_read_first" "$redis_get_first"
+row "read  (durable) vs GET, warm" "$durable_read" "$redis_get"
 row "write (periodic) vs SET" "$periodic_write" "$redis_set"
-row "read  (periodic) vs GET" "$periodic_read" "$redis_get"
+row "read  (periodic) vs GET, first pass" "$periodic_read_first" "$redis_get_first"
+row "read  (periodic) vs GET, warm" "$periodic_read" "$redis_get"
