@@ -639,8 +639,10 @@ Partition shape(const ReadCommand& command, Partition p) {
 }  // namespace
 
 Result<Partition> Engine::read(const ReadCommand& command, ReadStats* stats, ReadMode mode) {
+  const bool whole_partition = command.start.prefix.empty() && command.end.prefix.empty();
+  if (!row_cache_.enabled() || !whole_partition) return read_storage(command, stats, mode);
   RINGDB_ASSIGN_OR_RETURN(std::shared_ptr<const Partition> p, read_shared(command, stats, mode));
-  return Partition(*p);
+  return Partition(*p);  // the row cache may hold the same partition
 }
 
 Result<std::shared_ptr<const Partition>> Engine::read_shared(const ReadCommand& command,

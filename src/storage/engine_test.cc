@@ -501,15 +501,7 @@ TEST_F(EngineTest, NonBlockingWriteIsAppliedWhenStorageDoesNotWait) {
 // non-blocking write refuses it at once with nothing written, and a blocking write still goes
 // through once storage catches up.
 TEST_F(EngineTest, NonBlockingWriteIsRefusedDuringAWriteStall) {
-  engine_.reset();
-  EngineOptions options;
-  options.data_directory = temp_.path();
-  options.commitlog_sync = CommitLogSync::kPeriodic;
-  options.write_buffer_bytes = 64 << 10;
-  auto opened = Engine::open(options, clock_, metrics_);
-  ASSERT_TRUE(opened.is_ok());
-  engine_ = std::move(opened).value();
-  ASSERT_TRUE(engine_->register_table(table(false)).is_ok());
+  open(CommitLogSync::kPeriodic, "", [](EngineOptions& o) { o.write_buffer_bytes = 64 << 10; });
   ASSERT_TRUE(engine_->rocksdb()->PauseBackgroundWork().ok());
   bool refused = false;
   int32_t written = 0;

@@ -102,22 +102,22 @@ void RowCache::clear() {
   }
 }
 
-uint64_t RowCache::hits() const {
+template <typename Field>
+uint64_t RowCache::sum_over_shards(Field field) const {
   uint64_t total = 0;
   for (auto& shard : shards_) {
     std::lock_guard lock(shard.mutex);
-    total += shard.hits;
+    total += shard.*field;
   }
   return total;
 }
 
+uint64_t RowCache::hits() const {
+  return sum_over_shards(&Shard::hits);
+}
+
 size_t RowCache::bytes() const {
-  size_t total = 0;
-  for (auto& shard : shards_) {
-    std::lock_guard lock(shard.mutex);
-    total += shard.bytes;
-  }
-  return total;
+  return static_cast<size_t>(sum_over_shards(&Shard::bytes));
 }
 
 void RowCache::Shard::erase_locked(const std::string& key) {

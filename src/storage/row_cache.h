@@ -68,6 +68,8 @@ class RowCache {
   static std::string cache_key(TableId table, BytesView partition_key);
   static size_t stripe(const std::string& key) { return std::hash<std::string>{}(key) % kStripes; }
   Shard& shard_of(size_t stripe) const { return shards_[stripe % kShards]; }
+  template <typename Field>
+  uint64_t sum_over_shards(Field field) const;
 
   const size_t capacity_bytes_;
   std::array<std::atomic<uint64_t>, kStripes> versions_{};

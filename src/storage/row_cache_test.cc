@@ -13,15 +13,7 @@ class RowCacheTest : public testing::EngineFixture {
  protected:
   void SetUp() override { open_cached(); }
   void open_cached() {
-    engine_.reset();
-    EngineOptions options;
-    options.data_directory = temp_.path();
-    options.commitlog_sync = CommitLogSync::kPeriodic;
-    options.row_cache_bytes = 1 << 20;
-    auto opened = Engine::open(options, clock_, metrics_);
-    ASSERT_TRUE(opened.is_ok());
-    engine_ = std::move(opened).value();
-    ASSERT_TRUE(engine_->register_table(table(false)).is_ok());
+    open(CommitLogSync::kPeriodic, "", [](EngineOptions& o) { o.row_cache_bytes = 1 << 20; });
   }
 };
 

@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include "common/bytes.h"
@@ -70,11 +71,14 @@ class EngineFixture : public ::testing::Test {
 
   void SetUp() override { open(CommitLogSync::kPeriodic); }
 
-  void open(CommitLogSync sync, const std::string& dir = "") {
+  // `tweak` adjusts the options before the engine opens (a row cache, small memtables...).
+  void open(CommitLogSync sync, const std::string& dir = "",
+            const std::function<void(EngineOptions&)>& tweak = {}) {
     engine_.reset();
     EngineOptions options;
     options.data_directory = dir.empty() ? temp_.path() : dir;
     options.commitlog_sync = sync;
+    if (tweak) tweak(options);
     auto opened = Engine::open(options, clock_, metrics_);
     ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
     engine_ = std::move(opened).value();
