@@ -344,6 +344,16 @@ class Parser {
     if (accept(symbol)) return Status::ok();
     return unexpected(std::string("'") + symbol + "'");
   }
+  // After an opening '(': zero or more comma-separated items, then ')'.
+  template <typename T, typename ParseOne>
+  Status list_until_close(std::vector<T>* out, ParseOne parse_one) {
+    if (accept(")")) return Status::ok();
+    do {
+      RINGDB_ASSIGN_OR_RETURN(T item, parse_one());
+      out->push_back(std::move(item));
+    } while (accept(","));
+    return expect(")");
+  }
   Result<std::string> identifier() {
     const Token& t = peek();
     if (t.kind == TokenKind::kIdentifier || t.kind == TokenKind::kQuotedIdentifier) {
@@ -546,13 +556,7 @@ class Parser {
       sel.name = t.text;
       advance();
       advance();
-      if (!accept(")")) {
-        do {
-          RINGDB_ASSIGN_OR_RETURN(Selector arg, selector(depth + 1));
-          sel.args.push_back(std::move(arg));
-        } while (accept(","));
-        RINGDB_RETURN_IF_ERROR(expect(")"));
-      }
+      RINGDB_RETURN_IF_ERROR(list_until_close(&sel.args, [&] { return selector(depth + 1); }));
       return sel;
     }
     if (t.kind == TokenKind::kIdentifier && t.text != "true" && t.text != "false" &&
@@ -628,13 +632,7 @@ class Parser {
       }
       RINGDB_RETURN_IF_ERROR(expect("("));
       r.value.kind = Term::Kind::kList;
-      if (!accept(")")) {
-        do {
-          RINGDB_ASSIGN_OR_RETURN(Term t, term(0));
-          r.value.elements.push_back(std::move(t));
-        } while (accept(","));
-        RINGDB_RETURN_IF_ERROR(expect(")"));
-      }
+      RINGDB_RETURN_IF_ERROR(list_until_close(&r.value.elements, [&] { return term(0); }));
       return r;
     }
     RINGDB_ASSIGN_OR_RETURN(r.value, term(0));
@@ -683,13 +681,7 @@ class Parser {
           t.text = tok.text;
           advance();
           advance();
-          if (!accept(")")) {
-            do {
-              RINGDB_ASSIGN_OR_RETURN(Term arg, term(depth + 1));
-              t.elements.push_back(std::move(arg));
-            } while (accept(","));
-            RINGDB_RETURN_IF_ERROR(expect(")"));
-          }
+          RINGDB_RETURN_IF_ERROR(list_until_close(&t.elements, [&] { return term(depth + 1); }));
           return t;
         }
         return unexpected("a value");
