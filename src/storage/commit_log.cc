@@ -4,8 +4,14 @@
 
 namespace ringdb::storage {
 
-CommitLog::CommitLog(rocksdb::DB* db, CommitLogSync mode, int32_t period_ms)
-    : db_(db), mode_(mode), period_ms_(period_ms), syncer_([this] { syncer_main(); }) {}
+CommitLog::CommitLog(rocksdb::DB* db, CommitLogSync mode, int32_t period_ms,
+                     MetricsRegistry& metrics)
+    : db_(db),
+      mode_(mode),
+      period_ms_(period_ms),
+      sync_micros_(metrics.histogram("commit_log.sync_micros")),
+      writes_per_sync_(metrics.histogram("commit_log.writes_per_sync")),
+      syncer_([this] { syncer_main(); }) {}
 
 CommitLog::~CommitLog() {
   {
@@ -53,7 +59,12 @@ void CommitLog::syncer_main() {
     const bool stop = stopping_;
     lock.unlock();
     // Every write whose completion is in `batch` reached the WAL before this fsync starts.
+    const auto sync_start = std::chrono::steady_clock::now();
     Status s = sync_wal();
+    sync_micros_.record(std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::steady_clock::now() - sync_start)
+                            .count());
+    writes_per_sync_.record(static_cast<int64_t>(batch.size()));
     for (auto& done : batch) done(s);
     lock.lock();
     ++sync_count_;

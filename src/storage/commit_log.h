@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/config.h"
+#include "common/metrics.h"
 #include "common/status.h"
 
 namespace ringdb::storage {
@@ -26,7 +27,8 @@ class CommitLog {
  public:
   using Done = std::function<void(Status)>;
 
-  CommitLog(rocksdb::DB* db, CommitLogSync mode, int32_t period_ms);
+  // Records commit_log.sync_micros (one fsync) and commit_log.writes_per_sync in `metrics`.
+  CommitLog(rocksdb::DB* db, CommitLogSync mode, int32_t period_ms, MetricsRegistry& metrics);
   ~CommitLog();  // syncs what is pending, runs its completions, joins the syncer
 
   // Call after the write reached the WAL. `done` runs once the write is durable (group mode,
@@ -47,6 +49,8 @@ class CommitLog {
   std::vector<Done> waiting_;
   bool stopping_ = false;
   uint64_t sync_count_ = 0;
+  Histogram& sync_micros_;
+  Histogram& writes_per_sync_;
   std::thread syncer_;
 };
 

@@ -360,6 +360,10 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& options, const
   o.max_background_jobs = 2;
   o.max_subcompactions = 1;  // the compaction filter must see a partition's keys in one pass
   o.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  // Writers insert into the memtable without waiting for each other's write group (about a
+  // quarter less CPU per write with two event loops). Readers keep partition isolation through
+  // partition_locks_; nothing here reads from a snapshot, whose immutability this relaxes.
+  o.unordered_write = true;
   rocksdb::BlockBasedTableOptions table;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   table.whole_key_filtering =
@@ -372,7 +376,8 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& options, const
       from_rocks(rocksdb::DB::Open(o, options.data_directory + "/db", &db), "open"));
   engine->db_.reset(db);
   engine->commit_log_ =
-      std::make_unique<CommitLog>(db, options.commitlog_sync, options.commitlog_sync_period_ms);
+      std::make_unique<CommitLog>(db, options.commitlog_sync, options.commitlog_sync_period_ms,
+                                  metrics);
   return engine;
 }
 
@@ -595,14 +600,35 @@ bool Engine::apply_all_async(std::span<const Mutation> mutations, std::function<
   const int64_t start = clock_.monotonic_micros();
   rocksdb::WriteBatch batch;
   Status s;
+  // Stripes of the partitions this write touches with more than one key (see PartitionLocks).
+  std::vector<size_t> stripes;
   for (const auto& mutation : mutations) {
+    const uint32_t before = batch.Count();
     s = build_batch(mutation, &batch);
-    if (!s.is_ok()) break;
+    if (!s.is_ok()) {
+      // On the loop, an invalid group goes to a storage thread, where the caller's retry of
+      // each request on its own (to find the culprit) may wait.
+      if (no_slowdown) return false;
+      break;
+    }
+    if (batch.Count() - before > 1) {
+      stripes.push_back(
+          PartitionLocks::stripe_of(mutation.table, murmur3_token(mutation.partition_key)));
+    }
   }
   if (s.is_ok()) {
+    std::sort(stripes.begin(), stripes.end());
+    stripes.erase(std::unique(stripes.begin(), stripes.end()), stripes.end());
+    // A loop thread must not wait for a reader on a storage thread: refused, it goes there.
+    if (no_slowdown) {
+      if (!partition_locks_.try_lock_all(stripes)) return false;
+    } else {
+      partition_locks_.lock_all(stripes);
+    }
     rocksdb::WriteOptions wo;
     wo.no_slowdown = no_slowdown;
     rocksdb::Status written = db_->Write(wo, &batch);
+    partition_locks_.unlock_all(stripes);
     if (no_slowdown && written.IsIncomplete()) return false;
     s = from_rocks(written, "write");
   }
@@ -686,6 +712,10 @@ Result<Partition> Engine::read_storage(const ReadCommand& command, ReadStats* st
   partition.token = murmur3_token(command.partition_key);
   const Bytes prefix = partition_prefix(command.table, partition.token, command.partition_key);
   RINGDB_ASSIGN_OR_RETURN(auto interval, to_interval(*table, command.start, command.end));
+  SharedPartitionLock isolation(partition_locks_,
+                                PartitionLocks::stripe_of(command.table, partition.token),
+                                mode == ReadMode::kNonBlocking);
+  if (!isolation.owns()) return Status::would_block("partition is being written");
   std::unique_ptr<rocksdb::Iterator> it = acquire_point_iterator(mode);
   PartitionReader reader(*table, *it,
                          command.now_seconds ? command.now_seconds : clock_.now_seconds(), st,
@@ -801,6 +831,10 @@ Result<ScanPage> Engine::scan(const ScanCommand& command, ReadStats* stats) {
       return Status::corruption("scan: bad partition key");
     const Bytes prefix(key.substr(0, pos));
     const bool resuming = !resume_prefix.empty() && prefix == resume_prefix;
+    // Scans run on storage threads, which may wait. read_header seeks again once it is held.
+    SharedPartitionLock isolation(partition_locks_,
+                                  PartitionLocks::stripe_of(command.table, decode_token(prefix)),
+                                  false);
     PartitionHeader header;
     RINGDB_RETURN_IF_ERROR(reader.read_header(prefix, &header));
     Partition partition;

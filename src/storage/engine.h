@@ -28,6 +28,7 @@
 #include "runtime/clock.h"
 #include "storage/commit_log.h"
 #include "storage/mutation.h"
+#include "storage/partition_locks.h"
 #include "storage/rocks_hooks.h"
 #include "storage/row_cache.h"
 
@@ -66,15 +67,18 @@ class Engine {
 
   // Applies a mutation; returns when it is durable under the commit log mode.
   [[nodiscard]] Status apply(const Mutation& mutation);
-  // Applies several mutations atomically (one WAL record): all or none become visible.
+  // Applies several mutations atomically (one WAL record): after a crash all or none are there.
+  // A concurrent reader sees each partition's part whole (partition isolation, as Cassandra),
+  // though not necessarily every partition's part at the same instant.
   [[nodiscard]] Status apply_all(std::span<const Mutation> mutations);
   // Applies the WAL write on the calling thread, then runs `done` once durable (possibly on the
   // commit log's thread). Validation errors are reported through `done` at once.
   void apply_async(const Mutation& mutation, std::function<void(Status)> done);
   void apply_all_async(std::span<const Mutation> mutations, std::function<void(Status)> done);
   // As apply_all_async, but only if RocksDB can take the write without waiting (no write stall,
-  // no slowdown): returns false at once, with nothing written and `done` not called, when it
-  // would wait. The event loop writes through this and hands refused writes to storage threads.
+  // no slowdown, no reader holding a partition it writes) and the mutations are valid: returns
+  // false at once, with nothing written and `done` not called, otherwise. The event loop writes
+  // through this and hands refused writes to storage threads, where errors are reported.
   // The WAL write itself is a write() into the page cache; the fsync stays on the commit log's
   // thread.
   [[nodiscard]] bool try_apply_all_async(std::span<const Mutation> mutations,
@@ -143,6 +147,7 @@ class Engine {
   std::unique_ptr<rocksdb::DB> db_;
   std::unique_ptr<CommitLog> commit_log_;
   RowCache row_cache_;
+  PartitionLocks partition_locks_;
   std::array<IteratorPool, kIteratorPools> iterator_pools_;
   Counter& writes_;
   Counter& reads_;
