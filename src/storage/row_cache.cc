@@ -39,7 +39,8 @@ std::string RowCache::cache_key(TableId table, BytesView partition_key) {
 }
 
 uint64_t RowCache::version(TableId table, BytesView partition_key) const {
-  return versions_[stripe(cache_key(table, partition_key))].load(std::memory_order_acquire);
+  return versions_[stripe(hash_of(cache_key(table, partition_key)))].load(
+      std::memory_order_acquire);
 }
 
 bool RowCache::cacheable(const Partition& partition) {
@@ -53,51 +54,59 @@ bool RowCache::cacheable(const Partition& partition) {
 
 std::shared_ptr<const Partition> RowCache::lookup(TableId table, BytesView partition_key) {
   const std::string key = cache_key(table, partition_key);
-  Shard& shard = shard_of(stripe(key));
+  const uint64_t hash = hash_of(key);
+  Shard& shard = shard_of(stripe(hash));
   std::lock_guard lock(shard.mutex);
-  auto it = shard.index.find(key);
-  if (it == shard.index.end()) return nullptr;
-  if (!it->second.referenced) it->second.referenced = true;
+  const size_t i = shard.find_locked(hash, key);
+  if (i == shard.slots.size()) return nullptr;
+  Slot& slot = shard.slots[i];
+  if (!slot.referenced) slot.referenced = true;
   ++shard.hits;
-  return it->second.partition;
+  return slot.partition;
 }
 
 void RowCache::insert(TableId table, BytesView partition_key, uint64_t version_before_read,
                       std::shared_ptr<const Partition> partition) {
   if (!enabled() || !cacheable(*partition)) return;
-  const std::string key = cache_key(table, partition_key);
-  const size_t size = partition_bytes(*partition) + 2 * key.size();
+  std::string key = cache_key(table, partition_key);
+  // Twice a slot: the table is between 3/8 and 3/4 full.
+  const size_t size = partition_bytes(*partition) + key.size() + 2 * sizeof(Slot);
   const size_t shard_capacity = capacity_bytes_ / kShards;
   if (size > shard_capacity) return;
-  const size_t s = stripe(key);
+  const uint64_t hash = hash_of(key);
+  const size_t s = stripe(hash);
   Shard& shard = shard_of(s);
   std::lock_guard lock(shard.mutex);
   // Writers bump the version before they take this lock to erase, so checking it under the lock
   // rules out a write that finished while we read.
   if (versions_[s].load(std::memory_order_acquire) != version_before_read) return;
-  shard.erase_locked(key);
-  shard.index[key] = Entry{std::move(partition), size, false};
-  shard.ring.push_back(key);
-  shard.bytes += size;
+  const size_t existing = shard.find_locked(hash, key);
+  if (existing != shard.slots.size()) shard.erase_at_locked(existing);
+  // Inserted as referenced: the hand passes slots in table order, not insertion order, so a new
+  // entry gets one sweep before it can go.
+  shard.insert_locked(Slot{hash, std::move(key), std::move(partition), size, true});
   shard.evict_locked(shard_capacity);
 }
 
 void RowCache::invalidate(TableId table, BytesView partition_key) {
   if (!enabled()) return;
   const std::string key = cache_key(table, partition_key);
-  const size_t s = stripe(key);
+  const uint64_t hash = hash_of(key);
+  const size_t s = stripe(hash);
   versions_[s].fetch_add(1, std::memory_order_acq_rel);
   Shard& shard = shard_of(s);
   std::lock_guard lock(shard.mutex);
-  shard.erase_locked(key);
+  const size_t i = shard.find_locked(hash, key);
+  if (i != shard.slots.size()) shard.erase_at_locked(i);
 }
 
 void RowCache::clear() {
   for (auto& v : versions_) v.fetch_add(1, std::memory_order_acq_rel);
   for (auto& shard : shards_) {
     std::lock_guard lock(shard.mutex);
-    shard.index.clear();
-    shard.ring.clear();
+    shard.slots.clear();
+    shard.live = 0;
+    shard.hand = 0;
     shard.bytes = 0;
   }
 }
@@ -120,34 +129,73 @@ size_t RowCache::bytes() const {
   return static_cast<size_t>(sum_over_shards(&Shard::bytes));
 }
 
-void RowCache::Shard::erase_locked(const std::string& key) {
-  auto it = index.find(key);
-  if (it == index.end()) return;
-  bytes -= it->second.bytes;
-  index.erase(it);
-  // Erased keys linger in the ring; keep it within twice the live entries (amortized O(1)).
-  if (ring.size() > 2 * index.size() + 64) {
-    std::deque<std::string> live;
-    for (auto& k : ring) {
-      if (index.count(k) != 0) live.push_back(std::move(k));
-    }
-    ring.swap(live);
+size_t RowCache::Shard::home(uint64_t hash) const {
+  // The shard was chosen by low bits of the hash; the slot comes from all of them, mixed.
+  return static_cast<size_t>((hash * 0x9E3779B97F4A7C15ull) >> 32) & (slots.size() - 1);
+}
+
+size_t RowCache::Shard::find_locked(uint64_t hash, const std::string& key) const {
+  if (slots.empty()) return 0;
+  const size_t mask = slots.size() - 1;
+  for (size_t i = home(hash);; i = (i + 1) & mask) {
+    const Slot& slot = slots[i];
+    if (slot.hash == 0) return slots.size();
+    if (slot.hash == hash && slot.key == key) return i;
   }
 }
 
-void RowCache::Shard::evict_locked(size_t capacity) {
-  while (bytes > capacity && !ring.empty()) {
-    std::string key = std::move(ring.front());
-    ring.pop_front();
-    auto it = index.find(key);
-    if (it == index.end()) continue;  // erased earlier
-    if (it->second.referenced) {      // second chance
-      it->second.referenced = false;
-      ring.push_back(std::move(key));
-      continue;
+void RowCache::Shard::insert_locked(Slot slot) {
+  if ((live + 1) * 4 > slots.size() * 3) {
+    std::vector<Slot> old = std::move(slots);
+    slots = std::vector<Slot>(std::max<size_t>(64, old.size() * 2));
+    live = 0;
+    hand = 0;
+    bytes = 0;  // counted again as the entries go back in
+    for (auto& s : old) {
+      if (s.hash != 0) insert_locked(std::move(s));
     }
-    bytes -= it->second.bytes;
-    index.erase(it);
+  }
+  const size_t mask = slots.size() - 1;
+  size_t i = home(slot.hash);
+  while (slots[i].hash != 0) i = (i + 1) & mask;
+  bytes += slot.bytes;
+  slots[i] = std::move(slot);
+  ++live;
+}
+
+void RowCache::Shard::erase_at_locked(size_t index) {
+  const size_t mask = slots.size() - 1;
+  bytes -= slots[index].bytes;
+  --live;
+  // Backward-shift deletion: move later members of the probe run into the hole whenever the
+  // hole lies on their way from their home slot.
+  size_t hole = index;
+  for (size_t j = (hole + 1) & mask; slots[j].hash != 0; j = (j + 1) & mask) {
+    const size_t h = home(slots[j].hash);
+    // j may fill the hole unless its home lies cyclically in (hole, j].
+    const bool home_after_hole = hole <= j ? (h > hole && h <= j) : (h > hole || h <= j);
+    if (home_after_hole) continue;
+    slots[hole] = std::move(slots[j]);
+    hole = j;
+  }
+  slots[hole] = Slot{};
+}
+
+void RowCache::Shard::evict_locked(size_t capacity) {
+  if (slots.empty()) return;
+  const size_t mask = slots.size() - 1;
+  // Each step either clears a flag, evicts, or passes an empty slot, so two sweeps and the
+  // evictions bound the loop.
+  while (bytes > capacity && live > 0) {
+    Slot& slot = slots[hand];
+    if (slot.hash == 0) {
+      hand = (hand + 1) & mask;
+    } else if (slot.referenced) {  // second chance
+      slot.referenced = false;
+      hand = (hand + 1) & mask;
+    } else {
+      erase_at_locked(hand);  // a later slot may shift into `hand`: look at it next
+    }
   }
 }
 

@@ -1,4 +1,6 @@
 #include <atomic>
+#include <map>
+#include <random>
 #include <thread>
 
 #include "storage/test_util.h"
@@ -77,6 +79,59 @@ TEST(RowCacheBounds, StaysWithinItsBytesAndEvictsColdPartitionsFirst) {
   cache.invalidate(1, key);
   cache.insert(1, key, before, partition(7000));
   EXPECT_EQ(cache.lookup(1, key), nullptr);
+}
+
+// The open-addressing table against a model: random inserts, invalidations and lookups of
+// keys that collide in their home slots keep answering exactly what the model holds (the cache
+// is large enough that nothing is evicted), including after the table grows and after runs
+// are shifted back by deletions.
+TEST(RowCacheTable, AnswersLikeAMapThroughGrowthAndDeletions) {
+  RowCache cache(size_t{256} << 20);
+  std::map<int32_t, int32_t> model;  // partition key -> generation cached
+  std::mt19937 rng(7);
+  auto partition = [](int32_t pk, int32_t generation) {
+    auto p = std::make_shared<Partition>();
+    p->partition_key = int32_value(pk);
+    p->token = generation;
+    return p;
+  };
+  // Every entry has the same size: a 4-byte key and an empty partition.
+  cache.insert(1, int32_value(-1), cache.version(1, int32_value(-1)), partition(-1, 0));
+  const size_t entry_bytes = cache.bytes();
+  cache.invalidate(1, int32_value(-1));
+  ASSERT_EQ(cache.bytes(), 0u);
+  for (int step = 0; step < 200000; ++step) {
+    const int32_t pk = static_cast<int32_t>(rng() % 3000);
+    const Bytes key = int32_value(pk);
+    switch (rng() % 3) {
+      case 0:
+        cache.insert(1, key, cache.version(1, key), partition(pk, step));
+        model[pk] = step;
+        break;
+      case 1:
+        cache.invalidate(1, key);
+        model.erase(pk);
+        break;
+      default: {
+        auto hit = cache.lookup(1, key);
+        auto it = model.find(pk);
+        ASSERT_EQ(hit != nullptr, it != model.end()) << "step " << step << " key " << pk;
+        if (hit) {
+          ASSERT_EQ(hit->partition_key, key);
+          ASSERT_EQ(hit->token, it->second);
+        }
+      }
+    }
+  }
+  EXPECT_EQ(cache.bytes(), model.size() * entry_bytes);  // growth and shifts kept the count
+  for (const auto& [pk, generation] : model) {
+    auto hit = cache.lookup(1, int32_value(pk));
+    ASSERT_NE(hit, nullptr);
+    EXPECT_EQ(hit->token, generation);
+  }
+  cache.clear();
+  EXPECT_EQ(cache.bytes(), 0u);
+  EXPECT_EQ(cache.lookup(1, int32_value(model.begin()->first)), nullptr);
 }
 
 // Readers racing a writer never see a value older than one already acknowledged: a read that
