@@ -205,10 +205,17 @@ Result<std::unique_ptr<CqlClient>> CqlClient::connect(const std::string& host, u
     return Status::unavailable("cannot connect to " + host + ":" + std::to_string(port) + ": " +
                                ec.message());
   client->socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  client->streams_.resize(kStreamsMax);
   for (int i = static_cast<int>(kStreamsMax) - 1; i >= 0; --i)
     client->free_streams_.push_back(static_cast<int16_t>(i));
   client->read_more();
-  client->thread_ = std::thread([c = client.get()] { c->io_.run(); });
+  std::promise<void> started;
+  client->thread_ = std::thread([c = client.get(), &started] {
+    c->io_thread_id_ = std::this_thread::get_id();
+    started.set_value();
+    c->io_.run();
+  });
+  started.get_future().wait();
   BodyWriter startup;
   startup.short_(1);
   startup.string("CQL_VERSION");
@@ -243,7 +250,7 @@ void CqlClient::send(Opcode opcode, Bytes body, Callback done) {
     }
     stream = free_streams_.back();
     free_streams_.pop_back();
-    streams_[stream] = std::move(done);
+    streams_[static_cast<size_t>(stream)] = std::move(done);
   }
   FrameHeader h;
   h.version = kProtocolVersion;
@@ -251,12 +258,17 @@ void CqlClient::send(Opcode opcode, Bytes body, Callback done) {
   h.opcode = opcode;
   h.length = static_cast<uint32_t>(body.size());
   Bytes frame;
+  frame.reserve(kHeaderBytes + body.size());
   encode_header(h, &frame);
   frame += body;
-  asio::post(io_, [this, frame = std::move(frame)]() mutable {
-    outbox_.push_back(std::move(frame));
-    if (!writing_) write_next();
-  });
+  // A request sent from an answer (the stress tool's next request) needs no post.
+  if (on_io_thread()) return queue_frame(std::move(frame));
+  asio::post(io_, [this, frame = std::move(frame)]() mutable { queue_frame(std::move(frame)); });
+}
+
+void CqlClient::queue_frame(Bytes frame) {
+  outbox_ += frame;
+  if (!writing_ && !reading_answers_) write_next();
 }
 
 void CqlClient::write_next() {
@@ -265,12 +277,9 @@ void CqlClient::write_next() {
     return;
   }
   writing_ = true;
-  // Coalesce queued frames into one write.
-  auto batch = std::make_shared<Bytes>();
-  while (!outbox_.empty() && batch->size() < (1u << 20)) {
-    *batch += outbox_.front();
-    outbox_.pop_front();
-  }
+  // Everything queued so far goes out in one write.
+  auto batch = std::make_shared<Bytes>(std::move(outbox_));
+  outbox_.clear();
   asio::async_write(socket_, asio::buffer(*batch),
                     [this, batch](const asio::error_code& error, size_t) {
                       if (error)
@@ -283,6 +292,7 @@ void CqlClient::read_more() {
   socket_.async_read_some(asio::buffer(chunk_), [this](const asio::error_code& error, size_t n) {
     if (error) return fail_all(Status::unavailable("connection closed: " + error.message()));
     inbuf_.append(chunk_.data(), n);
+    reading_answers_ = true;
     size_t pos = 0;
     while (inbuf_.size() - pos >= kHeaderBytes) {
       const FrameHeader h = decode_header(reinterpret_cast<const uint8_t*>(inbuf_.data() + pos));
@@ -290,30 +300,38 @@ void CqlClient::read_more() {
       BytesView body(inbuf_.data() + pos + kHeaderBytes, h.length);
       pos += kHeaderBytes + h.length;
       Callback cb;
-      {
+      if (h.stream >= 0) {
         std::lock_guard lock(mutex_);
-        auto it = streams_.find(h.stream);
-        if (it != streams_.end()) {
-          cb = std::move(it->second);
-          streams_.erase(it);
+        Callback& slot = streams_[static_cast<size_t>(h.stream)];
+        if (slot) {
+          cb = std::move(slot);
+          slot = nullptr;
           free_streams_.push_back(h.stream);
         }
       }
       if (cb) cb(decode_response(h.opcode, body));
     }
     inbuf_.erase(0, pos);
+    reading_answers_ = false;
+    if (!writing_) write_next();
     read_more();
   });
 }
 
 void CqlClient::fail_all(const Status& status) {
-  std::unordered_map<int16_t, Callback> pending;
+  std::vector<Callback> pending;
   {
     std::lock_guard lock(mutex_);
     failed_ = true;
-    pending.swap(streams_);
+    for (size_t i = 0; i < streams_.size(); ++i) {
+      if (streams_[i]) {
+        pending.push_back(std::move(streams_[i]));
+        streams_[i] = nullptr;
+        free_streams_.push_back(static_cast<int16_t>(i));
+      }
+    }
   }
-  for (auto& [stream, cb] : pending) cb(status);
+  for (auto& cb : pending) cb(status);
 }
 
 Result<Response> CqlClient::wait(const std::function<void(Callback)>& start) {

@@ -9,12 +9,11 @@
 #include <array>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
-#include <unordered_map>
+#include <vector>
 
 #include "cql/messages.h"
 #include "cql/protocol.h"
@@ -56,13 +55,19 @@ class CqlClient {
   void fail_all(const Status& status);
   Result<Response> wait(const std::function<void(Callback)>& start);
 
+  bool on_io_thread() const { return std::this_thread::get_id() == io_thread_id_; }
+  void queue_frame(Bytes frame);  // on the I/O thread
+
   asio::io_context io_;
   asio::ip::tcp::socket socket_;
   std::thread thread_;
-  std::mutex mutex_;  // guards streams_, free_streams_, outbox_
-  std::unordered_map<int16_t, Callback> streams_;
+  std::thread::id io_thread_id_;
+  std::mutex mutex_;  // guards streams_, free_streams_ and failed_
+  std::vector<Callback> streams_;  // by stream id; empty when the stream is free
   std::vector<int16_t> free_streams_;
-  std::deque<Bytes> outbox_;
+  // I/O thread only. Frames queued while a read's answers run are written once, after them.
+  Bytes outbox_;
+  bool reading_answers_ = false;
   bool writing_ = false;
   bool failed_ = false;
   std::array<char, 64 * 1024> chunk_;

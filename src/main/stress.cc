@@ -76,8 +76,6 @@ int run_stress(const StressOptions& o) {
   }
 
   SystemClock clock;
-  Histogram latency_micros;
-  std::atomic<int64_t> issued{0}, completed{0}, errors{0}, reads_found{0}, reads{0};
   std::mutex done_mutex;
   std::string first_error;  // guarded by done_mutex
   std::condition_variable done_cv;
@@ -85,77 +83,126 @@ int run_stress(const StressOptions& o) {
   const int64_t start = clock.monotonic_micros();
   const int64_t deadline =
       o.seconds > 0 ? start + static_cast<int64_t>(o.seconds * 1e6) : INT64_MAX;
-  const int64_t budget = o.seconds > 0 ? INT64_MAX : o.operations;
   Bytes value(static_cast<size_t>(o.value_bytes), '\0');
   for (size_t i = 0; i < value.size(); ++i) value[i] = static_cast<char>('a' + i % 26);
 
+  // Figures per connection, touched only by its I/O thread (so no line is shared between the
+  // client's threads) and summed at the end. The operation budget is split between them.
+  struct alignas(64) Connection {
+    cql::CqlClient* client = nullptr;
+    int64_t budget = 0;
+    int64_t completed = 0, errors = 0, reads = 0, reads_found = 0;
+    Histogram latency_micros;
+  };
+  std::vector<Connection> connections(clients.size());
+  for (size_t i = 0; i < clients.size(); ++i) {
+    connections[i].client = clients[i].get();
+    connections[i].budget =
+        o.seconds > 0 ? INT64_MAX
+                      : o.operations / static_cast<int64_t>(clients.size()) +
+                            (static_cast<int64_t>(i) < o.operations % static_cast<int64_t>(
+                                                                          clients.size())
+                                 ? 1
+                                 : 0);
+  }
+
   // Each slot is one request in flight; when it completes, the slot issues the next one.
   struct Slot {
-    cql::CqlClient* client;
+    Connection* connection;
     SeededRng rng;
     int64_t sent_at = 0;
   };
   std::vector<std::unique_ptr<Slot>> slots;
   for (int i = 0; i < o.in_flight; ++i) {
-    slots.push_back(
-        std::make_unique<Slot>(Slot{clients[static_cast<size_t>(i) % clients.size()].get(),
-                                    SeededRng(o.seed * 1000003 + static_cast<uint64_t>(i))}));
+    slots.push_back(std::make_unique<Slot>(
+        Slot{&connections[static_cast<size_t>(i) % connections.size()],
+             SeededRng(o.seed * 1000003 + static_cast<uint64_t>(i))}));
   }
-  std::function<void(Slot*)> issue = [&](Slot* slot) {
-    const int64_t now = clock.monotonic_micros();
-    if (issued.fetch_add(1) >= budget || now >= deadline) {
-      std::lock_guard lock(done_mutex);
-      if (--active_slots == 0) done_cv.notify_all();
-      return;
-    }
+  const bool reads_only = o.workload == "read", mixed = o.workload == "mixed";
+  std::function<void(Slot*)> issue;
+  // Sends the slot's next request; its budget was already taken.
+  auto send = [&](Slot* slot, int64_t now) {
+    Connection& c = *slot->connection;
     const int64_t key = static_cast<int64_t>(slot->rng.uniform(static_cast<uint64_t>(o.keys)));
-    const bool is_read =
-        o.workload == "read" || (o.workload == "mixed" && slot->rng.chance(o.read_ratio));
+    const bool is_read = reads_only || (mixed && slot->rng.chance(o.read_ratio));
     cql::QueryOptions q;
     q.values.push_back(be64(key));
     if (!is_read) q.values.push_back(value);
     q.skip_metadata = is_read;
     slot->sent_at = now;
     auto on_done = [&, slot, is_read](Result<cql::Response> r) {
-      latency_micros.record(clock.monotonic_micros() - slot->sent_at);
-      completed.fetch_add(1);
+      Connection& c = *slot->connection;
+      c.latency_micros.record(clock.monotonic_micros() - slot->sent_at);
+      ++c.completed;
       if (!r.is_ok()) {  // the connection is gone: this slot stops
-        errors.fetch_add(1);
+        ++c.errors;
         std::lock_guard lock(done_mutex);
         if (--active_slots == 0) done_cv.notify_all();
         return;
       }
       if (r->is_error) {
-        if (errors.fetch_add(1) == 0) {
+        if (c.errors++ == 0) {
           std::lock_guard lock(done_mutex);
-          first_error = r->error.message;
+          if (first_error.empty()) first_error = r->error.message;
         }
       } else if (is_read) {
-        reads.fetch_add(1);
-        if (!r->result.rows.empty()) reads_found.fetch_add(1);
+        ++c.reads;
+        if (!r->result.rows.empty()) ++c.reads_found;
       }
       issue(slot);
     };
-    slot->client->execute_async(is_read ? select_id : insert_id, q, on_done);
+    c.client->execute_async(is_read ? select_id : insert_id, q, on_done);
   };
-  for (auto& slot : slots) issue(slot.get());
+  // On the connection's I/O thread, after an answer: the slot's next request, if any is left.
+  issue = [&](Slot* slot) {
+    Connection& c = *slot->connection;
+    const int64_t now = clock.monotonic_micros();
+    if (c.budget <= 0 || now >= deadline) {
+      std::lock_guard lock(done_mutex);
+      if (--active_slots == 0) done_cv.notify_all();
+      return;
+    }
+    --c.budget;
+    send(slot, now);
+  };
+  // The first requests' budget is taken here, before any answer can run on an I/O thread; from
+  // then on a connection's figures are touched by its I/O thread only.
+  std::vector<Slot*> starting;
+  for (auto& slot : slots) {
+    Connection& c = *slot->connection;
+    if (c.budget > 0) {
+      --c.budget;
+      starting.push_back(slot.get());
+    } else {
+      --active_slots;
+    }
+  }
+  for (Slot* slot : starting) send(slot, clock.monotonic_micros());
   {
     std::unique_lock lock(done_mutex);
     done_cv.wait(lock, [&] { return active_slots == 0; });
   }
+  Histogram latency_micros;
+  int64_t ops = 0, errors = 0, reads = 0, reads_found = 0;
+  for (const auto& c : connections) {
+    latency_micros.merge_from(c.latency_micros);
+    ops += c.completed;
+    errors += c.errors;
+    reads += c.reads;
+    reads_found += c.reads_found;
+  }
   const double seconds = static_cast<double>(clock.monotonic_micros() - start) / 1e6;
-  const int64_t ops = completed.load();
   auto ms = [&](double q) { return static_cast<double>(latency_micros.percentile(q)) / 1000.0; };
   std::printf("workload %s: %d connections, %d in flight, %d-byte values, %lld keys\n",
               o.workload.c_str(), o.connections, o.in_flight, o.value_bytes,
               static_cast<long long>(o.keys));
   std::printf("op rate      : %.0f op/s\n", static_cast<double>(ops) / seconds);
   std::printf("operations   : %lld in %.2f s, %lld errors\n", static_cast<long long>(ops), seconds,
-              static_cast<long long>(errors.load()));
+              static_cast<long long>(errors));
   if (!first_error.empty()) std::printf("first error  : %s\n", first_error.c_str());
-  if (reads.load() > 0) {
-    std::printf("reads found  : %lld of %lld\n", static_cast<long long>(reads_found.load()),
-                static_cast<long long>(reads.load()));
+  if (reads > 0) {
+    std::printf("reads found  : %lld of %lld\n", static_cast<long long>(reads_found),
+                static_cast<long long>(reads));
   }
   std::printf(
       "latency p50  : %.3f ms\nlatency p95  : %.3f ms\nlatency p99  : %.3f ms\nlatency p99.9: %.3f "
@@ -164,8 +211,8 @@ int run_stress(const StressOptions& o) {
   std::printf("latency max  : %.3f ms\n", static_cast<double>(latency_micros.max()) / 1000.0);
   std::printf("RESULT workload=%s ops_per_second=%.0f errors=%lld p50_ms=%.3f p99_ms=%.3f\n",
               o.workload.c_str(), static_cast<double>(ops) / seconds,
-              static_cast<long long>(errors.load()), ms(0.5), ms(0.99));
-  return errors.load() == 0 ? 0 : 3;
+              static_cast<long long>(errors), ms(0.5), ms(0.99));
+  return errors == 0 ? 0 : 3;
 }
 
 }  // namespace ringdb::tools
