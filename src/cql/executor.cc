@@ -1445,6 +1445,27 @@ Result<ResultMessage> StatementRunner::apply_writes(const Statement& statement) 
 
 namespace {
 
+// A table's column positions by storage column id, in one array (ids are small and dense):
+// built once per statement, looked up once per cell.
+class ColumnIndex {
+ public:
+  explicit ColumnIndex(const TableMetadata& table) {
+    storage::ColumnId max_id = 0;
+    for (const auto& c : table.columns) max_id = std::max(max_id, c.id);
+    position_.assign(static_cast<size_t>(max_id) + 1, -1);
+    for (size_t i = 0; i < table.columns.size(); ++i) {
+      if (table.columns[i].id) position_[table.columns[i].id] = static_cast<int32_t>(i);
+    }
+  }
+  // The column's position in table.columns, or -1 (a dropped or unknown column).
+  int32_t find(storage::ColumnId id) const {
+    return id < position_.size() ? position_[id] : -1;
+  }
+
+ private:
+  std::vector<int32_t> position_;
+};
+
 // One CQL row: a value (and write time and TTL, for selectors) per column of the table.
 struct Materialized {
   std::vector<std::optional<Bytes>> values;
@@ -1468,14 +1489,13 @@ Bytes collection_from_cells(const CqlType& type, const std::vector<const storage
                                       : schema::serialize_list(items);
 }
 
-void fill_cells(const TableMetadata& table,
-                const std::unordered_map<storage::ColumnId, size_t>& index, const storage::Row& row,
+void fill_cells(const TableMetadata& table, const ColumnIndex& index, const storage::Row& row,
                 Materialized* out) {
   std::map<size_t, std::vector<const storage::Cell*>> elements;
   for (const auto& cell : row.cells) {
-    auto it = index.find(cell.column);
-    if (it == index.end()) continue;
-    const size_t i = it->second;
+    const int32_t found = index.find(cell.column);
+    if (found < 0) continue;
+    const auto i = static_cast<size_t>(found);
     if (cell.path) {
       elements[i].push_back(&cell);
       continue;
@@ -1488,8 +1508,7 @@ void fill_cells(const TableMetadata& table,
     out->values[i] = collection_from_cells(table.columns[i].type, cells);
 }
 
-Materialized materialize(const TableMetadata& table,
-                         const std::unordered_map<storage::ColumnId, size_t>& index,
+Materialized materialize(const TableMetadata& table, const ColumnIndex& index,
                          const storage::Partition& p, const storage::Row* row,
                          int32_t now_seconds) {
   Materialized m;
@@ -2174,10 +2193,7 @@ Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
     RINGDB_ASSIGN_OR_RETURN(state, PagingState::decode(*options_.paging_state));
     limit = std::min(limit, state.rows_left);
   }
-  std::unordered_map<storage::ColumnId, size_t> index;
-  for (size_t i = 0; i < table->columns.size(); ++i) {
-    if (table->columns[i].id) index[table->columns[i].id] = i;
-  }
+  const ColumnIndex index(*table);
   const int32_t now = qp_.clock_.now_seconds();
   uint64_t rows_read = 0;
   int64_t emitted = 0;
@@ -3592,10 +3608,7 @@ Result<ResultMessage> StatementRunner::conditional(const Statement& st) {
   const int32_t now = qp_.clock_.now_seconds();
   read.now_seconds = now;
   RINGDB_ASSIGN_OR_RETURN(storage::Partition p, qp_.engine_.read(read));
-  std::unordered_map<storage::ColumnId, size_t> index;
-  for (size_t i = 0; i < table->columns.size(); ++i) {
-    if (table->columns[i].id) index[table->columns[i].id] = i;
-  }
+  const ColumnIndex index(*table);
   const bool row_exists = !p.rows.empty() || (!clustering && p.static_row.has_value());
   const Materialized current =
       materialize(*table, index, p, p.rows.empty() ? nullptr : &p.rows[0], now);

@@ -1,5 +1,7 @@
 #include "cql/request.h"
 
+#include <algorithm>
+
 namespace ringdb::cql {
 namespace {
 
@@ -15,6 +17,10 @@ bool read_query_parameters(BodyReader& r, QueryOptions* o, std::string* why) {
   if (flags & 0x01) {
     uint16_t n;
     if (!r.get_short(&n)) return (*why = "truncated values", false);
+    // Each value takes at least its 4-byte length: a short frame cannot make us reserve much.
+    const size_t expected = std::min<size_t>(n, r.remaining() / 4);
+    o->values.reserve(expected);
+    o->unset.reserve(expected);
     for (uint16_t i = 0; i < n; ++i) {
       if (flags & 0x40) {
         std::string name;
