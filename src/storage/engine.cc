@@ -678,22 +678,23 @@ Result<std::shared_ptr<const Partition>> Engine::read_shared(const ReadCommand& 
     RINGDB_ASSIGN_OR_RETURN(Partition p, read_storage(command, stats, mode));
     return std::make_shared<const Partition>(std::move(p));
   }
-  if (auto cached = row_cache_.lookup(command.table, command.partition_key)) {
+  RowCache::Key key = RowCache::key_of(command.table, command.partition_key);
+  if (auto cached = row_cache_.lookup(key)) {
     reads_.add();
     if (!command.reversed && cached->rows.size() <= command.row_limit) return cached;
     return std::make_shared<const Partition>(shape(command, *cached));
   }
-  const uint64_t version = row_cache_.version(command.table, command.partition_key);
+  const uint64_t version = row_cache_.version(key);
   RINGDB_ASSIGN_OR_RETURN(Partition read, read_storage(command, stats, mode));
   auto p = std::make_shared<const Partition>(std::move(read));
   // Fewer rows than the limit means the read saw the whole partition: cache it in order.
   if (p->rows.size() < command.row_limit && p->rows.size() <= RowCache::kRowsMax) {
     if (!command.reversed) {
-      row_cache_.insert(command.table, command.partition_key, version, p);
+      row_cache_.insert(std::move(key), version, p);
     } else {
       Partition in_order = *p;
       std::reverse(in_order.rows.begin(), in_order.rows.end());
-      row_cache_.insert(command.table, command.partition_key, version,
+      row_cache_.insert(std::move(key), version,
                         std::make_shared<const Partition>(std::move(in_order)));
     }
   }

@@ -30,17 +30,18 @@ bool has_ttl(const Row& row) {
 
 }  // namespace
 
-std::string RowCache::cache_key(TableId table, BytesView partition_key) {
-  std::string key(4, '\0');
+RowCache::Key RowCache::key_of(TableId table, BytesView partition_key) {
+  Key key;
+  key.bytes.resize(4);
   for (int i = 0; i < 4; ++i)
-    key[static_cast<size_t>(i)] = static_cast<char>(table >> (8 * (3 - i)));
-  key.append(partition_key);
+    key.bytes[static_cast<size_t>(i)] = static_cast<char>(table >> (8 * (3 - i)));
+  key.bytes.append(partition_key);
+  key.hash = std::hash<std::string>{}(key.bytes) | 1;  // 0 marks an empty slot
   return key;
 }
 
-uint64_t RowCache::version(TableId table, BytesView partition_key) const {
-  return versions_[stripe(hash_of(cache_key(table, partition_key)))].load(
-      std::memory_order_acquire);
+uint64_t RowCache::version(const Key& key) const {
+  return versions_[stripe(key.hash)].load(std::memory_order_acquire);
 }
 
 bool RowCache::cacheable(const Partition& partition) {
@@ -52,12 +53,10 @@ bool RowCache::cacheable(const Partition& partition) {
   return true;
 }
 
-std::shared_ptr<const Partition> RowCache::lookup(TableId table, BytesView partition_key) {
-  const std::string key = cache_key(table, partition_key);
-  const uint64_t hash = hash_of(key);
-  Shard& shard = shard_of(stripe(hash));
+std::shared_ptr<const Partition> RowCache::lookup(const Key& key) {
+  Shard& shard = shard_of(stripe(key.hash));
   std::lock_guard lock(shard.mutex);
-  const size_t i = shard.find_locked(hash, key);
+  const size_t i = shard.find_locked(key.hash, key.bytes);
   if (i == shard.slots.size()) return nullptr;
   Slot& slot = shard.slots[i];
   if (!slot.referenced) slot.referenced = true;
@@ -65,38 +64,35 @@ std::shared_ptr<const Partition> RowCache::lookup(TableId table, BytesView parti
   return slot.partition;
 }
 
-void RowCache::insert(TableId table, BytesView partition_key, uint64_t version_before_read,
+void RowCache::insert(Key key, uint64_t version_before_read,
                       std::shared_ptr<const Partition> partition) {
   if (!enabled() || !cacheable(*partition)) return;
-  std::string key = cache_key(table, partition_key);
-  // Twice a slot: the table is between 3/8 and 3/4 full.
-  const size_t size = partition_bytes(*partition) + key.size() + 2 * sizeof(Slot);
+  // Twice a slot and its hash: the table is between 3/8 and 3/4 full.
+  const size_t size =
+      partition_bytes(*partition) + key.bytes.size() + 2 * (sizeof(Slot) + sizeof(uint64_t));
   const size_t shard_capacity = capacity_bytes_ / kShards;
   if (size > shard_capacity) return;
-  const uint64_t hash = hash_of(key);
-  const size_t s = stripe(hash);
+  const size_t s = stripe(key.hash);
   Shard& shard = shard_of(s);
   std::lock_guard lock(shard.mutex);
   // Writers bump the version before they take this lock to erase, so checking it under the lock
   // rules out a write that finished while we read.
   if (versions_[s].load(std::memory_order_acquire) != version_before_read) return;
-  const size_t existing = shard.find_locked(hash, key);
+  const size_t existing = shard.find_locked(key.hash, key.bytes);
   if (existing != shard.slots.size()) shard.erase_at_locked(existing);
   // Inserted as referenced: the hand passes slots in table order, not insertion order, so a new
   // entry gets one sweep before it can go.
-  shard.insert_locked(Slot{hash, std::move(key), std::move(partition), size, true});
+  shard.insert_locked(key.hash, Slot{std::move(key.bytes), std::move(partition), size, true});
   shard.evict_locked(shard_capacity);
 }
 
-void RowCache::invalidate(TableId table, BytesView partition_key) {
+void RowCache::invalidate(const Key& key) {
   if (!enabled()) return;
-  const std::string key = cache_key(table, partition_key);
-  const uint64_t hash = hash_of(key);
-  const size_t s = stripe(hash);
+  const size_t s = stripe(key.hash);
   versions_[s].fetch_add(1, std::memory_order_acq_rel);
   Shard& shard = shard_of(s);
   std::lock_guard lock(shard.mutex);
-  const size_t i = shard.find_locked(hash, key);
+  const size_t i = shard.find_locked(key.hash, key.bytes);
   if (i != shard.slots.size()) shard.erase_at_locked(i);
 }
 
@@ -104,6 +100,7 @@ void RowCache::clear() {
   for (auto& v : versions_) v.fetch_add(1, std::memory_order_acq_rel);
   for (auto& shard : shards_) {
     std::lock_guard lock(shard.mutex);
+    shard.hashes.clear();
     shard.slots.clear();
     shard.live = 0;
     shard.hand = 0;
@@ -138,27 +135,30 @@ size_t RowCache::Shard::find_locked(uint64_t hash, const std::string& key) const
   if (slots.empty()) return 0;
   const size_t mask = slots.size() - 1;
   for (size_t i = home(hash);; i = (i + 1) & mask) {
-    const Slot& slot = slots[i];
-    if (slot.hash == 0) return slots.size();
-    if (slot.hash == hash && slot.key == key) return i;
+    if (hashes[i] == 0) return slots.size();
+    if (hashes[i] == hash && slots[i].key == key) return i;
   }
 }
 
-void RowCache::Shard::insert_locked(Slot slot) {
+void RowCache::Shard::insert_locked(uint64_t hash, Slot slot) {
   if ((live + 1) * 4 > slots.size() * 3) {
+    std::vector<uint64_t> old_hashes = std::move(hashes);
     std::vector<Slot> old = std::move(slots);
-    slots = std::vector<Slot>(std::max<size_t>(64, old.size() * 2));
+    const size_t size = std::max<size_t>(64, old.size() * 2);
+    hashes.assign(size, 0);
+    slots = std::vector<Slot>(size);
     live = 0;
     hand = 0;
     bytes = 0;  // counted again as the entries go back in
-    for (auto& s : old) {
-      if (s.hash != 0) insert_locked(std::move(s));
+    for (size_t i = 0; i < old.size(); ++i) {
+      if (old_hashes[i] != 0) insert_locked(old_hashes[i], std::move(old[i]));
     }
   }
   const size_t mask = slots.size() - 1;
-  size_t i = home(slot.hash);
-  while (slots[i].hash != 0) i = (i + 1) & mask;
+  size_t i = home(hash);
+  while (hashes[i] != 0) i = (i + 1) & mask;
   bytes += slot.bytes;
+  hashes[i] = hash;
   slots[i] = std::move(slot);
   ++live;
 }
@@ -170,14 +170,16 @@ void RowCache::Shard::erase_at_locked(size_t index) {
   // Backward-shift deletion: move later members of the probe run into the hole whenever the
   // hole lies on their way from their home slot.
   size_t hole = index;
-  for (size_t j = (hole + 1) & mask; slots[j].hash != 0; j = (j + 1) & mask) {
-    const size_t h = home(slots[j].hash);
+  for (size_t j = (hole + 1) & mask; hashes[j] != 0; j = (j + 1) & mask) {
+    const size_t h = home(hashes[j]);
     // j may fill the hole unless its home lies cyclically in (hole, j].
     const bool home_after_hole = hole <= j ? (h > hole && h <= j) : (h > hole || h <= j);
     if (home_after_hole) continue;
+    hashes[hole] = hashes[j];
     slots[hole] = std::move(slots[j]);
     hole = j;
   }
+  hashes[hole] = 0;
   slots[hole] = Slot{};
 }
 
@@ -188,7 +190,7 @@ void RowCache::Shard::evict_locked(size_t capacity) {
   // evictions bound the loop.
   while (bytes > capacity && live > 0) {
     Slot& slot = slots[hand];
-    if (slot.hash == 0) {
+    if (hashes[hand] == 0) {
       hand = (hand + 1) & mask;
     } else if (slot.referenced) {  // second chance
       slot.referenced = false;

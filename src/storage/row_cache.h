@@ -32,15 +32,35 @@ class RowCache {
 
   explicit RowCache(size_t capacity_bytes) : capacity_bytes_(capacity_bytes) {}
 
+  // A partition's cache key with its hash, computed once for a lookup, version and insert.
+  struct Key {
+    std::string bytes;
+    uint64_t hash = 0;
+  };
+  static Key key_of(TableId table, BytesView partition_key);
+
   bool enabled() const { return capacity_bytes_ > 0; }
   // Take before reading storage; pass to insert().
-  uint64_t version(TableId table, BytesView partition_key) const;
-  std::shared_ptr<const Partition> lookup(TableId table, BytesView partition_key);
+  uint64_t version(const Key& key) const;
+  std::shared_ptr<const Partition> lookup(const Key& key);
   // Keeps `partition` (a complete read) unless it is not cacheable or a write came in between.
-  void insert(TableId table, BytesView partition_key, uint64_t version_before_read,
-              std::shared_ptr<const Partition> partition);
+  void insert(Key key, uint64_t version_before_read, std::shared_ptr<const Partition> partition);
   // Call after a write to the partition reached the memtable and before it is acknowledged.
-  void invalidate(TableId table, BytesView partition_key);
+  void invalidate(const Key& key);
+
+  uint64_t version(TableId table, BytesView partition_key) const {
+    return version(key_of(table, partition_key));
+  }
+  std::shared_ptr<const Partition> lookup(TableId table, BytesView partition_key) {
+    return lookup(key_of(table, partition_key));
+  }
+  void insert(TableId table, BytesView partition_key, uint64_t version_before_read,
+              std::shared_ptr<const Partition> partition) {
+    insert(key_of(table, partition_key), version_before_read, std::move(partition));
+  }
+  void invalidate(TableId table, BytesView partition_key) {
+    if (enabled()) invalidate(key_of(table, partition_key));
+  }
   void clear();
 
   static bool cacheable(const Partition& partition);
@@ -48,9 +68,8 @@ class RowCache {
   uint64_t hits() const;
 
  private:
-  // One cached partition. An empty slot has hash 0 (real hashes are made odd).
+  // One cached partition.
   struct Slot {
-    uint64_t hash = 0;
     std::string key;
     std::shared_ptr<const Partition> partition;
     size_t bytes = 0;
@@ -59,9 +78,11 @@ class RowCache {
   // An open-addressing table with linear probing: a lookup reads one slot (the key of a small
   // partition is inline in it) instead of chasing a bucket list, which took a tenth of a cached
   // read's CPU with std::unordered_map. Deletion shifts the following run back, so there are
-  // no tombstones. The clock hand sweeps the slots themselves.
+  // no tombstones. Probes read a separate array of hashes, eight to a cache line, and touch a
+  // slot only when its hash matches. The clock hand sweeps the slots themselves.
   struct Shard {
     std::mutex mutex;
+    std::vector<uint64_t> hashes;  // per slot; 0 = empty (real hashes are made odd)
     std::vector<Slot> slots;  // a power of two, at most 3/4 full; empty until the first insert
     size_t live = 0;
     size_t hand = 0;
@@ -69,13 +90,11 @@ class RowCache {
     uint64_t hits = 0;  // counted here, under the lock, rather than on a line all cores share
     // The slot holding `key`, or slots.size().
     size_t find_locked(uint64_t hash, const std::string& key) const;
-    void insert_locked(Slot slot);
+    void insert_locked(uint64_t hash, Slot slot);
     void erase_at_locked(size_t index);
     void evict_locked(size_t capacity);
     size_t home(uint64_t hash) const;
   };
-  static std::string cache_key(TableId table, BytesView partition_key);
-  static uint64_t hash_of(const std::string& key) { return std::hash<std::string>{}(key) | 1; }
   static size_t stripe(uint64_t hash) { return (hash >> 1) % kStripes; }
   Shard& shard_of(size_t stripe) const { return shards_[stripe % kShards]; }
   template <typename Field>
