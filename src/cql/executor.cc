@@ -55,6 +55,8 @@ CqlError to_cql_error(const Status& status) {
   return e;
 }
 
+struct SingleRowRead;  // below, next to the SELECT code
+
 struct QueryProcessor::Prepared {
   std::string query;
   std::string keyspace;  // the session's keyspace when prepared
@@ -62,6 +64,8 @@ struct QueryProcessor::Prepared {
   std::vector<ColumnSpec> bind_columns;
   std::vector<uint16_t> partition_key_indexes;
   std::vector<ColumnSpec> result_columns;
+  // A SELECT's plan for the schema it was made against, replaced after a schema change.
+  mutable std::atomic<std::shared_ptr<const SingleRowRead>> single_row_read;
 };
 
 namespace {
@@ -402,6 +406,8 @@ class StatementRunner {
   // Reads only memory (row cache, memtables, block cache); run() then fails with WouldBlock
   // rather than wait for the disk, so the event loop can run it.
   void set_nonblocking() { nonblocking_ = true; }
+  // The prepared statement being executed: its SELECT plan is kept with it.
+  void set_prepared(const QueryProcessor::Prepared* prepared) { prepared_ = prepared; }
   Status collect_mutations(const Statement& statement, std::optional<int64_t> batch_timestamp,
                            std::vector<storage::Mutation>* out);
   // Prepared metadata: a spec for every bind marker, and the partition key's marker positions.
@@ -455,6 +461,9 @@ class StatementRunner {
   Result<ResultMessage> conditional(const Statement& statement);
 
   Result<ResultMessage> select(const SelectStatement& s);
+  std::shared_ptr<const SingleRowRead> plan_single_row_read(const SelectStatement& s);
+  // The answer of a SingleRowRead, or nothing when this execution needs the general path.
+  Result<std::optional<ResultMessage>> run_single_row_read(const SingleRowRead& plan);
   Result<ResultMessage> system_select(const SelectStatement& s, const std::string& keyspace);
   Result<ResultMessage> ddl(const Statement& statement);
 
@@ -467,6 +476,7 @@ class StatementRunner {
   Binder binder_;
   std::vector<storage::Mutation> deferred_;
   bool nonblocking_ = false;
+  const QueryProcessor::Prepared* prepared_ = nullptr;
   static constexpr int kNonBlockingPartitionsMax = 16;
   int partitions_read_ = 0;
 
@@ -1645,6 +1655,20 @@ class Selection {
     return out;
   }
   bool is_aggregate() const { return any_aggregate_; }
+  // Positions in table.columns of the selected columns, when every selector is a plain column
+  // (no function, cast, WRITETIME, TTL or JSON).
+  std::optional<std::vector<size_t>> plain_column_positions() const {
+    if (json_) return std::nullopt;
+    std::vector<size_t> out;
+    for (const auto& s : selectors_) {
+      if (s.kind != Selector::Kind::kColumn) return std::nullopt;
+      size_t i = 0;
+      while (i < table_.columns.size() && table_.columns[i].name != s.name) ++i;
+      if (i == table_.columns.size()) return std::nullopt;
+      out.push_back(i);
+    }
+    return out;
+  }
   bool references_only_static_or_keys() const {
     for (const auto& s : selectors_) {
       if (s.kind != Selector::Kind::kColumn) continue;
@@ -2097,7 +2121,127 @@ struct PagingState {
 
 }  // namespace
 
+// A prepared SELECT of plain columns from a table without clustering columns, restricted by
+// `= ?` on every partition key column and nothing else: at most one row, read from one
+// partition. Planned once per schema (the selection, the bind positions, the result metadata),
+// so an execution only binds the key, reads and projects. Anything else about an execution
+// (named values, paging state, a page of one row, a value the general path would reject)
+// goes through the general path, which gives the same answer or the right error.
+struct SingleRowRead {
+  std::shared_ptr<const schema::Schema> schema;  // planned against; keeps `table` alive
+  bool eligible = false;
+  const TableMetadata* table = nullptr;
+  std::vector<int> key_binds;  // bind index of each partition key component, in key order
+  std::vector<const ColumnMetadata*> key_columns;
+  std::vector<size_t> positions;  // selected columns, in result order
+  std::vector<bool> copy;         // per position: selected again later (so copied, not moved)
+  std::vector<ColumnSpec> columns;
+  std::optional<ColumnIndex> index;
+};
+
+std::shared_ptr<const SingleRowRead> StatementRunner::plan_single_row_read(
+    const SelectStatement& s) {
+  auto plan = std::make_shared<SingleRowRead>();
+  plan->schema = schema_;
+  const std::string ks = s.keyspace.empty() ? default_keyspace_ : s.keyspace;
+  if (ks.empty() || schema::is_system_keyspace(ks) || s.distinct || s.json || s.limit ||
+      s.per_partition_limit || !s.group_by.empty() || !s.order_by.empty()) {
+    return plan;
+  }
+  const TableMetadata* table = schema_->table(ks, s.table);
+  if (table == nullptr || !table->clustering().empty() || table->has_static_columns()) return plan;
+  const auto pk = table->partition_key();
+  std::vector<int> binds(pk.size(), -1);
+  for (const Relation& r : s.where) {
+    if (r.is_token || r.op != Relation::Op::kEq || r.columns.size() != 1 ||
+        r.value.kind != Term::Kind::kBindMarker || r.element_key) {
+      return plan;
+    }
+    const ColumnMetadata* c = table->column(r.columns[0]);
+    if (c == nullptr || c->kind != ColumnKind::kPartitionKey) return plan;
+    int& bind = binds[static_cast<size_t>(c->position)];
+    if (bind >= 0) return plan;  // restricted twice: the general path answers
+    bind = r.value.bind_index;
+  }
+  for (int b : binds) {
+    if (b < 0) return plan;
+  }
+  Selection selection(
+      *table, [this](int64_t m) { return qp_.new_timeuuid(m); },
+      [this] { return qp_.random_uuid(); }, qp_.clock_);
+  if (!selection.build(s.selectors, false).is_ok() || selection.is_aggregate()) return plan;
+  auto positions = selection.plain_column_positions();
+  if (!positions) return plan;
+  plan->table = table;
+  plan->key_binds = std::move(binds);
+  plan->key_columns = pk;
+  plan->positions = std::move(*positions);
+  for (size_t i = 0; i < plan->positions.size(); ++i) {
+    plan->copy.push_back(std::find(plan->positions.begin() + static_cast<std::ptrdiff_t>(i) + 1,
+                                   plan->positions.end(),
+                                   plan->positions[i]) != plan->positions.end());
+  }
+  plan->columns = selection.columns(table->keyspace, table->name);
+  plan->index.emplace(*table);
+  plan->eligible = true;
+  return plan;
+}
+
+Result<std::optional<ResultMessage>> StatementRunner::run_single_row_read(
+    const SingleRowRead& plan) {
+  const std::optional<ResultMessage> general;
+  if (!options_.names.empty() || options_.paging_state || options_.page_size == 1) return general;
+  std::vector<Bytes> parts;
+  parts.reserve(plan.key_binds.size());
+  for (size_t i = 0; i < plan.key_binds.size(); ++i) {
+    const auto b = static_cast<size_t>(plan.key_binds[i]);
+    if (b >= options_.values.size() || !options_.values[b]) return general;
+    if (b < options_.unset.size() && options_.unset[b]) return general;
+    const Bytes& v = *options_.values[b];
+    if (v.size() > 65535 || (v.empty() && plan.key_binds.size() == 1)) return general;
+    if (!schema::validate_value(plan.key_columns[i]->type, v).is_ok()) return general;
+    parts.push_back(v);
+  }
+  const int64_t page_size = options_.page_size > 0 ? options_.page_size : INT64_MAX;
+  const int32_t now = qp_.clock_.now_seconds();
+  storage::ReadCommand read;
+  read.table = plan.table->storage_id;
+  read.partition_key = parts.size() == 1 ? std::move(parts[0]) : compose_partition_key(parts);
+  read.start = storage::ClusteringBound{{}, true};
+  read.end = storage::ClusteringBound{{}, true};
+  read.now_seconds = now;
+  read.row_limit = static_cast<uint64_t>(page_size);
+  RINGDB_ASSIGN_OR_RETURN(std::shared_ptr<const storage::Partition> shared, read_partition(read));
+  const storage::Partition& p = *shared;
+  if (p.static_row || p.rows.size() > 1) return general;
+  ResultMessage result;
+  result.kind = ResultMessage::Kind::kRows;
+  result.columns = plan.columns;
+  for (const auto& row : p.rows) {
+    Materialized m = materialize(*plan.table, *plan.index, p, &row, now);
+    RowValues out;
+    out.reserve(plan.positions.size());
+    for (size_t i = 0; i < plan.positions.size(); ++i) {
+      auto& v = m.values[plan.positions[i]];
+      out.push_back(plan.copy[i] ? v : std::move(v));
+    }
+    result.rows.push_back(std::move(out));
+  }
+  return std::optional<ResultMessage>(std::move(result));
+}
+
 Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
+  if (prepared_ != nullptr) {
+    std::shared_ptr<const SingleRowRead> plan = prepared_->single_row_read.load();
+    if (!plan || plan->schema != schema_) {
+      plan = plan_single_row_read(s);
+      prepared_->single_row_read.store(plan);
+    }
+    if (plan->eligible) {
+      RINGDB_ASSIGN_OR_RETURN(std::optional<ResultMessage> answer, run_single_row_read(*plan));
+      if (answer) return std::move(*answer);
+    }
+  }
   const std::string ks = s.keyspace.empty() ? default_keyspace_ : s.keyspace;
   if (schema::is_system_keyspace(ks)) return system_select(s, ks);
   RINGDB_ASSIGN_OR_RETURN(const TableMetadata* table, resolve(s.keyspace, s.table));
@@ -3354,6 +3498,13 @@ QueryProcessor::Outcome QueryProcessor::batch(uint8_t type, const std::vector<Ba
   return wait([&](Done done) { batch_async(type, entries, options, session, std::move(done)); });
 }
 
+bool QueryProcessor::has_single_row_plan(BytesView id) {
+  auto prepared = find_prepared(id);
+  if (!prepared) return false;
+  auto plan = prepared->single_row_read.load();
+  return plan && plan->eligible && plan->schema == schemas_.current();
+}
+
 QueryProcessor::Inline QueryProcessor::try_execute_inline(BytesView id, const QueryOptions& options,
                                                           Session& session, WriteGroup& group,
                                                           Outcome* answer,
@@ -3370,6 +3521,7 @@ QueryProcessor::Inline QueryProcessor::try_execute_inline(BytesView id, const Qu
   if (!(std::holds_alternative<SelectStatement>(st) || is_write) || is_conditional(st))
     return Inline::kNo;
   StatementRunner runner(*this, session, options, prepared->parsed, prepared->keyspace);
+  runner.set_prepared(prepared.get());
   runner.set_nonblocking();
   auto result = runner.run();
   if (!result.is_ok() && result.status().code() == StatusCode::kWouldBlock) return Inline::kNo;
@@ -3474,6 +3626,7 @@ void QueryProcessor::execute_async(BytesView id, const QueryOptions& options, Se
                                      std::to_string(options.values.size()) + " bound variables")));
   }
   StatementRunner runner(*this, session, options, prepared->parsed, prepared->keyspace);
+  runner.set_prepared(prepared.get());
   auto result = runner.run();
   finish(runner, std::move(result), prepared->parsed.statement, prepared->keyspace, std::move(done),
          group);

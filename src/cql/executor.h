@@ -115,6 +115,9 @@ class QueryProcessor {
   Outcome query(std::string_view text, const QueryOptions& options, Session& session);
   Outcome prepare(std::string_view text, const Session& session);
   Outcome execute(BytesView id, const QueryOptions& options, Session& session);
+  // Whether the prepared statement `id` has a single-row read plan for the current schema
+  // (set by its first execution; for tests).
+  bool has_single_row_plan(BytesView id);
   Outcome batch(uint8_t type, const std::vector<BatchEntry>& entries, const QueryOptions& options,
                 Session& session);
 

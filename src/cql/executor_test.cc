@@ -1,0 +1,191 @@
+// The query processor without a server: prepared single-row reads (SingleRowRead) answer
+// exactly as the general SELECT path does, whatever the data, the values bound and the schema.
+#include "cql/executor.h"
+
+#include <gtest/gtest.h>
+
+#include "runtime/rng.h"
+#include "storage/test_util.h"
+
+namespace ringdb::cql {
+namespace {
+
+class ProcessorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    storage::EngineOptions options;
+    options.data_directory = dir_.path();
+    options.commitlog_sync = CommitLogSync::kPeriodic;
+    options.row_cache_bytes = 1 << 20;
+    engine_ = std::move(storage::Engine::open(options, clock_, metrics_)).value();
+    schemas_ = std::make_unique<schema::SchemaManager>(*engine_, rng_, clock_);
+    ASSERT_TRUE(schemas_->load().is_ok());
+    NodeInfo info;
+    info.listen_address = info.rpc_address = Bytes("\x7f\x00\x00\x01", 4);
+    info.host_id = Bytes(16, '\x01');
+    info.tokens = {INT64_MIN};
+    processor_ = std::make_unique<QueryProcessor>(*schemas_, *engine_, clock_, 7, info);
+  }
+
+  QueryProcessor::Outcome query(const std::string& cql, const QueryOptions& options = {}) {
+    return processor_->query(cql, options, session_);
+  }
+  void ok(const std::string& cql) {
+    auto r = query(cql);
+    ASSERT_TRUE(std::holds_alternative<ResultMessage>(r))
+        << cql << ": " << std::get<CqlError>(r).message;
+  }
+  Bytes prepare(const std::string& cql) {
+    auto r = processor_->prepare(cql, session_);
+    EXPECT_TRUE(std::holds_alternative<ResultMessage>(r)) << cql;
+    return std::holds_alternative<ResultMessage>(r) ? std::get<ResultMessage>(r).prepared_id
+                                                    : Bytes();
+  }
+  // The same statement and values, prepared (SingleRowRead when it applies) and as text (the
+  // general path): the answers must be identical, errors included.
+  void expect_same(const std::string& cql, const QueryOptions& options) {
+    const Bytes id = prepare(cql);
+    last_id_ = id;
+    auto prepared = processor_->execute(id, options, session_);
+    auto text = query(cql, options);
+    ASSERT_EQ(prepared.index(), text.index()) << cql;
+    if (auto* e = std::get_if<CqlError>(&text)) {
+      EXPECT_EQ(std::get<CqlError>(prepared).code, e->code) << cql;
+      EXPECT_EQ(std::get<CqlError>(prepared).message, e->message) << cql;
+      return;
+    }
+    const auto& a = std::get<ResultMessage>(prepared);
+    const auto& b = std::get<ResultMessage>(text);
+    EXPECT_EQ(a.kind, b.kind) << cql;
+    ASSERT_EQ(a.columns.size(), b.columns.size()) << cql;
+    for (size_t i = 0; i < a.columns.size(); ++i) {
+      EXPECT_EQ(a.columns[i].keyspace, b.columns[i].keyspace) << cql;
+      EXPECT_EQ(a.columns[i].table, b.columns[i].table) << cql;
+      EXPECT_EQ(a.columns[i].name, b.columns[i].name) << cql;
+      EXPECT_EQ(a.columns[i].type, b.columns[i].type) << cql;
+    }
+    EXPECT_EQ(a.rows, b.rows) << cql;
+    EXPECT_EQ(a.paging_state, b.paging_state) << cql;
+    compared_ += 1;
+    rows_seen_ += a.rows.size();
+  }
+  static std::optional<Bytes> int32(int32_t v) {
+    return storage::testing::int32_value(v);
+  }
+
+  storage::testing::TempDir dir_;
+  ManualClock clock_{1'700'000'000'000'000};
+  MetricsRegistry metrics_;
+  SeededRng rng_{1};
+  std::unique_ptr<storage::Engine> engine_;
+  std::unique_ptr<schema::SchemaManager> schemas_;
+  std::unique_ptr<QueryProcessor> processor_;
+  Session session_;
+  Bytes last_id_;  // of the statement expect_same ran last (preparing again resets its plan)
+  int compared_ = 0;
+  size_t rows_seen_ = 0;
+};
+
+TEST_F(ProcessorTest, SingleRowReadsAnswerAsTheGeneralPath) {
+  ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+  ok("CREATE TABLE ks.t (k int PRIMARY KEY, v int, s text, l list<int>, m map<text, int>, "
+     "f frozen<set<int>>)");
+  ok("CREATE TABLE ks.c (a int, b text, v bigint, PRIMARY KEY ((a, b)))");
+  ok("CREATE TABLE ks.w (k int, ck int, v int, PRIMARY KEY (k, ck))");
+  SeededRng rng(42);
+  for (int i = 0; i < 300; ++i) {
+    const int k = static_cast<int>(rng.uniform(40));
+    const std::string key = std::to_string(k);
+    switch (rng.uniform(7)) {
+      case 0:
+        ok("INSERT INTO ks.t (k, v, s) VALUES (" + key + ", " + std::to_string(i) + ", 'x" +
+           std::to_string(i) + "')");
+        break;
+      case 1:
+        ok("UPDATE ks.t SET l = l + [" + std::to_string(i) + "], m['" + std::to_string(i % 3) +
+           "'] = " + std::to_string(i) + " WHERE k = " + key);
+        break;
+      case 2:
+        ok("UPDATE ks.t USING TTL 100 SET v = " + std::to_string(i) + " WHERE k = " + key);
+        break;
+      case 3:
+        ok("DELETE v, s FROM ks.t WHERE k = " + key);
+        break;
+      case 4:
+        ok("DELETE FROM ks.t WHERE k = " + key);
+        break;
+      case 5:
+        ok("INSERT INTO ks.t (k, f) VALUES (" + key + ", {1, " + std::to_string(i) + "})");
+        break;
+      default:
+        ok("INSERT INTO ks.c (a, b, v) VALUES (" + key + ", 'b" + std::to_string(k % 3) + "', " +
+           std::to_string(i) + ")");
+        ok("INSERT INTO ks.w (k, ck, v) VALUES (" + key + ", " + std::to_string(i % 4) + ", 1)");
+        break;
+    }
+    if (i % 50 == 49) clock_.advance_seconds(30);  // some TTLs run out
+  }
+  const std::vector<std::string> statements = {
+      "SELECT * FROM ks.t WHERE k = ?",
+      "SELECT v, l AS items, m FROM ks.t WHERE k = ?",
+      "SELECT k, v, v FROM ks.t WHERE k = ?",
+      "SELECT f, s FROM ks.t WHERE k = ?",
+  };
+  for (const auto& cql : statements) {
+    for (int k = 0; k < 42; ++k) {
+      QueryOptions o;
+      o.values = {int32(k)};
+      expect_same(cql, o);
+      o.skip_metadata = true;
+      o.page_size = 5000;
+      expect_same(cql, o);
+    }
+    EXPECT_TRUE(processor_->has_single_row_plan(last_id_)) << cql;
+  }
+  for (int a = 0; a < 42; ++a) {
+    QueryOptions o;
+    o.values = {int32(a), Bytes("b" + std::to_string(a % 3))};
+    expect_same("SELECT * FROM ks.c WHERE a = ? AND b = ?", o);
+    std::swap(o.values[0], o.values[1]);
+    expect_same("SELECT v, a FROM ks.c WHERE b = ? AND a = ?", o);
+  }
+  EXPECT_TRUE(processor_->has_single_row_plan(last_id_));  // the last one: b = ? AND a = ?
+  // Values the general path rejects, and executions it must take: the same answer either way.
+  QueryOptions bad;
+  bad.values = {Bytes("abc")};  // not a 4-byte int
+  expect_same("SELECT * FROM ks.t WHERE k = ?", bad);
+  bad.values = {std::nullopt};
+  expect_same("SELECT * FROM ks.t WHERE k = ?", bad);
+  QueryOptions one_row_pages;
+  one_row_pages.values = {int32(1)};
+  one_row_pages.page_size = 1;
+  expect_same("SELECT * FROM ks.t WHERE k = ?", one_row_pages);
+  // Statements it does not plan.
+  for (const char* cql : {"SELECT * FROM ks.w WHERE k = ?", "SELECT writetime(v) FROM ks.t WHERE k = ?",
+                          "SELECT count(*) FROM ks.t WHERE k = ?", "SELECT JSON * FROM ks.t WHERE k = ?",
+                          "SELECT * FROM ks.t WHERE k = ? LIMIT 1"}) {
+    QueryOptions o;
+    o.values = {int32(3)};
+    expect_same(cql, o);
+    EXPECT_FALSE(processor_->has_single_row_plan(last_id_)) << cql;
+  }
+  // A schema change plans again: the new column shows up, and a dropped table is an error.
+  ok("ALTER TABLE ks.t ADD z int");
+  ok("INSERT INTO ks.t (k, z) VALUES (1, 9)");
+  QueryOptions o;
+  o.values = {int32(1)};
+  expect_same("SELECT * FROM ks.t WHERE k = ?", o);
+  EXPECT_TRUE(processor_->has_single_row_plan(last_id_));
+  const Bytes id = prepare("SELECT * FROM ks.c WHERE a = ? AND b = ?");
+  ok("DROP TABLE ks.c");
+  QueryOptions c;
+  c.values = {int32(1), Bytes("b1")};
+  auto dropped = processor_->execute(id, c, session_);
+  ASSERT_TRUE(std::holds_alternative<CqlError>(dropped));
+  EXPECT_EQ(std::get<CqlError>(dropped).code, ErrorCode::kInvalid);
+  EXPECT_GT(compared_, 400);
+  EXPECT_GT(rows_seen_, 100u);  // most keys have a row
+}
+
+}  // namespace
+}  // namespace ringdb::cql
