@@ -4,31 +4,16 @@
 
 #include <gtest/gtest.h>
 
+#include "cql/test_util.h"
 #include "runtime/rng.h"
-#include "storage/test_util.h"
 
 namespace ringdb::cql {
 namespace {
 
 class ProcessorTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    storage::EngineOptions options;
-    options.data_directory = dir_.path();
-    options.commitlog_sync = CommitLogSync::kPeriodic;
-    options.row_cache_bytes = 1 << 20;
-    engine_ = std::move(storage::Engine::open(options, clock_, metrics_)).value();
-    schemas_ = std::make_unique<schema::SchemaManager>(*engine_, rng_, clock_);
-    ASSERT_TRUE(schemas_->load().is_ok());
-    NodeInfo info;
-    info.listen_address = info.rpc_address = Bytes("\x7f\x00\x00\x01", 4);
-    info.host_id = Bytes(16, '\x01');
-    info.tokens = {INT64_MIN};
-    processor_ = std::make_unique<QueryProcessor>(*schemas_, *engine_, clock_, 7, info);
-  }
-
   QueryProcessor::Outcome query(const std::string& cql, const QueryOptions& options = {}) {
-    return processor_->query(cql, options, session_);
+    return stack_.processor().query(cql, options, session_);
   }
   void ok(const std::string& cql) {
     auto r = query(cql);
@@ -36,7 +21,7 @@ class ProcessorTest : public ::testing::Test {
         << cql << ": " << std::get<CqlError>(r).message;
   }
   Bytes prepare(const std::string& cql) {
-    auto r = processor_->prepare(cql, session_);
+    auto r = stack_.processor().prepare(cql, session_);
     EXPECT_TRUE(std::holds_alternative<ResultMessage>(r)) << cql;
     return std::holds_alternative<ResultMessage>(r) ? std::get<ResultMessage>(r).prepared_id
                                                     : Bytes();
@@ -46,7 +31,7 @@ class ProcessorTest : public ::testing::Test {
   void expect_same(const std::string& cql, const QueryOptions& options) {
     const Bytes id = prepare(cql);
     last_id_ = id;
-    auto prepared = processor_->execute(id, options, session_);
+    auto prepared = stack_.processor().execute(id, options, session_);
     auto text = query(cql, options);
     ASSERT_EQ(prepared.index(), text.index()) << cql;
     if (auto* e = std::get_if<CqlError>(&text)) {
@@ -73,13 +58,8 @@ class ProcessorTest : public ::testing::Test {
     return storage::testing::int32_value(v);
   }
 
-  storage::testing::TempDir dir_;
   ManualClock clock_{1'700'000'000'000'000};
-  MetricsRegistry metrics_;
-  SeededRng rng_{1};
-  std::unique_ptr<storage::Engine> engine_;
-  std::unique_ptr<schema::SchemaManager> schemas_;
-  std::unique_ptr<QueryProcessor> processor_;
+  testing::ProcessorStack stack_{clock_, 1 << 20};
   Session session_;
   Bytes last_id_;  // of the statement expect_same ran last (preparing again resets its plan)
   int compared_ = 0;
@@ -140,7 +120,7 @@ TEST_F(ProcessorTest, SingleRowReadsAnswerAsTheGeneralPath) {
       o.page_size = 5000;
       expect_same(cql, o);
     }
-    EXPECT_TRUE(processor_->has_single_row_plan(last_id_)) << cql;
+    EXPECT_TRUE(stack_.processor().has_single_row_plan(last_id_)) << cql;
   }
   for (int a = 0; a < 42; ++a) {
     QueryOptions o;
@@ -149,7 +129,7 @@ TEST_F(ProcessorTest, SingleRowReadsAnswerAsTheGeneralPath) {
     std::swap(o.values[0], o.values[1]);
     expect_same("SELECT v, a FROM ks.c WHERE b = ? AND a = ?", o);
   }
-  EXPECT_TRUE(processor_->has_single_row_plan(last_id_));  // the last one: b = ? AND a = ?
+  EXPECT_TRUE(stack_.processor().has_single_row_plan(last_id_));  // the last one: b = ? AND a = ?
   // Values the general path rejects, and executions it must take: the same answer either way.
   QueryOptions bad;
   bad.values = {Bytes("abc")};  // not a 4-byte int
@@ -167,7 +147,7 @@ TEST_F(ProcessorTest, SingleRowReadsAnswerAsTheGeneralPath) {
     QueryOptions o;
     o.values = {int32(3)};
     expect_same(cql, o);
-    EXPECT_FALSE(processor_->has_single_row_plan(last_id_)) << cql;
+    EXPECT_FALSE(stack_.processor().has_single_row_plan(last_id_)) << cql;
   }
   // A schema change plans again: the new column shows up, and a dropped table is an error.
   ok("ALTER TABLE ks.t ADD z int");
@@ -175,12 +155,12 @@ TEST_F(ProcessorTest, SingleRowReadsAnswerAsTheGeneralPath) {
   QueryOptions o;
   o.values = {int32(1)};
   expect_same("SELECT * FROM ks.t WHERE k = ?", o);
-  EXPECT_TRUE(processor_->has_single_row_plan(last_id_));
+  EXPECT_TRUE(stack_.processor().has_single_row_plan(last_id_));
   const Bytes id = prepare("SELECT * FROM ks.c WHERE a = ? AND b = ?");
   ok("DROP TABLE ks.c");
   QueryOptions c;
   c.values = {int32(1), Bytes("b1")};
-  auto dropped = processor_->execute(id, c, session_);
+  auto dropped = stack_.processor().execute(id, c, session_);
   ASSERT_TRUE(std::holds_alternative<CqlError>(dropped));
   EXPECT_EQ(std::get<CqlError>(dropped).code, ErrorCode::kInvalid);
   EXPECT_GT(compared_, 400);

@@ -14,7 +14,7 @@
 #include <thread>
 
 #include "runtime/rng.h"
-#include "storage/test_util.h"
+#include "cql/test_util.h"
 
 namespace ringdb::cql {
 namespace {
@@ -28,18 +28,7 @@ constexpr int kIterations = 100'000;
 
 class Node {
  public:
-  explicit Node(size_t in_flight_per_connection_max = 1024, size_t loops = 1) {
-    storage::EngineOptions options;
-    options.data_directory = dir_.path();
-    options.commitlog_sync = CommitLogSync::kPeriodic;
-    engine_ = std::move(storage::Engine::open(options, clock_, metrics_)).value();
-    schemas_ = std::make_unique<schema::SchemaManager>(*engine_, rng_, clock_);
-    EXPECT_TRUE(schemas_->load().is_ok());
-    NodeInfo info;
-    info.listen_address = info.rpc_address = Bytes("\x7f\x00\x00\x01", 4);
-    info.host_id = Bytes(16, '\x01');
-    info.tokens = {INT64_MIN};
-    processor_ = std::make_unique<QueryProcessor>(*schemas_, *engine_, clock_, 7, info);
+  explicit Node(size_t in_flight_per_connection_max = 1024, size_t loops = 1) : stack_(clock_) {
     loop_ = std::make_unique<EventLoop>(clock_);
     bridge_ = std::make_unique<ThreadPoolBridge>(*loop_, 2, 256);
     ServerOptions server_options;
@@ -51,7 +40,7 @@ class Node {
       extra_loops_.push_back(std::make_unique<EventLoop>(clock_));
       connection_loops.push_back(extra_loops_.back().get());
     }
-    server_ = std::make_unique<CqlServer>(*loop_, connection_loops, *bridge_, *processor_,
+    server_ = std::make_unique<CqlServer>(*loop_, connection_loops, *bridge_, stack_.processor(),
                                           server_options);
     EXPECT_TRUE(server_->start().is_ok());
     thread_ = std::thread([this] { loop_->run(); });
@@ -76,16 +65,11 @@ class Node {
     drained_ = true;
   }
   uint16_t port() const { return server_->port(); }
-  QueryProcessor& processor() { return *processor_; }
+  QueryProcessor& processor() { return stack_.processor(); }
 
  private:
-  storage::testing::TempDir dir_;
   SystemClock clock_;
-  MetricsRegistry metrics_;
-  SeededRng rng_{1};
-  std::unique_ptr<storage::Engine> engine_;
-  std::unique_ptr<schema::SchemaManager> schemas_;
-  std::unique_ptr<QueryProcessor> processor_;
+  testing::ProcessorStack stack_;
   std::unique_ptr<EventLoop> loop_;
   std::unique_ptr<ThreadPoolBridge> bridge_;
   std::vector<std::unique_ptr<EventLoop>> extra_loops_;
