@@ -14,6 +14,7 @@
 #include "common/murmur3.h"
 #include "storage/keys.h"
 #include "storage/row_fragment.h"
+#include "storage/wal_files.h"
 
 namespace ringdb::storage {
 namespace {
@@ -364,6 +365,11 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& options, const
   // quarter less CPU per write with two event loops). Readers keep partition isolation through
   // partition_locks_; nothing here reads from a snapshot, whose immutability this relaxes.
   o.unordered_write = true;
+  if (options.wal_zero_ahead_bytes > 0) {
+    engine->env_ = rocksdb::NewCompositeEnv(new_zero_ahead_wal_file_system(
+        rocksdb::FileSystem::Default(), options.wal_zero_ahead_bytes));
+    o.env = engine->env_.get();
+  }
   rocksdb::BlockBasedTableOptions table;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   table.whole_key_filtering =

@@ -46,6 +46,9 @@ struct EngineOptions {
   uint64_t scan_keys_visited_max = 100'000;
   // Whole small partitions kept in memory for point reads (row_cache_size_in_mb); 0 disables.
   size_t row_cache_bytes = 0;
+  // Zero-filled space kept ahead of the write-ahead log's writer, so that group commits
+  // rewrite blocks instead of growing the file (see wal_files.h); 0 turns it off.
+  uint64_t wal_zero_ahead_bytes = uint64_t{8} << 20;
 };
 
 class Engine {
@@ -144,6 +147,7 @@ class Engine {
   const Clock& clock_;
   std::unique_ptr<TableRegistry> tables_;
   std::unique_ptr<CompactionFilterCounters> compaction_counters_;
+  std::unique_ptr<rocksdb::Env> env_;  // the database's files go through it: outlives db_
   std::unique_ptr<rocksdb::DB> db_;
   std::unique_ptr<CommitLog> commit_log_;
   RowCache row_cache_;
