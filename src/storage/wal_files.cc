@@ -121,8 +121,8 @@ class ZeroAheadWalFile final : public FSWritableFile {
 
   void helper_main() {
     // Through the page cache on purpose: the zeros stay cached, clean once synced, so the
-    // writer's partial-page writes never wait for a read from the disk (with O_DIRECT zeros
-    // they did, and durable writes were slower than without zeros at all).
+    // writer's partial-page writes need not read the page from the disk first. With O_DIRECT
+    // zeros (and a readahead after them) durable writes were slower than without zeros at all.
     static const std::string zeros(1 << 20, '\0');
     std::unique_lock lock(mutex_);
     for (;;) {
