@@ -2,6 +2,8 @@
 # RingDB vs Redis on this machine, in one run: the same connections, requests in flight and
 # 100-byte values. Redis runs with appendonly yes / appendfsync everysec; RingDB runs in its
 # durable default (commitlog_sync: group) and in periodic mode, with a 64 MB row cache.
+# Redis acknowledges a SET before its fsync with everysec, so one more row compares durable writes
+# with a second Redis that fsyncs before it replies (appendfsync always), the same guarantee.
 # Reads run twice on both sides: the first pass after the writes (RingDB's row cache still
 # cold) and a second, warm pass; both are printed. Prints ops/s and the ratios.
 #
@@ -38,6 +40,17 @@ redis_set=$(redis_rps set)
 redis_get_first=$(redis_rps get)
 redis_get=$(redis_rps get)
 
+always_port=$(free_port)
+mkdir -p "$work/always"
+redis-server --port "$always_port" --bind 127.0.0.1 --dir "$work/always" --appendonly yes \
+  --appendfsync always --save "" --daemonize no --logfile "$work/always/redis.log" &
+always_pid=$!
+pids+=($always_pid)
+wait_port "$always_port"
+redis_set_always=$(redis-benchmark -p "$always_port" -c "$connections" -P "$pipeline" -d 100 -r "$keys" \
+  -n "$operations" -t set --csv | awk -F'","' 'NR==2 {print $2}')
+kill -TERM "$always_pid"; wait "$always_pid" 2>/dev/null || true
+
 ringdb_rps() {  # $1 = group|periodic; prints "write read"
   local dir="$work/ringdb-$1" port
   port=$(free_port)
@@ -64,6 +77,7 @@ echo "connections=$connections in_flight=$in_flight (redis pipeline $pipeline pe
 printf '%-40s %12s %12s %8s\n' "" "ringdb op/s" "redis op/s" "ratio"
 row() { printf '%-40s %12.0f %12.0f %8.2f\n' "$1" "$2" "$3" "$(awk -v a="$2" -v b="$3" 'BEGIN {print a / b}')"; }
 row "write (durable) vs SET" "$durable_write" "$redis_set"
+row "write (durable) vs SET, fsync always" "$durable_write" "$redis_set_always"
 row "read  (durable) vs GET, first pass" "$durable_read_first" "$redis_get_first"
 row "read  (durable) vs GET, warm" "$durable_read" "$redis_get"
 row "write (periodic) vs SET" "$periodic_write" "$redis_set"
