@@ -3446,6 +3446,16 @@ void QueryProcessor::WriteGroup::add(std::vector<storage::Mutation> writes, Done
   for (auto& m : writes) mutations.push_back(std::move(m));
 }
 
+void QueryProcessor::WriteGroup::append(WriteGroup&& other) {
+  const size_t offset = mutations.size();
+  for (auto& w : other.waiting) {
+    w.first += offset;
+    waiting.push_back(std::move(w));
+  }
+  for (auto& m : other.mutations) mutations.push_back(std::move(m));
+  other = {};
+}
+
 void QueryProcessor::apply_group(WriteGroup group) {
   if (group.waiting.empty()) return;
   auto shared = std::make_shared<WriteGroup>(std::move(group));

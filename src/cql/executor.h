@@ -88,6 +88,7 @@ class QueryProcessor {
     std::vector<storage::Mutation> mutations;
     std::vector<Waiter> waiting;
     void add(std::vector<storage::Mutation> writes, Done done, ResultMessage message);
+    void append(WriteGroup&& other);  // other's requests after this group's
   };
   void query_async(std::string_view text, const QueryOptions& options, Session& session, Done done,
                    WriteGroup* group = nullptr);

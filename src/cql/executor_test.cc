@@ -167,5 +167,48 @@ TEST_F(ProcessorTest, SingleRowReadsAnswerAsTheGeneralPath) {
   EXPECT_GT(rows_seen_, 100u);  // most keys have a row
 }
 
+// A loop gathers the prepared writes of several connections into one group (WriteGroup::append)
+// and writes them at once. When one request's mutation is refused, every request must still get its
+// own answer: the refused one an error, the others success, each row written or not accordingly.
+TEST_F(ProcessorTest, GatheredWriteGroupsKeepEachRequestsAnswer) {
+  ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+  ok("CREATE TABLE ks.t (k int PRIMARY KEY, v int)");
+  const Bytes insert = prepare("INSERT INTO ks.t (k, v) VALUES (?, ?) USING TTL ?");
+  std::map<int32_t, QueryProcessor::Outcome> answers;
+  auto join = [&](QueryProcessor::WriteGroup& group, int32_t key, int32_t ttl) {
+    QueryOptions o;
+    o.values = {int32(key), int32(key * 10), int32(ttl)};
+    QueryProcessor::Outcome answer;
+    const auto joined = stack_.processor().try_execute_inline(
+        insert, o, session_, group, &answer, [&answers, key] {
+          return [&answers, key](QueryProcessor::Outcome outcome) { answers[key] = outcome; };
+        });
+    ASSERT_EQ(joined, QueryProcessor::Inline::kJoinedGroup) << key;
+  };
+  QueryProcessor::WriteGroup first, second, third;
+  join(first, 1, 60);
+  join(first, 2, 60);
+  join(second, 3, 600'000'000);  // its expiry would pass 2038: the engine refuses the mutation
+  join(second, 4, 60);
+  join(third, 5, 60);
+  first.append(std::move(second));
+  first.append(std::move(third));
+  EXPECT_TRUE(second.waiting.empty() && second.mutations.empty());
+  ASSERT_EQ(first.waiting.size(), 5u);
+  stack_.processor().apply_group(std::move(first));  // periodic commit log: answered at once
+  ASSERT_EQ(answers.size(), 5u);
+  for (int32_t key : {1, 2, 4, 5}) {
+    EXPECT_TRUE(std::holds_alternative<ResultMessage>(answers[key])) << key;
+    auto r = query("SELECT v FROM ks.t WHERE k = " + std::to_string(key));
+    ASSERT_TRUE(std::holds_alternative<ResultMessage>(r));
+    ASSERT_EQ(std::get<ResultMessage>(r).rows.size(), 1u) << key;
+  }
+  ASSERT_TRUE(std::holds_alternative<CqlError>(answers[3]));
+  EXPECT_EQ(std::get<CqlError>(answers[3]).code, ErrorCode::kInvalid);
+  auto r = query("SELECT v FROM ks.t WHERE k = 3");
+  ASSERT_TRUE(std::holds_alternative<ResultMessage>(r));
+  EXPECT_TRUE(std::get<ResultMessage>(r).rows.empty());
+}
+
 }  // namespace
 }  // namespace ringdb::cql

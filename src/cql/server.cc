@@ -171,7 +171,37 @@ struct CqlServer::Shard {
   std::set<std::shared_ptr<Connection>> connections;
   bool draining = false;
   bool stopped = false;
+  // Prepared writes gathered from this loop's connections during one turn of the loop, written
+  // as one storage write by a handler posted behind the turn's other ready handlers.
+  QueryProcessor::WriteGroup writes;
+  bool writes_posted = false;
 };
+
+namespace {
+
+// Writes the loop's gathered writes: here if RocksDB takes them without waiting, else on a
+// storage thread. Each request is answered through its own callback once durable.
+void apply_shard_writes(CqlServer& server, CqlServer::Shard& shard) {
+  shard.writes_posted = false;
+  if (shard.writes.waiting.empty()) return;
+  QueryProcessor& processor = server.processor();
+  if (processor.try_apply_group(shard.writes)) {
+    shard.writes = {};
+    return;
+  }
+  auto group = std::make_shared<QueryProcessor::WriteGroup>(std::exchange(shard.writes, {}));
+  Status submitted = server.bridge().submit(
+      [group, &processor] { processor.apply_group(std::move(*group)); }, nullptr);
+  if (!submitted.is_ok()) {
+    CqlError e;
+    e.code = submitted.code() == StatusCode::kOverloaded ? ErrorCode::kOverloaded
+                                                         : ErrorCode::kServerError;
+    e.message = submitted.message();
+    for (auto& w : group->waiting) w.done(e);
+  }
+}
+
+}  // namespace
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
@@ -409,23 +439,21 @@ class Connection : public std::enable_shared_from_this<Connection> {
     };
   }
 
-  // Writes the prepared writes gathered by this read of the socket as one storage write, here if
-  // RocksDB takes it without waiting, else on a storage thread.
+  // Hands the prepared writes of this read of the socket to the loop's write group, which goes
+  // to storage once the loop has handled the other sockets that were ready (one WAL append and one
+  // commit-log wait for all of them). When this read also sends requests to a storage thread, the
+  // group goes first, so those requests see the writes sent before them.
   void apply_inline_writes() {
-    QueryProcessor& processor = server_.processor();
-    if (inline_writes_.waiting.empty() || processor.try_apply_group(inline_writes_)) {
-      inline_writes_ = {};
+    if (inline_writes_.waiting.empty()) return;
+    shard_.writes.append(std::move(inline_writes_));
+    inline_writes_ = {};
+    if (!batch_.empty()) {
+      apply_shard_writes(server_, shard_);
       return;
     }
-    auto group = std::make_shared<QueryProcessor::WriteGroup>(std::exchange(inline_writes_, {}));
-    Status submitted = server_.bridge().submit(
-        [group, &processor] { processor.apply_group(std::move(*group)); }, nullptr);
-    if (!submitted.is_ok()) {
-      CqlError e;
-      e.code = submitted.code() == StatusCode::kOverloaded ? ErrorCode::kOverloaded
-                                                           : ErrorCode::kServerError;
-      e.message = submitted.message();
-      for (auto& w : group->waiting) w.done(e);
+    if (!shard_.writes_posted) {
+      shard_.writes_posted = true;
+      shard_.loop->post([&server = server_, &shard = shard_] { apply_shard_writes(server, shard); });
     }
   }
 

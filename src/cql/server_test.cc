@@ -367,6 +367,59 @@ TEST(Server, OneBadWriteInAGroupFailsAlone) {
   EXPECT_EQ(replies[12], Opcode::kResult);
 }
 
+// A prepared write runs on the loop and waits, with the writes of the loop's other connections,
+// for the end of the loop's turn; a QUERY sent after it in the same read runs on a storage thread.
+// The write must be applied first, so the SELECT sees it.
+TEST(Server, AQueryPipelinedAfterAPreparedWriteSeesIt) {
+  Node node;
+  Client client(node.port());
+  ASSERT_TRUE(client.startup());
+  FrameHeader h;
+  Bytes body;
+  for (const char* setup :
+       {"CREATE KEYSPACE o WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
+        "CREATE TABLE o.t (k int PRIMARY KEY, v int)"}) {
+    ASSERT_TRUE(client.send_all(Client::frame(4, 0, 2, 0x07, client.query_body(setup))));
+    ASSERT_TRUE(client.read_frame(&h, &body));
+    ASSERT_EQ(h.opcode, Opcode::kResult);
+  }
+  BodyWriter prepare;
+  prepare.long_string("INSERT INTO o.t (k, v) VALUES (?, ?)");
+  ASSERT_TRUE(client.send_all(Client::frame(4, 0, 3, 0x09, prepare.release())));
+  ASSERT_TRUE(client.read_frame(&h, &body));
+  ASSERT_EQ(h.opcode, Opcode::kResult);
+  BodyReader r(body);
+  int32_t kind;
+  Bytes id;
+  ASSERT_TRUE(r.get_int(&kind) && r.get_short_bytes(&id));
+  constexpr int32_t kValue = 0x5EED1234;
+  BufferWriter encoded;  // the value as a row carries it: [int length 4][4 bytes]
+  encoded.put_i32(4);
+  encoded.put_i32(kValue);
+  for (int32_t key = 0; key < 20; ++key) {
+    BodyWriter w;
+    w.short_bytes(id);
+    w.short_(1);
+    w.byte(0x01);
+    w.short_(2);
+    for (int32_t v : {key, kValue}) {
+      BufferWriter value;
+      value.put_i32(v);
+      w.bytes(value.data());
+    }
+    const std::string select = "SELECT v FROM o.t WHERE k = " + std::to_string(key);
+    ASSERT_TRUE(client.send_all(Client::frame(4, 0, 10, 0x0A, w.release()) +
+                                Client::frame(4, 0, 11, 0x07, client.query_body(select))));
+    std::map<int16_t, Bytes> replies;
+    for (int i = 0; i < 2; ++i) {
+      ASSERT_TRUE(client.read_frame(&h, &body));
+      ASSERT_EQ(h.opcode, Opcode::kResult) << key;
+      replies[h.stream] = body;
+    }
+    EXPECT_NE(replies[11].find(encoded.data()), std::string::npos) << "key " << key;
+  }
+}
+
 // Connections spread over several event loops: each is served on its own loop, schema events
 // cross loops, prepared writes and reads (run on the loops) see each other, and a drain closes
 // every connection on every loop.
