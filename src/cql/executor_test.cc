@@ -54,9 +54,7 @@ class ProcessorTest : public ::testing::Test {
     compared_ += 1;
     rows_seen_ += a.rows.size();
   }
-  static std::optional<Bytes> int32(int32_t v) {
-    return storage::testing::int32_value(v);
-  }
+  static std::optional<Bytes> int32(int32_t v) { return storage::testing::int32_value(v); }
 
   ManualClock clock_{1'700'000'000'000'000};
   testing::ProcessorStack stack_{clock_, 1 << 20};
@@ -141,9 +139,10 @@ TEST_F(ProcessorTest, SingleRowReadsAnswerAsTheGeneralPath) {
   one_row_pages.page_size = 1;
   expect_same("SELECT * FROM ks.t WHERE k = ?", one_row_pages);
   // Statements it does not plan.
-  for (const char* cql : {"SELECT * FROM ks.w WHERE k = ?", "SELECT writetime(v) FROM ks.t WHERE k = ?",
-                          "SELECT count(*) FROM ks.t WHERE k = ?", "SELECT JSON * FROM ks.t WHERE k = ?",
-                          "SELECT * FROM ks.t WHERE k = ? LIMIT 1"}) {
+  for (const char* cql :
+       {"SELECT * FROM ks.w WHERE k = ?", "SELECT writetime(v) FROM ks.t WHERE k = ?",
+        "SELECT count(*) FROM ks.t WHERE k = ?", "SELECT JSON * FROM ks.t WHERE k = ?",
+        "SELECT * FROM ks.t WHERE k = ? LIMIT 1"}) {
     QueryOptions o;
     o.values = {int32(3)};
     expect_same(cql, o);
@@ -179,8 +178,8 @@ TEST_F(ProcessorTest, GatheredWriteGroupsKeepEachRequestsAnswer) {
     QueryOptions o;
     o.values = {int32(key), int32(key * 10), int32(ttl)};
     QueryProcessor::Outcome answer;
-    const auto joined = stack_.processor().try_execute_inline(
-        insert, o, session_, group, &answer, [&answers, key] {
+    const auto joined =
+        stack_.processor().try_execute_inline(insert, o, session_, group, &answer, [&answers, key] {
           return [&answers, key](QueryProcessor::Outcome outcome) { answers[key] = outcome; };
         });
     ASSERT_EQ(joined, QueryProcessor::Inline::kJoinedGroup) << key;

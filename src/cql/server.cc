@@ -453,7 +453,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     if (!shard_.writes_posted) {
       shard_.writes_posted = true;
-      shard_.loop->post([&server = server_, &shard = shard_] { apply_shard_writes(server, shard); });
+      shard_.loop->post(
+          [&server = server_, &shard = shard_] { apply_shard_writes(server, shard); });
     }
   }
 

@@ -13,8 +13,8 @@
 #include <future>
 #include <thread>
 
-#include "runtime/rng.h"
 #include "cql/test_util.h"
+#include "runtime/rng.h"
 
 namespace ringdb::cql {
 namespace {
@@ -318,6 +318,52 @@ TEST(Server, PipelinedRequestsBeyondTheInFlightLimitAllSucceed) {
   EXPECT_EQ(results, kRequests);
 }
 
+// Creates keyspace `keyspace` with table `t (k int PRIMARY KEY, v int)` and prepares `insert`;
+// returns the prepared id, or nothing (after a test failure) when a step is not answered as
+// expected.
+std::optional<Bytes> create_table_and_prepare(Client& client, const std::string& keyspace,
+                                              const std::string& insert) {
+  FrameHeader h;
+  Bytes body;
+  for (const std::string& setup :
+       {"CREATE KEYSPACE " + keyspace +
+            " WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
+        "CREATE TABLE " + keyspace + ".t (k int PRIMARY KEY, v int)"}) {
+    EXPECT_TRUE(client.send_all(Client::frame(4, 0, 2, 0x07, client.query_body(setup))));
+    EXPECT_TRUE(client.read_frame(&h, &body));
+    EXPECT_EQ(h.opcode, Opcode::kResult) << setup;
+    if (h.opcode != Opcode::kResult) return std::nullopt;
+  }
+  BodyWriter prepare;
+  prepare.long_string(insert);
+  EXPECT_TRUE(client.send_all(Client::frame(4, 0, 3, 0x09, prepare.release())));
+  EXPECT_TRUE(client.read_frame(&h, &body));
+  EXPECT_EQ(h.opcode, Opcode::kResult) << insert;
+  BodyReader r(body);
+  int32_t kind;
+  Bytes id;
+  if (h.opcode != Opcode::kResult || !r.get_int(&kind) || !r.get_short_bytes(&id)) {
+    ADD_FAILURE() << "no prepared id for " << insert;
+    return std::nullopt;
+  }
+  return id;
+}
+
+// An EXECUTE frame on `stream` for prepared statement `id` with these int values bound.
+Bytes execute_ints(const Bytes& id, int16_t stream, std::initializer_list<int32_t> values) {
+  BodyWriter w;
+  w.short_bytes(id);
+  w.short_(1);
+  w.byte(0x01);
+  w.short_(static_cast<uint16_t>(values.size()));
+  for (int32_t v : values) {
+    BufferWriter value;
+    value.put_i32(v);
+    w.bytes(value.data());
+  }
+  return Client::frame(4, 0, stream, 0x0A, w.release());
+}
+
 // Requests of one read are written as one group; a refused mutation must fail only its own request.
 TEST(Server, OneBadWriteInAGroupFailsAlone) {
   Node node;
@@ -325,35 +371,13 @@ TEST(Server, OneBadWriteInAGroupFailsAlone) {
   ASSERT_TRUE(client.startup());
   FrameHeader h;
   Bytes body;
-  for (const char* setup :
-       {"CREATE KEYSPACE g WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
-        "CREATE TABLE g.t (k int PRIMARY KEY, v int)"}) {
-    ASSERT_TRUE(client.send_all(Client::frame(4, 0, 2, 0x07, client.query_body(setup))));
-    ASSERT_TRUE(client.read_frame(&h, &body));
-    ASSERT_EQ(h.opcode, Opcode::kResult);
-  }
   // Prepared, so both run in the same storage job; the second one's expiry would pass 2038.
-  BodyWriter prepare;
-  prepare.long_string("INSERT INTO g.t (k, v) VALUES (?, ?) USING TTL ?");
-  ASSERT_TRUE(client.send_all(Client::frame(4, 0, 3, 0x09, prepare.release())));
-  ASSERT_TRUE(client.read_frame(&h, &body));
-  ASSERT_EQ(h.opcode, Opcode::kResult);
-  BodyReader r(body);
-  int32_t kind;
-  Bytes id;
-  ASSERT_TRUE(r.get_int(&kind) && r.get_short_bytes(&id));
+  const auto prepared =
+      create_table_and_prepare(client, "g", "INSERT INTO g.t (k, v) VALUES (?, ?) USING TTL ?");
+  ASSERT_TRUE(prepared.has_value());
+  const Bytes& id = *prepared;
   auto execute = [&](int16_t stream, int32_t key, int32_t ttl) {
-    BodyWriter w;
-    w.short_bytes(id);
-    w.short_(1);
-    w.byte(0x01);
-    w.short_(3);
-    for (int32_t v : {key, key, ttl}) {
-      BufferWriter value;
-      value.put_i32(v);
-      w.bytes(value.data());
-    }
-    return Client::frame(4, 0, stream, 0x0A, w.release());
+    return execute_ints(id, stream, {key, key, ttl});
   };
   ASSERT_TRUE(
       client.send_all(execute(10, 1, 60) + execute(11, 2, 600'000'000) + execute(12, 3, 60)));
@@ -376,39 +400,17 @@ TEST(Server, AQueryPipelinedAfterAPreparedWriteSeesIt) {
   ASSERT_TRUE(client.startup());
   FrameHeader h;
   Bytes body;
-  for (const char* setup :
-       {"CREATE KEYSPACE o WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
-        "CREATE TABLE o.t (k int PRIMARY KEY, v int)"}) {
-    ASSERT_TRUE(client.send_all(Client::frame(4, 0, 2, 0x07, client.query_body(setup))));
-    ASSERT_TRUE(client.read_frame(&h, &body));
-    ASSERT_EQ(h.opcode, Opcode::kResult);
-  }
-  BodyWriter prepare;
-  prepare.long_string("INSERT INTO o.t (k, v) VALUES (?, ?)");
-  ASSERT_TRUE(client.send_all(Client::frame(4, 0, 3, 0x09, prepare.release())));
-  ASSERT_TRUE(client.read_frame(&h, &body));
-  ASSERT_EQ(h.opcode, Opcode::kResult);
-  BodyReader r(body);
-  int32_t kind;
-  Bytes id;
-  ASSERT_TRUE(r.get_int(&kind) && r.get_short_bytes(&id));
+  const auto prepared =
+      create_table_and_prepare(client, "o", "INSERT INTO o.t (k, v) VALUES (?, ?)");
+  ASSERT_TRUE(prepared.has_value());
+  const Bytes& id = *prepared;
   constexpr int32_t kValue = 0x5EED1234;
   BufferWriter encoded;  // the value as a row carries it: [int length 4][4 bytes]
   encoded.put_i32(4);
   encoded.put_i32(kValue);
   for (int32_t key = 0; key < 20; ++key) {
-    BodyWriter w;
-    w.short_bytes(id);
-    w.short_(1);
-    w.byte(0x01);
-    w.short_(2);
-    for (int32_t v : {key, kValue}) {
-      BufferWriter value;
-      value.put_i32(v);
-      w.bytes(value.data());
-    }
     const std::string select = "SELECT v FROM o.t WHERE k = " + std::to_string(key);
-    ASSERT_TRUE(client.send_all(Client::frame(4, 0, 10, 0x0A, w.release()) +
+    ASSERT_TRUE(client.send_all(execute_ints(id, 10, {key, kValue}) +
                                 Client::frame(4, 0, 11, 0x07, client.query_body(select))));
     std::map<int16_t, Bytes> replies;
     for (int i = 0; i < 2; ++i) {
