@@ -1,6 +1,7 @@
 #include "storage/engine.h"
 
 #include <rocksdb/convenience.h>
+#include <rocksdb/listener.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
@@ -343,6 +344,22 @@ Engine::~Engine() {
   }
 }
 
+namespace {
+
+// After each flush and compaction, drops the engine's idle pooled iterators (see
+// Engine::clear_idle_iterators). RocksDB calls these without holding its mutex.
+class IdleIteratorDropper final : public rocksdb::EventListener {
+ public:
+  explicit IdleIteratorDropper(std::function<void()> drop) : drop_(std::move(drop)) {}
+  void OnFlushCompleted(rocksdb::DB*, const rocksdb::FlushJobInfo&) override { drop_(); }
+  void OnCompactionCompleted(rocksdb::DB*, const rocksdb::CompactionJobInfo&) override { drop_(); }
+
+ private:
+  const std::function<void()> drop_;
+};
+
+}  // namespace
+
 Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& options, const Clock& clock,
                                              MetricsRegistry& metrics) {
   std::unique_ptr<Engine> engine(new Engine(options, clock, metrics));
@@ -365,6 +382,11 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& options, const
   // quarter less CPU per write with two event loops). Readers keep partition isolation through
   // partition_locks_; nothing here reads from a snapshot, whose immutability this relaxes.
   o.unordered_write = true;
+  // Deleting obsolete files and memtables, when an iterator or a version is released on a loop
+  // thread, is left to a background thread instead of the releasing thread.
+  o.avoid_unnecessary_blocking_io = true;
+  o.listeners.push_back(std::make_shared<IdleIteratorDropper>(
+      [engine = engine.get()] { engine->clear_idle_iterators(); }));
   if (options.wal_zero_ahead_bytes > 0) {
     engine->env_ = rocksdb::NewCompositeEnv(new_zero_ahead_wal_file_system(
         rocksdb::FileSystem::Default(), options.wal_zero_ahead_bytes));
@@ -776,10 +798,17 @@ void Engine::release_point_iterator(std::unique_ptr<rocksdb::Iterator> it, ReadM
 }
 
 void Engine::clear_idle_iterators() {
+  std::vector<std::unique_ptr<rocksdb::Iterator>> dropped;
   for (auto& pool : iterator_pools_) {
     std::lock_guard lock(pool.mutex);
-    for (auto& idle : pool.idle) idle.clear();
+    for (auto& idle : pool.idle) {
+      for (auto& it : idle) dropped.push_back(std::move(it));
+      idle.clear();
+    }
   }
+  // Destroyed outside the pools' locks: releasing the last reference to a version takes RocksDB's
+  // own mutex (file deletion itself goes to a background thread: avoid_unnecessary_blocking_io).
+  dropped.clear();
 }
 
 Result<ScanPage> Engine::scan(const ScanCommand& command, ReadStats* stats) {

@@ -133,6 +133,9 @@ class Engine {
   // Memory-only (kBlockCacheTier) iterators for non-blocking reads have their own pool.
   std::unique_ptr<rocksdb::Iterator> acquire_point_iterator(ReadMode mode);
   void release_point_iterator(std::unique_ptr<rocksdb::Iterator> it, ReadMode mode);
+  // Drops every idle pooled iterator (each pins the memtables and files it last read). Runs after
+  // each flush and compaction (from RocksDB's background thread), so a pool whose thread stopped
+  // reading does not keep replaced memtables in memory and replaced files on the disk.
   void clear_idle_iterators();
   static constexpr size_t kIdleIteratorsMax = 8;  // per pool and mode
   // One pool per stripe of threads, so event loops on different cores do not share a lock.

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <filesystem>
 #include <future>
 #include <random>
 #include <thread>
@@ -673,6 +674,40 @@ TEST_F(EngineTest, BadInputIsRejectedNotCrashed) {
   m = insert(1, 1, 1, 1, 500'000'000);  // would expire after 2038
   EXPECT_EQ(engine_->apply(m).code(), StatusCode::kInvalidArgument);
   EXPECT_TRUE(read(1).rows.empty());  // nothing of the rejected mutations was written
+}
+
+// A pooled iterator pins the files it last read. One left idle in the pool of a thread that stops
+// reading must not keep files that compactions have replaced on the disk: the engine drops idle
+// iterators once a flush or compaction completes.
+TEST_F(EngineTest, IdlePooledIteratorsDoNotKeepReplacedFilesOnDisk) {
+  open(CommitLogSync::kPeriodic, "", [](EngineOptions& o) { o.write_buffer_bytes = 64 << 10; });
+  for (int32_t i = 0; i < 2000; ++i) apply(insert(i % 50, i, i, 10));
+  ASSERT_TRUE(engine_->flush().is_ok());
+  // Another thread reads (its pool keeps the iterator and the files it saw), then stops reading.
+  std::thread([&] { EXPECT_FALSE(read(1).rows.empty()); }).join();
+  // Enough writes for many automatic flushes and compactions, none through Engine::flush.
+  for (int32_t i = 0; i < 20000; ++i) apply(insert(i % 50, i, i, 20));
+  auto files_on_disk = [&] {
+    size_t n = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(temp_.path() + "/db")) {
+      if (entry.path().extension() == ".sst") ++n;
+    }
+    return n;
+  };
+  auto live_files = [&] {
+    std::vector<rocksdb::LiveFileMetaData> live;
+    engine_->rocksdb()->GetLiveFilesMetaData(&live);
+    return live.size();
+  };
+  size_t on_disk = 0, live = 0;
+  for (int attempt = 0; attempt < 100; ++attempt) {  // background work settles within seconds
+    on_disk = files_on_disk();
+    live = live_files();
+    if (on_disk == live) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_GT(engine_->rocksdb()->GetLatestSequenceNumber(), 20000u);
+  EXPECT_EQ(on_disk, live) << "files kept on disk by an idle iterator";
 }
 
 }  // namespace
