@@ -445,8 +445,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // group goes first, so those requests see the writes sent before them.
   void apply_inline_writes() {
     if (inline_writes_.waiting.empty()) return;
-    shard_.writes.append(std::move(inline_writes_));
-    inline_writes_ = {};
+    shard_.writes.append(std::move(inline_writes_));  // leaves inline_writes_ empty
     if (!batch_.empty()) {
       apply_shard_writes(server_, shard_);
       return;

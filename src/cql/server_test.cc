@@ -364,18 +364,27 @@ Bytes execute_ints(const Bytes& id, int16_t stream, std::initializer_list<int32_
   return Client::frame(4, 0, stream, 0x0A, w.release());
 }
 
+// A node, a client past STARTUP, and table `keyspace.t (k int PRIMARY KEY, v int)` with `insert`
+// prepared (`id` empty after a test failure).
+struct PreparedInsert {
+  PreparedInsert(const std::string& keyspace, const std::string& insert) {
+    EXPECT_TRUE(client.startup());
+    id = create_table_and_prepare(client, keyspace, insert);
+  }
+  Node node;
+  Client client{node.port()};
+  std::optional<Bytes> id;
+};
+
 // Requests of one read are written as one group; a refused mutation must fail only its own request.
 TEST(Server, OneBadWriteInAGroupFailsAlone) {
-  Node node;
-  Client client(node.port());
-  ASSERT_TRUE(client.startup());
+  // Prepared, so both run in the same storage job; the second one's expiry would pass 2038.
+  PreparedInsert t("g", "INSERT INTO g.t (k, v) VALUES (?, ?) USING TTL ?");
+  ASSERT_TRUE(t.id.has_value());
+  const Bytes& id = *t.id;
+  Client& client = t.client;
   FrameHeader h;
   Bytes body;
-  // Prepared, so both run in the same storage job; the second one's expiry would pass 2038.
-  const auto prepared =
-      create_table_and_prepare(client, "g", "INSERT INTO g.t (k, v) VALUES (?, ?) USING TTL ?");
-  ASSERT_TRUE(prepared.has_value());
-  const Bytes& id = *prepared;
   auto execute = [&](int16_t stream, int32_t key, int32_t ttl) {
     return execute_ints(id, stream, {key, key, ttl});
   };
@@ -395,15 +404,12 @@ TEST(Server, OneBadWriteInAGroupFailsAlone) {
 // for the end of the loop's turn; a QUERY sent after it in the same read runs on a storage thread.
 // The write must be applied first, so the SELECT sees it.
 TEST(Server, AQueryPipelinedAfterAPreparedWriteSeesIt) {
-  Node node;
-  Client client(node.port());
-  ASSERT_TRUE(client.startup());
+  PreparedInsert t("o", "INSERT INTO o.t (k, v) VALUES (?, ?)");
+  ASSERT_TRUE(t.id.has_value());
+  const Bytes& id = *t.id;
+  Client& client = t.client;
   FrameHeader h;
   Bytes body;
-  const auto prepared =
-      create_table_and_prepare(client, "o", "INSERT INTO o.t (k, v) VALUES (?, ?)");
-  ASSERT_TRUE(prepared.has_value());
-  const Bytes& id = *prepared;
   constexpr int32_t kValue = 0x5EED1234;
   BufferWriter encoded;  // the value as a row carries it: [int length 4][4 bytes]
   encoded.put_i32(4);
