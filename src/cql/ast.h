@@ -37,6 +37,7 @@ struct Selector {
 struct Relation {
   enum class Op { kEq, kLt, kLe, kGt, kGe, kNeq, kIn, kContains, kContainsKey };
   std::vector<std::string> columns;  // one, or several for (a, b) > (1, 2)
+  bool tuple_notation = false;       // (a, b) op ..., also (a) op (1): a multi-column relation
   bool is_token = false;             // token(a, b) > ...
   Op op = Op::kEq;
   Term value;                       // for IN: a kList term (or a single bind marker)

@@ -324,6 +324,9 @@ struct Filter {
   const ColumnMetadata* column = nullptr;
   Relation::Op op = Relation::Op::kEq;
   std::vector<Bytes> values;  // one, or the IN list
+  // A multi-column relation (a, b) op (x, y) on clustering columns: `column` is the first of
+  // them, `tuple` all of them, and each of `values` their comparable encodings in value order.
+  std::vector<const ColumnMetadata*> tuple;
 };
 
 struct TokenRange {
@@ -336,18 +339,37 @@ struct KeyPlan {
   std::vector<std::vector<Bytes>>
       partition_values;  // per partition key column; empty when unrestricted
   bool partition_complete = false;
-  std::vector<std::vector<Bytes>>
-      clustering_values;  // leading clustering columns restricted by = / IN
-  std::optional<storage::ClusteringBound>
-      slice_start;  // beyond those, a slice (prefix values included)
+  // How many leading clustering columns = and IN restrict, and the combinations of their values
+  // in clustering order without duplicates (one empty prefix when there are none).
+  size_t clustering_prefix_length = 0;
+  std::vector<std::vector<Bytes>> clustering_prefixes{{}};
+  // A slice on the column(s) right after that prefix, applied under each prefix: the bounds'
+  // values follow the prefix's (the prefix is not included). In clustering order: a slice on DESC
+  // columns has its value bounds swapped.
+  std::optional<storage::ClusteringBound> slice_start;
   std::optional<storage::ClusteringBound> slice_end;
-  bool slice_in_value_order =
-      true;  // false when the sliced column is DESC (bounds already swapped)
   std::optional<TokenRange> token;
   std::vector<Filter> filters;
   bool needs_filtering = false;
   // Every clustering restriction as a filter too: what a token-range scan applies row by row.
   std::vector<Filter> clustering_filters;
+
+  bool has_slice() const { return slice_start.has_value() || slice_end.has_value(); }
+  // Every clustering column restricted to one value each (possibly several combinations).
+  bool selects_rows(size_t clustering_columns) const {
+    return clustering_prefix_length == clustering_columns && !has_slice();
+  }
+  // The clustering bounds of the slice under `prefix`, or of the prefix itself without a slice.
+  std::pair<storage::ClusteringBound, storage::ClusteringBound> bounds_under(
+      const std::vector<Bytes>& prefix) const {
+    auto extend = [&](const std::optional<storage::ClusteringBound>& b) {
+      if (!b) return storage::ClusteringBound{prefix, true};  // an empty prefix: unbounded
+      storage::ClusteringBound out{prefix, b->inclusive};
+      out.prefix.insert(out.prefix.end(), b->prefix.begin(), b->prefix.end());
+      return out;
+    };
+    return {extend(slice_start), extend(slice_end)};
+  }
 };
 
 template <typename T>
@@ -360,6 +382,29 @@ std::vector<std::vector<T>> cartesian(const std::vector<std::vector<T>>& choices
       for (const auto& o : options) {
         auto p = prefix;
         p.push_back(o);
+        next.push_back(std::move(p));
+        if (next.size() > limit) {
+          *too_many = true;
+          return {};
+        }
+      }
+    }
+    out = std::move(next);
+  }
+  return out;
+}
+
+// Every combination of one tuple from each group, concatenated: for groups sorted in clustering
+// order and taken in column order, the combinations are in clustering order too.
+std::vector<std::vector<Bytes>> cartesian_concat(
+    const std::vector<std::vector<std::vector<Bytes>>>& groups, size_t limit, bool* too_many) {
+  std::vector<std::vector<Bytes>> out{{}};
+  for (const auto& tuples : groups) {
+    std::vector<std::vector<Bytes>> next;
+    for (const auto& prefix : out) {
+      for (const auto& t : tuples) {
+        auto p = prefix;
+        p.insert(p.end(), t.begin(), t.end());
         next.push_back(std::move(p));
         if (next.size() > limit) {
           *too_many = true;
@@ -498,7 +543,57 @@ Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
   const auto pk = table.partition_key();
   const auto ck = table.clustering();
   plan.partition_values.resize(pk.size());
-  std::vector<std::vector<Bytes>> ck_values(ck.size());
+  // = and IN on clustering columns, by the first column they restrict: one column, or several
+  // for (a, b) = (x, y) and (a, b) IN ((x, y), ...).
+  struct EqGroup {
+    std::vector<const ColumnMetadata*> columns;
+    std::vector<std::vector<Bytes>> tuples;  // in clustering order, without duplicates
+    Filter filter;                           // the same restriction, for checking rows
+  };
+  std::vector<std::optional<EqGroup>> eq_groups(ck.size());
+  std::vector<bool> eq_restricted(ck.size(), false);
+  auto add_eq_group = [&](EqGroup g) -> Status {
+    for (const auto* c : g.columns) {
+      if (eq_restricted[static_cast<size_t>(c->position)])
+        return invalid(c->name +
+                       " cannot be restricted by more than one relation if it includes an Equal");
+      eq_restricted[static_cast<size_t>(c->position)] = true;
+    }
+    // Cassandra de-duplicates and sorts the combinations: rows come back in clustering order.
+    std::map<Bytes, std::vector<Bytes>> sorted;
+    for (auto& t : g.tuples) {
+      Bytes order;
+      for (size_t i = 0; i < t.size(); ++i) {
+        RINGDB_RETURN_IF_ERROR(storage::encode_comparable(g.columns[i]->type.to_storage(), t[i],
+                                                          g.columns[i]->descending, &order));
+      }
+      sorted.emplace(std::move(order), std::move(t));
+    }
+    g.tuples.clear();
+    for (auto& [order, t] : sorted) g.tuples.push_back(std::move(t));
+    // Scans check each row against it.
+    Filter f;
+    f.column = g.columns[0];
+    f.op = g.tuples.size() == 1 ? Relation::Op::kEq : Relation::Op::kIn;
+    if (g.columns.size() == 1) {
+      for (const auto& t : g.tuples) f.values.push_back(t[0]);
+    } else {
+      f.tuple = g.columns;
+      for (const auto& t : g.tuples) {
+        Bytes encoded;
+        for (size_t i = 0; i < t.size(); ++i) {
+          RINGDB_RETURN_IF_ERROR(
+              storage::encode_comparable(g.columns[i]->type.to_storage(), t[i], false, &encoded));
+        }
+        f.values.push_back(std::move(encoded));
+      }
+    }
+    plan.clustering_filters.push_back(f);
+    g.filter = std::move(f);
+    const auto first = static_cast<size_t>(g.columns[0]->position);
+    eq_groups[first] = std::move(g);
+    return Status::ok();
+  };
   struct SliceBound {
     std::vector<Bytes> values;
     bool inclusive;
@@ -506,6 +601,7 @@ Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
   std::optional<SliceBound> lower, upper;  // in value order
   size_t slice_first = 0, slice_width = 0;
   bool slice_desc = false;
+  std::vector<Filter> slice_filters;  // the slice's relations, for checking rows
 
   auto bind_values = [&](const Relation& r, const ColumnMetadata& c) -> Result<std::vector<Bytes>> {
     std::vector<Bytes> values;
@@ -582,7 +678,7 @@ Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
       }
       continue;
     }
-    if (r.columns.size() > 1) {  // (a, b) op (x, y): clustering columns, in order
+    if (r.tuple_notation) {  // (a, b) op (x, y): clustering columns, in order
       std::vector<const ColumnMetadata*> cols;
       for (const auto& name : r.columns) {
         const ColumnMetadata* c = table.column(name);
@@ -602,6 +698,11 @@ Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
       }
       CqlType tuple{ValueKind::kTuple, {}, true};
       for (const auto* c : cols) tuple.params.push_back(c->type);
+      auto names = [&] {
+        std::string out;
+        for (const auto* c : cols) out += (out.empty() ? "" : ", ") + c->name;
+        return "[" + out + "]";
+      };
       auto split_tuple = [&](const Bytes& v) -> Result<std::vector<Bytes>> {
         std::vector<Bytes> parts;
         BufferReader rd(v);
@@ -609,24 +710,36 @@ Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
           int32_t n;
           BytesView item;
           if (!rd.get_i32(&n) || n < 0 || !rd.get_bytes(static_cast<size_t>(n), &item))
-            return invalid("Invalid null value in tuple relation");
+            return invalid("Invalid null value in condition for columns: " + names());
           parts.emplace_back(item);
         }
         return parts;
       };
       if (r.op == Relation::Op::kEq || r.op == Relation::Op::kIn) {
-        std::vector<Term> terms =
-            r.op == Relation::Op::kEq ? std::vector<Term>{r.value} : r.value.elements;
-        if (r.op == Relation::Op::kIn && terms.size() > 1) {
-          return Status::not_supported("multi-column IN with several tuples is not supported yet");
+        std::vector<Bytes> bound;
+        if (r.op == Relation::Op::kIn && r.value.kind == Term::Kind::kBindMarker) {
+          // (a, b) IN ?: a list of tuples.
+          RINGDB_ASSIGN_OR_RETURN(
+              Bytes list, binder_.bind_required(r.value, CqlType{ValueKind::kList, {tuple}, true},
+                                                "in(" + r.columns[0] + ", ...)"));
+          RINGDB_RETURN_IF_ERROR(schema::split_collection(list, false, &bound));
+        } else {
+          std::vector<Term> terms =
+              r.op == Relation::Op::kEq ? std::vector<Term>{r.value} : r.value.elements;
+          for (const auto& t : terms) {
+            RINGDB_ASSIGN_OR_RETURN(Bytes v,
+                                    binder_.bind_required(t, tuple, "(" + r.columns[0] + ", ...)"));
+            bound.push_back(std::move(v));
+          }
         }
-        for (const auto& t : terms) {
-          RINGDB_ASSIGN_OR_RETURN(Bytes v,
-                                  binder_.bind_required(t, tuple, "(" + r.columns[0] + ", ...)"));
+        if (bound.size() > QueryProcessor::kInValuesMax) return invalid("IN list too long");
+        EqGroup g;
+        g.columns = cols;
+        for (const auto& v : bound) {
           RINGDB_ASSIGN_OR_RETURN(auto parts, split_tuple(v));
-          for (size_t i = 0; i < cols.size(); ++i)
-            ck_values[static_cast<size_t>(cols[i]->position)].push_back(parts[i]);
+          g.tuples.push_back(std::move(parts));
         }
+        RINGDB_RETURN_IF_ERROR(add_eq_group(std::move(g)));
         continue;
       }
       RINGDB_ASSIGN_OR_RETURN(Bytes v,
@@ -636,6 +749,11 @@ Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
         if (c->descending != cols[0]->descending)
           return Status::not_supported(
               "multi-column slices over mixed ASC/DESC columns are not supported yet");
+      }
+      if (slice_width && slice_first != static_cast<size_t>(cols[0]->position)) {
+        return invalid("Column \"" + cols[0]->name +
+                       "\" cannot be restricted by two tuple-notation inequalities not starting "
+                       "with the same column");
       }
       slice_first = static_cast<size_t>(cols[0]->position);
       slice_width = std::max(slice_width, cols.size());
@@ -647,6 +765,18 @@ Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
         upper = b;
       else
         return invalid("Unsupported operator on a multi-column relation");
+      Filter f;
+      f.column = cols[0];
+      f.op = r.op;
+      f.tuple = cols;
+      Bytes encoded;
+      for (size_t i = 0; i < cols.size(); ++i) {
+        RINGDB_RETURN_IF_ERROR(
+            storage::encode_comparable(cols[i]->type.to_storage(), parts[i], false, &encoded));
+      }
+      f.values.push_back(std::move(encoded));
+      slice_filters.push_back(f);
+      plan.clustering_filters.push_back(std::move(f));
       continue;
     }
     const ColumnMetadata* c = table.column(r.columns[0]);
@@ -662,13 +792,11 @@ Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
     }
     if (c->kind == ColumnKind::kClustering &&
         (r.op == Relation::Op::kEq || r.op == Relation::Op::kIn)) {
-      auto& slot = ck_values[static_cast<size_t>(c->position)];
-      if (!slot.empty())
-        return invalid(c->name +
-                       " cannot be restricted by more than one relation if it includes an Equal");
-      RINGDB_ASSIGN_OR_RETURN(slot, bind_values(r, *c));
-      plan.clustering_filters.push_back(
-          {c, slot.size() > 1 ? Relation::Op::kIn : Relation::Op::kEq, slot});
+      EqGroup g;
+      g.columns = {c};
+      RINGDB_ASSIGN_OR_RETURN(std::vector<Bytes> values, bind_values(r, *c));
+      for (auto& v : values) g.tuples.push_back({std::move(v)});
+      RINGDB_RETURN_IF_ERROR(add_eq_group(std::move(g)));
       continue;
     }
     if (c->kind == ColumnKind::kClustering && r.op != Relation::Op::kNeq &&
@@ -680,9 +808,10 @@ Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
             "\" cannot be restricted (preceding column is restricted by a non-EQ relation)");
       }
       slice_first = static_cast<size_t>(c->position);
-      slice_width = 1;
+      slice_width = std::max<size_t>(slice_width, 1);
       slice_desc = c->descending;
-      plan.clustering_filters.push_back({c, r.op, {v}});
+      slice_filters.push_back({c, r.op, {v}, {}});
+      plan.clustering_filters.push_back(slice_filters.back());
       SliceBound b{{v}, r.op == Relation::Op::kGe || r.op == Relation::Op::kLe};
       if (r.op == Relation::Op::kGt || r.op == Relation::Op::kGe)
         lower = b;
@@ -735,7 +864,7 @@ Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
       auto& values = plan.partition_values[static_cast<size_t>(c->position)];
       if (values.empty()) continue;
       plan.filters.push_back(
-          {c, values.size() > 1 ? Relation::Op::kIn : Relation::Op::kEq, values});
+          {c, values.size() > 1 ? Relation::Op::kIn : Relation::Op::kEq, values, {}});
       values.clear();
     }
     plan.needs_filtering = true;
@@ -743,60 +872,54 @@ Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
 
   // Clustering: = / IN on a prefix, then at most one slice right after it.
   size_t prefix = 0;
-  while (prefix < ck.size() && !ck_values[prefix].empty()) ++prefix;
-  for (size_t i = prefix; i < ck.size(); ++i) {
-    if (!ck_values[i].empty()) {
-      if (for_write)
-        return invalid("PRIMARY KEY column \"" + ck[i]->name +
-                       "\" cannot be restricted (preceding column \"" + ck[prefix]->name +
-                       "\" is not restricted)");
-      plan.filters.push_back(
-          {ck[i], ck_values[i].size() > 1 ? Relation::Op::kIn : Relation::Op::kEq, ck_values[i]});
-      plan.needs_filtering = true;
-      ck_values[i].clear();
+  std::vector<std::vector<std::vector<Bytes>>> prefix_groups;
+  while (prefix < ck.size() && eq_groups[prefix]) {
+    prefix_groups.push_back(eq_groups[prefix]->tuples);
+    prefix += eq_groups[prefix]->columns.size();
+  }
+  if (lower || upper) {
+    for (size_t i = slice_first; i < slice_first + slice_width && i < ck.size(); ++i) {
+      if (eq_restricted[i])
+        return invalid(ck[i]->name +
+                       " cannot be restricted by more than one relation if it includes an Equal");
     }
   }
-  ck_values.resize(prefix);
-  plan.clustering_values = ck_values;
+  for (size_t i = prefix; i < ck.size(); ++i) {
+    if (!eq_groups[i]) continue;
+    if (for_write) {
+      return invalid("PRIMARY KEY column \"" + ck[i]->name +
+                     "\" cannot be restricted as preceding column \"" + ck[prefix]->name +
+                     "\" is not restricted");
+    }
+    // Not part of the prefix: each row is checked instead.
+    plan.filters.push_back(eq_groups[i]->filter);
+    plan.needs_filtering = true;
+  }
+  // The combinations of the prefix's values, sorted as each group is and taken in column order:
+  // in clustering order.
+  bool too_many = false;
+  plan.clustering_prefix_length = prefix;
+  plan.clustering_prefixes =
+      cartesian_concat(prefix_groups, QueryProcessor::kInValuesMax, &too_many);
+  if (too_many) return invalid("IN restrictions produce too many clustering combinations");
   if (lower || upper) {
     if (slice_first != prefix) {
-      if (for_write) return invalid("Clustering column cannot be restricted by a slice here");
-      // Not usable as a slice: filter instead.
-      for (const auto* bound : {&lower, &upper}) {
-        if (!*bound) continue;
-        if (slice_width > 1)
-          return Status::not_supported(
-              "multi-column slice on non-prefix clustering columns is not supported yet");
-        Relation::Op op = bound == &lower
-                              ? ((*bound)->inclusive ? Relation::Op::kGe : Relation::Op::kGt)
-                              : ((*bound)->inclusive ? Relation::Op::kLe : Relation::Op::kLt);
-        plan.filters.push_back({ck[slice_first], op, (*bound)->values});
+      if (for_write) {
+        return invalid("PRIMARY KEY column \"" + ck[slice_first]->name +
+                       "\" cannot be restricted as preceding column \"" + ck[prefix]->name +
+                       "\" is not restricted");
       }
+      // Not usable as a slice: each row is checked instead.
+      plan.filters.insert(plan.filters.end(), slice_filters.begin(), slice_filters.end());
       plan.needs_filtering = true;
     } else {
-      bool too_many = false;
-      auto prefixes = cartesian(ck_values, QueryProcessor::kInValuesMax, &too_many);
-      if (too_many) return invalid("IN restrictions produce too many clustering combinations");
-      if (prefixes.size() > 1)
-        return Status::not_supported(
-            "IN on clustering columns combined with a slice is not supported yet");
-      const auto& base = prefixes.empty() ? std::vector<Bytes>{} : prefixes[0];
       auto make = [&](const SliceBound& b) {
-        storage::ClusteringBound out;
-        out.prefix = base;
-        out.prefix.insert(out.prefix.end(), b.values.begin(), b.values.end());
-        out.inclusive = b.inclusive;
-        return out;
+        return storage::ClusteringBound{b.values, b.inclusive};
       };
-      std::optional<storage::ClusteringBound> start, end;
-      if (lower) start = make(*lower);
-      if (upper) end = make(*upper);
-      if (slice_desc) std::swap(start, end);  // value order runs against clustering order
-      if (!start && !base.empty()) start = storage::ClusteringBound{base, true};
-      if (!end && !base.empty()) end = storage::ClusteringBound{base, true};
-      plan.slice_start = start;
-      plan.slice_end = end;
-      plan.slice_in_value_order = !slice_desc;
+      if (lower) plan.slice_start = make(*lower);
+      if (upper) plan.slice_end = make(*upper);
+      // Value order runs against clustering order on DESC columns.
+      if (slice_desc) std::swap(plan.slice_start, plan.slice_end);
     }
   }
   if (plan.token && any_partition)
@@ -1278,17 +1401,13 @@ Status StatementRunner::update_mutations(const UpdateStatement& s, std::optional
     }
   }
   const auto ck = table->clustering();
-  const bool full_row =
-      plan.clustering_values.size() == ck.size() && !plan.slice_start && !plan.slice_end;
-  if (!full_row && !(only_static && plan.clustering_values.empty() && !plan.slice_start)) {
-    return invalid("Some clustering keys are missing: " + ck[plan.clustering_values.size()]->name);
+  const bool full_row = plan.selects_rows(ck.size());
+  if (!full_row && !(only_static && plan.clustering_prefix_length == 0 && !plan.has_slice())) {
+    return invalid("Some clustering keys are missing: " + ck[plan.clustering_prefix_length]->name);
   }
   RINGDB_ASSIGN_OR_RETURN(std::vector<Bytes> keys, partition_keys(*table, plan));
-  bool too_many = false;
-  auto clusterings = full_row && !ck.empty() ? cartesian(plan.clustering_values,
-                                                         QueryProcessor::kInValuesMax, &too_many)
-                                             : std::vector<std::vector<Bytes>>{{}};
-  if (too_many) return invalid("IN restrictions produce too many rows");
+  const auto clusterings =
+      full_row && !ck.empty() ? plan.clustering_prefixes : std::vector<std::vector<Bytes>>{{}};
   for (const auto& key : keys) {
     storage::Mutation m;
     m.table = table->storage_id;
@@ -1345,11 +1464,8 @@ Status StatementRunner::delete_mutations(const DeleteStatement& s, std::optional
   if (!plan.partition_complete) return invalid("Some partition key parts are missing");
   const auto ck = table->clustering();
   RINGDB_ASSIGN_OR_RETURN(std::vector<Bytes> keys, partition_keys(*table, plan));
-  bool too_many = false;
-  auto prefixes = cartesian(plan.clustering_values, QueryProcessor::kInValuesMax, &too_many);
-  if (too_many) return invalid("IN restrictions produce too many rows");
-  const bool full_row =
-      plan.clustering_values.size() == ck.size() && !plan.slice_start && !plan.slice_end;
+  const auto& prefixes = plan.clustering_prefixes;
+  const bool full_row = plan.selects_rows(ck.size());
   using Kind = storage::CellWrite::Kind;
   for (const auto& key : keys) {
     storage::Mutation m;
@@ -1401,7 +1517,7 @@ Status StatementRunner::delete_mutations(const DeleteStatement& s, std::optional
       if (!row.cells.empty()) {
         if (!full_row)
           return invalid("Some clustering keys are missing: " +
-                         ck[plan.clustering_values.size()]->name);
+                         ck[plan.clustering_prefix_length]->name);
         for (const auto& p : prefixes) {
           storage::RowWrite r = row;
           r.clustering = p;
@@ -1418,16 +1534,14 @@ Status StatementRunner::delete_mutations(const DeleteStatement& s, std::optional
         r.deletion_timestamp = ts;
         m.rows.push_back(std::move(r));
       }
-    } else if (plan.clustering_values.empty() && !plan.slice_start && !plan.slice_end) {
+    } else if (plan.clustering_prefix_length == 0 && !plan.has_slice()) {
       m.partition_deletion_timestamp = ts;
-    } else if (plan.slice_start || plan.slice_end) {
-      storage::RangeDeletion rd;
-      if (plan.slice_start) rd.start = *plan.slice_start;
-      if (plan.slice_end) rd.end = *plan.slice_end;
-      rd.timestamp = ts;
-      m.range_deletions.push_back(std::move(rd));
     } else {
-      for (const auto& p : prefixes) m.range_deletions.push_back({{p, true}, {p, true}, ts});
+      // A range under each prefix: the slice, or the whole prefix.
+      for (const auto& p : prefixes) {
+        auto [start, end] = plan.bounds_under(p);
+        m.range_deletions.push_back({std::move(start), std::move(end), ts});
+      }
     }
     out->push_back(std::move(m));
   }
@@ -1468,9 +1582,7 @@ class ColumnIndex {
     }
   }
   // The column's position in table.columns, or -1 (a dropped or unknown column).
-  int32_t find(storage::ColumnId id) const {
-    return id < position_.size() ? position_[id] : -1;
-  }
+  int32_t find(storage::ColumnId id) const { return id < position_.size() ? position_[id] : -1; }
 
  private:
   std::vector<int32_t> position_;
@@ -1555,8 +1667,34 @@ int compare_values(const CqlType& type, BytesView a, BytesView b) {
   return ea.compare(eb);
 }
 
-bool passes(const Filter& f, const Materialized& row, size_t column_index) {
-  const auto& v = row.values[column_index];
+// `columns` is the table's column array, which the row's values follow.
+bool passes(const Filter& f, const Materialized& row, const ColumnMetadata* columns) {
+  if (!f.tuple.empty()) {  // (a, b) op (x, y): compared as tuples, in value order
+    Bytes encoded;
+    for (const auto* c : f.tuple) {
+      const auto& v = row.values[static_cast<size_t>(c - columns)];
+      if (!v || !storage::encode_comparable(c->type.to_storage(), *v, false, &encoded).is_ok())
+        return false;
+    }
+    auto compare = [&](const Bytes& x) { return BytesView(encoded).compare(x); };
+    switch (f.op) {
+      case Relation::Op::kEq:
+      case Relation::Op::kIn:
+        return std::any_of(f.values.begin(), f.values.end(),
+                           [&](const Bytes& x) { return compare(x) == 0; });
+      case Relation::Op::kLt:
+        return compare(f.values[0]) < 0;
+      case Relation::Op::kLe:
+        return compare(f.values[0]) <= 0;
+      case Relation::Op::kGt:
+        return compare(f.values[0]) > 0;
+      case Relation::Op::kGe:
+        return compare(f.values[0]) >= 0;
+      default:
+        return false;
+    }
+  }
+  const auto& v = row.values[static_cast<size_t>(f.column - columns)];
   const CqlType& type = f.column->type;
   if (f.op == Relation::Op::kContains || f.op == Relation::Op::kContainsKey) {
     if (!v) return false;
@@ -2153,7 +2291,7 @@ std::shared_ptr<const SingleRowRead> StatementRunner::plan_single_row_read(
   const auto pk = table->partition_key();
   std::vector<int> binds(pk.size(), -1);
   for (const Relation& r : s.where) {
-    if (r.is_token || r.op != Relation::Op::kEq || r.columns.size() != 1 ||
+    if (r.is_token || r.op != Relation::Op::kEq || r.tuple_notation ||
         r.value.kind != Term::Kind::kBindMarker || r.element_key) {
       return plan;
     }
@@ -2349,7 +2487,7 @@ Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
   // Feeds one row through filters, grouping and projection. Returns false to stop.
   auto emit = [&](const Materialized& m, const std::vector<Filter>& filters) -> Result<bool> {
     for (const auto& f : filters) {
-      if (!passes(f, m, static_cast<size_t>(f.column - table->columns.data()))) return true;
+      if (!passes(f, m, table->columns.data())) return true;
     }
     if (aggregate) {
       if (!group_columns.empty()) {
@@ -2388,21 +2526,11 @@ Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
           "must either remove the ORDER BY or the IN and sort client side, or disable paging for "
           "this query");
     }
-    bool too_many_slices = false;
-    auto prefixes =
-        cartesian(plan.clustering_values, QueryProcessor::kInValuesMax, &too_many_slices);
-    if (too_many_slices) return invalid("IN restrictions produce too many clustering combinations");
+    // One slice per prefix, in clustering order.
     std::vector<std::pair<storage::ClusteringBound, storage::ClusteringBound>> slices;
-    if (plan.slice_start || plan.slice_end) {
-      slices.emplace_back(plan.slice_start.value_or(storage::ClusteringBound{}),
-                          plan.slice_end.value_or(storage::ClusteringBound{}));
-    } else {
-      for (const auto& p : prefixes)
-        slices.emplace_back(storage::ClusteringBound{p, true}, storage::ClusteringBound{p, true});
-    }
+    for (const auto& p : plan.clustering_prefixes) slices.push_back(plan.bounds_under(p));
     if (reversed) std::reverse(slices.begin(), slices.end());
-    const bool whole_partition =
-        prefixes.size() == 1 && prefixes[0].empty() && !plan.slice_start && !plan.slice_end;
+    const bool whole_partition = plan.clustering_prefix_length == 0 && !plan.has_slice();
     for (size_t k = state.key_index; k < keys.size(); ++k) {
       uint32_t in_partition = k == state.key_index ? state.rows_in_partition : 0;
       bool partition_had_rows = in_partition > 0;
@@ -2875,7 +3003,7 @@ Result<ResultMessage> StatementRunner::system_select(const SelectStatement& s,
   // WHERE: = and IN on any column.
   std::vector<std::pair<std::string, std::vector<Bytes>>> filters;
   for (const auto& r : s.where) {
-    if (r.columns.size() != 1 || r.is_token ||
+    if (r.tuple_notation || r.is_token ||
         (r.op != Relation::Op::kEq && r.op != Relation::Op::kIn)) {
       return Status::not_supported("only = and IN restrictions are supported on system tables");
     }
@@ -3260,14 +3388,28 @@ Status StatementRunner::describe_binds(std::vector<ColumnSpec>* specs,
         walk(r.value, CqlType::of(ValueKind::kBigint), "partition key token");
         continue;
       }
-      if (r.columns.size() > 1) {
+      if (r.tuple_notation) {
         CqlType tuple{ValueKind::kTuple, {}, true};
+        std::string joined;
         for (const auto& n : r.columns) {
           const ColumnMetadata* c = table->column(n);
           tuple.params.push_back(c ? c->type : CqlType::of(ValueKind::kBlob));
+          joined += (joined.empty() ? "(" : ",") + n;
         }
-        walk(r.value, tuple, "(" + r.columns[0] + ")");
-        for (const auto& e : r.value.elements) walk(e, tuple, r.columns[0]);
+        joined += ")";
+        // (a, b) = ? binds a tuple; (a, b) = (?, ?) binds each column's value.
+        auto walk_tuple = [&](const Term& t) {
+          set(t, tuple, joined);
+          if (t.kind != Term::Kind::kTuple) return;
+          for (size_t i = 0; i < t.elements.size() && i < tuple.params.size(); ++i)
+            walk(t.elements[i], tuple.params[i], r.columns[i]);
+        };
+        if (r.op == Relation::Op::kIn) {
+          set(r.value, CqlType{ValueKind::kList, {tuple}, true}, "in" + joined);
+          for (const auto& e : r.value.elements) walk_tuple(e);
+        } else {
+          walk_tuple(r.value);
+        }
         continue;
       }
       const ColumnMetadata* c = table->column(r.columns[0]);

@@ -610,6 +610,7 @@ class Parser {
       } while (accept(","));
       RINGDB_RETURN_IF_ERROR(expect(")"));
     } else if (accept("(")) {
+      r.tuple_notation = true;
       do {
         RINGDB_ASSIGN_OR_RETURN(std::string c, identifier());
         r.columns.push_back(c);
