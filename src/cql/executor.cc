@@ -430,6 +430,9 @@ static bool is_conditional(const Statement& st) {
   return false;
 }
 
+struct CasTarget;
+struct CasCheck;
+
 class StatementRunner {
  public:
   StatementRunner(QueryProcessor& qp, Session& session, const QueryOptions& options,
@@ -455,6 +458,16 @@ class StatementRunner {
   void set_prepared(const QueryProcessor::Prepared* prepared) { prepared_ = prepared; }
   Status collect_mutations(const Statement& statement, std::optional<int64_t> batch_timestamp,
                            std::vector<storage::Mutation>* out);
+  // A BATCH with conditions: statements of one partition of one table, each bound by its own
+  // runner. Every IF is checked under the partition's lock, and all the batch's writes apply
+  // (at `timestamp`) only if all of them hold. Answers with the [applied] rows.
+  struct CasItem {
+    StatementRunner* runner;
+    const Statement* statement;
+  };
+  static Result<ResultMessage> conditional_batch(QueryProcessor& qp,
+                                                 const std::vector<CasItem>& items,
+                                                 int64_t timestamp);
   // Prepared metadata: a spec for every bind marker, and the partition key's marker positions.
   Status describe_binds(std::vector<ColumnSpec>* specs, std::vector<uint16_t>* pk_indexes,
                         std::vector<ColumnSpec>* result_columns);
@@ -504,6 +517,11 @@ class StatementRunner {
   // Lightweight transactions: IF NOT EXISTS / IF EXISTS / IF conditions, checked and applied
   // under the partition's lock, answering with the [applied] row.
   Result<ResultMessage> conditional(const Statement& statement);
+  // A conditional statement's mutations (appended to `out`) and the row its IF reads.
+  Result<CasTarget> cas_target(const Statement& statement, std::optional<int64_t> batch_timestamp,
+                               std::vector<storage::Mutation>* out);
+  // Reads the target row and checks the statement's IF; the caller holds the partition's lock.
+  Result<CasCheck> check_cas(const Statement& statement, const CasTarget& target);
 
   Result<ResultMessage> select(const SelectStatement& s);
   std::shared_ptr<const SingleRowRead> plan_single_row_read(const SelectStatement& s);
@@ -3335,14 +3353,25 @@ Result<ResultMessage> StatementRunner::run() {
     return apply_writes(st);
   }
   if (auto* b = std::get_if<BatchStatement>(&st)) {
+    std::vector<Statement> statements;
+    bool conditional = false;
+    for (const auto& inner : b->statements) {
+      statements.push_back(std::visit([](const auto& x) { return Statement(x); }, inner));
+      conditional = conditional || is_conditional(statements.back());
+    }
+    if (conditional) {
+      if (b->using_clause.timestamp)
+        return invalid("Cannot provide custom timestamp for conditional BATCH");
+      if (b->type == BatchStatement::Type::kCounter)
+        return invalid("Conditional updates are not supported on counter tables");
+      std::vector<CasItem> items;
+      for (const auto& one : statements) items.push_back({this, &one});
+      return conditional_batch(qp_, items, qp_.next_timestamp());
+    }
     std::vector<storage::Mutation> mutations;
     RINGDB_ASSIGN_OR_RETURN(int64_t ts, write_timestamp(b->using_clause, std::nullopt));
-    for (const auto& inner : b->statements) {
-      Statement one = std::visit([](const auto& x) { return Statement(x); }, inner);
-      if (is_conditional(one))
-        return Status::not_supported("Conditional statements in a BATCH are not supported yet");
+    for (const auto& one : statements)
       RINGDB_RETURN_IF_ERROR(collect_mutations(one, ts, &mutations));
-    }
     deferred_ = std::move(mutations);
     return ResultMessage{};
   }
@@ -3377,6 +3406,27 @@ Status StatementRunner::describe_binds(std::vector<ColumnSpec>* specs,
           for (const auto& e : t.elements) walk(e, CqlType::of(ValueKind::kBlob), name);
         }
       };
+  // IF conditions: a column (or one of its elements) compared with values of its type.
+  auto conditions = [&](const std::vector<Relation>& ifs) {
+    for (const auto& r : ifs) {
+      const ColumnMetadata* c = r.columns.empty() ? nullptr : table->column(r.columns[0]);
+      if (c == nullptr) continue;
+      CqlType type = c->type;
+      if (r.element_key && (c->type.kind == ValueKind::kMap || c->type.kind == ValueKind::kList)) {
+        const bool is_map = c->type.kind == ValueKind::kMap;
+        walk(*r.element_key, is_map ? c->type.params[0] : CqlType::of(ValueKind::kInt),
+             "key(" + c->name + ")");
+        type = is_map ? c->type.params[1] : c->type.params[0];
+      }
+      if (r.op == Relation::Op::kIn) {
+        if (r.value.kind == Term::Kind::kBindMarker)
+          set(r.value, CqlType{ValueKind::kList, {type}, true}, "in(" + c->name + ")");
+        for (const auto& e : r.value.elements) walk(e, type, c->name);
+      } else {
+        walk(r.value, type, c->name);
+      }
+    }
+  };
   auto using_clause = [&](const UsingClause& u) {
     if (u.ttl) walk(*u.ttl, CqlType::of(ValueKind::kInt), "[ttl]");
     if (u.timestamp) walk(*u.timestamp, CqlType::of(ValueKind::kBigint), "[timestamp]");
@@ -3490,6 +3540,7 @@ Status StatementRunner::describe_binds(std::vector<ColumnSpec>* specs,
       }
     }
     relations(s->where);
+    conditions(s->conditions);
   } else if (auto* s = std::get_if<DeleteStatement>(&st)) {
     RINGDB_RETURN_IF_ERROR(resolve_into(s->keyspace, s->table));
     for (const auto& [name, key] : s->columns) {
@@ -3498,6 +3549,7 @@ Status StatementRunner::describe_binds(std::vector<ColumnSpec>* specs,
     }
     using_clause(s->using_clause);
     relations(s->where);
+    conditions(s->conditions);
   } else {
     return Status::ok();  // DDL and USE take no bind markers
   }
@@ -3777,6 +3829,8 @@ void QueryProcessor::execute_async(BytesView id, const QueryOptions& options, Se
                                      " markers(?) in CQL but " +
                                      std::to_string(options.values.size()) + " bound variables")));
   }
+  // A lightweight transaction's read must see the writes this connection sent before it.
+  if (group && is_conditional(prepared->parsed.statement)) apply_group(std::exchange(*group, {}));
   StatementRunner runner(*this, session, options, prepared->parsed, prepared->keyspace);
   runner.set_prepared(prepared.get());
   auto result = runner.run();
@@ -3789,57 +3843,84 @@ void QueryProcessor::batch_async(uint8_t type, const std::vector<BatchEntry>& en
                                  WriteGroup* group) {
   if (type > 2)
     return done(to_cql_error(Status::syntax_error("Unknown batch type " + std::to_string(type))));
-  const int64_t ts = options.timestamp ? *options.timestamp : next_timestamp();
-  std::vector<storage::Mutation> mutations;
-  std::vector<std::shared_ptr<const Prepared>> keep;
-  for (const auto& entry : entries) {
+  // Each statement with its own values; kept alive (and in place) while its runner works.
+  struct Entry {
     std::shared_ptr<const Prepared> prepared;
     ParsedStatement parsed_text;
     const ParsedStatement* parsed = nullptr;
-    std::string keyspace = session.keyspace;
+    std::string keyspace;
+    QueryOptions options;
+  };
+  std::vector<std::unique_ptr<Entry>> statements;
+  bool conditional = false;
+  for (const auto& entry : entries) {
+    auto e = std::make_unique<Entry>();
+    e->keyspace = session.keyspace;
     if (entry.is_prepared) {
-      prepared = find_prepared(entry.prepared_id);
-      if (!prepared) {
-        CqlError e;
-        e.code = ErrorCode::kUnprepared;
-        e.message = "Prepared query with ID " + to_hex(entry.prepared_id) + " not found";
-        e.unprepared_id = entry.prepared_id;
-        return done(std::move(e));
+      e->prepared = find_prepared(entry.prepared_id);
+      if (!e->prepared) {
+        CqlError error;
+        error.code = ErrorCode::kUnprepared;
+        error.message = "Prepared query with ID " + to_hex(entry.prepared_id) + " not found";
+        error.unprepared_id = entry.prepared_id;
+        return done(std::move(error));
       }
-      parsed = &prepared->parsed;
-      keyspace = prepared->keyspace;
-      keep.push_back(prepared);
+      e->parsed = &e->prepared->parsed;
+      e->keyspace = e->prepared->keyspace;
     } else {
       auto p = parse_statement(entry.query);
       if (!p.is_ok()) return done(to_cql_error(p.status()));
-      parsed_text = std::move(p).value();
-      parsed = &parsed_text;
+      e->parsed_text = std::move(p).value();
+      e->parsed = &e->parsed_text;
     }
-    const Statement& st = parsed->statement;
+    const Statement& st = e->parsed->statement;
     if (!std::holds_alternative<InsertStatement>(st) &&
         !std::holds_alternative<UpdateStatement>(st) &&
         !std::holds_alternative<DeleteStatement>(st)) {
       return done(to_cql_error(invalid(
           "Invalid statement in batch: only UPDATE, INSERT and DELETE statements are allowed.")));
     }
-    QueryOptions entry_options = options;
-    entry_options.values = entry.values;
-    entry_options.unset = entry.unset;
-    entry_options.names.clear();
-    if (entry_options.values.size() != static_cast<size_t>(parsed->bind_count)) {
-      return done(to_cql_error(
-          invalid("There were " + std::to_string(parsed->bind_count) + " markers(?) in CQL but " +
-                  std::to_string(entry_options.values.size()) + " bound variables")));
+    e->options = options;
+    e->options.values = entry.values;
+    e->options.unset = entry.unset;
+    e->options.names.clear();
+    if (e->options.values.size() != static_cast<size_t>(e->parsed->bind_count)) {
+      return done(to_cql_error(invalid(
+          "There were " + std::to_string(e->parsed->bind_count) + " markers(?) in CQL but " +
+          std::to_string(e->options.values.size()) + " bound variables")));
     }
-    StatementRunner runner(*this, session, entry_options, *parsed, keyspace);
+    conditional = conditional || is_conditional(st);
+    statements.push_back(std::move(e));
+  }
+  std::vector<std::unique_ptr<StatementRunner>> runners;
+  for (const auto& e : statements) {
+    runners.push_back(
+        std::make_unique<StatementRunner>(*this, session, e->options, *e->parsed, e->keyspace));
+  }
+  if (conditional) {
+    // Like Cassandra (whose Paxos ballot sets the time), the writes of a lightweight
+    // transaction take the server's timestamp, not the client's default one.
+    if (type == 2)
+      return done(to_cql_error(invalid("Conditional updates are not supported on counter tables")));
+    // Its reads must see the writes this connection sent before it.
+    if (group) apply_group(std::exchange(*group, {}));
+    std::vector<StatementRunner::CasItem> items;
+    for (size_t i = 0; i < statements.size(); ++i)
+      items.push_back({runners[i].get(), &statements[i]->parsed->statement});
+    auto result = StatementRunner::conditional_batch(*this, items, next_timestamp());
+    if (!result.is_ok()) return done(to_cql_error(result.status()));
+    return done(std::move(result).value());
+  }
+  const int64_t ts = options.timestamp ? *options.timestamp : next_timestamp();
+  std::vector<storage::Mutation> mutations;
+  for (size_t i = 0; i < statements.size(); ++i) {
     const size_t before = mutations.size();
-    Status s = runner.collect_mutations(st, ts, &mutations);
+    Status s = runners[i]->collect_mutations(statements[i]->parsed->statement, ts, &mutations);
     if (!s.is_ok()) return done(to_cql_error(s));
     // Counter and regular writes do not mix (Cassandra's COUNTER batch rule).
-    auto schema = schemas_.current();
-    for (size_t i = before; i < mutations.size(); ++i) {
+    for (size_t m = before; m < mutations.size(); ++m) {
       bool counter = false;
-      for (const auto& row : mutations[i].rows) {
+      for (const auto& row : mutations[m].rows) {
         for (const auto& cell : row.cells)
           counter |= cell.kind == storage::CellWrite::Kind::kCounterAdd;
       }
@@ -3859,31 +3940,47 @@ void QueryProcessor::batch_async(uint8_t type, const std::vector<BatchEntry>& en
 
 namespace ringdb::cql {
 
-Result<ResultMessage> StatementRunner::conditional(const Statement& st) {
+struct CasTarget {
+  const TableMetadata* table = nullptr;
+  Bytes partition_key;
+  std::optional<std::vector<Bytes>> clustering;  // none: the statement writes static data only
+};
+
+struct CasCheck {
+  bool applied = true;
+  bool exists_condition = false;               // IF EXISTS / IF NOT EXISTS
+  bool row_exists = false;                     // the target row (or static row) has live data
+  std::vector<const ColumnMetadata*> columns;  // those its conditions name, in order
+  Materialized current;                        // the target row as it is
+};
+
+Result<CasTarget> StatementRunner::cas_target(const Statement& st,
+                                              std::optional<int64_t> batch_timestamp,
+                                              std::vector<storage::Mutation>* out) {
   std::string ks, table_name;
   const UsingClause* using_clause = nullptr;
-  const std::vector<Relation>* conditions = nullptr;
-  bool if_exists = false, if_not_exists = false;
+  const char* kind = "updates";
   if (auto* s = std::get_if<InsertStatement>(&st)) {
-    ks = s->keyspace, table_name = s->table, using_clause = &s->using_clause, if_not_exists = true;
+    ks = s->keyspace, table_name = s->table, using_clause = &s->using_clause;
   } else if (auto* s = std::get_if<UpdateStatement>(&st)) {
-    ks = s->keyspace, table_name = s->table, using_clause = &s->using_clause,
-    conditions = &s->conditions;
-    if_exists = s->if_exists;
+    ks = s->keyspace, table_name = s->table, using_clause = &s->using_clause;
   } else if (auto* s = std::get_if<DeleteStatement>(&st)) {
-    ks = s->keyspace, table_name = s->table, using_clause = &s->using_clause,
-    conditions = &s->conditions;
-    if_exists = s->if_exists;
+    ks = s->keyspace, table_name = s->table, using_clause = &s->using_clause, kind = "deletions";
+  } else {
+    return invalid("Only INSERT, UPDATE and DELETE statements can have conditions");
   }
-  RINGDB_ASSIGN_OR_RETURN(const TableMetadata* table, resolve(ks, table_name));
+  CasTarget target;
+  RINGDB_ASSIGN_OR_RETURN(target.table, resolve(ks, table_name));
+  const TableMetadata* table = target.table;
   if (using_clause->timestamp)
     return invalid("Cannot provide custom timestamp for conditional updates");
   if (table->is_counter_table())
     return invalid("Conditional updates are not supported on counter tables");
   std::vector<storage::Mutation> mutations;
-  RINGDB_RETURN_IF_ERROR(collect_mutations(st, std::nullopt, &mutations));
+  RINGDB_RETURN_IF_ERROR(collect_mutations(st, batch_timestamp, &mutations));
   if (mutations.size() != 1)
-    return invalid("IN on the partition key is not supported with conditional updates");
+    return invalid("IN on the partition key is not supported with conditional " +
+                   std::string(kind));
   const storage::Mutation& m = mutations[0];
   if (!m.range_deletions.empty() ||
       (m.partition_deletion_timestamp && !table->clustering().empty())) {
@@ -3891,37 +3988,53 @@ Result<ResultMessage> StatementRunner::conditional(const Statement& st) {
         "DELETE statements must restrict all PRIMARY KEY columns with equality relations in order "
         "to use IF conditions");
   }
-  std::optional<std::vector<Bytes>> clustering;
   for (const auto& row : m.rows) {
     if (row.is_static) continue;
-    if (clustering && *clustering != row.clustering) {
-      return invalid("IN on the clustering key columns is not supported with conditional updates");
+    if (target.clustering && *target.clustering != row.clustering) {
+      return invalid("IN on the clustering key columns is not supported with conditional " +
+                     std::string(kind));
     }
-    clustering = row.clustering;
+    target.clustering = row.clustering;
   }
+  target.partition_key = m.partition_key;
+  for (auto& mutation : mutations) out->push_back(std::move(mutation));
+  return target;
+}
 
-  const int64_t token = murmur3_token(m.partition_key);
-  std::lock_guard lock(qp_.lwt_locks_[static_cast<uint64_t>(token) % qp_.lwt_locks_.size()]);
+Result<CasCheck> StatementRunner::check_cas(const Statement& st, const CasTarget& target) {
+  const TableMetadata* table = target.table;
+  const std::vector<Relation>* conditions = nullptr;
+  CasCheck check;
+  bool if_exists = false, if_not_exists = false;
+  if (std::holds_alternative<InsertStatement>(st)) {
+    if_not_exists = true;
+  } else if (auto* s = std::get_if<UpdateStatement>(&st)) {
+    conditions = &s->conditions;
+    if_exists = s->if_exists;
+  } else if (auto* s = std::get_if<DeleteStatement>(&st)) {
+    conditions = &s->conditions;
+    if_exists = s->if_exists;
+  }
+  check.exists_condition = if_exists || if_not_exists;
   storage::ReadCommand read;
   read.table = table->storage_id;
-  read.partition_key = m.partition_key;
-  if (clustering && !clustering->empty()) {
-    read.start = {*clustering, true};
-    read.end = {*clustering, true};
+  read.partition_key = target.partition_key;
+  if (target.clustering && !target.clustering->empty()) {
+    read.start = {*target.clustering, true};
+    read.end = {*target.clustering, true};
   }
   read.row_limit = 1;
   const int32_t now = qp_.clock_.now_seconds();
   read.now_seconds = now;
   RINGDB_ASSIGN_OR_RETURN(storage::Partition p, qp_.engine_.read(read));
   const ColumnIndex index(*table);
-  const bool row_exists = !p.rows.empty() || (!clustering && p.static_row.has_value());
-  const Materialized current =
-      materialize(*table, index, p, p.rows.empty() ? nullptr : &p.rows[0], now);
+  check.row_exists = !p.rows.empty() || (!target.clustering && p.static_row.has_value());
+  check.current = materialize(*table, index, p, p.rows.empty() ? nullptr : &p.rows[0], now);
+  const Materialized& current = check.current;
 
   bool applied = true;
-  std::vector<const ColumnMetadata*> shown;
-  if (if_not_exists) applied = !row_exists;
-  if (if_exists) applied = row_exists;
+  if (if_not_exists) applied = !check.row_exists;
+  if (if_exists) applied = check.row_exists;
   if (conditions) {
     for (const Relation& r : *conditions) {
       const ColumnMetadata* c = table->column(r.columns[0]);
@@ -3929,7 +4042,8 @@ Result<ResultMessage> StatementRunner::conditional(const Statement& st) {
       if (c->kind == ColumnKind::kPartitionKey || c->kind == ColumnKind::kClustering) {
         return invalid("PRIMARY KEY column '" + c->name + "' cannot have IF conditions");
       }
-      if (std::find(shown.begin(), shown.end(), c) == shown.end()) shown.push_back(c);
+      if (std::find(check.columns.begin(), check.columns.end(), c) == check.columns.end())
+        check.columns.push_back(c);
       const size_t i = static_cast<size_t>(c - table->columns.data());
       std::optional<Bytes> value = current.values[i];
       CqlType type = c->type;
@@ -3960,7 +4074,29 @@ Result<ResultMessage> StatementRunner::conditional(const Statement& st) {
         type = c->type.kind == ValueKind::kMap ? c->type.params[1] : c->type.params[0];
       }
       std::vector<std::optional<Bytes>> expected;
-      if (r.op == Relation::Op::kIn) {
+      if (r.op == Relation::Op::kIn && r.value.kind == Term::Kind::kBindMarker) {
+        // IF c IN ?: a list, whose elements may be null.
+        RINGDB_ASSIGN_OR_RETURN(
+            Bound b,
+            binder_.bind(r.value, CqlType{ValueKind::kList, {type}, true}, "in(" + c->name + ")"));
+        if (b.unset) return invalid("Invalid 'unset' value in condition");
+        if (!b.value) return invalid("Invalid null list in IN condition");
+        BufferReader rd(*b.value);
+        int32_t n = 0;
+        if (!rd.get_i32(&n) || n < 0) return invalid("Invalid list in IN condition");
+        for (int32_t k = 0; k < n; ++k) {
+          int32_t len = 0;
+          BytesView item;
+          if (!rd.get_i32(&len)) return invalid("Invalid list in IN condition");
+          if (len < 0) {
+            expected.push_back(std::nullopt);
+            continue;
+          }
+          if (!rd.get_bytes(static_cast<size_t>(len), &item))
+            return invalid("Invalid list in IN condition");
+          expected.emplace_back(Bytes(item));
+        }
+      } else if (r.op == Relation::Op::kIn) {
         for (const auto& t : r.value.elements) {
           RINGDB_ASSIGN_OR_RETURN(Bound b, binder_.bind(t, type, c->name));
           expected.push_back(b.value);
@@ -4004,31 +4140,159 @@ Result<ResultMessage> StatementRunner::conditional(const Statement& st) {
       applied = applied && holds;
     }
   }
-  if (applied) RINGDB_RETURN_IF_ERROR(qp_.engine_.apply_all(mutations));
+  check.applied = applied;
+  return check;
+}
 
+namespace {
+
+// What a failed condition shows of a row, as Cassandra does: the row when it exists, or its
+// static columns when the conditions name one that has a value; nothing otherwise.
+bool cas_row_visible(const TableMetadata& table, const CasCheck& check) {
+  if (check.row_exists) return true;
+  return std::any_of(check.columns.begin(), check.columns.end(), [&](const ColumnMetadata* c) {
+    return c->kind == ColumnKind::kStatic &&
+           check.current.values[static_cast<size_t>(c - table.columns.data())].has_value();
+  });
+}
+
+ResultMessage cas_applied_result(const TableMetadata& table, bool applied) {
   ResultMessage result;
   result.kind = ResultMessage::Kind::kRows;
   result.columns.push_back(
-      {table->keyspace, table->name, "[applied]", CqlType::of(ValueKind::kBoolean)});
-  RowValues row{Bytes(1, applied ? '\x01' : '\x00')};
-  if (!applied) {
-    if (if_not_exists) {
-      Selection all(
-          *table, [this](int64_t mi) { return qp_.new_timeuuid(mi); },
-          [this] { return qp_.random_uuid(); }, qp_.clock_);
-      RINGDB_RETURN_IF_ERROR(all.build({}, false));
-      for (const auto& spec : all.columns(table->keyspace, table->name))
-        result.columns.push_back(spec);
-      RINGDB_ASSIGN_OR_RETURN(RowValues values, all.project(current));
-      row.insert(row.end(), values.begin(), values.end());
-    } else if (row_exists || !shown.empty()) {
-      for (const auto* c : shown) {
-        result.columns.push_back({table->keyspace, table->name, c->name, c->type});
-        row.push_back(current.values[static_cast<size_t>(c - table->columns.data())]);
-      }
+      {table.keyspace, table.name, "[applied]", CqlType::of(ValueKind::kBoolean)});
+  result.rows.push_back({Bytes(1, applied ? '\x01' : '\x00')});
+  return result;
+}
+
+}  // namespace
+
+Result<ResultMessage> StatementRunner::conditional(const Statement& st) {
+  std::vector<storage::Mutation> mutations;
+  // The server's timestamp, as for a batch (see QueryProcessor::batch_async).
+  RINGDB_ASSIGN_OR_RETURN(CasTarget target, cas_target(st, qp_.next_timestamp(), &mutations));
+  const TableMetadata* table = target.table;
+  const int64_t token = murmur3_token(target.partition_key);
+  std::lock_guard lock(qp_.lwt_locks_[static_cast<uint64_t>(token) % qp_.lwt_locks_.size()]);
+  RINGDB_ASSIGN_OR_RETURN(CasCheck check, check_cas(st, target));
+  if (check.applied) RINGDB_RETURN_IF_ERROR(qp_.engine_.apply_all(mutations));
+
+  ResultMessage result = cas_applied_result(*table, check.applied);
+  if (check.applied) return result;
+  RowValues& row = result.rows[0];
+  if (std::holds_alternative<InsertStatement>(st)) {
+    Selection all(
+        *table, [this](int64_t mi) { return qp_.new_timeuuid(mi); },
+        [this] { return qp_.random_uuid(); }, qp_.clock_);
+    RINGDB_RETURN_IF_ERROR(all.build({}, false));
+    for (const auto& spec : all.columns(table->keyspace, table->name))
+      result.columns.push_back(spec);
+    RINGDB_ASSIGN_OR_RETURN(RowValues values, all.project(check.current));
+    row.insert(row.end(), values.begin(), values.end());
+  } else if (!check.exists_condition && cas_row_visible(*table, check)) {
+    for (const auto* c : check.columns) {
+      result.columns.push_back({table->keyspace, table->name, c->name, c->type});
+      row.push_back(check.current.values[static_cast<size_t>(c - table->columns.data())]);
     }
   }
-  result.rows.push_back(std::move(row));
+  return result;
+}
+
+Result<ResultMessage> StatementRunner::conditional_batch(QueryProcessor& qp,
+                                                         const std::vector<CasItem>& items,
+                                                         int64_t timestamp) {
+  std::vector<storage::Mutation> mutations;
+  std::vector<std::pair<const CasItem*, CasTarget>> targets;
+  const TableMetadata* table = nullptr;
+  for (const auto& item : items) {
+    const size_t before = mutations.size();
+    if (is_conditional(*item.statement)) {
+      RINGDB_ASSIGN_OR_RETURN(CasTarget target,
+                              item.runner->cas_target(*item.statement, timestamp, &mutations));
+      if (table == nullptr) table = target.table;
+      targets.emplace_back(&item, std::move(target));
+    } else {
+      RINGDB_RETURN_IF_ERROR(
+          item.runner->collect_mutations(*item.statement, timestamp, &mutations));
+    }
+    for (size_t i = before; i < mutations.size(); ++i) {
+      if (i > 0 && mutations[i].partition_key != mutations[0].partition_key &&
+          mutations[i].table == mutations[0].table) {
+        return invalid("Batch with conditions cannot span multiple partitions");
+      }
+      if (i > 0 && mutations[i].table != mutations[0].table)
+        return invalid("Batch with conditions cannot span multiple tables");
+    }
+  }
+  if (table == nullptr || mutations.empty()) return invalid("a conditional BATCH has no condition");
+  if (mutations[0].table != table->storage_id)
+    return invalid("Batch with conditions cannot span multiple tables");
+  const int64_t token = murmur3_token(mutations[0].partition_key);
+  std::lock_guard lock(qp.lwt_locks_[static_cast<uint64_t>(token) % qp.lwt_locks_.size()]);
+  bool applied = true;
+  bool wildcard = false;  // an IF [NOT] EXISTS shows every column
+  std::vector<const ColumnMetadata*> columns;
+  // The rows the conditions read, once each, in clustering order.
+  std::map<Bytes, const CasCheck*> rows;
+  std::vector<CasCheck> checks;
+  checks.reserve(targets.size());
+  for (const auto& [item, target] : targets) {
+    RINGDB_ASSIGN_OR_RETURN(CasCheck check, item->runner->check_cas(*item->statement, target));
+    applied = applied && check.applied;
+    wildcard = wildcard || check.exists_condition;
+    for (const auto* c : check.columns) {
+      if (std::find(columns.begin(), columns.end(), c) == columns.end()) columns.push_back(c);
+    }
+    checks.push_back(std::move(check));
+    Bytes order;
+    const auto ck = table->clustering();
+    for (size_t i = 0; target.clustering && i < target.clustering->size() && i < ck.size(); ++i) {
+      RINGDB_RETURN_IF_ERROR(storage::encode_comparable(
+          ck[i]->type.to_storage(), (*target.clustering)[i], ck[i]->descending, &order));
+    }
+    rows.emplace(std::move(order), &checks.back());
+  }
+  if (applied) RINGDB_RETURN_IF_ERROR(qp.engine_.apply_all(mutations));
+  ResultMessage result = cas_applied_result(*table, applied);
+  if (applied) return result;
+  // Failed: the primary key and the condition columns (every column after an IF [NOT] EXISTS)
+  // of each row the conditions read that exists, each after [applied] = false.
+  std::vector<const ColumnMetadata*> shown;
+  if (wildcard) {
+    for (const auto& c : table->columns) {
+      if (c.kind == ColumnKind::kPartitionKey || c.kind == ColumnKind::kClustering)
+        shown.push_back(&c);
+    }
+    std::vector<const ColumnMetadata*> rest;
+    for (const auto& c : table->columns) {
+      if (c.kind == ColumnKind::kStatic || c.kind == ColumnKind::kRegular) rest.push_back(&c);
+    }
+    std::stable_sort(rest.begin(), rest.end(), [](auto* a, auto* b) {
+      if ((a->kind == ColumnKind::kStatic) != (b->kind == ColumnKind::kStatic))
+        return a->kind == ColumnKind::kStatic;
+      return a->name < b->name;
+    });
+    shown.insert(shown.end(), rest.begin(), rest.end());
+  } else {
+    for (const auto* c : table->partition_key()) shown.push_back(c);
+    for (const auto* c : table->clustering()) shown.push_back(c);
+    for (const auto* c : columns) shown.push_back(c);
+  }
+  for (const auto* c : shown)
+    result.columns.push_back({table->keyspace, table->name, c->name, c->type});
+  std::vector<RowValues> failed;
+  for (const auto& [order, check] : rows) {
+    if (!cas_row_visible(*table, *check)) continue;
+    RowValues row{Bytes(1, '\x00')};
+    for (const auto* c : shown)
+      row.push_back(check->current.values[static_cast<size_t>(c - table->columns.data())]);
+    failed.push_back(std::move(row));
+  }
+  if (failed.empty()) {
+    result.columns.resize(1);  // nothing to show: [applied] alone
+  } else {
+    result.rows = std::move(failed);
+  }
   return result;
 }
 

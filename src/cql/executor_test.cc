@@ -341,6 +341,60 @@ TEST_F(ProcessorTest, MultiColumnRelationsSelectWhatAModelSelects) {
   EXPECT_EQ(select_all("SELECT a, b, c, d FROM ks.m WHERE a = 0", false), expected);
 }
 
+// A BATCH with conditions applies all of its writes or none, under one partition's lock; when a
+// condition fails it answers with the rows the conditions read, in clustering order.
+TEST_F(ProcessorTest, ConditionalBatchesApplyAllOrNothing) {
+  ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+  ok("CREATE TABLE ks.o (id int, item int, qty int, s int static, PRIMARY KEY (id, item))");
+  ok("CREATE TABLE ks.other (id int PRIMARY KEY, v int)");
+  auto rows_of = [&](const std::string& cql) {
+    auto r = query(cql);
+    EXPECT_TRUE(std::holds_alternative<ResultMessage>(r)) << cql;
+    return std::holds_alternative<ResultMessage>(r) ? std::get<ResultMessage>(r) : ResultMessage{};
+  };
+  auto error_of = [&](const std::string& cql) {
+    auto r = query(cql);
+    EXPECT_TRUE(std::holds_alternative<CqlError>(r)) << cql;
+    return std::holds_alternative<CqlError>(r) ? std::get<CqlError>(r).message : std::string();
+  };
+  const Bytes f(1, '\x00'), t(1, '\x01');
+  auto applied = rows_of(
+      "BEGIN BATCH INSERT INTO ks.o (id, item, qty) VALUES (1, 2, 20) IF NOT EXISTS; "
+      "INSERT INTO ks.o (id, item, qty) VALUES (1, 1, 10) IF NOT EXISTS; "
+      "UPDATE ks.o SET s = 5 WHERE id = 1; APPLY BATCH");
+  ASSERT_EQ(applied.rows.size(), 1u);
+  EXPECT_EQ(applied.rows[0], RowValues{t});
+  EXPECT_EQ(rows_of("SELECT * FROM ks.o WHERE id = 1").rows.size(), 2u);
+  // Item 3 does not exist, item 1 has qty 10: nothing applies, and the failure shows key and
+  // condition columns of the rows that exist (item 2 then 1 in the batch; 1 then 2 in the answer).
+  auto failed = rows_of(
+      "BEGIN BATCH UPDATE ks.o SET qty = 0 WHERE id = 1 AND item = 2 IF qty = 20; "
+      "UPDATE ks.o SET qty = 0 WHERE id = 1 AND item = 1 IF qty = 11; "
+      "UPDATE ks.o SET qty = 0 WHERE id = 1 AND item = 3 IF qty = 1; "
+      "INSERT INTO ks.o (id, item, qty) VALUES (1, 4, 40); APPLY BATCH");
+  ASSERT_EQ(failed.columns.size(), 4u);  // [applied], id, item, qty
+  EXPECT_EQ(failed.columns[3].name, "qty");
+  ASSERT_EQ(failed.rows.size(), 2u);
+  EXPECT_EQ(failed.rows[0], (RowValues{f, int32(1), int32(1), int32(10)}));
+  EXPECT_EQ(failed.rows[1], (RowValues{f, int32(1), int32(2), int32(20)}));
+  EXPECT_EQ(rows_of("SELECT * FROM ks.o WHERE id = 1").rows.size(), 2u);  // no item 4
+  // A failed condition on a row that does not exist shows [applied] alone.
+  auto alone = rows_of(
+      "BEGIN BATCH UPDATE ks.o SET qty = 0 WHERE id = 1 AND item = 9 IF qty = 1; APPLY BATCH");
+  EXPECT_EQ(alone.columns.size(), 1u);
+  EXPECT_EQ(alone.rows, std::vector<RowValues>{RowValues{f}});
+  EXPECT_EQ(error_of("BEGIN BATCH UPDATE ks.o SET qty = 0 WHERE id = 1 AND item = 1 IF qty = 10; "
+                     "INSERT INTO ks.o (id, item) VALUES (2, 1); APPLY BATCH"),
+            "Batch with conditions cannot span multiple partitions");
+  EXPECT_EQ(error_of("BEGIN BATCH UPDATE ks.o SET qty = 0 WHERE id = 1 AND item = 1 IF qty = 10; "
+                     "INSERT INTO ks.other (id) VALUES (1); APPLY BATCH"),
+            "Batch with conditions cannot span multiple tables");
+  EXPECT_EQ(error_of("BEGIN BATCH USING TIMESTAMP 5 UPDATE ks.o SET qty = 0 WHERE id = 1 AND "
+                     "item = 1 IF qty = 10; APPLY BATCH"),
+            "Cannot provide custom timestamp for conditional BATCH");
+  EXPECT_EQ(rows_of("SELECT qty FROM ks.o WHERE id = 1 AND item = 1").rows[0][0], int32(10));
+}
+
 // A loop gathers the prepared writes of several connections into one group (WriteGroup::append)
 // and writes them at once. When one request's mutation is refused, every request must still get its
 // own answer: the refused one an error, the others success, each row written or not accordingly.

@@ -106,6 +106,22 @@ test('the Node.js driver works against ringdb', async (t) => {
     assert.strictEqual(second.rows[0].owner, 'a');
     const cas = await client.execute("UPDATE nodetest.locks SET owner = 'b' WHERE name = 'job' IF owner = 'a'");
     assert.strictEqual(cas.wasApplied(), true);
+    // A conditional batch: all of it or nothing, with the rows that failed.
+    await client.execute('CREATE TABLE nodetest.slots (day int, slot int, who text, PRIMARY KEY (day, slot))');
+    const claim = 'INSERT INTO nodetest.slots (day, slot, who) VALUES (?, ?, ?) IF NOT EXISTS';
+    const won = await client.batch([
+      { query: claim, params: [1, 9, 'ann'] },
+      { query: claim, params: [1, 10, 'ann'] },
+    ], { prepare: true });
+    assert.strictEqual(won.wasApplied(), true);
+    const lost = await client.batch([
+      { query: claim, params: [1, 10, 'bob'] },
+      { query: claim, params: [1, 11, 'bob'] },
+    ], { prepare: true });
+    assert.strictEqual(lost.wasApplied(), false);
+    assert.deepStrictEqual(lost.rows.map((r) => [r.slot, r.who]), [[10, 'ann']]);
+    const slots = await client.execute('SELECT slot FROM nodetest.slots WHERE day = 1');
+    assert.deepStrictEqual(slots.rows.map((r) => r.slot), [9, 10]);
   });
 
   await t.test('token-aware routing metadata', async () => {

@@ -321,6 +321,59 @@ class DriverTest(unittest.TestCase):
         self.assertFalse(self.q("DELETE FROM accounts WHERE id = 1 AND kind = 'a' IF owner = 'nobody'")[0].applied)
         self.assertTrue(self.q("DELETE FROM accounts WHERE id = 1 AND kind = 'a' IF EXISTS")[0].applied)
         self.assertEqual(self.q("SELECT * FROM accounts WHERE id = 1"), [])
+        s.execute("INSERT INTO accounts (id, kind, balance) VALUES (3, 'a', 7)")
+        in_list = s.prepare("UPDATE accounts SET owner = ? WHERE id = ? AND kind = ? IF balance IN ?")
+        self.assertFalse(s.execute(in_list, ("x", 3, "a", [1, 2])).was_applied)
+        self.assertTrue(s.execute(in_list, ("y", 3, "a", [1, None, 7])).was_applied)
+        self.assertEqual(self.q("SELECT owner FROM accounts WHERE id = 3")[0].owner, "y")
+        # A condition on a row that does not exist shows [applied] alone.
+        missing = self.q("UPDATE accounts SET owner = 'z' WHERE id = 9 AND kind = 'a' IF balance = 1")
+        self.assertEqual([tuple(r) for r in missing], [(False,)])
+
+    def test_conditional_batches(self):
+        s = self.session
+        s.execute("CREATE TABLE orders (id int, item int, qty int, status text, PRIMARY KEY (id, item))")
+        insert = s.prepare("INSERT INTO orders (id, item, qty, status) VALUES (?, ?, ?, 'pending') IF NOT EXISTS")
+        confirm = s.prepare("UPDATE orders SET status = 'confirmed' WHERE id = ? AND item = ? IF status = ?")
+        plain = s.prepare("UPDATE orders SET qty = ? WHERE id = ? AND item = ?")
+        batch = BatchStatement()
+        batch.add(insert, (1, 1, 5))
+        batch.add(insert, (1, 2, 3))
+        self.assertTrue(s.execute(batch).was_applied)
+        # Every condition holds: all of the batch applies, the plain statement too.
+        batch = BatchStatement()
+        batch.add(confirm, (1, 1, "pending"))
+        batch.add(plain, (7, 1, 2))
+        self.assertTrue(s.execute(batch).was_applied)
+        rows = self.q("SELECT item, qty, status FROM orders WHERE id = 1")
+        self.assertEqual([tuple(r) for r in rows], [(1, 5, "confirmed"), (2, 7, "pending")])
+        # One fails: nothing applies, and each row read shows its key and the condition columns.
+        batch = BatchStatement()
+        batch.add(confirm, (1, 2, "pending"))
+        batch.add(confirm, (1, 1, "pending"))
+        batch.add(plain, (100, 1, 2))
+        result = s.execute(batch)
+        self.assertFalse(result.was_applied)
+        self.assertEqual([tuple(r) for r in result], [(False, 1, 1, "confirmed"), (False, 1, 2, "pending")])
+        self.assertEqual(self.q("SELECT qty FROM orders WHERE id = 1 AND item = 2")[0].qty, 7)
+        # With IF NOT EXISTS, a failure shows every column of the rows that exist.
+        batch = BatchStatement()
+        batch.add(insert, (1, 1, 9))
+        batch.add(insert, (1, 3, 9))
+        result = s.execute(batch)
+        self.assertFalse(result.was_applied)
+        self.assertEqual([tuple(r) for r in result], [(False, 1, 1, 5, "confirmed")])
+        self.assertEqual(len(self.q("SELECT * FROM orders WHERE id = 1")), 2)
+        text = self.q("BEGIN BATCH INSERT INTO orders (id, item, qty) VALUES (2, 1, 1) IF NOT EXISTS; "
+                      "UPDATE orders SET qty = 2 WHERE id = 2 AND item = 2; APPLY BATCH")
+        self.assertTrue(text[0].applied)
+        self.assertEqual(len(self.q("SELECT * FROM orders WHERE id = 2")), 2)
+        batch = BatchStatement()
+        batch.add(insert, (3, 1, 1))
+        batch.add(insert, (4, 1, 1))
+        with self.assertRaisesRegex(InvalidRequest, "cannot span multiple partitions"):
+            s.execute(batch)
+        self.assertEqual(self.q("SELECT * FROM orders WHERE id IN (3, 4)"), [])
 
     def test_insert_json_and_list_element_operations(self):
         s = self.session
