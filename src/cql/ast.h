@@ -157,6 +157,7 @@ struct AlterTableStatement {
   std::string name;
   std::vector<ColumnDefinition> add;
   std::vector<std::string> drop;
+  std::vector<std::pair<std::string, std::string>> rename;  // old name, new name
   std::map<std::string, TableOption> options;
 };
 

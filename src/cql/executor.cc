@@ -3318,6 +3318,21 @@ Result<ResultMessage> StatementRunner::ddl(const Statement& statement) {
       }
       t.columns.erase(t.columns.begin() + (c - t.columns.data()));
     }
+    // Only primary key columns can be renamed (as in Cassandra); storage knows columns by id.
+    for (const auto& [from, to] : s->rename) {
+      schema::ColumnMetadata* c = nullptr;
+      for (auto& column : t.columns) {
+        if (column.name == from) c = &column;
+      }
+      if (c == nullptr) return invalid("Column " + from + " was not found in table " + t.name);
+      if (c->kind != ColumnKind::kPartitionKey && c->kind != ColumnKind::kClustering)
+        return invalid("Cannot rename non PRIMARY KEY column " + from);
+      if (t.column(to)) {
+        return invalid("Cannot rename column " + from + " to " + to + " in table '" + t.name +
+                       "'; another column with that name already exists");
+      }
+      c->name = to;
+    }
     RINGDB_RETURN_IF_ERROR(apply_table_options(s->options, &t.options));
     RINGDB_RETURN_IF_ERROR(schemas.replace_table(t));
     return schema_change("UPDATED", "TABLE", t.keyspace, t.name);

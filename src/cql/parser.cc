@@ -1093,10 +1093,18 @@ class Parser {
       if (parenthesised) RINGDB_RETURN_IF_ERROR(expect(")"));
     } else if (accept_keyword("with")) {
       RINGDB_RETURN_IF_ERROR(table_options(&s.options, nullptr));
-    } else if (is_keyword("alter") || is_keyword("rename")) {
-      return Status::not_supported("ALTER TABLE " + peek().text + " is not supported yet");
+    } else if (accept_keyword("rename")) {
+      do {
+        RINGDB_ASSIGN_OR_RETURN(std::string from, identifier());
+        RINGDB_RETURN_IF_ERROR(expect_keyword("to"));
+        RINGDB_ASSIGN_OR_RETURN(std::string to, identifier());
+        s.rename.emplace_back(std::move(from), std::move(to));
+      } while (accept_keyword("and"));
+    } else if (is_keyword("alter")) {
+      // Cassandra 4 parses ALTER c TYPE t and refuses it.
+      return Status::invalid_argument("Altering column types is no longer supported");
     } else {
-      return unexpected("ADD, DROP or WITH");
+      return unexpected("ADD, DROP, RENAME or WITH");
     }
     return s;
   }

@@ -65,6 +65,18 @@ class DriverTest(unittest.TestCase):
         table = self.cluster.metadata.keyspaces["pytest"].tables["events"]
         self.assertIn("source", table.columns)
         self.assertNotIn("payload", table.columns)
+        # Primary key columns can be renamed; the data stays.
+        s.execute("INSERT INTO events (tenant, day, at, kind) VALUES ('t', '2026-01-02', now(), 'k')")
+        s.execute("ALTER TABLE events RENAME at TO happened_at AND day TO on_day")
+        table = self.cluster.metadata.keyspaces["pytest"].tables["events"]
+        self.assertEqual([c.name for c in table.partition_key], ["tenant", "on_day"])
+        self.assertEqual([c.name for c in table.clustering_key], ["happened_at"])
+        rows = self.q("SELECT kind FROM events WHERE tenant = 't' AND on_day = '2026-01-02'")
+        self.assertEqual([r.kind for r in rows], ["k"])
+        with self.assertRaisesRegex(InvalidRequest, "Cannot rename non PRIMARY KEY column kind"):
+            s.execute("ALTER TABLE events RENAME kind TO sort")
+        with self.assertRaisesRegex(InvalidRequest, "no longer supported"):
+            s.execute("ALTER TABLE events ALTER kind TYPE blob")
         s.execute("CREATE KEYSPACE other WITH replication = {'class': 'NetworkTopologyStrategy', 'datacenter1': 1} "
                   "AND durable_writes = false")
         s.execute("ALTER KEYSPACE other WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 2}")
