@@ -1753,6 +1753,27 @@ bool passes(const Filter& f, const Materialized& row, const ColumnMetadata* colu
 
 // --- Selection ----------------------------------------------------------------------------
 
+// The columns of SELECT *, in Cassandra's order: the primary key as declared, then static and
+// regular columns, statics first, each by name.
+std::vector<const ColumnMetadata*> wildcard_columns(const TableMetadata& table) {
+  std::vector<const ColumnMetadata*> ordered;
+  for (const auto& c : table.columns) {
+    if (c.kind == ColumnKind::kPartitionKey || c.kind == ColumnKind::kClustering)
+      ordered.push_back(&c);
+  }
+  std::vector<const ColumnMetadata*> rest;
+  for (const auto& c : table.columns) {
+    if (c.kind == ColumnKind::kStatic || c.kind == ColumnKind::kRegular) rest.push_back(&c);
+  }
+  std::stable_sort(rest.begin(), rest.end(), [](auto* a, auto* b) {
+    if ((a->kind == ColumnKind::kStatic) != (b->kind == ColumnKind::kStatic))
+      return a->kind == ColumnKind::kStatic;
+    return a->name < b->name;
+  });
+  ordered.insert(ordered.end(), rest.begin(), rest.end());
+  return ordered;
+}
+
 bool is_aggregate_name(const std::string& n) {
   return n == "count" || n == "min" || n == "max" || n == "sum" || n == "avg";
 }
@@ -1767,22 +1788,7 @@ class Selection {
     json_ = json;
     if (selectors.empty()) {
       // SELECT *: partition key, clustering, then static and regular columns by name.
-      std::vector<const ColumnMetadata*> ordered;
-      for (const auto& c : table_.columns) {
-        if (c.kind == ColumnKind::kPartitionKey || c.kind == ColumnKind::kClustering)
-          ordered.push_back(&c);
-      }
-      std::vector<const ColumnMetadata*> rest;
-      for (const auto& c : table_.columns) {
-        if (c.kind == ColumnKind::kStatic || c.kind == ColumnKind::kRegular) rest.push_back(&c);
-      }
-      std::stable_sort(rest.begin(), rest.end(), [](auto* a, auto* b) {
-        if ((a->kind == ColumnKind::kStatic) != (b->kind == ColumnKind::kStatic))
-          return a->kind == ColumnKind::kStatic;
-        return a->name < b->name;
-      });
-      ordered.insert(ordered.end(), rest.begin(), rest.end());
-      for (const auto* c : ordered) {
+      for (const auto* c : wildcard_columns(table_)) {
         Selector s;
         s.kind = Selector::Kind::kColumn;
         s.name = c->name;
@@ -4274,20 +4280,7 @@ Result<ResultMessage> StatementRunner::conditional_batch(QueryProcessor& qp,
   // of each row the conditions read that exists, each after [applied] = false.
   std::vector<const ColumnMetadata*> shown;
   if (wildcard) {
-    for (const auto& c : table->columns) {
-      if (c.kind == ColumnKind::kPartitionKey || c.kind == ColumnKind::kClustering)
-        shown.push_back(&c);
-    }
-    std::vector<const ColumnMetadata*> rest;
-    for (const auto& c : table->columns) {
-      if (c.kind == ColumnKind::kStatic || c.kind == ColumnKind::kRegular) rest.push_back(&c);
-    }
-    std::stable_sort(rest.begin(), rest.end(), [](auto* a, auto* b) {
-      if ((a->kind == ColumnKind::kStatic) != (b->kind == ColumnKind::kStatic))
-        return a->kind == ColumnKind::kStatic;
-      return a->name < b->name;
-    });
-    shown.insert(shown.end(), rest.begin(), rest.end());
+    shown = wildcard_columns(*table);
   } else {
     for (const auto* c : table->partition_key()) shown.push_back(c);
     for (const auto* c : table->clustering()) shown.push_back(c);
