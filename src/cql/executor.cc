@@ -372,28 +372,6 @@ struct KeyPlan {
   }
 };
 
-template <typename T>
-std::vector<std::vector<T>> cartesian(const std::vector<std::vector<T>>& choices, size_t limit,
-                                      bool* too_many) {
-  std::vector<std::vector<T>> out{{}};
-  for (const auto& options : choices) {
-    std::vector<std::vector<T>> next;
-    for (const auto& prefix : out) {
-      for (const auto& o : options) {
-        auto p = prefix;
-        p.push_back(o);
-        next.push_back(std::move(p));
-        if (next.size() > limit) {
-          *too_many = true;
-          return {};
-        }
-      }
-    }
-    out = std::move(next);
-  }
-  return out;
-}
-
 // Every combination of one tuple from each group, concatenated: for groups sorted in clustering
 // order and taken in column order, the combinations are in clustering order too.
 std::vector<std::vector<Bytes>> cartesian_concat(
@@ -947,8 +925,14 @@ Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
 
 Result<std::vector<Bytes>> StatementRunner::partition_keys(const TableMetadata& table,
                                                            const KeyPlan& plan) {
+  // Each column's values as one-value tuples: their combinations are the partition keys.
+  std::vector<std::vector<std::vector<Bytes>>> groups;
+  for (const auto& values : plan.partition_values) {
+    auto& group = groups.emplace_back();
+    for (const auto& v : values) group.push_back({v});
+  }
   bool too_many = false;
-  auto combos = cartesian(plan.partition_values, QueryProcessor::kInValuesMax, &too_many);
+  auto combos = cartesian_concat(groups, QueryProcessor::kInValuesMax, &too_many);
   if (too_many)
     return invalid("IN restrictions on the partition key produce more than " +
                    std::to_string(QueryProcessor::kInValuesMax) + " partitions");
