@@ -320,6 +320,9 @@ std::vector<Bytes> decompose_partition_key(BytesView key, size_t count) {
 
 namespace {
 
+// What a WHERE clause is for: the statements restrict the primary key differently.
+enum class WhereUse { kSelect, kUpdate, kDelete };
+
 struct Filter {
   const ColumnMetadata* column = nullptr;
   Relation::Op op = Relation::Op::kEq;
@@ -353,6 +356,8 @@ struct KeyPlan {
   bool needs_filtering = false;
   // Every clustering restriction as a filter too: what a token-range scan applies row by row.
   std::vector<Filter> clustering_filters;
+  // The clustering columns no relation restricts, in order.
+  std::vector<const ColumnMetadata*> unrestricted_clustering;
 
   bool has_slice() const { return slice_start.has_value() || slice_end.has_value(); }
   // Every clustering column restricted to one value each (possibly several combinations).
@@ -393,6 +398,268 @@ std::vector<std::vector<Bytes>> cartesian_concat(
     out = std::move(next);
   }
   return out;
+}
+
+// A term as Cassandra prints it in error messages.
+std::string term_text(const Term& t) {
+  auto join = [](const std::vector<Term>& items, const char* open, const char* close) {
+    std::string out = open;
+    for (size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + term_text(items[i]);
+    return out + close;
+  };
+  switch (t.kind) {
+    case Term::Kind::kNull:
+      return "null";
+    case Term::Kind::kBindMarker:
+      return t.bind_name.empty() ? "?" : ":" + t.bind_name;
+    case Term::Kind::kLiteral:
+      if (t.literal_kind != schema::LiteralKind::kString) return t.text;
+      {
+        std::string quoted = "'";
+        for (char ch : t.text) quoted += ch == '\'' ? std::string("''") : std::string(1, ch);
+        return quoted + "'";
+      }
+    case Term::Kind::kList:
+      return join(t.elements, "[", "]");
+    case Term::Kind::kSet:
+      return join(t.elements, "{", "}");
+    case Term::Kind::kTuple:
+      return join(t.elements, "(", ")");
+    case Term::Kind::kMap: {
+      std::string out = "{";
+      for (size_t i = 0; i + 1 < t.elements.size(); i += 2) {
+        out += (i ? ", " : "") + term_text(t.elements[i]) + ": " + term_text(t.elements[i + 1]);
+      }
+      return out + "}";
+    }
+    case Term::Kind::kFunction:
+      return join(t.elements, (t.text + "(").c_str(), ")");
+  }
+  return "";
+}
+
+const char* op_text(Relation::Op op) {
+  switch (op) {
+    case Relation::Op::kEq:
+      return "=";
+    case Relation::Op::kLt:
+      return "<";
+    case Relation::Op::kLe:
+      return "<=";
+    case Relation::Op::kGt:
+      return ">";
+    case Relation::Op::kGe:
+      return ">=";
+    case Relation::Op::kNeq:
+      return "!=";
+    case Relation::Op::kIn:
+      return "IN";
+    case Relation::Op::kContains:
+      return "CONTAINS";
+    case Relation::Op::kContainsKey:
+      return "CONTAINS KEY";
+  }
+  return "?";
+}
+
+// A WHERE relation as Cassandra prints it in error messages: `b > 1`, `(b, c) IN ((1, 2))`.
+std::string relation_text(const Relation& r) {
+  std::string lhs;
+  for (size_t i = 0; i < r.columns.size(); ++i) lhs += (i ? ", " : "") + r.columns[i];
+  if (r.is_token)
+    lhs = "token(" + lhs + ")";
+  else if (r.tuple_notation)
+    lhs = "(" + lhs + ")";
+  std::string rhs = term_text(r.value);
+  if (r.op == Relation::Op::kIn && r.value.kind == Term::Kind::kList)
+    rhs = "(" + rhs.substr(1, rhs.size() - 2) + ")";
+  return lhs + " " + op_text(r.op) + " " + rhs;
+}
+
+// Cassandra's structural checks on the clustering restrictions of a WHERE clause, in statement
+// order, before any value is bound. Restrictions on the same column merge or are refused (a
+// single-column restriction merging with a multi-column one counts as a one-column tuple);
+// without ALLOW FILTERING a restriction may neither follow a slice nor leave a gap, and with it
+// a multi-column slice or IN cannot be checked row by row.
+Status check_clustering_restrictions(const TableMetadata& table, const std::vector<Relation>& where,
+                                     WhereUse use, bool allow_filtering) {
+  const auto ck = table.clustering();
+  enum class Kind { kEq, kIn, kSlice };
+  struct Restriction {
+    size_t first = 0, last = 0;  // clustering positions, inclusive
+    bool multi = false;
+    Kind kind = Kind::kEq;
+    bool has_start = false, has_end = false;
+    size_t width() const { return last - first + 1; }
+  };
+  std::vector<Restriction> all;
+  std::vector<int> on(ck.size(), -1);  // the restriction on each clustering column
+  auto commons = [&](const Restriction& a, const Restriction& b) {
+    std::string out;
+    for (size_t i = std::max(a.first, b.first); i <= std::min(a.last, b.last); ++i)
+      out += (out.empty() ? "" : " ,") + ck[i]->name;
+    return out;
+  };
+  // existing.mergeWith(added), as Cassandra's restrictions merge.
+  auto merge = [&](Restriction existing, const Restriction& added) -> Result<Restriction> {
+    const bool multi = existing.multi || added.multi;
+    const std::string common = multi ? commons(existing, added) : ck[existing.first]->name;
+    if (existing.kind == Kind::kEq)
+      return invalid(common +
+                     " cannot be restricted by more than one relation if it includes an "
+                     "Equal");
+    if (existing.kind == Kind::kIn)
+      return invalid(common +
+                     " cannot be restricted by more than one relation if it includes a IN");
+    if (added.kind != Kind::kSlice)
+      return invalid("Column \"" + common +
+                     "\" cannot be restricted by both an equality and an inequality relation");
+    if (multi && existing.first != added.first) {
+      return invalid("Column \"" + ck[std::max(existing.first, added.first)]->name +
+                     "\" cannot be restricted by two inequalities not starting with the same "
+                     "column");
+    }
+    if (existing.has_start && added.has_start)
+      return invalid("More than one restriction was found for the start bound on " + common);
+    if (existing.has_end && added.has_end)
+      return invalid("More than one restriction was found for the end bound on " + common);
+    existing.has_start |= added.has_start;
+    existing.has_end |= added.has_end;
+    existing.multi = multi;
+    existing.last = std::max(existing.last, added.last);
+    return existing;
+  };
+
+  for (const Relation& r : where) {
+    if (r.is_token) continue;
+    Restriction added;
+    if (r.tuple_notation) {
+      if (r.op == Relation::Op::kNeq)
+        return invalid("Unsupported \"!=\" relation: " + relation_text(r));
+      std::vector<const ColumnMetadata*> cols;
+      for (const auto& name : r.columns) {
+        const ColumnMetadata* c = table.column(name);
+        if (c == nullptr) return invalid("Undefined column name " + name);
+        if (c->kind != ColumnKind::kClustering)
+          return invalid(
+              "Multi-column relations can only be applied to clustering columns but was applied "
+              "to: " +
+              name);
+        if (std::find(cols.begin(), cols.end(), c) != cols.end())
+          return invalid("Column \"" + name +
+                         "\" appeared twice in a relation: " + relation_text(r));
+        if (!cols.empty() && c->position != cols.back()->position + 1)
+          return invalid(
+              "Clustering columns must appear in the PRIMARY KEY order in multi-column "
+              "relations: " +
+              relation_text(r));
+        cols.push_back(c);
+      }
+      // Literal tuples must have one value per column.
+      std::vector<const Term*> tuples;
+      if (r.op == Relation::Op::kIn && r.value.kind == Term::Kind::kList) {
+        for (const auto& t : r.value.elements) tuples.push_back(&t);
+      } else {
+        tuples.push_back(&r.value);
+      }
+      for (const Term* t : tuples) {
+        if (t->kind == Term::Kind::kTuple && t->elements.size() != cols.size()) {
+          return invalid("Expected " + std::to_string(cols.size()) +
+                         " elements in value tuple, but got " + std::to_string(t->elements.size()) +
+                         ": " + term_text(*t));
+        }
+      }
+      added.first = static_cast<size_t>(cols.front()->position);
+      added.last = static_cast<size_t>(cols.back()->position);
+      added.multi = true;
+    } else {
+      const ColumnMetadata* c = table.column(r.columns[0]);
+      if (r.op == Relation::Op::kNeq && c != nullptr)
+        return invalid("Unsupported \"!=\" relation: " + relation_text(r));
+      if (c == nullptr || c->kind != ColumnKind::kClustering) continue;
+      if (r.op == Relation::Op::kContains || r.op == Relation::Op::kContainsKey) continue;
+      added.first = added.last = static_cast<size_t>(c->position);
+    }
+    switch (r.op) {
+      case Relation::Op::kEq:
+        added.kind = Kind::kEq;
+        break;
+      case Relation::Op::kIn:
+        added.kind = Kind::kIn;
+        break;
+      default:
+        added.kind = Kind::kSlice;
+        added.has_start = r.op == Relation::Op::kGt || r.op == Relation::Op::kGe;
+        added.has_end = !added.has_start;
+        break;
+    }
+    // Merge with what already restricts these columns.
+    const std::vector<int> before = on;
+    std::vector<int> existing;
+    for (size_t i = added.first; i <= added.last; ++i) {
+      if (on[i] >= 0 && std::find(existing.begin(), existing.end(), on[i]) == existing.end())
+        existing.push_back(on[i]);
+    }
+    Restriction result = added;
+    for (int e : existing) {
+      RINGDB_ASSIGN_OR_RETURN(result, merge(all[static_cast<size_t>(e)], added));
+    }
+    all.push_back(result);
+    for (size_t i = result.first; i <= result.last; ++i) on[i] = static_cast<int>(all.size() - 1);
+    // Without filtering, nothing may follow a slice, and a slice may not come before a restricted
+    // column.
+    int last_index = -1;
+    for (size_t i = 0; i < before.size(); ++i) {
+      if (before[i] >= 0) last_index = before[i];
+    }
+    if (allow_filtering || last_index < 0) continue;
+    const Restriction& last = all[static_cast<size_t>(last_index)];
+    if (last.kind == Kind::kSlice && added.first > last.first) {
+      return invalid("Clustering column \"" + ck[added.first]->name +
+                     "\" cannot be restricted (preceding column \"" + ck[last.first]->name +
+                     "\" is restricted by a non-EQ relation)");
+    }
+    if (added.first < last.first && added.kind == Kind::kSlice) {
+      size_t next = added.first + 1;
+      while (next < before.size() && before[next] < 0) ++next;
+      return invalid("PRIMARY KEY column \"" + ck[next]->name +
+                     "\" cannot be restricted (preceding column \"" + ck[added.first]->name +
+                     "\" is restricted by a non-EQ relation)");
+    }
+  }
+  if (use == WhereUse::kUpdate) {
+    for (const auto& r : all) {
+      if (r.kind == Kind::kSlice)
+        return invalid(
+            "Slice restrictions are not supported on the clustering columns in UPDATE statements");
+    }
+    return Status::ok();
+  }
+  // Restrictions that do not continue the prefix are checked row by row: that needs ALLOW
+  // FILTERING, and Cassandra cannot do it for multi-column slices and IN.
+  size_t position = 0;
+  for (size_t i = 0; i < on.size();) {
+    if (on[i] < 0) {
+      ++i;
+      continue;
+    }
+    const Restriction& r = all[static_cast<size_t>(on[i])];
+    if (r.first != position) {
+      if (!allow_filtering) {
+        return invalid("PRIMARY KEY column \"" + ck[r.first]->name +
+                       "\" cannot be restricted as preceding column \"" + ck[position]->name +
+                       "\" is not restricted");
+      }
+      if (r.multi && r.kind == Kind::kSlice)
+        return invalid("Multi-column slice restrictions cannot be used for filtering.");
+      if (r.multi && r.kind == Kind::kIn && r.width() > 1)
+        return invalid("Multicolumn IN filters are not supported");
+    } else if (r.kind != Kind::kSlice) {
+      position = r.last + 1;
+    }
+    i = r.last + 1;
+  }
+  return Status::ok();
 }
 
 }  // namespace
@@ -468,7 +735,7 @@ class StatementRunner {
   }
 
   Result<KeyPlan> plan_where(const TableMetadata& table, const std::vector<Relation>& where,
-                             bool for_write);
+                             WhereUse use, bool allow_filtering = false);
   Result<std::vector<Bytes>> partition_keys(const TableMetadata& table, const KeyPlan& plan);
   Result<int64_t> write_timestamp(const UsingClause& u, std::optional<int64_t> batch_timestamp);
   Result<int32_t> write_ttl(const UsingClause& u);
@@ -534,7 +801,10 @@ class StatementRunner {
 };
 
 Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
-                                            const std::vector<Relation>& where, bool for_write) {
+                                            const std::vector<Relation>& where, WhereUse use,
+                                            bool allow_filtering) {
+  RINGDB_RETURN_IF_ERROR(check_clustering_restrictions(table, where, use, allow_filtering));
+  const bool for_write = use != WhereUse::kSelect;
   KeyPlan plan;
   const auto pk = table.partition_key();
   const auto ck = table.clustering();
@@ -594,10 +864,38 @@ Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
     std::vector<Bytes> values;
     bool inclusive;
   };
-  std::optional<SliceBound> lower, upper;  // in value order
-  size_t slice_first = 0, slice_width = 0;
-  bool slice_desc = false;
-  std::vector<Filter> slice_filters;  // the slice's relations, for checking rows
+  // Slices by the first column they restrict (check_clustering_restrictions has merged them as
+  // Cassandra does: one per first column).
+  struct Slice {
+    std::optional<SliceBound> lower, upper;  // in value order
+    size_t width = 0;                        // columns covered
+    std::vector<Filter> filters;             // its relations, for checking rows
+  };
+  std::map<size_t, Slice> slices;
+  auto add_slice = [&](const std::vector<const ColumnMetadata*>& cols, Relation::Op op,
+                       std::vector<Bytes> values) -> Status {
+    Slice& sl = slices[static_cast<size_t>(cols[0]->position)];
+    sl.width = std::max(sl.width, cols.size());
+    Filter f;
+    f.column = cols[0];
+    f.op = op;
+    if (cols.size() == 1) {
+      f.values.push_back(values[0]);
+    } else {
+      f.tuple = cols;
+      Bytes encoded;
+      for (size_t i = 0; i < cols.size(); ++i) {
+        RINGDB_RETURN_IF_ERROR(
+            storage::encode_comparable(cols[i]->type.to_storage(), values[i], false, &encoded));
+      }
+      f.values.push_back(std::move(encoded));
+    }
+    sl.filters.push_back(f);
+    plan.clustering_filters.push_back(std::move(f));
+    SliceBound b{std::move(values), op == Relation::Op::kGe || op == Relation::Op::kLe};
+    (op == Relation::Op::kGt || op == Relation::Op::kGe ? sl.lower : sl.upper) = std::move(b);
+    return Status::ok();
+  };
 
   auto bind_values = [&](const Relation& r, const ColumnMetadata& c) -> Result<std::vector<Bytes>> {
     std::vector<Bytes> values;
@@ -675,23 +973,9 @@ Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
       continue;
     }
     if (r.tuple_notation) {  // (a, b) op (x, y): clustering columns, in order
+      // check_clustering_restrictions has checked the columns: clustering ones, in order.
       std::vector<const ColumnMetadata*> cols;
-      for (const auto& name : r.columns) {
-        const ColumnMetadata* c = table.column(name);
-        if (c == nullptr) return invalid("Undefined column name " + name);
-        if (c->kind != ColumnKind::kClustering)
-          return invalid(
-              "Multi-column relations can only be applied to clustering columns but was applied "
-              "to: " +
-              name);
-        cols.push_back(c);
-      }
-      for (size_t i = 1; i < cols.size(); ++i) {
-        if (cols[i]->position != cols[0]->position + static_cast<int>(i)) {
-          return invalid(
-              "Clustering columns must appear in the PRIMARY KEY order in multi-column relations");
-        }
-      }
+      for (const auto& name : r.columns) cols.push_back(table.column(name));
       CqlType tuple{ValueKind::kTuple, {}, true};
       for (const auto* c : cols) tuple.params.push_back(c->type);
       auto names = [&] {
@@ -699,14 +983,21 @@ Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
         for (const auto* c : cols) out += (out.empty() ? "" : ", ") + c->name;
         return "[" + out + "]";
       };
-      auto split_tuple = [&](const Bytes& v) -> Result<std::vector<Bytes>> {
+      // Cassandra names the null column of a single tuple, and all columns in an IN list.
+      auto split_tuple = [&](const Bytes& v, bool one_of_several) -> Result<std::vector<Bytes>> {
         std::vector<Bytes> parts;
         BufferReader rd(v);
         for (size_t i = 0; i < cols.size(); ++i) {
           int32_t n;
           BytesView item;
-          if (!rd.get_i32(&n) || n < 0 || !rd.get_bytes(static_cast<size_t>(n), &item))
-            return invalid("Invalid null value in condition for columns: " + names());
+          if (!rd.get_i32(&n) || n < 0 || !rd.get_bytes(static_cast<size_t>(n), &item)) {
+            if (one_of_several)
+              return invalid("Invalid null value in condition for columns: " + names());
+            return invalid((r.op == Relation::Op::kEq || r.op == Relation::Op::kIn
+                                ? "Invalid null value for column "
+                                : "Invalid null value in condition for column ") +
+                           cols[i]->name);
+          }
           parts.emplace_back(item);
         }
         return parts;
@@ -732,7 +1023,7 @@ Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
         EqGroup g;
         g.columns = cols;
         for (const auto& v : bound) {
-          RINGDB_ASSIGN_OR_RETURN(auto parts, split_tuple(v));
+          RINGDB_ASSIGN_OR_RETURN(auto parts, split_tuple(v, bound.size() > 1));
           g.tuples.push_back(std::move(parts));
         }
         RINGDB_RETURN_IF_ERROR(add_eq_group(std::move(g)));
@@ -740,39 +1031,12 @@ Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
       }
       RINGDB_ASSIGN_OR_RETURN(Bytes v,
                               binder_.bind_required(r.value, tuple, "(" + r.columns[0] + ", ...)"));
-      RINGDB_ASSIGN_OR_RETURN(auto parts, split_tuple(v));
-      for (const auto* c : cols) {
-        if (c->descending != cols[0]->descending)
-          return Status::not_supported(
-              "multi-column slices over mixed ASC/DESC columns are not supported yet");
-      }
-      if (slice_width && slice_first != static_cast<size_t>(cols[0]->position)) {
-        return invalid("Column \"" + cols[0]->name +
-                       "\" cannot be restricted by two tuple-notation inequalities not starting "
-                       "with the same column");
-      }
-      slice_first = static_cast<size_t>(cols[0]->position);
-      slice_width = std::max(slice_width, cols.size());
-      slice_desc = cols[0]->descending;
-      SliceBound b{parts, r.op == Relation::Op::kGe || r.op == Relation::Op::kLe};
-      if (r.op == Relation::Op::kGt || r.op == Relation::Op::kGe)
-        lower = b;
-      else if (r.op == Relation::Op::kLt || r.op == Relation::Op::kLe)
-        upper = b;
-      else
-        return invalid("Unsupported operator on a multi-column relation");
-      Filter f;
-      f.column = cols[0];
-      f.op = r.op;
-      f.tuple = cols;
-      Bytes encoded;
-      for (size_t i = 0; i < cols.size(); ++i) {
-        RINGDB_RETURN_IF_ERROR(
-            storage::encode_comparable(cols[i]->type.to_storage(), parts[i], false, &encoded));
-      }
-      f.values.push_back(std::move(encoded));
-      slice_filters.push_back(f);
-      plan.clustering_filters.push_back(std::move(f));
+      if (r.op != Relation::Op::kGt && r.op != Relation::Op::kGe && r.op != Relation::Op::kLt &&
+          r.op != Relation::Op::kLe)
+        return invalid("Unsupported \"" + std::string(op_text(r.op)) +
+                       "\" relation: " + relation_text(r));
+      RINGDB_ASSIGN_OR_RETURN(auto parts, split_tuple(v, false));
+      RINGDB_RETURN_IF_ERROR(add_slice(cols, r.op, std::move(parts)));
       continue;
     }
     const ColumnMetadata* c = table.column(r.columns[0]);
@@ -798,21 +1062,7 @@ Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
     if (c->kind == ColumnKind::kClustering && r.op != Relation::Op::kNeq &&
         r.op != Relation::Op::kContains && r.op != Relation::Op::kContainsKey) {
       RINGDB_ASSIGN_OR_RETURN(Bytes v, binder_.bind_required(r.value, c->type, c->name));
-      if (slice_width && slice_first != static_cast<size_t>(c->position)) {
-        return invalid(
-            "Clustering column \"" + c->name +
-            "\" cannot be restricted (preceding column is restricted by a non-EQ relation)");
-      }
-      slice_first = static_cast<size_t>(c->position);
-      slice_width = std::max<size_t>(slice_width, 1);
-      slice_desc = c->descending;
-      slice_filters.push_back({c, r.op, {v}, {}});
-      plan.clustering_filters.push_back(slice_filters.back());
-      SliceBound b{{v}, r.op == Relation::Op::kGe || r.op == Relation::Op::kLe};
-      if (r.op == Relation::Op::kGt || r.op == Relation::Op::kGe)
-        lower = b;
-      else
-        upper = b;
+      RINGDB_RETURN_IF_ERROR(add_slice({c}, r.op, {std::move(v)}));
       continue;
     }
     if (for_write) {
@@ -873,23 +1123,14 @@ Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
     prefix_groups.push_back(eq_groups[prefix]->tuples);
     prefix += eq_groups[prefix]->columns.size();
   }
-  if (lower || upper) {
-    for (size_t i = slice_first; i < slice_first + slice_width && i < ck.size(); ++i) {
-      if (eq_restricted[i])
-        return invalid(ck[i]->name +
-                       " cannot be restricted by more than one relation if it includes an Equal");
-    }
-  }
   for (size_t i = prefix; i < ck.size(); ++i) {
     if (!eq_groups[i]) continue;
-    if (for_write) {
-      return invalid("PRIMARY KEY column \"" + ck[i]->name +
-                     "\" cannot be restricted as preceding column \"" + ck[prefix]->name +
-                     "\" is not restricted");
+    // Not part of the prefix: each row is checked instead (an UPDATE's caller reports the
+    // clustering keys missing).
+    if (use == WhereUse::kSelect) {
+      plan.filters.push_back(eq_groups[i]->filter);
+      plan.needs_filtering = true;
     }
-    // Not part of the prefix: each row is checked instead.
-    plan.filters.push_back(eq_groups[i]->filter);
-    plan.needs_filtering = true;
   }
   // The combinations of the prefix's values, sorted as each group is and taken in column order:
   // in clustering order.
@@ -898,25 +1139,44 @@ Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
   plan.clustering_prefixes =
       cartesian_concat(prefix_groups, QueryProcessor::kInValuesMax, &too_many);
   if (too_many) return invalid("IN restrictions produce too many clustering combinations");
-  if (lower || upper) {
-    if (slice_first != prefix) {
-      if (for_write) {
-        return invalid("PRIMARY KEY column \"" + ck[slice_first]->name +
-                       "\" cannot be restricted as preceding column \"" + ck[prefix]->name +
-                       "\" is not restricted");
-      }
-      // Not usable as a slice: each row is checked instead.
-      plan.filters.insert(plan.filters.end(), slice_filters.begin(), slice_filters.end());
+  for (size_t i = 0; i < ck.size(); ++i) {
+    bool restricted = eq_restricted[i];
+    for (const auto& [first, sl] : slices) restricted |= i >= first && i < first + sl.width;
+    if (!restricted) plan.unrestricted_clustering.push_back(ck[i]);
+  }
+  for (auto& [first, sl] : slices) {
+    if (first != prefix) {
+      // Not usable as a range (only with ALLOW FILTERING, check_clustering_restrictions saw to
+      // it): each row is checked instead.
+      plan.filters.insert(plan.filters.end(), sl.filters.begin(), sl.filters.end());
       plan.needs_filtering = true;
-    } else {
-      auto make = [&](const SliceBound& b) {
-        return storage::ClusteringBound{b.values, b.inclusive};
-      };
-      if (lower) plan.slice_start = make(*lower);
-      if (upper) plan.slice_end = make(*upper);
-      // Value order runs against clustering order on DESC columns.
-      if (slice_desc) std::swap(plan.slice_start, plan.slice_end);
+      continue;
     }
+    const ColumnMetadata& lead = *ck[first];
+    bool mixed = false;
+    for (size_t i = first + 1; i < first + sl.width && i < ck.size(); ++i)
+      mixed |= ck[i]->descending != lead.descending;
+    auto make = [&](const SliceBound& b) {
+      return storage::ClusteringBound{b.values, b.inclusive};
+    };
+    if (!mixed) {
+      if (sl.lower) plan.slice_start = make(*sl.lower);
+      if (sl.upper) plan.slice_end = make(*sl.upper);
+    } else {
+      // A tuple slice over ASC and DESC columns is not one range in clustering order: read the
+      // range of its first column and check each row against the tuples.
+      if (use == WhereUse::kDelete)
+        return Status::not_supported(
+            "DELETE with a multi-column slice over mixed ASC/DESC columns is not supported yet");
+      auto first_column = [&](const SliceBound& b) {
+        return storage::ClusteringBound{{b.values[0]}, b.inclusive || b.values.size() > 1};
+      };
+      if (sl.lower) plan.slice_start = first_column(*sl.lower);
+      if (sl.upper) plan.slice_end = first_column(*sl.upper);
+      plan.filters.insert(plan.filters.end(), sl.filters.begin(), sl.filters.end());
+    }
+    // Value order runs against clustering order on DESC columns.
+    if (lead.descending) std::swap(plan.slice_start, plan.slice_end);
   }
   if (plan.token && any_partition)
     return invalid("Token and partition key restrictions cannot be mixed yet");
@@ -1251,7 +1511,7 @@ Status StatementRunner::update_mutations(const UpdateStatement& s, std::optional
   RINGDB_ASSIGN_OR_RETURN(const TableMetadata* table, resolve(s.keyspace, s.table));
   RINGDB_ASSIGN_OR_RETURN(int64_t ts, write_timestamp(s.using_clause, batch_ts));
   RINGDB_ASSIGN_OR_RETURN(int32_t ttl, write_ttl(s.using_clause));
-  RINGDB_ASSIGN_OR_RETURN(KeyPlan plan, plan_where(*table, s.where, /*for_write=*/true));
+  RINGDB_ASSIGN_OR_RETURN(KeyPlan plan, plan_where(*table, s.where, WhereUse::kUpdate));
   if (!plan.partition_complete) return invalid("Some partition key parts are missing");
   using Kind = storage::CellWrite::Kind;
   storage::RowWrite row, static_row;
@@ -1404,8 +1664,16 @@ Status StatementRunner::update_mutations(const UpdateStatement& s, std::optional
   }
   const auto ck = table->clustering();
   const bool full_row = plan.selects_rows(ck.size());
-  if (!full_row && !(only_static && plan.clustering_prefix_length == 0 && !plan.has_slice())) {
-    return invalid("Some clustering keys are missing: " + ck[plan.clustering_prefix_length]->name);
+  if (only_static && !ck.empty() && !plan.clustering_filters.empty()) {
+    return invalid(
+        "Invalid restrictions on clustering columns since the UPDATE statement modifies only "
+        "static columns");
+  }
+  if (!full_row && !only_static) {
+    std::string missing;
+    for (const auto* c : plan.unrestricted_clustering)
+      missing += (missing.empty() ? "" : ", ") + c->name;
+    return invalid("Some clustering keys are missing: " + missing);
   }
   RINGDB_ASSIGN_OR_RETURN(std::vector<Bytes> keys, partition_keys(*table, plan));
   const auto clusterings =
@@ -1462,7 +1730,7 @@ Status StatementRunner::delete_mutations(const DeleteStatement& s, std::optional
                                          std::vector<storage::Mutation>* out) {
   RINGDB_ASSIGN_OR_RETURN(const TableMetadata* table, resolve(s.keyspace, s.table));
   RINGDB_ASSIGN_OR_RETURN(int64_t ts, write_timestamp(s.using_clause, batch_ts));
-  RINGDB_ASSIGN_OR_RETURN(KeyPlan plan, plan_where(*table, s.where, /*for_write=*/true));
+  RINGDB_ASSIGN_OR_RETURN(KeyPlan plan, plan_where(*table, s.where, WhereUse::kDelete));
   if (!plan.partition_complete) return invalid("Some partition key parts are missing");
   const auto ck = table->clustering();
   RINGDB_ASSIGN_OR_RETURN(std::vector<Bytes> keys, partition_keys(*table, plan));
@@ -1516,10 +1784,13 @@ Status StatementRunner::delete_mutations(const DeleteStatement& s, std::optional
           target->cells.push_back({Kind::kDelete, c->id, std::nullopt, "", ts, 0, 0});
         }
       }
+      if (only_static && !ck.empty() && !plan.clustering_filters.empty()) {
+        return invalid(
+            "Invalid restrictions on clustering columns since the DELETE statement modifies only "
+            "static columns");
+      }
       if (!row.cells.empty()) {
-        if (!full_row)
-          return invalid("Some clustering keys are missing: " +
-                         ck[plan.clustering_prefix_length]->name);
+        if (!full_row) return invalid("Range deletions are not supported for specific columns");
         for (const auto& p : prefixes) {
           storage::RowWrite r = row;
           r.clustering = p;
@@ -2395,7 +2666,8 @@ Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
       *table, [this](int64_t m) { return qp_.new_timeuuid(m); },
       [this] { return qp_.random_uuid(); }, qp_.clock_);
   RINGDB_RETURN_IF_ERROR(selection.build(s.selectors, s.json));
-  RINGDB_ASSIGN_OR_RETURN(KeyPlan plan, plan_where(*table, s.where, /*for_write=*/false));
+  RINGDB_ASSIGN_OR_RETURN(KeyPlan plan,
+                          plan_where(*table, s.where, WhereUse::kSelect, s.allow_filtering));
   const bool has_clustering_restrictions = !plan.clustering_filters.empty();
   if (!s.allow_filtering &&
       (plan.needs_filtering || (!plan.partition_complete && has_clustering_restrictions))) {
@@ -2493,10 +2765,14 @@ Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
   const bool sort_in_memory = !s.order_by.empty() && plan.partition_complete;
 
   // Feeds one row through filters, grouping and projection. Returns false to stop.
+  // Whether the last row given to emit passed the filters (PER PARTITION LIMIT counts those).
+  bool row_passed = false;
   auto emit = [&](const Materialized& m, const std::vector<Filter>& filters) -> Result<bool> {
+    row_passed = false;
     for (const auto& f : filters) {
       if (!passes(f, m, table->columns.data())) return true;
     }
+    row_passed = true;
     if (aggregate) {
       if (!group_columns.empty()) {
         std::vector<std::optional<Bytes>> key;
@@ -2561,7 +2837,7 @@ Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
         const int64_t want = std::min({page_size - emitted, limit - emitted,
                                        per_partition_limit - static_cast<int64_t>(in_partition)});
         if (want <= 0) break;
-        read.row_limit = (plan.needs_filtering || aggregate || sort_in_memory)
+        read.row_limit = (!plan.filters.empty() || aggregate || sort_in_memory)
                              ? QueryProcessor::kResultRowsMax + 1
                              : static_cast<uint64_t>(want);
         RINGDB_ASSIGN_OR_RETURN(std::shared_ptr<const storage::Partition> shared,
@@ -2571,9 +2847,9 @@ Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
         if (rows_read > QueryProcessor::kResultRowsMax) return too_many();
         for (size_t r = 0; r < p.rows.size(); ++r) {
           partition_had_rows = true;
-          ++in_partition;
           Materialized m = materialize(*table, index, p, &p.rows[r], now);
           RINGDB_ASSIGN_OR_RETURN(bool more, emit(m, plan.filters));
+          if (row_passed) ++in_partition;
           const bool partition_full = static_cast<int64_t>(in_partition) >= per_partition_limit;
           if (!more || (partition_full && r + 1 < p.rows.size())) {
             if (!more && emitted >= page_size && !(emitted >= limit)) {
@@ -2654,9 +2930,10 @@ Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
             ++rows_read;
             if (aggregate && rows_read > QueryProcessor::kResultRowsMax) return too_many();
             if (static_cast<int64_t>(in_partition) >= per_partition_limit) return true;
-            ++in_partition;
             Materialized m = materialize(*table, index, p, row, now);
-            return emit(m, filters);
+            RINGDB_ASSIGN_OR_RETURN(bool more, emit(m, filters));
+            if (row_passed) ++in_partition;
+            return more;
           };
           if (p.rows.empty() && p.static_row && plan.clustering_filters.empty()) {
             RINGDB_ASSIGN_OR_RETURN(bool more, one(nullptr));

@@ -713,6 +713,8 @@ class Parser {
     advance();  // the opening bracket
     Term t;
     t.kind = kind;
+    // A tuple has at least one element: `()` is not a value.
+    if (kind == Term::Kind::kTuple && is_symbol(close)) return unexpected("a value");
     if (accept(close)) return t;
     do {
       RINGDB_ASSIGN_OR_RETURN(Term e, term(depth + 1));
