@@ -232,6 +232,23 @@ class DriverTest(unittest.TestCase):
         self.assertEqual(sorted(r.p for r in rows), [0, 1, 2, 3])
         rows = self.q("SELECT c1, c2 FROM sel WHERE p = 1 ORDER BY c1 DESC, c2 DESC LIMIT 3")
         self.assertEqual([(r.c1, r.c2) for r in rows], [(2, "b"), (2, "a"), (1, "b")])
+        # A tuple slice over clustering columns of mixed order, in clustering order (c1 DESC, c2 ASC).
+        s.execute("CREATE TABLE mixed (p int, c1 int, c2 int, PRIMARY KEY (p, c1, c2)) "
+                  "WITH CLUSTERING ORDER BY (c1 DESC, c2 ASC)")
+        for c1, c2 in ((2, 3), (2, 4), (4, 4), (3, 4), (4, 5), (4, 6)):
+            s.execute("INSERT INTO mixed (p, c1, c2) VALUES (0, %s, %s)", (c1, c2))
+        mixed = s.prepare("SELECT c1, c2 FROM mixed WHERE p = 0 AND (c1, c2) >= ? AND (c1, c2) < ?")
+        rows = s.execute(mixed, ((2, 3), (4, 5)))
+        self.assertEqual([(r.c1, r.c2) for r in rows], [(4, 4), (3, 4), (2, 3), (2, 4)])
+        # Cassandra's refusals, with its messages.
+        with self.assertRaisesRegex(InvalidRequest, 'PRIMARY KEY column "c2" cannot be restricted as '
+                                    'preceding column "c1" is not restricted'):
+            s.execute("SELECT * FROM sel WHERE p = 1 AND c2 = 'a'")
+        with self.assertRaisesRegex(InvalidRequest, 'Clustering column "c2" cannot be restricted '
+                                    r'\(preceding column "c1" is restricted by a non-EQ relation\)'):
+            s.execute("SELECT * FROM sel WHERE p = 1 AND c1 > 0 AND c2 = 'a'")
+        rows = self.q("SELECT c1, c2 FROM sel WHERE p = 1 AND c1 > 0 AND c2 = 'a' ALLOW FILTERING")
+        self.assertEqual([(r.c1, r.c2) for r in rows], [(1, "a"), (2, "a")])
         self.assertEqual(len(self.q("SELECT * FROM sel PER PARTITION LIMIT 2")), 8)
         self.assertEqual(sorted(r.p for r in self.q("SELECT DISTINCT p FROM sel")), [0, 1, 2, 3])
         agg = self.q("SELECT count(*) AS n, sum(v) AS s, min(v) AS lo, max(v) AS hi, avg(v) AS av FROM sel WHERE p = 2")[0]
