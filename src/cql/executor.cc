@@ -714,6 +714,33 @@ class StatementRunner {
                                                  const std::vector<CasItem>& items,
                                                  int64_t timestamp);
   // Prepared metadata: a spec for every bind marker, and the partition key's marker positions.
+  // Whether a write statement (INSERT, UPDATE or DELETE) is on a counter table.
+  Result<bool> writes_counter_table(const Statement& statement) {
+    const TableMetadata* table = nullptr;
+    std::visit(
+        [&](const auto& s) {
+          using T = std::decay_t<decltype(s)>;
+          if constexpr (std::is_same_v<T, InsertStatement> || std::is_same_v<T, UpdateStatement> ||
+                        std::is_same_v<T, DeleteStatement>) {
+            auto t = resolve(s.keyspace, s.table);
+            if (t.is_ok()) table = t.value();
+          }
+        },
+        statement);
+    return table != nullptr && table->is_counter_table();
+  }
+  // Cassandra's rules on counters in a batch: a COUNTER batch holds statements on counter tables
+  // only, a LOGGED batch none, an UNLOGGED one not both kinds.
+  static Status check_batch_counters(BatchStatement::Type type, bool has_counters,
+                                     bool has_non_counters) {
+    if (type == BatchStatement::Type::kCounter && has_non_counters)
+      return invalid("Cannot include non-counter statement in a counter batch");
+    if (has_counters && has_non_counters)
+      return invalid("Counter and non-counter mutations cannot exist in the same batch");
+    if (type == BatchStatement::Type::kLogged && has_counters)
+      return invalid("Cannot include a counter statement in a logged batch");
+    return Status::ok();
+  }
   Status describe_binds(std::vector<ColumnSpec>* specs, std::vector<uint16_t>* pk_indexes,
                         std::vector<ColumnSpec>* result_columns);
 
@@ -3636,11 +3663,21 @@ Result<ResultMessage> StatementRunner::run() {
   }
   if (auto* b = std::get_if<BatchStatement>(&st)) {
     std::vector<Statement> statements;
-    bool conditional = false;
+    bool conditional = false, has_counters = false, has_non_counters = false;
     for (const auto& inner : b->statements) {
       statements.push_back(std::visit([](const auto& x) { return Statement(x); }, inner));
       conditional = conditional || is_conditional(statements.back());
+      const bool timestamped =
+          std::visit([](const auto& x) { return x.using_clause.timestamp.has_value(); }, inner);
+      if (b->using_clause.timestamp && timestamped)
+        return invalid("Timestamp must be set either on BATCH or individual statements");
+      RINGDB_ASSIGN_OR_RETURN(bool counter, writes_counter_table(statements.back()));
+      (counter ? has_counters : has_non_counters) = true;
     }
+    if (b->using_clause.ttl) return invalid("Global TTL on the BATCH statement is not supported.");
+    if (b->using_clause.timestamp && b->type == BatchStatement::Type::kCounter)
+      return invalid("Cannot provide custom timestamp for counter BATCH");
+    RINGDB_RETURN_IF_ERROR(check_batch_counters(b->type, has_counters, has_non_counters));
     if (conditional) {
       if (b->using_clause.timestamp)
         return invalid("Cannot provide custom timestamp for conditional BATCH");
@@ -4194,24 +4231,21 @@ void QueryProcessor::batch_async(uint8_t type, const std::vector<BatchEntry>& en
     return done(std::move(result).value());
   }
   const int64_t ts = options.timestamp ? *options.timestamp : next_timestamp();
+  bool has_counters = false, has_non_counters = false;
+  for (size_t i = 0; i < statements.size(); ++i) {
+    auto counter = runners[i]->writes_counter_table(statements[i]->parsed->statement);
+    if (!counter.is_ok()) return done(to_cql_error(counter.status()));
+    (counter.value() ? has_counters : has_non_counters) = true;
+  }
+  const auto batch_type = type == 0   ? BatchStatement::Type::kLogged
+                          : type == 1 ? BatchStatement::Type::kUnlogged
+                                      : BatchStatement::Type::kCounter;
+  Status rule = StatementRunner::check_batch_counters(batch_type, has_counters, has_non_counters);
+  if (!rule.is_ok()) return done(to_cql_error(rule));
   std::vector<storage::Mutation> mutations;
   for (size_t i = 0; i < statements.size(); ++i) {
-    const size_t before = mutations.size();
     Status s = runners[i]->collect_mutations(statements[i]->parsed->statement, ts, &mutations);
     if (!s.is_ok()) return done(to_cql_error(s));
-    // Counter and regular writes do not mix (Cassandra's COUNTER batch rule).
-    for (size_t m = before; m < mutations.size(); ++m) {
-      bool counter = false;
-      for (const auto& row : mutations[m].rows) {
-        for (const auto& cell : row.cells)
-          counter |= cell.kind == storage::CellWrite::Kind::kCounterAdd;
-      }
-      if (counter && type != 2)
-        return done(to_cql_error(invalid("Cannot include a counter statement in a logged batch")));
-      if (!counter && type == 2)
-        return done(
-            to_cql_error(invalid("Cannot include non-counter statement in a counter batch")));
-    }
   }
   WriteGroup own;
   (group ? *group : own).add(std::move(mutations), std::move(done), ResultMessage{});

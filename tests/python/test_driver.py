@@ -200,6 +200,31 @@ class DriverTest(unittest.TestCase):
         self.assertEqual(self.q("SELECT count(*) FROM kv")[0].count, 10)
         s.execute("BEGIN BATCH INSERT INTO kv (k, v) VALUES (200, 'a'); UPDATE kv SET v = 'b' WHERE k = 201; APPLY BATCH")
         self.assertEqual(self.q("SELECT v FROM kv WHERE k = 201")[0].v, "b")
+        # Cassandra's counter rules, for protocol batches and text batches alike.
+        bump = SimpleStatement("UPDATE hits SET n = n + 1 WHERE page = 'b'")
+        put = SimpleStatement("INSERT INTO kv (k, v) VALUES (300, 'c')")
+        for kind, statements, message in (
+                (BatchType.COUNTER, (bump, put), "Cannot include non-counter statement in a counter batch"),
+                (BatchType.LOGGED, (bump,), "Cannot include a counter statement in a logged batch"),
+                (BatchType.UNLOGGED, (bump, put), "Counter and non-counter mutations cannot exist in the same batch")):
+            batch = BatchStatement(batch_type=kind)
+            for one in statements:
+                batch.add(one)
+            with self.assertRaisesRegex(InvalidRequest, message):
+                s.execute(batch)
+            text = "BEGIN %sBATCH %s; APPLY BATCH" % (
+                {BatchType.COUNTER: "COUNTER ", BatchType.LOGGED: "", BatchType.UNLOGGED: "UNLOGGED "}[kind],
+                "; ".join(one.query_string for one in statements))
+            with self.assertRaisesRegex(InvalidRequest, message):
+                s.execute(text)
+        unlogged_counters = BatchStatement(batch_type=BatchType.UNLOGGED)
+        unlogged_counters.add(bump)
+        s.execute(unlogged_counters)
+        s.execute("BEGIN UNLOGGED BATCH UPDATE hits SET n = n + 1 WHERE page = 'b'; APPLY BATCH")
+        self.assertEqual(self.q("SELECT n FROM hits WHERE page = 'b'")[0].n, 2)
+        self.assertEqual(len(self.q("SELECT * FROM kv WHERE k = 300")), 0)
+        with self.assertRaisesRegex(InvalidRequest, "Timestamp must be set either on BATCH or individual statements"):
+            s.execute("BEGIN BATCH USING TIMESTAMP 5 INSERT INTO kv (k, v) VALUES (1, 'a') USING TIMESTAMP 6; APPLY BATCH")
 
     def test_select_forms(self):
         s = self.session
