@@ -330,6 +330,8 @@ struct Filter {
   // A multi-column relation (a, b) op (x, y) on clustering columns: `column` is the first of
   // them, `tuple` all of them, and each of `values` their comparable encodings in value order.
   std::vector<const ColumnMetadata*> tuple;
+  // m[key] = value on a map column: `values` holds the value.
+  std::optional<Bytes> element_key;
 };
 
 struct TokenRange {
@@ -836,6 +838,9 @@ Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
   const auto pk = table.partition_key();
   const auto ck = table.clustering();
   plan.partition_values.resize(pk.size());
+  // Per partition key column: unrestricted, = or IN (an empty IN selects nothing).
+  enum class KeyRestriction : uint8_t { kNone, kEq, kIn };
+  std::vector<KeyRestriction> partition_in(pk.size(), KeyRestriction::kNone);
   // = and IN on clustering columns, by the first column they restrict: one column, or several
   // for (a, b) = (x, y) and (a, b) IN ((x, y), ...).
   struct EqGroup {
@@ -1068,12 +1073,37 @@ Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
     }
     const ColumnMetadata* c = table.column(r.columns[0]);
     if (c == nullptr) return invalid("Undefined column name " + r.columns[0]);
+    // What a column's type allows (Cassandra's SingleColumnRelation checks).
+    if (r.op == Relation::Op::kContainsKey && c->type.kind != ValueKind::kMap)
+      return invalid("Cannot use CONTAINS KEY on non-map column " + c->name);
+    if (r.op == Relation::Op::kContains && !c->type.is_collection())
+      return invalid("Cannot use CONTAINS on non-collection column " + c->name);
+    if (r.element_key) {
+      if (c->type.kind == ValueKind::kList)
+        return invalid("Indexes on list entries (" + c->name +
+                       "[index] = value) are not currently supported.");
+      if (c->type.kind != ValueKind::kMap)
+        return invalid("Column " + c->name + " cannot be used as a map");
+      if (!c->type.is_multi_cell())
+        return invalid("Map-entry equality predicates on frozen map column " + c->name +
+                       " are not supported");
+      if (r.op != Relation::Op::kEq)
+        return invalid("Only EQ relations are supported on map entries");
+    } else if (c->type.is_collection() && c->type.is_multi_cell() &&
+               r.op != Relation::Op::kContains && r.op != Relation::Op::kContainsKey) {
+      return invalid("Collection column '" + c->name + "' (" + c->type.to_cql() +
+                     ") cannot be restricted by a '" + op_text(r.op) + "' relation");
+    }
     if (c->kind == ColumnKind::kPartitionKey &&
         (r.op == Relation::Op::kEq || r.op == Relation::Op::kIn)) {
-      auto& slot = plan.partition_values[static_cast<size_t>(c->position)];
-      if (!slot.empty())
-        return invalid(c->name +
-                       " cannot be restricted by more than one relation if it includes an Equal");
+      const auto position = static_cast<size_t>(c->position);
+      auto& slot = plan.partition_values[position];
+      if (partition_in[position] != KeyRestriction::kNone) {
+        return invalid(c->name + " cannot be restricted by more than one relation if it includes " +
+                       (partition_in[position] == KeyRestriction::kIn ? "a IN" : "an Equal"));
+      }
+      partition_in[position] =
+          r.op == Relation::Op::kIn ? KeyRestriction::kIn : KeyRestriction::kEq;
       RINGDB_ASSIGN_OR_RETURN(slot, bind_values(r, *c));
       continue;
     }
@@ -1101,11 +1131,16 @@ Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
     const CqlType* value_type = &c->type;
     CqlType element;
     if (r.op == Relation::Op::kContains || r.op == Relation::Op::kContainsKey) {
-      if (!c->type.is_collection())
-        return invalid("Cannot use CONTAINS on non-collection column " + c->name);
       element = r.op == Relation::Op::kContainsKey ? c->type.params[0]
                 : c->type.kind == ValueKind::kMap  ? c->type.params[1]
                                                    : c->type.params[0];
+      value_type = &element;
+    }
+    if (r.element_key) {
+      RINGDB_ASSIGN_OR_RETURN(Bytes key, binder_.bind_required(*r.element_key, c->type.params[0],
+                                                               "key(" + c->name + ")"));
+      f.element_key = std::move(key);
+      element = c->type.params[1];
       value_type = &element;
     }
     if (r.op == Relation::Op::kIn) {
@@ -1118,26 +1153,29 @@ Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
     plan.needs_filtering = true;
   }
 
-  // Partition key: complete when every column has values.
-  plan.partition_complete = std::all_of(plan.partition_values.begin(), plan.partition_values.end(),
-                                        [](const auto& v) { return !v.empty(); });
-  const bool any_partition = std::any_of(plan.partition_values.begin(), plan.partition_values.end(),
-                                         [](const auto& v) { return !v.empty(); });
-  if (any_partition && !plan.partition_complete) {
-    if (for_write)
-      return invalid("Some partition key parts are missing: " + [&] {
-        std::string s;
-        for (const auto* c : pk) {
-          if (plan.partition_values[static_cast<size_t>(c->position)].empty())
-            s += (s.empty() ? "" : ", ") + c->name;
-        }
-        return s;
-      }());
+  // Partition key: complete when every column is restricted by = or IN.
+  auto restricted = [](KeyRestriction k) { return k != KeyRestriction::kNone; };
+  plan.partition_complete = std::all_of(partition_in.begin(), partition_in.end(), restricted);
+  const bool any_partition = std::any_of(partition_in.begin(), partition_in.end(), restricted);
+  if (for_write && !plan.partition_complete) {
+    std::string missing;
     for (const auto* c : pk) {
-      auto& values = plan.partition_values[static_cast<size_t>(c->position)];
-      if (values.empty()) continue;
+      if (!restricted(partition_in[static_cast<size_t>(c->position)]))
+        missing += (missing.empty() ? "" : ", ") + c->name;
+    }
+    return invalid("Some partition key parts are missing: " + missing);
+  }
+  if (any_partition && !plan.partition_complete) {
+    for (const auto* c : pk) {
+      const auto position = static_cast<size_t>(c->position);
+      if (!restricted(partition_in[position])) continue;
+      auto& values = plan.partition_values[position];
       plan.filters.push_back(
-          {c, values.size() > 1 ? Relation::Op::kIn : Relation::Op::kEq, values, {}});
+          {c,
+           partition_in[position] == KeyRestriction::kIn ? Relation::Op::kIn : Relation::Op::kEq,
+           values,
+           {},
+           std::nullopt});
       values.clear();
     }
     plan.needs_filtering = true;
@@ -1539,7 +1577,6 @@ Status StatementRunner::update_mutations(const UpdateStatement& s, std::optional
   RINGDB_ASSIGN_OR_RETURN(int64_t ts, write_timestamp(s.using_clause, batch_ts));
   RINGDB_ASSIGN_OR_RETURN(int32_t ttl, write_ttl(s.using_clause));
   RINGDB_ASSIGN_OR_RETURN(KeyPlan plan, plan_where(*table, s.where, WhereUse::kUpdate));
-  if (!plan.partition_complete) return invalid("Some partition key parts are missing");
   using Kind = storage::CellWrite::Kind;
   storage::RowWrite row, static_row;
   static_row.is_static = true;
@@ -1758,7 +1795,6 @@ Status StatementRunner::delete_mutations(const DeleteStatement& s, std::optional
   RINGDB_ASSIGN_OR_RETURN(const TableMetadata* table, resolve(s.keyspace, s.table));
   RINGDB_ASSIGN_OR_RETURN(int64_t ts, write_timestamp(s.using_clause, batch_ts));
   RINGDB_ASSIGN_OR_RETURN(KeyPlan plan, plan_where(*table, s.where, WhereUse::kDelete));
-  if (!plan.partition_complete) return invalid("Some partition key parts are missing");
   const auto ck = table->clustering();
   RINGDB_ASSIGN_OR_RETURN(std::vector<Bytes> keys, partition_keys(*table, plan));
   const auto& prefixes = plan.clustering_prefixes;
@@ -1996,6 +2032,16 @@ bool passes(const Filter& f, const Materialized& row, const ColumnMetadata* colu
   }
   const auto& v = row.values[static_cast<size_t>(f.column - columns)];
   const CqlType& type = f.column->type;
+  if (f.element_key) {  // m[key] = value
+    if (!v) return false;
+    std::vector<Bytes> items;
+    if (!schema::split_collection(*v, true, &items).is_ok()) return false;
+    for (size_t i = 0; i + 1 < items.size(); i += 2) {
+      if (compare_values(type.params[0], items[i], *f.element_key) == 0)
+        return compare_values(type.params[1], items[i + 1], f.values[0]) == 0;
+    }
+    return false;
+  }
   if (f.op == Relation::Op::kContains || f.op == Relation::Op::kContainsKey) {
     if (!v) return false;
     std::vector<Bytes> items;
@@ -2674,6 +2720,51 @@ Result<std::optional<ResultMessage>> StatementRunner::run_single_row_read(
   return std::optional<ResultMessage>(std::move(result));
 }
 
+// Cassandra's rules for SELECT DISTINCT: partition key and static columns only, in the selection
+// and in the WHERE clause, and every partition key column when it reads a range of partitions.
+static Status check_distinct(const SelectStatement& s, const TableMetadata& table,
+                             const KeyPlan& plan) {
+  if (s.per_partition_limit)
+    return invalid("PER PARTITION LIMIT is not allowed with SELECT DISTINCT queries");
+  bool where_ok = plan.clustering_filters.empty();
+  for (const auto& r : s.where) {
+    const ColumnMetadata* c = r.is_token ? nullptr : table.column(r.columns[0]);
+    if (c && c->kind == ColumnKind::kRegular) where_ok = false;
+  }
+  if (!where_ok) {
+    return invalid(
+        "SELECT DISTINCT with WHERE clause only supports restriction by partition key and/or "
+        "static columns.");
+  }
+  std::vector<const ColumnMetadata*> requested;
+  std::function<void(const Selector&)> collect = [&](const Selector& sel) {
+    if (sel.kind == Selector::Kind::kColumn || sel.kind == Selector::Kind::kWritetime ||
+        sel.kind == Selector::Kind::kTtl) {
+      if (const ColumnMetadata* c = table.column(sel.name)) requested.push_back(c);
+    }
+    for (const auto& a : sel.args) collect(a);
+  };
+  if (s.selectors.empty()) requested = wildcard_columns(table);
+  for (const auto& sel : s.selectors) collect(sel);
+  for (const auto* c : requested) {
+    if (c->kind != ColumnKind::kPartitionKey && c->kind != ColumnKind::kStatic) {
+      return invalid(
+          "SELECT DISTINCT queries must only request partition key columns and/or static columns "
+          "(not " +
+          c->name + ")");
+    }
+  }
+  if (plan.partition_complete) return Status::ok();
+  for (const auto* c : table.partition_key()) {
+    if (std::find(requested.begin(), requested.end(), c) == requested.end()) {
+      return invalid(
+          "SELECT DISTINCT queries must request all the partition key columns (missing " + c->name +
+          ")");
+    }
+  }
+  return Status::ok();
+}
+
 Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
   if (prepared_ != nullptr) {
     std::shared_ptr<const SingleRowRead> plan = prepared_->single_row_read.load();
@@ -2695,6 +2786,7 @@ Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
   RINGDB_RETURN_IF_ERROR(selection.build(s.selectors, s.json));
   RINGDB_ASSIGN_OR_RETURN(KeyPlan plan,
                           plan_where(*table, s.where, WhereUse::kSelect, s.allow_filtering));
+  if (s.distinct) RINGDB_RETURN_IF_ERROR(check_distinct(s, *table, plan));
   const bool has_clustering_restrictions = !plan.clustering_filters.empty();
   if (!s.allow_filtering &&
       (plan.needs_filtering || (!plan.partition_complete && has_clustering_restrictions))) {
@@ -2741,19 +2833,7 @@ Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
   RINGDB_RETURN_IF_ERROR(positive(s.limit, "[limit]", &limit));
   RINGDB_RETURN_IF_ERROR(
       positive(s.per_partition_limit, "[per_partition_limit]", &per_partition_limit));
-  if (s.distinct) {
-    for (const auto& sel : s.selectors) {
-      const ColumnMetadata* c =
-          sel.kind == Selector::Kind::kColumn ? table->column(sel.name) : nullptr;
-      if (c && c->kind != ColumnKind::kPartitionKey && c->kind != ColumnKind::kStatic) {
-        return invalid(
-            "SELECT DISTINCT queries must only request partition key columns and/or static columns "
-            "(not " +
-            c->name + ")");
-      }
-    }
-    per_partition_limit = 1;
-  }
+  if (s.distinct) per_partition_limit = 1;
   // GROUP BY: a prefix of the primary key.
   std::vector<size_t> group_columns;
   for (size_t i = 0; i < s.group_by.size(); ++i) {

@@ -477,6 +477,74 @@ TEST_F(ProcessorTest, ClusteringRestrictionsAreCheckedAsCassandraDoes) {
             Rows{"011"});
 }
 
+// Relations on partition keys, collections and map entries, and SELECT DISTINCT, with Cassandra's
+// messages.
+TEST_F(ProcessorTest, RelationsOnKeysAndCollectionsAreCheckedAsCassandraDoes) {
+  ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+  ok("CREATE TABLE ks.pk2 (a text, b int, c int, d int, s int static, PRIMARY KEY ((a, b), c))");
+  ok("CREATE TABLE ks.coll (a int PRIMARY KEY, b set<int>, c list<int>, d map<int, int>, "
+     "e frozen<map<int, int>>)");
+  ok("INSERT INTO ks.coll (a, b, d, e) VALUES (1, {1}, {0: 5, 1: 6}, {1: 6})");
+  ok("INSERT INTO ks.coll (a, b, d) VALUES (2, {2}, {1: 5})");
+  ok("INSERT INTO ks.pk2 (a, b, c, s) VALUES ('x', 1, 1, 7)");
+  const std::vector<std::pair<std::string, std::string>> refused = {
+      {"SELECT * FROM ks.pk2 WHERE a = 'x' AND b IN (2, 2) AND b = 3",
+       "b cannot be restricted by more than one relation if it includes a IN"},
+      {"SELECT * FROM ks.pk2 WHERE a = 'x' AND b = 2 AND b IN (2, 3)",
+       "b cannot be restricted by more than one relation if it includes an Equal"},
+      {"SELECT * FROM ks.coll WHERE b = {0} ALLOW FILTERING",
+       "Collection column 'b' (set<int>) cannot be restricted by a '=' relation"},
+      {"SELECT * FROM ks.coll WHERE d > {0: 0} ALLOW FILTERING",
+       "Collection column 'd' (map<int, int>) cannot be restricted by a '>' relation"},
+      {"SELECT * FROM ks.coll WHERE c IN ([0]) ALLOW FILTERING",
+       "Collection column 'c' (list<int>) cannot be restricted by a 'IN' relation"},
+      {"SELECT * FROM ks.coll WHERE d[1] > 5 ALLOW FILTERING",
+       "Only EQ relations are supported on map entries"},
+      {"SELECT * FROM ks.coll WHERE c[1] = 5 ALLOW FILTERING",
+       "Indexes on list entries (c[index] = value) are not currently supported."},
+      {"SELECT * FROM ks.coll WHERE a[1] = 5 ALLOW FILTERING", "Column a cannot be used as a map"},
+      {"SELECT * FROM ks.coll WHERE e[1] = 5 ALLOW FILTERING",
+       "Map-entry equality predicates on frozen map column e are not supported"},
+      {"SELECT * FROM ks.coll WHERE b CONTAINS KEY 1 ALLOW FILTERING",
+       "Cannot use CONTAINS KEY on non-map column b"},
+      {"SELECT * FROM ks.coll WHERE a CONTAINS 1 ALLOW FILTERING",
+       "Cannot use CONTAINS on non-collection column a"},
+      {"SELECT DISTINCT * FROM ks.coll",
+       "SELECT DISTINCT queries must only request partition key columns and/or static columns "
+       "(not b)"},
+      {"SELECT DISTINCT a FROM ks.coll PER PARTITION LIMIT 2",
+       "PER PARTITION LIMIT is not allowed with SELECT DISTINCT queries"},
+      {"SELECT DISTINCT a FROM ks.pk2",
+       "SELECT DISTINCT queries must request all the partition key columns (missing b)"},
+      {"SELECT DISTINCT a, b FROM ks.pk2 WHERE c = 1 ALLOW FILTERING",
+       "SELECT DISTINCT with WHERE clause only supports restriction by partition key and/or static "
+       "columns."},
+      {"DELETE FROM ks.pk2 WHERE c = 1", "Some partition key parts are missing: a, b"},
+      {"UPDATE ks.pk2 SET d = 1 WHERE a = 'x' AND c = 1",
+       "Some partition key parts are missing: b"},
+  };
+  for (const auto& [cql, message] : refused) {
+    auto answer = query(cql);
+    ASSERT_TRUE(std::holds_alternative<CqlError>(answer)) << cql;
+    EXPECT_EQ(std::get<CqlError>(answer).message, message) << cql;
+  }
+  auto count = [&](const std::string& cql) -> size_t {
+    auto answer = query(cql);
+    if (!std::holds_alternative<ResultMessage>(answer)) {
+      ADD_FAILURE() << cql << ": " << std::get<CqlError>(answer).message;
+      return 0;
+    }
+    return std::get<ResultMessage>(answer).rows.size();
+  };
+  EXPECT_EQ(count("SELECT * FROM ks.coll WHERE d[1] = 6 ALLOW FILTERING"), 1u);
+  EXPECT_EQ(count("SELECT * FROM ks.coll WHERE d[1] = 5 ALLOW FILTERING"), 1u);
+  EXPECT_EQ(count("SELECT * FROM ks.coll WHERE d[0] = 5 AND d[1] = 6 ALLOW FILTERING"), 1u);
+  EXPECT_EQ(count("SELECT * FROM ks.coll WHERE e = {1: 6} ALLOW FILTERING"), 1u);
+  EXPECT_EQ(count("SELECT * FROM ks.coll WHERE a IN ()"), 0u);
+  EXPECT_EQ(count("SELECT * FROM ks.pk2 WHERE a = 'x' AND b IN ()"), 0u);
+  EXPECT_EQ(count("SELECT DISTINCT a, b, s FROM ks.pk2 WHERE s = 7 ALLOW FILTERING"), 1u);
+}
+
 // Tuple slices over columns of mixed clustering order select by tuple comparison and answer in
 // clustering order (Cassandra's testMixedOrderColumns3).
 TEST_F(ProcessorTest, TupleSlicesOverMixedOrderColumns) {
