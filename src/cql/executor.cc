@@ -360,6 +360,15 @@ struct KeyPlan {
   std::vector<Filter> clustering_filters;
   // The clustering columns no relation restricts, in order.
   std::vector<const ColumnMetadata*> unrestricted_clustering;
+  // UPDATE and DELETE: columns outside the primary key that the WHERE clause names (an error the
+  // statement reports after its key checks).
+  std::vector<std::string> non_key_columns;
+  Status check_key_only() const {
+    if (non_key_columns.empty()) return Status::ok();
+    std::string names;
+    for (const auto& n : non_key_columns) names += (names.empty() ? "" : ", ") + n;
+    return Status::invalid_argument("Non PRIMARY KEY columns found in where clause: " + names);
+  }
 
   bool has_slice() const { return slice_start.has_value() || slice_end.has_value(); }
   // Every clustering column restricted to one value each (possibly several combinations).
@@ -965,9 +974,10 @@ Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
 
   for (const Relation& r : where) {
     if (r.is_token) {
-      if (for_write)
-        return invalid(
-            "The token function cannot be used in WHERE clauses for UPDATE and DELETE statements");
+      if (for_write) {
+        return invalid(std::string("The token function cannot be used in WHERE clauses for ") +
+                       (use == WhereUse::kUpdate ? "UPDATE" : "DELETE") + " statements");
+      }
       std::vector<std::string> names;
       for (const auto* c : pk) names.push_back(c->name);
       if (r.columns != names) {
@@ -1123,7 +1133,14 @@ Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
       continue;
     }
     if (for_write) {
-      return invalid("Non PRIMARY KEY columns found in where clause: " + c->name);
+      if (c->kind == ColumnKind::kPartitionKey) {
+        return invalid(
+            "Only EQ and IN relation are supported on the partition key (unless you use the "
+            "token() function)");
+      }
+      // Reported after the key columns' errors, as Cassandra does.
+      plan.non_key_columns.push_back(c->name);
+      continue;
     }
     Filter f;
     f.column = c;
@@ -1739,6 +1756,7 @@ Status StatementRunner::update_mutations(const UpdateStatement& s, std::optional
       missing += (missing.empty() ? "" : ", ") + c->name;
     return invalid("Some clustering keys are missing: " + missing);
   }
+  RINGDB_RETURN_IF_ERROR(plan.check_key_only());
   RINGDB_ASSIGN_OR_RETURN(std::vector<Bytes> keys, partition_keys(*table, plan));
   const auto clusterings =
       full_row && !ck.empty() ? plan.clustering_prefixes : std::vector<std::vector<Bytes>>{{}};
@@ -1795,6 +1813,7 @@ Status StatementRunner::delete_mutations(const DeleteStatement& s, std::optional
   RINGDB_ASSIGN_OR_RETURN(const TableMetadata* table, resolve(s.keyspace, s.table));
   RINGDB_ASSIGN_OR_RETURN(int64_t ts, write_timestamp(s.using_clause, batch_ts));
   RINGDB_ASSIGN_OR_RETURN(KeyPlan plan, plan_where(*table, s.where, WhereUse::kDelete));
+  RINGDB_RETURN_IF_ERROR(plan.check_key_only());
   const auto ck = table->clustering();
   RINGDB_ASSIGN_OR_RETURN(std::vector<Bytes> keys, partition_keys(*table, plan));
   const auto& prefixes = plan.clustering_prefixes;

@@ -545,6 +545,47 @@ TEST_F(ProcessorTest, RelationsOnKeysAndCollectionsAreCheckedAsCassandraDoes) {
   EXPECT_EQ(count("SELECT DISTINCT a, b, s FROM ks.pk2 WHERE s = 7 ALLOW FILTERING"), 1u);
 }
 
+// UPDATE and DELETE restrict the primary key as Cassandra's UpdateTest expects, key errors first.
+TEST_F(ProcessorTest, WritesRestrictTheKeyAsCassandraDoes) {
+  ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+  ok("CREATE TABLE ks.u (partitionkey int, clustering_1 int, value int, values set<int>, "
+     "m map<int, int>, PRIMARY KEY (partitionkey, clustering_1))");
+  const std::vector<std::pair<std::string, std::string>> refused = {
+      {"UPDATE ks.u SET value = 7 WHERE clustering_1 = 1",
+       "Some partition key parts are missing: partitionkey"},
+      {"UPDATE ks.u SET value = 7 WHERE partitionkey = 0",
+       "Some clustering keys are missing: clustering_1"},
+      {"UPDATE ks.u SET value = 7 WHERE token(partitionkey) = token(0) AND clustering_1 = 1",
+       "The token function cannot be used in WHERE clauses for UPDATE statements"},
+      {"DELETE FROM ks.u WHERE token(partitionkey) = token(0) AND clustering_1 = 1",
+       "The token function cannot be used in WHERE clauses for DELETE statements"},
+      {"UPDATE ks.u SET value = 7 WHERE partitionkey > 0 AND clustering_1 = 1",
+       "Only EQ and IN relation are supported on the partition key (unless you use the token() "
+       "function)"},
+      {"UPDATE ks.u SET value = 7 WHERE partitionkey = 0 AND clustering_1 = 1 AND value = 3",
+       "Non PRIMARY KEY columns found in where clause: value"},
+      {"UPDATE ks.u SET values = {6} WHERE partitionkey = 0 AND value = 3",
+       "Some clustering keys are missing: clustering_1"},
+      {"UPDATE ks.u SET values = {6} WHERE value = 3",
+       "Some partition key parts are missing: partitionkey"},
+      {"DELETE FROM ks.u WHERE partitionkey = 0 AND value = 3 AND values CONTAINS 1",
+       "Non PRIMARY KEY columns found in where clause: value, values"},
+  };
+  for (const auto& [cql, message] : refused) {
+    auto answer = query(cql);
+    ASSERT_TRUE(std::holds_alternative<CqlError>(answer)) << cql;
+    EXPECT_EQ(std::get<CqlError>(answer).message, message) << cql;
+  }
+  auto twice =
+      query("UPDATE ks.u SET value = 7, value = 8 WHERE partitionkey = 0 AND clustering_1 = 1");
+  ASSERT_TRUE(std::holds_alternative<CqlError>(twice));
+  EXPECT_EQ(std::get<CqlError>(twice).code, ErrorCode::kSyntaxError);
+  EXPECT_EQ(std::get<CqlError>(twice).message, "Multiple incompatible setting of column value");
+  // Operations that compose are fine.
+  ok("UPDATE ks.u SET values = values + {1}, values = values - {2}, m[1] = 2, m[2] = 3 "
+     "WHERE partitionkey = 0 AND clustering_1 = 1");
+}
+
 // Tuple slices over columns of mixed clustering order select by tuple comparison and answer in
 // clustering order (Cassandra's testMixedOrderColumns3).
 TEST_F(ProcessorTest, TupleSlicesOverMixedOrderColumns) {

@@ -847,6 +847,14 @@ class Parser {
           }
         }
       }
+      // A column set to a value cannot be changed by another operation in the same statement
+      // (Cassandra's grammar refuses it).
+      for (const auto& earlier : s.operations) {
+        if (earlier.column == op.column &&
+            (earlier.kind == Operation::Kind::kSet || op.kind == Operation::Kind::kSet)) {
+          return Status::syntax_error("Multiple incompatible setting of column " + op.column);
+        }
+      }
       s.operations.push_back(std::move(op));
     } while (accept(","));
     RINGDB_RETURN_IF_ERROR(expect_keyword("where"));
