@@ -1034,7 +1034,10 @@ class Parser {
     RINGDB_RETURN_IF_ERROR(qualified_name(&s.keyspace, &s.name));
     RINGDB_RETURN_IF_ERROR(expect("("));
     bool have_key = false;
+    bool first = true;
     do {
+      if (!first && is_symbol(")")) break;  // Cassandra's grammar allows a trailing comma
+      first = false;
       if (is_keyword("primary") && is_keyword("key", 1)) {
         advance();
         advance();

@@ -18,6 +18,7 @@ TEST(Parser, AcceptsTheStatementsDriversAndUsersSend) {
       "WITH CLUSTERING ORDER BY (c DESC) AND default_time_to_live = 10 AND compaction = {'class': "
       "'LeveledCompactionStrategy'}",
       "CREATE TABLE t (id uuid PRIMARY KEY, v varint)",
+      "CREATE TABLE t (k int PRIMARY KEY, v int,)",  // Cassandra's grammar takes a trailing comma
       "ALTER TABLE t ADD (x int, y set<text>)",
       "ALTER TABLE t DROP x",
       "INSERT INTO t (a, b) VALUES (1, 'x''y') IF NOT EXISTS USING TTL 10 AND TIMESTAMP 123",
@@ -56,6 +57,8 @@ TEST(Parser, RejectsGarbageWithSyntaxErrors) {
                        "INSERT INTO t (a) VALUES (1",
                        "SELECT * FROM t WHERE a = 'unterminated",
                        "CREATE TABLE t (a int)",
+                       "CREATE TABLE t ()",
+                       "CREATE TABLE t (,)",
                        "SELECT * FROM t LIMIT",
                        "UPDATE t SET a = 1",
                        "\x01\x02",
