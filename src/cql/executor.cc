@@ -3825,10 +3825,21 @@ Status StatementRunner::describe_binds(std::vector<ColumnSpec>* specs,
         }
       };
   // IF conditions: a column (or one of its elements) compared with values of its type.
+  // The type of a CONTAINS (KEY) value; the column's own type when it is not a collection (the
+  // statement is refused when it runs).
+  auto contained = [](const ColumnMetadata& c, Relation::Op op) {
+    if (!c.type.is_collection() || c.type.params.empty()) return c.type;
+    return op == Relation::Op::kContainsKey || c.type.kind != ValueKind::kMap ? c.type.params[0]
+                                                                              : c.type.params[1];
+  };
   auto conditions = [&](const std::vector<Relation>& ifs) {
     for (const auto& r : ifs) {
       const ColumnMetadata* c = r.columns.empty() ? nullptr : table->column(r.columns[0]);
       if (c == nullptr) continue;
+      if (r.op == Relation::Op::kContains || r.op == Relation::Op::kContainsKey) {
+        walk(r.value, contained(*c, r.op), c->name);
+        continue;
+      }
       CqlType type = c->type;
       if (r.element_key && (c->type.kind == ValueKind::kMap || c->type.kind == ValueKind::kList)) {
         const bool is_map = c->type.kind == ValueKind::kMap;
@@ -3887,10 +3898,10 @@ Status StatementRunner::describe_binds(std::vector<ColumnSpec>* specs,
           set(r.value, CqlType{ValueKind::kList, {c->type}, true}, "in(" + c->name + ")");
         for (const auto& e : r.value.elements) walk(e, c->type, c->name);
       } else if (r.op == Relation::Op::kContains || r.op == Relation::Op::kContainsKey) {
-        const CqlType& et = r.op == Relation::Op::kContainsKey || c->type.kind != ValueKind::kMap
-                                ? c->type.params[0]
-                                : c->type.params[1];
-        walk(r.value, et, c->name);
+        walk(r.value, contained(*c, r.op), c->name);
+      } else if (r.element_key && c->type.kind == ValueKind::kMap && c->type.params.size() == 2) {
+        walk(*r.element_key, c->type.params[0], "key(" + c->name + ")");
+        walk(r.value, c->type.params[1], c->name);
       } else {
         walk(r.value, c->type, c->name);
         if (r.op == Relation::Op::kEq && c->kind == ColumnKind::kPartitionKey &&
@@ -4391,18 +4402,62 @@ Result<CasTarget> StatementRunner::cas_target(const Statement& st,
     return invalid("Cannot provide custom timestamp for conditional updates");
   if (table->is_counter_table())
     return invalid("Conditional updates are not supported on counter tables");
+  // One row of one partition: no IN (even of one value), as Cassandra checks before binding.
+  const std::vector<Relation>* where = nullptr;
+  if (auto* s = std::get_if<UpdateStatement>(&st)) where = &s->where;
+  if (auto* s = std::get_if<DeleteStatement>(&st)) where = &s->where;
+  std::vector<bool> clustering_eq(table->clustering().size(), false);
+  static const std::vector<Relation> kNoRelations;
+  for (const Relation& relation : where != nullptr ? *where : kNoRelations) {
+    const Relation* r = &relation;
+    if (r->is_token) continue;
+    const ColumnMetadata* c = table->column(r->columns[0]);
+    if (c == nullptr) continue;  // reported when the statement is planned
+    if (r->op == Relation::Op::kIn) {
+      return invalid(std::string(c->kind == ColumnKind::kPartitionKey
+                                     ? "IN on the partition key is not supported with conditional "
+                                     : "IN on the clustering key columns is not supported with "
+                                       "conditional ") +
+                     kind);
+    }
+    if (c->kind == ColumnKind::kClustering && r->op == Relation::Op::kEq) {
+      for (const auto& name : r->columns) {
+        if (const ColumnMetadata* e = table->column(name))
+          clustering_eq[static_cast<size_t>(e->position)] = true;
+      }
+    }
+  }
+  if (auto* s = std::get_if<DeleteStatement>(&st)) {
+    const bool whole_key =
+        std::all_of(clustering_eq.begin(), clustering_eq.end(), [](bool b) { return b; });
+    if (!whole_key) {
+      bool deletes_regular = s->columns.empty(), conditions_regular = false;
+      for (const auto& [name, element] : s->columns) {
+        const ColumnMetadata* c = table->column(name);
+        deletes_regular |= c != nullptr && c->kind != ColumnKind::kStatic;
+      }
+      for (const auto& r : s->conditions) {
+        const ColumnMetadata* c = table->column(r.columns[0]);
+        conditions_regular |= c != nullptr && c->kind != ColumnKind::kStatic;
+      }
+      if (deletes_regular) {
+        return invalid(
+            "DELETE statements must restrict all PRIMARY KEY columns with equality relations in "
+            "order to delete non static columns");
+      }
+      if (conditions_regular) {
+        return invalid(
+            "DELETE statements must restrict all PRIMARY KEY columns with equality relations in "
+            "order to use IF condition on non static columns");
+      }
+    }
+  }
   std::vector<storage::Mutation> mutations;
   RINGDB_RETURN_IF_ERROR(collect_mutations(st, batch_timestamp, &mutations));
   if (mutations.size() != 1)
     return invalid("IN on the partition key is not supported with conditional " +
                    std::string(kind));
   const storage::Mutation& m = mutations[0];
-  if (!m.range_deletions.empty() ||
-      (m.partition_deletion_timestamp && !table->clustering().empty())) {
-    return invalid(
-        "DELETE statements must restrict all PRIMARY KEY columns with equality relations in order "
-        "to use IF conditions");
-  }
   for (const auto& row : m.rows) {
     if (row.is_static) continue;
     if (target.clustering && *target.clustering != row.clustering) {
@@ -4462,6 +4517,33 @@ Result<CasCheck> StatementRunner::check_cas(const Statement& st, const CasTarget
       const size_t i = static_cast<size_t>(c - table->columns.data());
       std::optional<Bytes> value = current.values[i];
       CqlType type = c->type;
+      if (r.op == Relation::Op::kContains || r.op == Relation::Op::kContainsKey) {
+        const bool key = r.op == Relation::Op::kContainsKey;
+        if (key && c->type.kind != ValueKind::kMap)
+          return invalid("Cannot use CONTAINS KEY on non-map column " + c->name);
+        if (!key && !c->type.is_collection())
+          return invalid("Cannot use CONTAINS on non-collection column " + c->name);
+        const bool is_map = c->type.kind == ValueKind::kMap;
+        const CqlType& element = key || !is_map ? c->type.params[0] : c->type.params[1];
+        RINGDB_ASSIGN_OR_RETURN(Bound b, binder_.bind(r.value, element, c->name));
+        if (b.unset) return invalid("Invalid 'unset' value in condition");
+        if (!b.value) {
+          return invalid(std::string("Invalid comparison with null for operator \"") +
+                         op_text(r.op) + "\"");
+        }
+        bool holds = false;
+        if (value) {
+          std::vector<Bytes> items;
+          RINGDB_RETURN_IF_ERROR(schema::split_collection(*value, is_map, &items));
+          for (size_t k = 0; k < items.size(); ++k) {
+            const bool key_slot = !is_map || k % 2 == 0;
+            if (key ? !key_slot : (is_map && key_slot)) continue;
+            holds |= compare_values(element, items[k], *b.value) == 0;
+          }
+        }
+        applied = applied && holds;
+        continue;
+      }
       if (r.element_key) {
         if (c->type.kind != ValueKind::kMap && c->type.kind != ValueKind::kList)
           return invalid("Invalid element condition on " + c->name);
@@ -4514,10 +4596,11 @@ Result<CasCheck> StatementRunner::check_cas(const Statement& st, const CasTarget
       } else if (r.op == Relation::Op::kIn) {
         for (const auto& t : r.value.elements) {
           RINGDB_ASSIGN_OR_RETURN(Bound b, binder_.bind(t, type, c->name));
-          expected.push_back(b.value);
+          if (!b.unset) expected.push_back(b.value);  // an unset IN value is left out
         }
       } else {
         RINGDB_ASSIGN_OR_RETURN(Bound b, binder_.bind(r.value, type, c->name));
+        if (b.unset) return invalid("Invalid 'unset' value in condition");
         expected.push_back(b.value);
       }
       auto equal = [&](const std::optional<Bytes>& x) {
@@ -4539,8 +4622,10 @@ Result<CasCheck> StatementRunner::check_cas(const Statement& st, const CasTarget
         case Relation::Op::kLe:
         case Relation::Op::kGt:
         case Relation::Op::kGe: {
-          if (!expected[0])
-            return invalid("Invalid comparison with null for operator in condition on " + c->name);
+          if (!expected[0]) {
+            return invalid(std::string("Invalid comparison with null for operator \"") +
+                           op_text(r.op) + "\"");
+          }
           if (!value) break;
           const int cmp = compare_values(type, *value, *expected[0]);
           holds = r.op == Relation::Op::kLt   ? cmp < 0

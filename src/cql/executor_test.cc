@@ -586,6 +586,66 @@ TEST_F(ProcessorTest, WritesRestrictTheKeyAsCassandraDoes) {
      "WHERE partitionkey = 0 AND clustering_1 = 1");
 }
 
+// Lightweight transactions refuse what Cassandra refuses (InsertUpdateIfConditionTest): unset
+// condition values, IN on the key (even empty), conditional deletes of regular columns without the
+// whole key; CONTAINS (KEY) conditions check collections.
+TEST_F(ProcessorTest, ConditionsAreCheckedAsCassandraDoes) {
+  ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+  ok("CREATE TABLE ks.t (k int PRIMARY KEY, v1 int, v2 text, s set<text>, m map<text, int>)");
+  ok("CREATE TABLE ks.st (k text, s text static, i int, v text, PRIMARY KEY (k, i))");
+  auto error_of = [&](const std::string& cql, const QueryOptions& o = {}) {
+    auto answer =
+        o.values.empty() ? query(cql) : stack_.processor().execute(prepare(cql), o, session_);
+    EXPECT_TRUE(std::holds_alternative<CqlError>(answer)) << cql;
+    return std::holds_alternative<CqlError>(answer) ? std::get<CqlError>(answer).message
+                                                    : std::string();
+  };
+  auto applied = [&](const std::string& cql) {
+    auto answer = query(cql);
+    if (!std::holds_alternative<ResultMessage>(answer)) {
+      ADD_FAILURE() << cql << ": " << std::get<CqlError>(answer).message;
+      return false;
+    }
+    const auto& rows = std::get<ResultMessage>(answer).rows;
+    return !rows.empty() && rows[0][0] == Bytes(1, '\x01');
+  };
+  QueryOptions unset;
+  unset.values = {std::nullopt};
+  unset.unset = {true};
+  EXPECT_EQ(error_of("UPDATE ks.t SET v1 = 3 WHERE k = 0 IF v1 = ?", unset),
+            "Invalid 'unset' value in condition");
+  EXPECT_EQ(error_of("UPDATE ks.t SET v1 = 3 WHERE k = 0 IF v1 < ?", unset),
+            "Invalid 'unset' value in condition");
+  // Nothing was written.
+  EXPECT_TRUE(std::get<ResultMessage>(query("SELECT * FROM ks.t WHERE k = 0")).rows.empty());
+  EXPECT_EQ(error_of("UPDATE ks.t SET v1 = 3 WHERE k = 0 IF v1 < null"),
+            "Invalid comparison with null for operator \"<\"");
+  EXPECT_EQ(error_of("UPDATE ks.t SET v1 = 3 WHERE k IN (0) IF EXISTS"),
+            "IN on the partition key is not supported with conditional updates");
+  EXPECT_EQ(error_of("DELETE FROM ks.st WHERE k = 'k' AND i IN () IF EXISTS"),
+            "IN on the clustering key columns is not supported with conditional deletions");
+  EXPECT_EQ(error_of("DELETE FROM ks.st WHERE k = 'k' IF EXISTS"),
+            "DELETE statements must restrict all PRIMARY KEY columns with equality relations in "
+            "order to delete non static columns");
+  EXPECT_EQ(error_of("DELETE s FROM ks.st WHERE k = 'k' IF v = 'x'"),
+            "DELETE statements must restrict all PRIMARY KEY columns with equality relations in "
+            "order to use IF condition on non static columns");
+  EXPECT_EQ(error_of("UPDATE ks.t SET v2 = 'b' WHERE k = 0 IF v2 CONTAINS 'a'"),
+            "Cannot use CONTAINS on non-collection column v2");
+  EXPECT_EQ(error_of("UPDATE ks.t SET v2 = 'b' WHERE k = 0 IF s CONTAINS KEY 'a'"),
+            "Cannot use CONTAINS KEY on non-map column s");
+  ok("INSERT INTO ks.st (k, s, i, v) VALUES ('k', 's', 0, 'v')");
+  EXPECT_TRUE(applied("DELETE s FROM ks.st WHERE k = 'k' IF s = 's'"));
+  ok("INSERT INTO ks.t (k, s, m) VALUES (1, {'a'}, {'x': 1})");
+  EXPECT_TRUE(
+      applied("UPDATE ks.t SET v1 = 1 WHERE k = 1 IF s CONTAINS 'a' AND m CONTAINS KEY "
+              "'x' AND m CONTAINS 1"));
+  EXPECT_FALSE(applied("UPDATE ks.t SET v1 = 2 WHERE k = 1 IF s CONTAINS 'b'"));
+  EXPECT_FALSE(applied("UPDATE ks.t SET v1 = 2 WHERE k = 1 IF m CONTAINS KEY 'y'"));
+  EXPECT_FALSE(applied("UPDATE ks.t SET v1 = 2 WHERE k = 1 IF m CONTAINS 2"));
+  EXPECT_FALSE(applied("UPDATE ks.t SET v1 = 2 WHERE k = 2 IF s CONTAINS 'a'"));
+}
+
 // Tuple slices over columns of mixed clustering order select by tuple comparison and answer in
 // clustering order (Cassandra's testMixedOrderColumns3).
 TEST_F(ProcessorTest, TupleSlicesOverMixedOrderColumns) {
