@@ -256,9 +256,14 @@ class Binder {
       RINGDB_RETURN_IF_ERROR(expect_type(ValueKind::kTimeuuid));
       RINGDB_ASSIGN_OR_RETURN(
           Bytes ts, bind_required(term.elements[0], CqlType::of(ValueKind::kTimestamp), receiver));
-      Bytes u = timeuuid_(load_signed(ts) * 1000);
-      const char fill = f == "mintimeuuid" ? '\x80' : '\x7f';
-      for (int i = 8; i < 16; ++i) u[i] = i == 8 ? fill : (f == "mintimeuuid" ? '\x80' : '\x7f');
+      // The smallest and largest timeuuids of that millisecond, as Cassandra makes them: the
+      // first or last 100-ns tick, and a clock/node half of 0x80 or 0x7f bytes (the extremes of
+      // the signed byte order that timeuuids compare by).
+      const int64_t millis = load_signed(ts);
+      const bool min = f == "mintimeuuid";
+      const int64_t ticks = (min ? millis * 10'000 : (millis + 1) * 10'000 - 1) + kUuidEpochOffset;
+      Bytes u = uuid_v1(ticks, 0);
+      for (int i = 8; i < 16; ++i) u[static_cast<size_t>(i)] = min ? '\x80' : '\x7f';
       return Bound{u, false};
     }
     if (f.size() > 6 && f.rfind("blobas", 0) == 0 && term.elements.size() == 1) {
@@ -2853,22 +2858,41 @@ Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
   RINGDB_RETURN_IF_ERROR(
       positive(s.per_partition_limit, "[per_partition_limit]", &per_partition_limit));
   if (s.distinct) per_partition_limit = 1;
-  // GROUP BY: a prefix of the primary key.
+  // GROUP BY: primary key columns in order, skipping only columns restricted by = (Cassandra 4).
   std::vector<size_t> group_columns;
-  for (size_t i = 0; i < s.group_by.size(); ++i) {
-    const ColumnMetadata* c = table->column(s.group_by[i]);
-    if (c == nullptr) return invalid("Undefined column name " + s.group_by[i]);
-    const auto pk = table->partition_key();
-    const size_t expected = i < pk.size() ? i : i;
-    const bool ok = (i < pk.size() && c->kind == ColumnKind::kPartitionKey &&
-                     static_cast<size_t>(c->position) == expected) ||
-                    (i >= pk.size() && c->kind == ColumnKind::kClustering &&
-                     static_cast<size_t>(c->position) == i - pk.size());
-    if (!ok)
-      return invalid(
-          "Group by currently only support groups of columns following their declared order in the "
-          "PRIMARY KEY");
-    group_columns.push_back(static_cast<size_t>(c - table->columns.data()));
+  {
+    auto restricted_by_eq = [&](const ColumnMetadata* c) {
+      return std::any_of(s.where.begin(), s.where.end(), [&](const Relation& r) {
+        return !r.is_token && r.op == Relation::Op::kEq &&
+               std::find(r.columns.begin(), r.columns.end(), c->name) != r.columns.end();
+      });
+    };
+    std::vector<const ColumnMetadata*> key_columns = table->partition_key();
+    for (const auto* c : table->clustering()) key_columns.push_back(c);
+    const std::string out_of_order =
+        "Group by currently only support groups of columns following their declared order in the "
+        "PRIMARY KEY";
+    size_t next = 0, clustering_prefix = 0;
+    for (const auto& name : s.group_by) {
+      const ColumnMetadata* c = table->column(name);
+      if (c == nullptr) return invalid("Undefined column name " + name);
+      if (c->kind != ColumnKind::kPartitionKey && c->kind != ColumnKind::kClustering)
+        return invalid(
+            "Group by is currently only supported on the columns of the PRIMARY KEY, got " +
+            c->name);
+      for (;;) {
+        if (next == key_columns.size()) return invalid(out_of_order);
+        const ColumnMetadata* k = key_columns[next++];
+        if (k->kind == ColumnKind::kClustering) ++clustering_prefix;
+        if (k == c) break;
+        if (!restricted_by_eq(k)) return invalid(out_of_order);
+      }
+      group_columns.push_back(static_cast<size_t>(c - table->columns.data()));
+    }
+    if (!s.group_by.empty() && next < table->partition_key().size())
+      return invalid("Group by is not supported on only a part of the partition key");
+    if (clustering_prefix > 0 && s.distinct)
+      return invalid("Grouping on clustering columns is not allowed for SELECT DISTINCT queries");
   }
   const bool aggregate = selection.is_aggregate() || !group_columns.empty();
 

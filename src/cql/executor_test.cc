@@ -646,6 +646,46 @@ TEST_F(ProcessorTest, ConditionsAreCheckedAsCassandraDoes) {
   EXPECT_FALSE(applied("UPDATE ks.t SET v1 = 2 WHERE k = 2 IF s CONTAINS 'a'"));
 }
 
+// GROUP BY follows the primary key, skipping columns restricted by = (Cassandra 4's rules).
+TEST_F(ProcessorTest, GroupBySkipsColumnsRestrictedByEquality) {
+  ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+  ok("CREATE TABLE ks.g (a int, b int, c int, d int, e int, PRIMARY KEY (a, b, c, d))");
+  ok("CREATE TABLE ks.g2 (a int, b int, c int, v int, PRIMARY KEY ((a, b), c))");
+  for (const char* row : {"1, 2, 1, 3, 6", "1, 2, 2, 6, 12", "1, 3, 2, 12, 24", "2, 2, 3, 3, 6"})
+    ok(std::string("INSERT INTO ks.g (a, b, c, d, e) VALUES (") + row + ")");
+  auto rows = [&](const std::string& cql) -> size_t {
+    auto answer = query(cql);
+    if (!std::holds_alternative<ResultMessage>(answer)) {
+      ADD_FAILURE() << cql << ": " << std::get<CqlError>(answer).message;
+      return 0;
+    }
+    return std::get<ResultMessage>(answer).rows.size();
+  };
+  EXPECT_EQ(rows("SELECT b, c, count(*) FROM ks.g WHERE a = 1 GROUP BY b, c"), 3u);
+  EXPECT_EQ(rows("SELECT b, count(*) FROM ks.g WHERE a = 1 GROUP BY b"), 2u);
+  EXPECT_EQ(rows("SELECT c, count(*) FROM ks.g WHERE a = 1 AND b = 2 GROUP BY c"), 2u);
+  EXPECT_EQ(rows("SELECT a, count(*) FROM ks.g GROUP BY a"), 2u);
+  const std::string order =
+      "Group by currently only support groups of columns following their declared order in the "
+      "PRIMARY KEY";
+  const std::vector<std::pair<std::string, std::string>> refused = {
+      {"SELECT count(*) FROM ks.g WHERE a = 1 GROUP BY c", order},
+      {"SELECT count(*) FROM ks.g GROUP BY b", order},
+      {"SELECT count(*) FROM ks.g WHERE a = 1 GROUP BY b, b", order},
+      {"SELECT count(*) FROM ks.g WHERE a = 1 GROUP BY b, e",
+       "Group by is currently only supported on the columns of the PRIMARY KEY, got e"},
+      {"SELECT count(*) FROM ks.g2 GROUP BY a",
+       "Group by is not supported on only a part of the partition key"},
+      {"SELECT DISTINCT a, count(a) FROM ks.g GROUP BY a, b",
+       "Grouping on clustering columns is not allowed for SELECT DISTINCT queries"},
+  };
+  for (const auto& [cql, message] : refused) {
+    auto answer = query(cql);
+    ASSERT_TRUE(std::holds_alternative<CqlError>(answer)) << cql;
+    EXPECT_EQ(std::get<CqlError>(answer).message, message) << cql;
+  }
+}
+
 // Tuple slices over columns of mixed clustering order select by tuple comparison and answer in
 // clustering order (Cassandra's testMixedOrderColumns3).
 TEST_F(ProcessorTest, TupleSlicesOverMixedOrderColumns) {

@@ -257,6 +257,18 @@ class DriverTest(unittest.TestCase):
         self.assertEqual(sorted(r.p for r in rows), [0, 1, 2, 3])
         rows = self.q("SELECT c1, c2 FROM sel WHERE p = 1 ORDER BY c1 DESC, c2 DESC LIMIT 3")
         self.assertEqual([(r.c1, r.c2) for r in rows], [(2, "b"), (2, "a"), (1, "b")])
+        # Time ranges over timeuuids with minTimeuuid / maxTimeuuid (past dates, not "now").
+        from cassandra.util import uuid_from_time
+        s.execute("CREATE TABLE ticks (k int, t timeuuid, PRIMARY KEY (k, t))")
+        for day in (1, 2, 3):
+            s.execute("INSERT INTO ticks (k, t) VALUES (0, %s)",
+                      (uuid_from_time(datetime.datetime(2013, 1, day, 12, tzinfo=datetime.timezone.utc)),))
+        rows = self.q("SELECT toTimestamp(t) AS at FROM ticks WHERE k = 0 AND t > maxTimeuuid('2013-01-01 12:00+0000') "
+                      "AND t < minTimeuuid('2013-01-03 12:00+0000')")
+        self.assertEqual([r.at.day for r in rows], [2])
+        rows = self.q("SELECT t FROM ticks WHERE k = 0 AND t >= minTimeuuid('2013-01-02 12:00+0000') "
+                      "AND t <= maxTimeuuid('2013-01-03 12:00+0000')")
+        self.assertEqual(len(rows), 2)
         # A tuple slice over clustering columns of mixed order, in clustering order (c1 DESC, c2 ASC).
         s.execute("CREATE TABLE mixed (p int, c1 int, c2 int, PRIMARY KEY (p, c1, c2)) "
                   "WITH CLUSTERING ORDER BY (c1 DESC, c2 ASC)")
