@@ -69,6 +69,12 @@ struct QueryProcessor::Prepared {
 };
 
 namespace {
+// A JSON value as the serialized value of `type` (defined with INSERT JSON below).
+Result<std::optional<Bytes>> json_value(const CqlType& type, const nlohmann::json& j,
+                                        const std::string& column);
+}  // namespace
+
+namespace {
 
 Status invalid(const std::string& m) {
   return Status::invalid_argument(m);
@@ -245,6 +251,22 @@ class Binder {
          term.elements[0].kind == Term::Kind::kFunction && term.elements[0].text == "now")) {
       RINGDB_RETURN_IF_ERROR(expect_type(ValueKind::kTimestamp));
       return Bound{be64(now_micros / 1000), false};
+    }
+    if (f == "currenttimeuuid" && term.elements.empty()) {
+      RINGDB_RETURN_IF_ERROR(expect_type(ValueKind::kTimeuuid));
+      return Bound{timeuuid_(now_micros), false};
+    }
+    if (f == "currenttime" && term.elements.empty()) {
+      RINGDB_RETURN_IF_ERROR(expect_type(ValueKind::kTime));
+      return Bound{be64(now_micros % 86'400'000'000LL * 1000), false};
+    }
+    if (f == "fromjson" && term.elements.size() == 1) {
+      RINGDB_ASSIGN_OR_RETURN(
+          Bytes text, bind_required(term.elements[0], CqlType::of(ValueKind::kText), receiver));
+      nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
+      if (doc.is_discarded()) return invalid("Could not decode JSON string '" + text + "'");
+      RINGDB_ASSIGN_OR_RETURN(std::optional<Bytes> v, json_value(type, doc, receiver));
+      return Bound{std::move(v), false};
     }
     if (f == "currentdate" && term.elements.empty()) {
       RINGDB_RETURN_IF_ERROR(expect_type(ValueKind::kDate));
@@ -2416,7 +2438,15 @@ class Selection {
           }
           return t.kind == ValueKind::kCounter ? CqlType::of(ValueKind::kBigint) : t;
         }
-        if (f == "now") return CqlType::of(ValueKind::kTimeuuid);
+        if (f == "now" || f == "currenttimeuuid") return CqlType::of(ValueKind::kTimeuuid);
+        if (f == "currenttime") return CqlType::of(ValueKind::kTime);
+        if (f == "tojson") {
+          if (s.args.size() != 1)
+            return invalid("toJson() only accepts one argument (got " +
+                           std::to_string(s.args.size()) + ")");
+          RINGDB_RETURN_IF_ERROR(type_of(s.args[0]).status());
+          return CqlType::of(ValueKind::kText);
+        }
         if (f == "uuid") return CqlType::of(ValueKind::kUuid);
         if (f == "currenttimestamp" || f == "totimestamp" || f == "dateof")
           return CqlType::of(ValueKind::kTimestamp);
@@ -2474,7 +2504,14 @@ class Selection {
       return eval(s.args[0], row);
     }
     const int64_t now = clock_.now_micros();
-    if (f == "now") return std::optional<Bytes>(timeuuid_(now));
+    if (f == "now" || f == "currenttimeuuid") return std::optional<Bytes>(timeuuid_(now));
+    if (f == "currenttime") return std::optional<Bytes>(be64(now % 86'400'000'000LL * 1000));
+    if (f == "tojson") {
+      RINGDB_ASSIGN_OR_RETURN(auto v, eval(s.args[0], row));
+      if (!v) return std::optional<Bytes>(Bytes("null"));
+      RINGDB_ASSIGN_OR_RETURN(CqlType arg, type_of(s.args[0]));
+      return std::optional<Bytes>(schema::format_json(arg, *v));
+    }
     if (f == "uuid") return std::optional<Bytes>(uuid_());
     if (f == "currenttimestamp") return std::optional<Bytes>(be64(now / 1000));
     if (f == "currentdate")
@@ -3845,7 +3882,18 @@ Status StatementRunner::describe_binds(std::vector<ColumnSpec>* specs,
           for (size_t i = 0; i < t.elements.size() && i < type.params.size(); ++i)
             walk(t.elements[i], type.params[i], name);
         } else if (t.kind == Term::Kind::kFunction) {
-          for (const auto& e : t.elements) walk(e, CqlType::of(ValueKind::kBlob), name);
+          // The argument types of the functions a value can call.
+          const std::string& f = t.text;
+          CqlType arg = CqlType::of(ValueKind::kBlob);
+          if (f == "fromjson") {
+            arg = CqlType::of(ValueKind::kText);
+          } else if (f == "mintimeuuid" || f == "maxtimeuuid") {
+            arg = CqlType::of(ValueKind::kTimestamp);
+          } else if (f.size() > 6 && f.substr(f.size() - 6) == "asblob") {
+            if (auto source = CqlType::parse(f.substr(0, f.size() - 6)); source.is_ok())
+              arg = *source;
+          }
+          for (const auto& e : t.elements) walk(e, arg, name);
         }
       };
   // IF conditions: a column (or one of its elements) compared with values of its type.

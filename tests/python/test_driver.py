@@ -461,6 +461,18 @@ class DriverTest(unittest.TestCase):
         self.assertIsNone(self.q("SELECT tags FROM docs WHERE id = 1")[0].tags)
         with self.assertRaises(InvalidRequest):
             s.execute("""INSERT INTO docs JSON '{"id": 1, "nope": 2}'""")
+        # fromJson() in values (also bound), toJson() in the selection.
+        s.execute(s.prepare("""UPDATE docs SET tags = fromJson('["x", "y"]'), attrs = fromJson(?) WHERE id = 2"""),
+                  ('{"k": 7}',))
+        row = self.q("SELECT toJson(tags) AS t, toJson(attrs) AS a, toJson(title) AS n FROM docs WHERE id = 2")[0]
+        self.assertEqual((row.t, row.a, row.n), ('["x", "y"]', '{"k": 7}', "null"))
+        prepared = s.prepare("INSERT INTO docs (id, tags) VALUES (?, fromJson(?))")
+        self.assertEqual(prepared.column_metadata[1].type.typename, "varchar")
+        s.execute(prepared, (3, '["z"]'))
+        self.assertEqual(self.q("SELECT tags FROM docs WHERE id = 3")[0].tags, ["z"])
+        row = self.q("SELECT currentTime() AS t, currentTimeUUID() AS u FROM docs WHERE id = 3")[0]
+        self.assertEqual(row.u.version, 1)
+        self.assertLess(row.t.nanosecond_time, 86400 * 10**9)
 
 
 if __name__ == "__main__":
