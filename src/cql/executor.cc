@@ -2419,6 +2419,16 @@ class Selection {
       case Selector::Kind::kCast: {
         auto t = CqlType::parse(s.cast_type);
         if (!t.is_ok()) return t.status();
+        RINGDB_ASSIGN_OR_RETURN(CqlType from, type_of(s.args[0]));
+        switch (castable(from, *t)) {
+          case Castable::kYes:
+            break;
+          case Castable::kNotYet:
+            return Status::not_supported("cast from " + from.to_cql() + " to " + t->to_cql() +
+                                         " is not supported yet");
+          case Castable::kNo:
+            return invalid(selector_text(s.args[0]) + " cannot be cast to " + t->to_cql());
+        }
         return *t;
       }
       case Selector::Kind::kFunction: {
@@ -2543,7 +2553,76 @@ class Selection {
     return invalid("Unknown function '" + f + "'");
   }
 
+  // Cassandra's casts: between numeric types, anything to text, and between timeuuid,
+  // timestamp and date.
+  enum class Castable { kYes, kNotYet, kNo };
+  static Castable castable(const CqlType& from, const CqlType& to) {
+    auto numeric = [](ValueKind k) {
+      return k == ValueKind::kTinyint || k == ValueKind::kSmallint || k == ValueKind::kInt ||
+             k == ValueKind::kBigint || k == ValueKind::kCounter || k == ValueKind::kFloat ||
+             k == ValueKind::kDouble;
+    };
+    auto big = [](ValueKind k) { return k == ValueKind::kDecimal || k == ValueKind::kVarint; };
+    if (to.kind == ValueKind::kText || to.kind == ValueKind::kAscii) return Castable::kYes;
+    if (numeric(from.kind) && numeric(to.kind) && to.kind != ValueKind::kCounter)
+      return Castable::kYes;
+    if ((numeric(from.kind) || big(from.kind)) && (numeric(to.kind) || big(to.kind)) &&
+        to.kind != ValueKind::kCounter)
+      return Castable::kNotYet;
+    const bool time_from = from.kind == ValueKind::kTimeuuid ||
+                           from.kind == ValueKind::kTimestamp || from.kind == ValueKind::kDate;
+    if (time_from && (to.kind == ValueKind::kTimestamp || to.kind == ValueKind::kDate) &&
+        from.kind != to.kind)
+      return Castable::kYes;
+    if (from.kind == to.kind && from.params.empty()) return Castable::kYes;
+    return Castable::kNo;
+  }
+
+  static std::string selector_text(const Selector& s) {
+    switch (s.kind) {
+      case Selector::Kind::kColumn:
+        return s.name;
+      case Selector::Kind::kCountStar:
+        return "count(*)";
+      case Selector::Kind::kWritetime:
+        return "writetime(" + s.name + ")";
+      case Selector::Kind::kTtl:
+        return "ttl(" + s.name + ")";
+      case Selector::Kind::kCast:
+        return "cast(" + (s.args.empty() ? "" : selector_text(s.args[0])) + " as " + s.cast_type +
+               ")";
+      default: {
+        std::string out = s.name + "(";
+        for (size_t i = 0; i < s.args.size(); ++i)
+          out += (i ? ", " : "") + selector_text(s.args[i]);
+        return out + ")";
+      }
+    }
+  }
+
   static Result<std::optional<Bytes>> cast(const CqlType& from, const CqlType& to, const Bytes& v) {
+    if (from.kind == to.kind && from.params.empty()) return std::optional<Bytes>(v);
+    // timeuuid, timestamp and date: through milliseconds since the epoch.
+    if (to.kind == ValueKind::kTimestamp || to.kind == ValueKind::kDate) {
+      int64_t millis = 0;
+      if (from.kind == ValueKind::kTimeuuid) {
+        millis = uuid_v1_unix_millis(v);
+      } else if (from.kind == ValueKind::kTimestamp) {
+        millis = load_signed(v);
+      } else if (from.kind == ValueKind::kDate) {
+        millis =
+            (static_cast<int64_t>(static_cast<uint32_t>(load_signed(v))) - (int64_t{1} << 31)) *
+            86'400'000;
+      }
+      if (from.kind == ValueKind::kTimeuuid || from.kind == ValueKind::kTimestamp ||
+          from.kind == ValueKind::kDate) {
+        if (to.kind == ValueKind::kTimestamp) return std::optional<Bytes>(be64(millis));
+        const int64_t days =
+            millis >= 0 ? millis / 86'400'000 : -((-millis + 86'399'999) / 86'400'000);
+        return std::optional<Bytes>(
+            be32(static_cast<int32_t>(static_cast<uint32_t>(days + (int64_t{1} << 31)))));
+      }
+    }
     if (to.kind == ValueKind::kText || to.kind == ValueKind::kAscii) {
       std::string s = schema::format_value(from, v);
       if (s.size() >= 2 && s.front() == '\'' && s.back() == '\'') s = s.substr(1, s.size() - 2);

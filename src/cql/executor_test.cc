@@ -686,6 +686,42 @@ TEST_F(ProcessorTest, GroupBySkipsColumnsRestrictedByEquality) {
   }
 }
 
+// CAST converts as Cassandra's cast functions do, and refuses the casts Cassandra has none for
+// when the statement is prepared, not row by row.
+TEST_F(ProcessorTest, CastsAreCassandrasCasts) {
+  auto be = [](uint64_t v, int width) {
+    Bytes out;
+    for (int i = width - 1; i >= 0; --i) out.push_back(static_cast<char>(v >> (8 * i)));
+    return out;
+  };
+  auto be64 = [&](int64_t v) { return be(static_cast<uint64_t>(v), 8); };
+  auto be32 = [&](int32_t v) { return be(static_cast<uint32_t>(v), 4); };
+  ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+  ok("CREATE TABLE ks.tm (k int PRIMARY KEY, u timeuuid, ts timestamp, d date, e int)");
+  ok("INSERT INTO ks.tm (k, u, ts, d, e) VALUES (1, 50554d6e-29bb-11e5-b345-feff819cdc9f, "
+     "'2015-05-21 11:03:02+0000', '2015-05-21', 7)");
+  auto answer = query(
+      "SELECT cast(u as timestamp), cast(u as date), cast(ts as date), cast(d as timestamp), "
+      "cast(e as double), cast(e as int) FROM ks.tm");
+  ASSERT_TRUE(std::holds_alternative<ResultMessage>(answer));
+  const auto& row = std::get<ResultMessage>(answer).rows.at(0);
+  EXPECT_EQ(*row[0], be64(1436832018805));                             // 2015-07-14 00:00:18.805
+  EXPECT_EQ(*row[1], be32(static_cast<int32_t>((1u << 31) + 16630)));  // 2015-07-14
+  EXPECT_EQ(*row[2], be32(static_cast<int32_t>((1u << 31) + 16576)));  // 2015-05-21
+  EXPECT_EQ(*row[3], be64(int64_t{16576} * 86'400'000));               // midnight
+  EXPECT_EQ(*row[4], be64(0x401c000000000000));                        // 7.0
+  EXPECT_EQ(*row[5], int32(7));
+  ok("TRUNCATE ks.tm");  // no rows: the refusal does not depend on them
+  for (const auto& [cql, message] : std::vector<std::pair<std::string, std::string>>{
+           {"SELECT cast(e as blob) FROM ks.tm", "e cannot be cast to blob"},
+           {"SELECT cast(ts as int) FROM ks.tm", "ts cannot be cast to int"},
+           {"SELECT cast(e as counter) FROM ks.tm", "e cannot be cast to counter"}}) {
+    auto refused = query(cql);
+    ASSERT_TRUE(std::holds_alternative<CqlError>(refused)) << cql;
+    EXPECT_EQ(std::get<CqlError>(refused).message, message) << cql;
+  }
+}
+
 // Tuple slices over columns of mixed clustering order select by tuple comparison and answer in
 // clustering order (Cassandra's testMixedOrderColumns3).
 TEST_F(ProcessorTest, TupleSlicesOverMixedOrderColumns) {
