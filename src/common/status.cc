@@ -6,6 +6,8 @@ const char* status_code_name(StatusCode code) {
   switch (code) {
     case StatusCode::kOk:
       return "OK";
+    case StatusCode::kConfigError:
+      return "ConfigError";
     case StatusCode::kSyntaxError:
       return "SyntaxError";
     case StatusCode::kInvalidArgument:

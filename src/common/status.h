@@ -26,6 +26,7 @@ enum class StatusCode {
   kTimeout,
   kNotSupported,  // a feature that is not implemented yet, said plainly
   kInternal,
+  kConfigError,  // a schema option that names no known class or value (CQL ConfigError)
 };
 
 const char* status_code_name(StatusCode code);
@@ -50,6 +51,7 @@ class [[nodiscard]] Status {
   static Status timeout(std::string m) { return {StatusCode::kTimeout, std::move(m)}; }
   static Status not_supported(std::string m) { return {StatusCode::kNotSupported, std::move(m)}; }
   static Status internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+  static Status config_error(std::string m) { return {StatusCode::kConfigError, std::move(m)}; }
 
   bool is_ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }

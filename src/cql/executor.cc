@@ -39,6 +39,9 @@ CqlError to_cql_error(const Status& status) {
     case StatusCode::kAlreadyExists:
       e.code = ErrorCode::kAlreadyExists;
       break;
+    case StatusCode::kConfigError:
+      e.code = ErrorCode::kConfigError;
+      break;
     case StatusCode::kOverloaded:
       e.code = ErrorCode::kOverloaded;
       break;
@@ -3654,6 +3657,20 @@ Status apply_table_options(const std::map<std::string, TableOption>& options,
     } else if (name == "speculative_retry") {
       out->speculative_retry = o.value;
     } else if (name == "compaction" && o.is_map) {
+      // The strategies Cassandra 4 has (RocksDB's own compaction runs either way).
+      auto cls = o.map.find("class");
+      if (cls == o.map.end())
+        return Status::config_error("Missing sub-option 'class' for the 'compaction' option.");
+      std::string full = cls->second;
+      if (full.find('.') == std::string::npos) full = "org.apache.cassandra.db.compaction." + full;
+      static const char* const kStrategies[] = {"SizeTieredCompactionStrategy",
+                                                "LeveledCompactionStrategy",
+                                                "TimeWindowCompactionStrategy"};
+      bool known = false;
+      for (const char* strategy : kStrategies)
+        known |= full == std::string("org.apache.cassandra.db.compaction.") + strategy;
+      if (!known)
+        return Status::config_error("Unable to find compaction strategy class '" + full + "'");
       out->compaction = o.map;
     } else if (name == "compression" && o.is_map) {
       out->compression = o.map;

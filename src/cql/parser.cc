@@ -976,6 +976,8 @@ class Parser {
         option.value = v.text;
         advance();
       }
+      if (options->count(name))
+        return Status::syntax_error("Multiple definition for property '" + name + "'");
       (*options)[name] = std::move(option);
     } while (accept_keyword("and"));
     return Status::ok();

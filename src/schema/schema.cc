@@ -145,24 +145,22 @@ const TableMetadata* Schema::table(const std::string& ks, const std::string& nam
 Result<std::map<std::string, std::string>> normalize_replication(
     const std::map<std::string, std::string>& options) {
   auto cls = options.find("class");
-  if (cls == options.end()) return Status::invalid_argument("Missing replication strategy class");
+  if (cls == options.end()) return Status::config_error("Missing replication strategy class");
   std::map<std::string, std::string> out;
   const std::string& name = cls->second;
   if (name == "SimpleStrategy" || name == kSimple) {
     out["class"] = kSimple;
     auto rf = options.find("replication_factor");
     if (rf == options.end())
-      return Status::invalid_argument(
-          "SimpleStrategy requires a replication_factor strategy option.");
+      return Status::config_error("SimpleStrategy requires a replication_factor strategy option.");
     for (const auto& [k, v] : options) {
       if (k != "class" && k != "replication_factor") {
-        return Status::invalid_argument("Unrecognized strategy option {" + k +
-                                        "} passed to SimpleStrategy");
+        return Status::config_error("Unrecognized strategy option {" + k +
+                                    "} passed to SimpleStrategy");
       }
     }
     if (!positive_int(rf->second)) {
-      return Status::invalid_argument("Replication factor must be non-negative; found " +
-                                      rf->second);
+      return Status::config_error("Replication factor must be non-negative; found " + rf->second);
     }
     out["replication_factor"] = rf->second;
     return out;
@@ -172,7 +170,7 @@ Result<std::map<std::string, std::string>> normalize_replication(
     for (const auto& [k, v] : options) {
       if (k == "class") continue;
       if (!positive_int(v))
-        return Status::invalid_argument("Replication factor must be non-negative; found " + v);
+        return Status::config_error("Replication factor must be non-negative; found " + v);
       out[k] = v;
     }
     return out;
@@ -180,7 +178,9 @@ Result<std::map<std::string, std::string>> normalize_replication(
   if (name == "LocalStrategy" || name == "org.apache.cassandra.locator.LocalStrategy") {
     return Status::invalid_argument("LocalStrategy is only for system keyspaces");
   }
-  return Status::invalid_argument("Unable to find replication strategy class '" + name + "'");
+  const std::string full =
+      name.find('.') == std::string::npos ? "org.apache.cassandra.locator." + name : name;
+  return Status::config_error("Unable to find replication strategy class '" + full + "'");
 }
 
 Bytes serialize_schema(const Schema& schema) {

@@ -22,6 +22,24 @@ TEST(CqlType, ParsesAndPrintsLikeCassandra) {
        {"", "lst<int>", "list<int", "map<int>", "list<list<int>>", "frozen<int>", "set<counter>"}) {
     EXPECT_FALSE(CqlType::parse(bad).is_ok()) << bad;
   }
+  // Cassandra's words for what collections and tuples may not hold.
+  for (const auto& [text, message] : std::vector<std::pair<const char*, const char*>>{
+           {"map<int, set<int>>", "Non-frozen collections are not allowed inside collections: "
+                                  "map<int, set<int>>"},
+           {"list<counter>", "Counters are not allowed inside collections: list<counter>"},
+           {"tuple<int, counter>", "Counters are not allowed inside tuples"},
+           {"set<duration>", "Durations are not allowed inside sets: set<duration>"},
+           {"map<duration, int>", "Durations are not allowed as map keys: map<duration, int>"},
+           {"frozen<int>",
+            "frozen<> is only allowed on collections, tuples, and user-defined types (got int)"}}) {
+    auto t = CqlType::parse(text);
+    ASSERT_FALSE(t.is_ok()) << text;
+    EXPECT_EQ(t.status().message(), message) << text;
+  }
+  // A tuple freezes the collections it holds; durations may be list elements and map values.
+  EXPECT_EQ(CqlType::parse("tuple<int, list<int>>")->to_cql(), "tuple<int, frozen<list<int>>>");
+  EXPECT_TRUE(CqlType::parse("map<int, duration>").is_ok());
+  EXPECT_TRUE(CqlType::parse("list<duration>").is_ok());
 }
 
 Bytes literal(const char* type, LiteralKind kind, const char* text) {
@@ -118,7 +136,8 @@ TEST(SchemaManager, PersistsAcrossRestartAndVersionsEveryChange) {
     KeyspaceMetadata bad;
     bad.name = "bad";
     bad.replication = {{"class", "SimpleStrategy"}};
-    EXPECT_EQ(schemas.create_keyspace(bad).code(), StatusCode::kInvalidArgument);
+    // Cassandra answers ConfigError for a replication it cannot configure.
+    EXPECT_EQ(schemas.create_keyspace(bad).code(), StatusCode::kConfigError);
   }
   storage::EngineOptions options;
   options.data_directory = dir.path();

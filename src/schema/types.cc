@@ -43,7 +43,9 @@ class TypeParser {
       RINGDB_ASSIGN_OR_RETURN(CqlType inner, parse_type());
       RINGDB_RETURN_IF_ERROR(expect('>'));
       if (!inner.is_collection() && inner.kind != ValueKind::kTuple) {
-        return error("frozen<> is only allowed on collections, tuples and user types");
+        return Status::invalid_argument(
+            "frozen<> is only allowed on collections, tuples, and user-defined types (got " +
+            inner.to_cql() + ")");
       }
       inner.frozen = true;
       return inner;
@@ -58,10 +60,6 @@ class TypeParser {
       RINGDB_RETURN_IF_ERROR(expect('<'));
       for (;;) {
         RINGDB_ASSIGN_OR_RETURN(CqlType param, parse_type());
-        // Collections nested in collections or tuples are frozen implicitly (Cassandra 3.x).
-        if (param.is_collection() && !param.frozen) {
-          return error("non-frozen collections are not allowed inside collections");
-        }
         t.params.push_back(std::move(param));
         skip_space();
         if (peek() == ',') {
@@ -74,13 +72,27 @@ class TypeParser {
       const size_t want = t.kind == ValueKind::kMap ? 2 : 1;
       if (t.kind != ValueKind::kTuple && t.params.size() != want)
         return error("wrong number of type parameters");
-      if (t.kind == ValueKind::kMap || t.kind == ValueKind::kSet) {
-        if (t.params[0].is_counter() || (t.kind == ValueKind::kMap && t.params[1].is_counter())) {
-          return error("counters are not allowed inside collections");
+      // Cassandra's rules (and words) for what a collection or tuple may hold. A tuple freezes
+      // the collections it holds.
+      for (auto& param : t.params) {
+        if (t.kind == ValueKind::kTuple) {
+          if (param.is_counter())
+            return Status::invalid_argument("Counters are not allowed inside tuples");
+          if (param.is_collection()) param.frozen = true;
+          continue;
         }
+        if (param.is_collection() && !param.frozen) {
+          return Status::invalid_argument(
+              "Non-frozen collections are not allowed inside collections: " + t.to_cql());
+        }
+        if (param.is_counter())
+          return Status::invalid_argument("Counters are not allowed inside collections: " +
+                                          t.to_cql());
       }
-      if (t.kind == ValueKind::kList && t.params[0].is_counter())
-        return error("counters are not allowed inside collections");
+      if (t.kind == ValueKind::kSet && t.params[0].kind == ValueKind::kDuration)
+        return Status::invalid_argument("Durations are not allowed inside sets: " + t.to_cql());
+      if (t.kind == ValueKind::kMap && t.params[0].kind == ValueKind::kDuration)
+        return Status::invalid_argument("Durations are not allowed as map keys: " + t.to_cql());
       return t;
     }
     for (const auto& n : kNatives) {

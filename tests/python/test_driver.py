@@ -9,7 +9,7 @@ import uuid
 
 from cassandra import AlreadyExists, InvalidRequest
 from cassandra.cluster import Cluster
-from cassandra.protocol import SyntaxException
+from cassandra.protocol import ConfigurationException, SyntaxException
 from cassandra.query import BatchStatement, BatchType, SimpleStatement
 from cassandra.util import Duration
 
@@ -54,6 +54,17 @@ class DriverTest(unittest.TestCase):
         with self.assertRaises(AlreadyExists):
             s.execute("CREATE TABLE events (k int PRIMARY KEY)")
         s.execute("CREATE TABLE IF NOT EXISTS events (k int PRIMARY KEY)")
+        # Options Cassandra cannot configure answer ConfigError, repeated ones a syntax error.
+        with self.assertRaisesRegex(ConfigurationException,
+                                    "Unable to find replication strategy class 'org.apache.cassandra.locator.NoSuch'"):
+            s.execute("CREATE KEYSPACE nosuch WITH replication = {'class': 'NoSuch'}")
+        with self.assertRaisesRegex(ConfigurationException,
+                                    "Unable to find compaction strategy class 'org.apache.cassandra.db.compaction.Nope'"):
+            s.execute("CREATE TABLE cx (k int PRIMARY KEY) WITH compaction = {'class': 'Nope'}")
+        s.execute("CREATE TABLE cx (k int PRIMARY KEY) WITH compaction = "
+                  "{'class': 'org.apache.cassandra.db.compaction.LeveledCompactionStrategy'}")
+        with self.assertRaisesRegex(SyntaxException, "Multiple definition for property 'comment'"):
+            s.execute("CREATE TABLE cy (k int PRIMARY KEY) WITH comment = 'a' AND comment = 'b'")
         table = self.cluster.metadata.keyspaces["pytest"].tables["events"]
         self.assertEqual([c.name for c in table.partition_key], ["tenant", "day"])
         self.assertEqual([c.name for c in table.clustering_key], ["at"])
