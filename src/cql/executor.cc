@@ -177,7 +177,12 @@ class Binder {
   Result<Bound> bind_collection(const Term& term, const CqlType& type,
                                 const std::string& receiver) {
     auto mismatch = [&] {
-      return invalid("Invalid collection literal for " + receiver + " of type " + type.to_cql());
+      const char* kind = term.kind == Term::Kind::kList  ? "list"
+                         : term.kind == Term::Kind::kMap ? "map"
+                         : term.kind == Term::Kind::kSet ? "set"
+                                                         : "tuple";
+      return invalid(std::string("Invalid ") + kind + " literal for " + receiver + " of type " +
+                     type.to_cql());
     };
     if (term.kind == Term::Kind::kTuple) {
       if (type.kind != ValueKind::kTuple || term.elements.size() > type.params.size())
@@ -189,14 +194,26 @@ class Binder {
       }
       return Bound{schema::serialize_tuple(items), false};
     }
+    // An element of a collection literal: never null; an unset one makes the whole collection
+    // unset (Cassandra's rules). `*unset` is set then.
+    bool unset = false;
+    auto element = [&](const Term& e, const CqlType& t) -> Result<Bytes> {
+      RINGDB_ASSIGN_OR_RETURN(Bound b, bind(e, t, receiver));
+      if (b.unset) {
+        unset = true;
+        return Bytes();
+      }
+      if (!b.value) return invalid("null is not supported inside collections");
+      return std::move(*b.value);
+    };
     // An empty {} is a set or a map literal, whichever the receiver is.
     const bool empty_braces = term.kind == Term::Kind::kSet && term.elements.empty();
     if (type.kind == ValueKind::kMap && (term.kind == Term::Kind::kMap || empty_braces)) {
       std::map<Bytes, std::pair<Bytes, Bytes>> sorted;  // comparable key → (key, value)
       for (size_t i = 0; i + 1 < term.elements.size(); i += 2) {
-        RINGDB_ASSIGN_OR_RETURN(Bytes k, bind_required(term.elements[i], type.params[0], receiver));
-        RINGDB_ASSIGN_OR_RETURN(Bytes v,
-                                bind_required(term.elements[i + 1], type.params[1], receiver));
+        RINGDB_ASSIGN_OR_RETURN(Bytes k, element(term.elements[i], type.params[0]));
+        RINGDB_ASSIGN_OR_RETURN(Bytes v, element(term.elements[i + 1], type.params[1]));
+        if (unset) return Bound{std::nullopt, true};
         Bytes order;
         RINGDB_RETURN_IF_ERROR(
             storage::encode_comparable(type.params[0].to_storage(), k, false, &order));
@@ -209,7 +226,8 @@ class Binder {
     if (type.kind == ValueKind::kSet && (term.kind == Term::Kind::kSet)) {
       std::map<Bytes, Bytes> sorted;
       for (const auto& e : term.elements) {
-        RINGDB_ASSIGN_OR_RETURN(Bytes v, bind_required(e, type.params[0], receiver));
+        RINGDB_ASSIGN_OR_RETURN(Bytes v, element(e, type.params[0]));
+        if (unset) return Bound{std::nullopt, true};
         Bytes order;
         RINGDB_RETURN_IF_ERROR(
             storage::encode_comparable(type.params[0].to_storage(), v, false, &order));
@@ -222,7 +240,8 @@ class Binder {
     if (type.kind == ValueKind::kList && term.kind == Term::Kind::kList) {
       std::vector<Bytes> items;
       for (const auto& e : term.elements) {
-        RINGDB_ASSIGN_OR_RETURN(Bytes v, bind_required(e, type.params[0], receiver));
+        RINGDB_ASSIGN_OR_RETURN(Bytes v, element(e, type.params[0]));
+        if (unset) return Bound{std::nullopt, true};
         items.push_back(std::move(v));
       }
       return Bound{schema::serialize_list(items), false};
@@ -968,19 +987,38 @@ Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
     return Status::ok();
   };
 
+  // A WHERE value, with Cassandra's messages for null and unset ones.
+  auto bind_where = [&](const Term& t, const CqlType& type,
+                        const ColumnMetadata& c) -> Result<Bytes> {
+    RINGDB_ASSIGN_OR_RETURN(Bound b, binder_.bind(t, type, c.name));
+    const bool key = c.kind == ColumnKind::kPartitionKey || c.kind == ColumnKind::kClustering;
+    if (b.unset)
+      return invalid(std::string(key ? "Invalid" : "Unsupported") + " unset value for column " +
+                     c.name);
+    if (!b.value) {
+      return invalid(c.kind == ColumnKind::kPartitionKey
+                         ? "Invalid null value for partition key part " + c.name
+                     : c.kind == ColumnKind::kClustering
+                         ? "Invalid null value for clustering key part " + c.name
+                         : "Unsupported null value for column " + c.name);
+    }
+    return std::move(*b.value);
+  };
   auto bind_values = [&](const Relation& r, const ColumnMetadata& c) -> Result<std::vector<Bytes>> {
     std::vector<Bytes> values;
     if (r.op == Relation::Op::kIn) {
       if (r.value.kind == Term::Kind::kBindMarker) {
         RINGDB_ASSIGN_OR_RETURN(
-            Bytes list, binder_.bind_required(r.value, CqlType{ValueKind::kList, {c.type}, true},
-                                              "in(" + c.name + ")"));
+            Bound list,
+            binder_.bind(r.value, CqlType{ValueKind::kList, {c.type}, true}, "in(" + c.name + ")"));
+        if (list.unset) return invalid("Invalid unset value for column " + c.name);
+        if (!list.value) return invalid("Invalid null value for column " + c.name);
         std::vector<Bytes> items;
-        RINGDB_RETURN_IF_ERROR(schema::split_collection(list, false, &items));
+        RINGDB_RETURN_IF_ERROR(schema::split_collection(*list.value, false, &items));
         values = std::move(items);
       } else {
         for (const auto& t : r.value.elements) {
-          RINGDB_ASSIGN_OR_RETURN(Bytes v, binder_.bind_required(t, c.type, c.name));
+          RINGDB_ASSIGN_OR_RETURN(Bytes v, bind_where(t, c.type, c));
           values.push_back(std::move(v));
         }
       }
@@ -997,7 +1035,7 @@ Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
       for (auto& [o, v] : sorted) values.push_back(std::move(v));
       return values;
     }
-    RINGDB_ASSIGN_OR_RETURN(Bytes v, binder_.bind_required(r.value, c.type, c.name));
+    RINGDB_ASSIGN_OR_RETURN(Bytes v, bind_where(r.value, c.type, c));
     values.push_back(std::move(v));
     return values;
   };
@@ -1158,7 +1196,7 @@ Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
     }
     if (c->kind == ColumnKind::kClustering && r.op != Relation::Op::kNeq &&
         r.op != Relation::Op::kContains && r.op != Relation::Op::kContainsKey) {
-      RINGDB_ASSIGN_OR_RETURN(Bytes v, binder_.bind_required(r.value, c->type, c->name));
+      RINGDB_ASSIGN_OR_RETURN(Bytes v, bind_where(r.value, c->type, *c));
       RINGDB_RETURN_IF_ERROR(add_slice({c}, r.op, {std::move(v)}));
       continue;
     }
@@ -1193,7 +1231,7 @@ Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
     if (r.op == Relation::Op::kIn) {
       RINGDB_ASSIGN_OR_RETURN(f.values, bind_values(r, *c));
     } else {
-      RINGDB_ASSIGN_OR_RETURN(Bytes v, binder_.bind_required(r.value, *value_type, c->name));
+      RINGDB_ASSIGN_OR_RETURN(Bytes v, bind_where(r.value, *value_type, *c));
       f.values.push_back(std::move(v));
     }
     plan.filters.push_back(std::move(f));
@@ -1718,7 +1756,7 @@ Status StatementRunner::update_mutations(const UpdateStatement& s, std::optional
           break;
         }
         // set - {elements}; map - {keys}
-        const CqlType keys{ValueKind::kSet, {type.params[0]}, true};
+        const CqlType keys{ValueKind::kSet, {type.params[0]}, false};
         RINGDB_ASSIGN_OR_RETURN(Bound b, binder_.bind(op.value, keys, c->name));
         if (b.unset || !b.value) break;
         std::vector<Bytes> items;
@@ -1729,14 +1767,16 @@ Status StatementRunner::update_mutations(const UpdateStatement& s, std::optional
       }
       case Operation::Kind::kSetElement: {
         if (type.kind == ValueKind::kList && type.is_multi_cell()) {
-          RINGDB_ASSIGN_OR_RETURN(
-              Bytes at,
-              binder_.bind_required(*op.key, CqlType::of(ValueKind::kInt), "idx(" + c->name + ")"));
+          RINGDB_ASSIGN_OR_RETURN(Bound at, binder_.bind(*op.key, CqlType::of(ValueKind::kInt),
+                                                         "idx(" + c->name + ")"));
+          if (at.unset) return invalid("Invalid unset value for list index");
+          if (!at.value) return invalid("Invalid null value for list index");
           RINGDB_ASSIGN_OR_RETURN(Bound v,
                                   binder_.bind(op.value, type.params[0], "value(" + c->name + ")"));
-          const int64_t index = load_signed(at);
+          const int64_t index = load_signed(*at.value);
           deferred.push_back([c, index, v, ts, ttl](const std::vector<storage::Cell>& list,
                                                     storage::RowWrite* target) -> Status {
+            if (list.empty()) return invalid("Attempted to set an element on a list which is null");
             if (index < 0 || static_cast<size_t>(index) >= list.size()) {
               return invalid("List index " + std::to_string(index) +
                              " out of bound, list has size " + std::to_string(list.size()));
@@ -1759,8 +1799,11 @@ Status StatementRunner::update_mutations(const UpdateStatement& s, std::optional
           return invalid("Invalid operation (" + c->name + "[?] = ?) for non-map column " +
                          c->name);
         }
-        RINGDB_ASSIGN_OR_RETURN(
-            Bytes key, binder_.bind_required(*op.key, type.params[0], "key(" + c->name + ")"));
+        RINGDB_ASSIGN_OR_RETURN(Bound k,
+                                binder_.bind(*op.key, type.params[0], "key(" + c->name + ")"));
+        if (k.unset) return invalid("Invalid unset map key");
+        if (!k.value) return invalid("Invalid null map key");
+        const Bytes key = std::move(*k.value);
         RINGDB_ASSIGN_OR_RETURN(Bound v,
                                 binder_.bind(op.value, type.params[1], "value(" + c->name + ")"));
         if (v.unset) break;
@@ -1856,7 +1899,7 @@ Status StatementRunner::delete_mutations(const DeleteStatement& s, std::optional
     if (!s.columns.empty()) {
       storage::RowWrite row, static_row;
       static_row.is_static = true;
-      bool only_static = true;
+      bool only_static = true, skipped = false;  // skipped: an element deletion with an unset key
       for (const auto& [name, element] : s.columns) {
         const ColumnMetadata* c = table->column(name);
         if (c == nullptr) return invalid("Undefined column name " + name);
@@ -1868,15 +1911,21 @@ Status StatementRunner::delete_mutations(const DeleteStatement& s, std::optional
         storage::RowWrite* target = c->kind == ColumnKind::kStatic ? &static_row : &row;
         if (element) {
           if (c->type.kind == ValueKind::kList && c->type.is_multi_cell()) {
-            RINGDB_ASSIGN_OR_RETURN(
-                Bytes at,
-                binder_.bind_required(*element, CqlType::of(ValueKind::kInt), "idx(" + name + ")"));
-            const int64_t index = load_signed(at);
+            RINGDB_ASSIGN_OR_RETURN(Bound at, binder_.bind(*element, CqlType::of(ValueKind::kInt),
+                                                           "idx(" + name + ")"));
+            if (at.unset) {  // Cassandra leaves the list alone
+              skipped = true;
+              continue;
+            }
+            if (!at.value) return invalid("Invalid null value for list index");
+            const int64_t index = load_signed(*at.value);
             if (!full_row && !clustering_free(*table))
               return invalid("Some clustering keys are missing");
             RINGDB_ASSIGN_OR_RETURN(
                 auto list,
                 list_cells(*table, key, prefixes.empty() ? std::vector<Bytes>{} : prefixes[0], *c));
+            if (list.empty())
+              return invalid("Attempted to delete an element from a list which is null");
             if (index < 0 || static_cast<size_t>(index) >= list.size()) {
               return invalid("List index " + std::to_string(index) +
                              " out of bound, list has size " + std::to_string(list.size()));
@@ -1887,9 +1936,17 @@ Status StatementRunner::delete_mutations(const DeleteStatement& s, std::optional
           }
           if (!c->type.is_multi_cell())
             return invalid("Invalid element deletion on non-collection column " + name);
-          RINGDB_ASSIGN_OR_RETURN(
-              Bytes k, binder_.bind_required(*element, c->type.params[0], "key(" + name + ")"));
-          target->cells.push_back({Kind::kDelete, c->id, k, "", ts, 0, 0});
+          const bool is_map = c->type.kind == ValueKind::kMap;
+          RINGDB_ASSIGN_OR_RETURN(Bound k,
+                                  binder_.bind(*element, c->type.params[0], "key(" + name + ")"));
+          if (k.unset) {
+            if (is_map) return invalid("Invalid unset map key");
+            skipped = true;
+            continue;
+          }
+          if (!k.value)
+            return invalid(is_map ? "Invalid null map key" : "Invalid null set element");
+          target->cells.push_back({Kind::kDelete, c->id, *k.value, "", ts, 0, 0});
         } else if (c->type.is_multi_cell()) {
           target->cells.push_back({Kind::kCollectionDelete, c->id, std::nullopt, "", ts, 0, 0});
         } else {
@@ -1908,7 +1965,7 @@ Status StatementRunner::delete_mutations(const DeleteStatement& s, std::optional
           r.clustering = p;
           m.rows.push_back(std::move(r));
         }
-      } else if (!only_static) {
+      } else if (!only_static && !skipped) {
         return invalid("Missing columns to delete");
       }
       if (!static_row.cells.empty()) m.rows.push_back(static_row);
@@ -4128,10 +4185,13 @@ Status StatementRunner::describe_binds(std::vector<ColumnSpec>* specs,
       if (op.kind == Operation::Kind::kSetElement && c->type.params.size() == 2) {
         walk(*op.key, c->type.params[0], "key(" + c->name + ")");
         walk(op.value, c->type.params[1], "value(" + c->name + ")");
+      } else if (op.kind == Operation::Kind::kSetElement && c->type.kind == ValueKind::kList) {
+        walk(*op.key, CqlType::of(ValueKind::kInt), "idx(" + c->name + ")");
+        walk(op.value, c->type.params[0], "value(" + c->name + ")");
       } else if (c->type.is_counter()) {
         walk(op.value, CqlType::of(ValueKind::kBigint), c->name);
       } else if (op.kind == Operation::Kind::kSubtract && c->type.kind == ValueKind::kMap) {
-        walk(op.value, CqlType{ValueKind::kSet, {c->type.params[0]}, true}, c->name);
+        walk(op.value, CqlType{ValueKind::kSet, {c->type.params[0]}, false}, c->name);
       } else {
         walk(op.value, c->type, c->name);
       }
@@ -4142,7 +4202,10 @@ Status StatementRunner::describe_binds(std::vector<ColumnSpec>* specs,
     RINGDB_RETURN_IF_ERROR(resolve_into(s->keyspace, s->table));
     for (const auto& [name, key] : s->columns) {
       const ColumnMetadata* c = table->column(name);
-      if (c && key && !c->type.params.empty()) walk(*key, c->type.params[0], "key(" + name + ")");
+      if (c && key && c->type.kind == ValueKind::kList)
+        walk(*key, CqlType::of(ValueKind::kInt), "idx(" + name + ")");
+      else if (c && key && !c->type.params.empty())
+        walk(*key, c->type.params[0], "key(" + name + ")");
     }
     using_clause(s->using_clause);
     relations(s->where);

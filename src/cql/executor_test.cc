@@ -722,6 +722,69 @@ TEST_F(ProcessorTest, CastsAreCassandrasCasts) {
   }
 }
 
+// Collection elements, null and unset values, as Cassandra's CollectionsTest expects.
+TEST_F(ProcessorTest, CollectionElementsNullAndUnsetAsCassandra) {
+  ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+  ok("CREATE TABLE ks.c (k int PRIMARY KEY, l list<text>, m map<text, text>, s set<text>)");
+  ok("INSERT INTO ks.c (k) VALUES (0)");
+  ok("INSERT INTO ks.c (k, l, m, s) VALUES (10, ['foo', 'foo'], {'k': 'v'}, {'a'})");
+  const std::optional<Bytes> unset_value;
+  auto run = [&](const std::string& cql, std::vector<std::optional<Bytes>> values,
+                 std::vector<bool> unset) {
+    QueryOptions o;
+    o.values = std::move(values);
+    o.unset = std::move(unset);
+    return stack_.processor().execute(prepare(cql), o, session_);
+  };
+  auto message = [](const QueryProcessor::Outcome& answer) {
+    return std::holds_alternative<CqlError>(answer) ? std::get<CqlError>(answer).message
+                                                    : std::string("(no error)");
+  };
+  EXPECT_EQ(message(query("DELETE l[0] FROM ks.c WHERE k = 0")),
+            "Attempted to delete an element from a list which is null");
+  EXPECT_EQ(message(query("UPDATE ks.c SET l[0] = 'x' WHERE k = 0")),
+            "Attempted to set an element on a list which is null");
+  EXPECT_EQ(message(run("UPDATE ks.c SET m[?] = 'foo' WHERE k = 10", {unset_value}, {true})),
+            "Invalid unset map key");
+  EXPECT_EQ(message(run("DELETE m[?] FROM ks.c WHERE k = 10", {unset_value}, {true})),
+            "Invalid unset map key");
+  EXPECT_EQ(message(run("UPDATE ks.c SET l[?] = 'foo' WHERE k = 10", {unset_value}, {true})),
+            "Invalid unset value for list index");
+  EXPECT_EQ(message(query("UPDATE ks.c SET m[null] = 'x' WHERE k = 10")), "Invalid null map key");
+  EXPECT_EQ(message(query("UPDATE ks.c SET l[null] = 'x' WHERE k = 10")),
+            "Invalid null value for list index");
+  EXPECT_EQ(message(query("INSERT INTO ks.c (k, s) VALUES (11, {'a', null})")),
+            "null is not supported inside collections");
+  EXPECT_EQ(message(query("UPDATE ks.c SET l = l + {'a'} WHERE k = 0")),
+            "Invalid set literal for l of type list<text>");
+  EXPECT_EQ(message(query("UPDATE ks.c SET m = m - ['a'] WHERE k = 0")),
+            "Invalid list literal for m of type set<text>");
+  EXPECT_EQ(message(run("SELECT * FROM ks.c WHERE k IN ?", {unset_value}, {true})),
+            "Invalid unset value for column k");
+  EXPECT_EQ(message(run("SELECT * FROM ks.c WHERE k = ?", {std::nullopt}, {false})),
+            "Invalid null value for partition key part k");
+  EXPECT_EQ(message(run("SELECT * FROM ks.c WHERE k = 10 AND s CONTAINS ? ALLOW FILTERING",
+                        {std::nullopt}, {false})),
+            "Unsupported null value for column s");
+  // Unset values leave things as they are: element writes and deletions, and a list literal
+  // holding an unset element (the whole list is unset).
+  for (const char* cql :
+       {"UPDATE ks.c SET m['k'] = ? WHERE k = 10", "UPDATE ks.c SET l[1] = ? WHERE k = 10",
+        "DELETE l[?] FROM ks.c WHERE k = 10", "UPDATE ks.c SET s = s - ? WHERE k = 10",
+        "INSERT INTO ks.c (k, l) VALUES (10, ?)"}) {
+    EXPECT_EQ(message(run(cql, {unset_value}, {true})), "(no error)") << cql;
+  }
+  EXPECT_EQ(message(run("INSERT INTO ks.c (k, l) VALUES (10, [?, ?])", {Bytes("a"), unset_value},
+                        {false, true})),
+            "(no error)");
+  auto row = query("SELECT l, m, s FROM ks.c WHERE k = 10");
+  ASSERT_TRUE(std::holds_alternative<ResultMessage>(row));
+  const auto& values = std::get<ResultMessage>(row).rows.at(0);
+  EXPECT_EQ(*values[0], schema::serialize_list({Bytes("foo"), Bytes("foo")}));
+  EXPECT_EQ(*values[1], schema::serialize_map({{Bytes("k"), Bytes("v")}}));
+  EXPECT_EQ(*values[2], schema::serialize_list({Bytes("a")}));
+}
+
 // Tuple slices over columns of mixed clustering order select by tuple comparison and answer in
 // clustering order (Cassandra's testMixedOrderColumns3).
 TEST_F(ProcessorTest, TupleSlicesOverMixedOrderColumns) {
