@@ -252,6 +252,13 @@ class Binder {
   Result<Bound> call(const Term& term, const CqlType& type, const std::string& receiver) {
     const std::string& f = term.text;
     const int64_t now_micros = clock_.now_micros();
+    // Function arguments may not be unset (Cassandra's message names the function).
+    for (const auto& arg : term.elements) {
+      if (arg.kind == Term::Kind::kBindMarker) {
+        RINGDB_ASSIGN_OR_RETURN(Bound b, bind(arg, CqlType::of(ValueKind::kBlob), receiver));
+        if (b.unset) return invalid("Invalid unset value for argument in call to function " + f);
+      }
+    }
     auto expect_type = [&](ValueKind kind) -> Status {
       if (type.kind != kind) {
         return invalid("Type error: cannot assign result of function " + f + " (type " +

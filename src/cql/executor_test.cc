@@ -761,6 +761,10 @@ TEST_F(ProcessorTest, CollectionElementsNullAndUnsetAsCassandra) {
             "Invalid list literal for m of type set<text>");
   EXPECT_EQ(message(run("SELECT * FROM ks.c WHERE k IN ?", {unset_value}, {true})),
             "Invalid unset value for column k");
+  EXPECT_EQ(message(run("SELECT * FROM ks.c WHERE k = blobAsInt(?)", {unset_value}, {true})),
+            "Invalid unset value for argument in call to function blobasint");
+  EXPECT_EQ(message(run("UPDATE ks.c SET s = s + {'x'} WHERE k = ?", {unset_value}, {true})),
+            "Invalid unset value for column k");
   EXPECT_EQ(message(run("SELECT * FROM ks.c WHERE k = ?", {std::nullopt}, {false})),
             "Invalid null value for partition key part k");
   EXPECT_EQ(message(run("SELECT * FROM ks.c WHERE k = 10 AND s CONTAINS ? ALLOW FILTERING",
