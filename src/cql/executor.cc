@@ -252,10 +252,12 @@ class Binder {
   Result<Bound> call(const Term& term, const CqlType& type, const std::string& receiver) {
     const std::string& f = term.text;
     const int64_t now_micros = clock_.now_micros();
-    // Function arguments may not be unset (Cassandra's message names the function).
-    for (const auto& arg : term.elements) {
-      if (arg.kind == Term::Kind::kBindMarker) {
-        RINGDB_ASSIGN_OR_RETURN(Bound b, bind(arg, CqlType::of(ValueKind::kBlob), receiver));
+    // Arguments are named as Cassandra names them (argN(system.f)), and may not be unset.
+    const std::string arg0 = "arg0(system." + f + ")";
+    for (size_t i = 0; i < term.elements.size(); ++i) {
+      if (term.elements[i].kind == Term::Kind::kBindMarker) {
+        RINGDB_ASSIGN_OR_RETURN(Bound b, bind(term.elements[i], CqlType::of(ValueKind::kBlob),
+                                              "arg" + std::to_string(i) + "(system." + f + ")"));
         if (b.unset) return invalid("Invalid unset value for argument in call to function " + f);
       }
     }
@@ -291,7 +293,7 @@ class Binder {
     }
     if (f == "fromjson" && term.elements.size() == 1) {
       RINGDB_ASSIGN_OR_RETURN(
-          Bytes text, bind_required(term.elements[0], CqlType::of(ValueKind::kText), receiver));
+          Bytes text, bind_required(term.elements[0], CqlType::of(ValueKind::kText), arg0));
       nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
       if (doc.is_discarded()) return invalid("Could not decode JSON string '" + text + "'");
       RINGDB_ASSIGN_OR_RETURN(std::optional<Bytes> v, json_value(type, doc, receiver));
@@ -306,7 +308,7 @@ class Binder {
     if ((f == "mintimeuuid" || f == "maxtimeuuid") && term.elements.size() == 1) {
       RINGDB_RETURN_IF_ERROR(expect_type(ValueKind::kTimeuuid));
       RINGDB_ASSIGN_OR_RETURN(
-          Bytes ts, bind_required(term.elements[0], CqlType::of(ValueKind::kTimestamp), receiver));
+          Bytes ts, bind_required(term.elements[0], CqlType::of(ValueKind::kTimestamp), arg0));
       // The smallest and largest timeuuids of that millisecond, as Cassandra makes them: the
       // first or last 100-ns tick, and a clock/node half of 0x80 or 0x7f bytes (the extremes of
       // the signed byte order that timeuuids compare by).
@@ -318,8 +320,7 @@ class Binder {
       return Bound{u, false};
     }
     if (f.size() > 6 && f.rfind("blobas", 0) == 0 && term.elements.size() == 1) {
-      RINGDB_ASSIGN_OR_RETURN(Bound b,
-                              bind(term.elements[0], CqlType::of(ValueKind::kBlob), receiver));
+      RINGDB_ASSIGN_OR_RETURN(Bound b, bind(term.elements[0], CqlType::of(ValueKind::kBlob), arg0));
       if (b.value) RINGDB_RETURN_IF_ERROR(schema::validate_value(type, *b.value));
       return b;
     }
@@ -327,7 +328,7 @@ class Binder {
       RINGDB_RETURN_IF_ERROR(expect_type(ValueKind::kBlob));
       auto source = CqlType::parse(f.substr(0, f.size() - 6));
       if (!source.is_ok()) return invalid("Unknown function " + f);
-      return bind(term.elements[0], *source, receiver);
+      return bind(term.elements[0], *source, arg0);
     }
     return invalid("Unknown function '" + f + "' (or it is not supported in this position yet)");
   }
@@ -4053,7 +4054,10 @@ Status StatementRunner::describe_binds(std::vector<ColumnSpec>* specs,
             if (auto source = CqlType::parse(f.substr(0, f.size() - 6)); source.is_ok())
               arg = *source;
           }
-          for (const auto& e : t.elements) walk(e, arg, name);
+          // Cassandra names a function's argument markers argN(system.f); not being named after
+          // a key column, they are not taken for routing.
+          for (size_t i = 0; i < t.elements.size(); ++i)
+            walk(t.elements[i], arg, "arg" + std::to_string(i) + "(system." + f + ")");
         }
       };
   // IF conditions: a column (or one of its elements) compared with values of its type.

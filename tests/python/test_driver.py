@@ -348,6 +348,12 @@ class DriverTest(unittest.TestCase):
         self.assertEqual(list(s.execute(named, {"a": 1, "b": "x", "c": 3}))[0].v, 42)
         bound = named.bind({"a": 1, "b": "x", "c": 3})
         self.assertIsNotNone(bound.routing_key)
+        # A marker inside a function call is the function's argument, not the key column: named
+        # as Cassandra names it, and not used for routing.
+        through = s.prepare("SELECT v FROM routed WHERE a = blobAsInt(?) AND b = 'x' AND c = 3")
+        self.assertEqual([m.name for m in through.column_metadata], ["arg0(system.blobasint)"])
+        self.assertIsNone(through.routing_key_indexes)
+        self.assertEqual(list(s.execute(through, (b"\x00\x00\x00\x01",)))[0].v, 42)
 
     def test_repeated_prepared_reads_see_every_write(self):
         # With the row cache on, repeated reads are answered from memory on the event loop;
