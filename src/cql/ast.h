@@ -35,7 +35,8 @@ struct Selector {
 };
 
 struct Relation {
-  enum class Op { kEq, kLt, kLe, kGt, kGe, kNeq, kIn, kContains, kContainsKey };
+  // kIsNotNull and kLike parse (as Cassandra's grammar does) and are refused when planned.
+  enum class Op { kEq, kLt, kLe, kGt, kGe, kNeq, kIn, kContains, kContainsKey, kIsNotNull, kLike };
   std::vector<std::string> columns;  // one, or several for (a, b) > (1, 2)
   bool tuple_notation = false;       // (a, b) op ..., also (a) op (1): a multi-column relation
   bool is_token = false;             // token(a, b) > ...

@@ -292,8 +292,8 @@ class Binder {
       return Bound{be64(now_micros % 86'400'000'000LL * 1000), false};
     }
     if (f == "fromjson" && term.elements.size() == 1) {
-      RINGDB_ASSIGN_OR_RETURN(
-          Bytes text, bind_required(term.elements[0], CqlType::of(ValueKind::kText), arg0));
+      RINGDB_ASSIGN_OR_RETURN(Bytes text,
+                              bind_required(term.elements[0], CqlType::of(ValueKind::kText), arg0));
       nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
       if (doc.is_discarded()) return invalid("Could not decode JSON string '" + text + "'");
       RINGDB_ASSIGN_OR_RETURN(std::optional<Bytes> v, json_value(type, doc, receiver));
@@ -526,6 +526,10 @@ const char* op_text(Relation::Op op) {
       return "CONTAINS";
     case Relation::Op::kContainsKey:
       return "CONTAINS KEY";
+    case Relation::Op::kIsNotNull:
+      return "IS NOT";
+    case Relation::Op::kLike:
+      return "LIKE";
   }
   return "?";
 }
@@ -542,6 +546,12 @@ std::string relation_text(const Relation& r) {
   if (r.op == Relation::Op::kIn && r.value.kind == Term::Kind::kList)
     rhs = "(" + rhs.substr(1, rhs.size() - 2) + ")";
   return lhs + " " + op_text(r.op) + " " + rhs;
+}
+
+// `x IN (v)`: Cassandra 4 takes an IN with one literal value for an EQ.
+bool single_value_in(const Relation& r) {
+  return r.op == Relation::Op::kIn && r.value.kind == Term::Kind::kList &&
+         r.value.elements.size() == 1;
 }
 
 // Cassandra's structural checks on the clustering restrictions of a WHERE clause, in statement
@@ -599,7 +609,16 @@ Status check_clustering_restrictions(const TableMetadata& table, const std::vect
   };
 
   for (const Relation& r : where) {
-    if (r.is_token) continue;
+    if (r.op == Relation::Op::kIsNotNull)
+      return invalid("Unsupported restriction: " + relation_text(r));
+    if (r.op == Relation::Op::kLike) {
+      return invalid("LIKE restriction is only supported on properly indexed columns. " +
+                     relation_text(r) + " is not valid.");
+    }
+    if (r.is_token) {
+      if (r.op == Relation::Op::kIn) return invalid("IN cannot be used with the token function");
+      continue;
+    }
     Restriction added;
     if (r.tuple_notation) {
       if (r.op == Relation::Op::kNeq)
@@ -652,8 +671,8 @@ Status check_clustering_restrictions(const TableMetadata& table, const std::vect
       case Relation::Op::kEq:
         added.kind = Kind::kEq;
         break;
-      case Relation::Op::kIn:
-        added.kind = Kind::kIn;
+      case Relation::Op::kIn:  // IN with one value is an EQ (Cassandra 4)
+        added.kind = single_value_in(r) ? Kind::kEq : Kind::kIn;
         break;
       default:
         added.kind = Kind::kSlice;
@@ -1188,8 +1207,9 @@ Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
         return invalid(c->name + " cannot be restricted by more than one relation if it includes " +
                        (partition_in[position] == KeyRestriction::kIn ? "a IN" : "an Equal"));
       }
-      partition_in[position] =
-          r.op == Relation::Op::kIn ? KeyRestriction::kIn : KeyRestriction::kEq;
+      partition_in[position] = r.op == Relation::Op::kIn && !single_value_in(r)
+                                   ? KeyRestriction::kIn
+                                   : KeyRestriction::kEq;
       RINGDB_ASSIGN_OR_RETURN(slot, bind_values(r, *c));
       continue;
     }
@@ -4655,14 +4675,14 @@ Result<CasTarget> StatementRunner::cas_target(const Statement& st,
     if (r->is_token) continue;
     const ColumnMetadata* c = table->column(r->columns[0]);
     if (c == nullptr) continue;  // reported when the statement is planned
-    if (r->op == Relation::Op::kIn) {
+    if (r->op == Relation::Op::kIn && !single_value_in(*r)) {
       return invalid(std::string(c->kind == ColumnKind::kPartitionKey
                                      ? "IN on the partition key is not supported with conditional "
                                      : "IN on the clustering key columns is not supported with "
                                        "conditional ") +
                      kind);
     }
-    if (c->kind == ColumnKind::kClustering && r->op == Relation::Op::kEq) {
+    if (c->kind == ColumnKind::kClustering && (r->op == Relation::Op::kEq || single_value_in(*r))) {
       for (const auto& name : r->columns) {
         if (const ColumnMetadata* e = table->column(name))
           clustering_eq[static_cast<size_t>(e->position)] = true;

@@ -358,8 +358,16 @@ TEST_F(ProcessorTest, ClusteringRestrictionsAreCheckedAsCassandraDoes) {
        "More than one restriction was found for the start bound on b"},
       {"SELECT * FROM ks.t1 WHERE a = 0 AND (b) > (0) AND b > 1",
        "More than one restriction was found for the start bound on b"},
-      {"SELECT * FROM ks.t1 WHERE a = 0 AND b IN (1) AND b > 1",
+      {"SELECT * FROM ks.t1 WHERE a = 0 AND b IN (1, 2) AND b > 1",
        "b cannot be restricted by more than one relation if it includes a IN"},
+      // An IN with one value is an EQ.
+      {"SELECT * FROM ks.t1 WHERE a = 0 AND b IN (1) AND b > 1",
+       "b cannot be restricted by more than one relation if it includes an Equal"},
+      {"SELECT * FROM ks.t1 WHERE a = 0 AND b IS NOT NULL",
+       "Unsupported restriction: b IS NOT null"},
+      {"SELECT * FROM ks.t1 WHERE a = 0 AND c LIKE 'x%' ALLOW FILTERING",
+       "LIKE restriction is only supported on properly indexed columns. c LIKE 'x%' is not valid."},
+      {"SELECT * FROM ks.t1 WHERE token(a) IN (1, 2)", "IN cannot be used with the token function"},
       {"SELECT * FROM ks.t1 WHERE a = 0 AND b > 1 AND b = 1",
        "Column \"b\" cannot be restricted by both an equality and an inequality relation"},
       {"SELECT * FROM ks.t1 WHERE (a, b) = (0, 0)",
@@ -620,8 +628,9 @@ TEST_F(ProcessorTest, ConditionsAreCheckedAsCassandraDoes) {
   EXPECT_TRUE(std::get<ResultMessage>(query("SELECT * FROM ks.t WHERE k = 0")).rows.empty());
   EXPECT_EQ(error_of("UPDATE ks.t SET v1 = 3 WHERE k = 0 IF v1 < null"),
             "Invalid comparison with null for operator \"<\"");
-  EXPECT_EQ(error_of("UPDATE ks.t SET v1 = 3 WHERE k IN (0) IF EXISTS"),
+  EXPECT_EQ(error_of("UPDATE ks.t SET v1 = 3 WHERE k IN (0, 1) IF EXISTS"),
             "IN on the partition key is not supported with conditional updates");
+  EXPECT_FALSE(applied("UPDATE ks.t SET v1 = 3 WHERE k IN (0) IF EXISTS"));  // IN (v) is k = v
   EXPECT_EQ(error_of("DELETE FROM ks.st WHERE k = 'k' AND i IN () IF EXISTS"),
             "IN on the clustering key columns is not supported with conditional deletions");
   EXPECT_EQ(error_of("DELETE FROM ks.st WHERE k = 'k' IF EXISTS"),

@@ -593,6 +593,13 @@ class Parser {
       if (accept(text)) return op;
     }
     if (accept_keyword("in")) return Relation::Op::kIn;
+    if (accept_keyword("like")) return Relation::Op::kLike;
+    if (is_keyword("is") && is_keyword("not", 1)) {
+      advance();
+      advance();
+      RINGDB_RETURN_IF_ERROR(expect_keyword("null"));
+      return Relation::Op::kIsNotNull;
+    }
     if (accept_keyword("contains"))
       return accept_keyword("key") ? Relation::Op::kContainsKey : Relation::Op::kContains;
     return unexpected("a comparison operator");
@@ -636,6 +643,7 @@ class Parser {
       RINGDB_RETURN_IF_ERROR(list_until_close(&r.value.elements, [&] { return term(0); }));
       return r;
     }
+    if (r.op == Relation::Op::kIsNotNull) return r;  // the value is null
     RINGDB_ASSIGN_OR_RETURN(r.value, term(0));
     return r;
   }
