@@ -1082,10 +1082,28 @@ Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
           return s;
         }());
       }
-      RINGDB_ASSIGN_OR_RETURN(
-          Bytes v,
-          binder_.bind_required(r.value, CqlType::of(ValueKind::kBigint), "partition key token"));
-      const int64_t t = load_signed(v);
+      int64_t t = 0;
+      if (r.value.kind == Term::Kind::kFunction && r.value.text == "token") {
+        // token(x, ...): the token of the partition key made of those values.
+        if (r.value.elements.size() != pk.size()) {
+          return invalid("Invalid number of arguments in call to function system.token: " +
+                         std::to_string(pk.size()) + " required but " +
+                         std::to_string(r.value.elements.size()) + " provided");
+        }
+        std::vector<Bytes> parts;
+        for (size_t i = 0; i < pk.size(); ++i) {
+          RINGDB_ASSIGN_OR_RETURN(
+              Bytes part, binder_.bind_required(r.value.elements[i], pk[i]->type,
+                                                "arg" + std::to_string(i) + "(system.token)"));
+          parts.push_back(std::move(part));
+        }
+        t = murmur3_token(compose_partition_key(parts));
+      } else {
+        RINGDB_ASSIGN_OR_RETURN(
+            Bytes v,
+            binder_.bind_required(r.value, CqlType::of(ValueKind::kBigint), "partition key token"));
+        t = load_signed(v);
+      }
       if (!plan.token) plan.token = TokenRange{};
       switch (r.op) {
         case Relation::Op::kGt:
@@ -1356,8 +1374,16 @@ Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
     // Value order runs against clustering order on DESC columns.
     if (lead.descending) std::swap(plan.slice_start, plan.slice_end);
   }
-  if (plan.token && any_partition)
-    return invalid("Token and partition key restrictions cannot be mixed yet");
+  // token() next to key restrictions filters the keys those select (Cassandra's TokenFilter);
+  // the key must then be complete.
+  if (plan.token && any_partition && !plan.partition_complete) {
+    std::string missing;
+    for (const auto* c : pk) {
+      if (!restricted(partition_in[static_cast<size_t>(c->position)]))
+        missing += (missing.empty() ? "" : ", ") + c->name;
+    }
+    return invalid("Partition key parts: " + missing + " must be restricted as other parts are");
+  }
   return plan;
 }
 
@@ -3158,6 +3184,13 @@ Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
 
   if (plan.partition_complete) {
     RINGDB_ASSIGN_OR_RETURN(std::vector<Bytes> keys, partition_keys(*table, plan));
+    if (plan.token) {  // keep the keys whose token is in the token() range
+      const TokenRange range = *plan.token;
+      std::erase_if(keys, [&](const Bytes& key) {
+        const int64_t t = murmur3_token(key);
+        return !((range.start == INT64_MIN || t > range.start) && t <= range.end);
+      });
+    }
     if (sort_in_memory && keys.size() > 1 && page_size != INT64_MAX) {
       return invalid(
           "Cannot page queries with both ORDER BY and a IN restriction on the partition key; you "
@@ -4120,7 +4153,13 @@ Status StatementRunner::describe_binds(std::vector<ColumnSpec>* specs,
   auto relations = [&](const std::vector<Relation>& where) {
     for (const auto& r : where) {
       if (r.is_token) {
-        walk(r.value, CqlType::of(ValueKind::kBigint), "partition key token");
+        if (r.value.kind == Term::Kind::kFunction && r.value.text == "token") {
+          const auto pk = table->partition_key();
+          for (size_t i = 0; i < r.value.elements.size() && i < pk.size(); ++i)
+            walk(r.value.elements[i], pk[i]->type, "arg" + std::to_string(i) + "(system.token)");
+        } else {
+          walk(r.value, CqlType::of(ValueKind::kBigint), "partition key token");
+        }
         continue;
       }
       if (r.tuple_notation) {

@@ -551,6 +551,19 @@ TEST_F(ProcessorTest, RelationsOnKeysAndCollectionsAreCheckedAsCassandraDoes) {
   EXPECT_EQ(count("SELECT * FROM ks.coll WHERE a IN ()"), 0u);
   EXPECT_EQ(count("SELECT * FROM ks.pk2 WHERE a = 'x' AND b IN ()"), 0u);
   EXPECT_EQ(count("SELECT DISTINCT a, b, s FROM ks.pk2 WHERE s = 7 ALLOW FILTERING"), 1u);
+  // token() next to key restrictions filters the selected keys by token.
+  for (int a = 0; a < 20; ++a) ok("INSERT INTO ks.coll (a) VALUES (" + std::to_string(a) + ")");
+  std::string in;
+  for (int a = 0; a < 20; ++a) in += (a ? ", " : "") + std::to_string(a);
+  const size_t above = count("SELECT a FROM ks.coll WHERE token(a) > 0");
+  EXPECT_EQ(count("SELECT a FROM ks.coll WHERE a IN (" + in + ") AND token(a) > 0"), above);
+  EXPECT_EQ(count("SELECT a FROM ks.coll WHERE a IN (" + in + ") AND token(a) <= 0") + above, 20u);
+  EXPECT_EQ(count("SELECT a FROM ks.coll WHERE a = 1 AND token(a) = token(1)"), 1u);
+  EXPECT_EQ(count("SELECT a FROM ks.coll WHERE a = 1 AND token(a) > token(1)"), 0u);
+  auto partial = query("SELECT * FROM ks.pk2 WHERE token(a, b) > 0 AND a = 'x'");
+  ASSERT_TRUE(std::holds_alternative<CqlError>(partial));
+  EXPECT_EQ(std::get<CqlError>(partial).message,
+            "Partition key parts: b must be restricted as other parts are");
 }
 
 // UPDATE and DELETE restrict the primary key as Cassandra's UpdateTest expects, key errors first.

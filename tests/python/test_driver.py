@@ -312,6 +312,12 @@ class DriverTest(unittest.TestCase):
             __import__("struct").pack(">i", 3)).value)
         ranged = self.q("SELECT p FROM sel WHERE token(p) > %s" % tok.t)
         self.assertTrue(all(r.p != 3 for r in ranged))
+        # token(value) on the right side, as drivers' manual paging writes it, also prepared.
+        by_value = s.prepare("SELECT p FROM sel WHERE token(p) > token(?)")
+        self.assertEqual([(m.name, m.type.typename) for m in by_value.column_metadata],
+                         [("arg0(system.token)", "int")])
+        self.assertEqual(sorted(r.p for r in s.execute(by_value, (3,))), sorted(r.p for r in ranged))
+        self.assertEqual(len(self.q("SELECT p FROM sel WHERE p IN (1, 2, 3) AND token(p) = token(3)")), 6)
         js = self.q("SELECT JSON p, c2 FROM sel WHERE p = 0 LIMIT 1")[0][0]
         self.assertEqual(js, '{"p": 0, "c2": "a"}')
         with self.assertRaises(SyntaxException):
