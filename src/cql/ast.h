@@ -150,7 +150,6 @@ struct CreateTableStatement {
   std::vector<std::string> clustering;
   std::vector<std::pair<std::string, bool>> clustering_order;  // column, descending
   std::map<std::string, TableOption> options;
-  bool compact_storage = false;
 };
 
 struct AlterTableStatement {

@@ -3887,8 +3887,6 @@ Result<ResultMessage> StatementRunner::ddl(const Statement& statement) {
           "Table name must not be empty, more than 48 characters long, or contain "
           "non-alphanumeric-underscore characters (got \"" +
           s->name + "\")");
-    if (s->compact_storage)
-      return Status::not_supported("COMPACT STORAGE tables are not supported");
     schema::TableMetadata t;
     t.keyspace = ks;
     t.name = s->name;

@@ -966,8 +966,8 @@ class Parser {
       }
       if (create && accept_keyword("compact")) {
         RINGDB_RETURN_IF_ERROR(expect_keyword("storage"));
-        create->compact_storage = true;
-        continue;
+        return Status::syntax_error(
+            "COMPACT STORAGE tables are not allowed starting with version 4.0");
       }
       RINGDB_ASSIGN_OR_RETURN(std::string name, identifier());
       RINGDB_RETURN_IF_ERROR(expect("="));

@@ -71,6 +71,11 @@ TEST(Parser, RejectsGarbageWithSyntaxErrors) {
                 parsed.status().code() == StatusCode::kInvalidArgument)
         << text << " -> " << parsed.status().to_string();
   }
+  auto compact = parse_statement("CREATE TABLE t (k int PRIMARY KEY, v int) WITH COMPACT STORAGE");
+  ASSERT_FALSE(compact.is_ok());
+  EXPECT_EQ(compact.status().code(), StatusCode::kSyntaxError);
+  EXPECT_EQ(compact.status().message(),
+            "COMPACT STORAGE tables are not allowed starting with version 4.0");
   std::string deep = "SELECT * FROM t WHERE a = " + std::string(100, '[') + std::string(100, ']');
   EXPECT_FALSE(parse_statement(deep).is_ok());
 }
