@@ -1418,6 +1418,7 @@ Result<int64_t> StatementRunner::write_timestamp(const UsingClause& u,
   if (u.timestamp) {
     RINGDB_ASSIGN_OR_RETURN(
         Bound b, binder_.bind(*u.timestamp, CqlType::of(ValueKind::kBigint), "[timestamp]"));
+    if (!b.unset && !b.value) return invalid("Invalid null value of timestamp");
     if (b.value && !b.unset) {
       const int64_t ts = load_signed(*b.value);
       if (ts == INT64_MIN) return invalid("A TIMESTAMP must not be Long.MIN_VALUE");
@@ -1432,7 +1433,8 @@ Result<int64_t> StatementRunner::write_timestamp(const UsingClause& u,
 Result<int32_t> StatementRunner::write_ttl(const UsingClause& u) {
   if (!u.ttl) return storage::kUseTableDefaultTtl;
   RINGDB_ASSIGN_OR_RETURN(Bound b, binder_.bind(*u.ttl, CqlType::of(ValueKind::kInt), "[ttl]"));
-  if (b.unset || !b.value) return storage::kUseTableDefaultTtl;
+  if (b.unset) return storage::kUseTableDefaultTtl;  // unset: the table's default, as Cassandra
+  if (!b.value) return invalid("Invalid null value of TTL");
   const auto ttl = static_cast<int32_t>(load_signed(*b.value));
   if (ttl < 0)
     return invalid("A TTL must be greater or equal to 0, but was " + std::to_string(ttl));

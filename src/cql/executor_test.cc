@@ -773,6 +773,12 @@ TEST_F(ProcessorTest, CollectionElementsNullAndUnsetAsCassandra) {
   EXPECT_EQ(message(run("UPDATE ks.c SET l[?] = 'foo' WHERE k = 10", {unset_value}, {true})),
             "Invalid unset value for list index");
   EXPECT_EQ(message(query("UPDATE ks.c SET m[null] = 'x' WHERE k = 10")), "Invalid null map key");
+  EXPECT_EQ(
+      message(run("UPDATE ks.c USING TTL ? SET s = {'x'} WHERE k = 10", {std::nullopt}, {false})),
+      "Invalid null value of TTL");
+  EXPECT_EQ(message(run("UPDATE ks.c USING TIMESTAMP ? SET s = {'x'} WHERE k = 10", {std::nullopt},
+                        {false})),
+            "Invalid null value of timestamp");
   EXPECT_EQ(message(query("UPDATE ks.c SET l[null] = 'x' WHERE k = 10")),
             "Invalid null value for list index");
   EXPECT_EQ(message(query("INSERT INTO ks.c (k, s) VALUES (11, {'a', null})")),
