@@ -3131,7 +3131,7 @@ Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
   ResultMessage result;
   result.kind = ResultMessage::Kind::kRows;
   result.columns = selection.columns(table->keyspace, table->name);
-  const int64_t page_size = (!aggregate && options_.page_size > 0) ? options_.page_size : INT64_MAX;
+  int64_t page_size = (!aggregate && options_.page_size > 0) ? options_.page_size : INT64_MAX;
   PagingState state;
   if (options_.paging_state && !aggregate) {
     RINGDB_ASSIGN_OR_RETURN(state, PagingState::decode(*options_.paging_state));
@@ -3193,6 +3193,10 @@ Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
         return !((range.start == INT64_MIN || t > range.start) && t <= range.end);
       });
     }
+    // Rows of several partitions sorted in memory cannot be paged; like Cassandra, a query whose
+    // LIMIT fits in one page runs unpaged.
+    if (sort_in_memory && keys.size() > 1 && page_size != INT64_MAX && limit <= page_size)
+      page_size = INT64_MAX;
     if (sort_in_memory && keys.size() > 1 && page_size != INT64_MAX) {
       return invalid(
           "Cannot page queries with both ORDER BY and a IN restriction on the partition key; you "

@@ -268,6 +268,11 @@ class DriverTest(unittest.TestCase):
         self.assertEqual(sorted(r.p for r in rows), [0, 1, 2, 3])
         rows = self.q("SELECT c1, c2 FROM sel WHERE p = 1 ORDER BY c1 DESC, c2 DESC LIMIT 3")
         self.assertEqual([(r.c1, r.c2) for r in rows], [(2, "b"), (2, "a"), (1, "b")])
+        # ORDER BY over several partitions sorts in memory: allowed when the LIMIT fits in a page.
+        rows = self.q("SELECT p, c1, c2 FROM sel WHERE p IN (1, 2) ORDER BY c1 DESC, c2 DESC LIMIT 5")
+        self.assertEqual([(r.c1, r.c2) for r in rows], [(2, "b"), (2, "b"), (2, "a"), (2, "a"), (1, "b")])
+        with self.assertRaisesRegex(InvalidRequest, "Cannot page queries with both ORDER BY and a IN"):
+            self.q("SELECT p FROM sel WHERE p IN (1, 2) ORDER BY c1 DESC")
         # Time ranges over timeuuids with minTimeuuid / maxTimeuuid (past dates, not "now").
         from cassandra.util import uuid_from_time
         s.execute("CREATE TABLE ticks (k int, t timeuuid, PRIMARY KEY (k, t))")
