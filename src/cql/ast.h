@@ -25,13 +25,26 @@ struct Term {
 };
 
 struct Selector {
-  enum class Kind { kColumn, kStar, kCountStar, kFunction, kWritetime, kTtl, kCast, kTerm };
+  enum class Kind {
+    kColumn,
+    kStar,
+    kCountStar,
+    kFunction,
+    kWritetime,
+    kTtl,
+    kCast,
+    kTerm,
+    kElement
+  };
   Kind kind = Kind::kColumn;
   std::string name;  // column or function name
   std::vector<Selector> args;
   std::string cast_type;
   Term term;
   std::string alias;
+  // kElement: args[0][element], or args[0][range_from..range_to] with either end left open.
+  bool range = false;
+  std::optional<Term> element, range_from, range_to;
 };
 
 struct Relation {

@@ -2274,6 +2274,10 @@ class Selection {
             std::function<Bytes()> uuid, const Clock& clock)
       : table_(table), timeuuid_(std::move(timeuuid)), uuid_(std::move(uuid)), clock_(clock) {}
 
+  // How element selection keys (m[?]) get their values; without it, build() only types them.
+  using BindFn = std::function<Result<Bound>(const Term&, const CqlType&, const std::string&)>;
+  void set_binder(BindFn bind) { bind_ = std::move(bind); }
+
   Status build(const std::vector<Selector>& selectors, bool json) {
     json_ = json;
     if (selectors.empty()) {
@@ -2287,6 +2291,7 @@ class Selection {
     } else {
       selectors_ = selectors;
     }
+    for (const auto& s : selectors_) RINGDB_RETURN_IF_ERROR(bind_elements(s));
     for (const auto& s : selectors_) {
       RINGDB_ASSIGN_OR_RETURN(CqlType t, type_of(s));
       types_.push_back(t);
@@ -2485,6 +2490,67 @@ class Selection {
     return Status::ok();
   }
 
+  // The keys of m[k] and m[a..b] selectors, bound once per statement.
+  struct ElementKeys {
+    std::optional<Bytes> element, from, to;
+  };
+  Status bind_elements(const Selector& s) {
+    for (const auto& a : s.args) RINGDB_RETURN_IF_ERROR(bind_elements(a));
+    if (s.kind != Selector::Kind::kElement || !bind_) return Status::ok();
+    RINGDB_ASSIGN_OR_RETURN(CqlType base, type_of(s.args[0]));
+    if (!base.is_collection() || base.kind == ValueKind::kList || base.params.empty())
+      return Status::ok();  // type_of refuses it
+    const std::string selected = display_name(s.args[0]);
+    ElementKeys keys;
+    auto bind_key = [&](const std::optional<Term>& t, std::optional<Bytes>* out) -> Status {
+      if (!t) return Status::ok();
+      RINGDB_ASSIGN_OR_RETURN(Bound b, bind_(*t, base.params[0], "key(" + selected + ")"));
+      if (b.unset) return invalid("Invalid unset value for element selection on " + selected);
+      if (!b.value) return invalid("Invalid null value for element selection on " + selected);
+      *out = std::move(b.value);
+      return Status::ok();
+    };
+    RINGDB_RETURN_IF_ERROR(bind_key(s.element, &keys.element));
+    RINGDB_RETURN_IF_ERROR(bind_key(s.range_from, &keys.from));
+    RINGDB_RETURN_IF_ERROR(bind_key(s.range_to, &keys.to));
+    element_keys_[&s] = std::move(keys);
+    return Status::ok();
+  }
+
+  Result<std::optional<Bytes>> element(const Selector& s, const Materialized& row) const {
+    RINGDB_ASSIGN_OR_RETURN(auto v, eval(s.args[0], row));
+    if (!v) return v;
+    auto keys = element_keys_.find(&s);
+    if (keys == element_keys_.end()) return invalid("element selection without a bound key");
+    RINGDB_ASSIGN_OR_RETURN(CqlType base, type_of(s.args[0]));
+    const bool is_map = base.kind == ValueKind::kMap;
+    std::vector<Bytes> items;
+    RINGDB_RETURN_IF_ERROR(schema::split_collection(*v, is_map, &items));
+    const size_t step = is_map ? 2 : 1;
+    const CqlType& key_type = base.params[0];
+    if (!s.range) {
+      for (size_t i = 0; i < items.size(); i += step) {
+        if (compare_values(key_type, items[i], *keys->second.element) == 0)
+          return std::optional<Bytes>(is_map ? items[i + 1] : items[i]);
+      }
+      return std::optional<Bytes>();
+    }
+    // A slice: the elements whose key is within the bounds (both inclusive).
+    std::vector<Bytes> kept;
+    std::vector<std::pair<Bytes, Bytes>> entries;
+    for (size_t i = 0; i < items.size(); i += step) {
+      if (keys->second.from && compare_values(key_type, items[i], *keys->second.from) < 0) continue;
+      if (keys->second.to && compare_values(key_type, items[i], *keys->second.to) > 0) continue;
+      if (is_map)
+        entries.emplace_back(items[i], items[i + 1]);
+      else
+        kept.push_back(items[i]);
+    }
+    if (kept.empty() && entries.empty()) return std::optional<Bytes>();
+    return std::optional<Bytes>(is_map ? schema::serialize_map(entries)
+                                       : schema::serialize_list(kept));
+  }
+
   std::string display_name(const Selector& s) const {
     switch (s.kind) {
       case Selector::Kind::kColumn:
@@ -2497,6 +2563,11 @@ class Selection {
         return "ttl(" + s.name + ")";
       case Selector::Kind::kCast:
         return "cast(" + display_name(s.args[0]) + " as " + s.cast_type + ")";
+      case Selector::Kind::kElement: {
+        auto text = [](const std::optional<Term>& t) { return t ? term_text(*t) : std::string(); };
+        return display_name(s.args[0]) + "[" +
+               (s.range ? text(s.range_from) + ".." + text(s.range_to) : text(s.element)) + "]";
+      }
       case Selector::Kind::kFunction: {
         std::string out = (is_aggregate_name(s.name) ? "system." : "system.") + s.name + "(";
         for (size_t i = 0; i < s.args.size(); ++i) out += (i ? ", " : "") + display_name(s.args[i]);
@@ -2516,6 +2587,20 @@ class Selection {
       }
       case Selector::Kind::kCountStar:
         return CqlType::of(ValueKind::kBigint);
+      case Selector::Kind::kElement: {
+        RINGDB_ASSIGN_OR_RETURN(CqlType base, type_of(s.args[0]));
+        const std::string selected = display_name(s.args[0]);
+        if (!base.is_collection()) {
+          return invalid("Invalid element selection: " + selected + " is of type " + base.to_cql() +
+                         " is not a collection");
+        }
+        if (base.kind == ValueKind::kList) {
+          return invalid("Element selection is only allowed on sets and maps, but " + selected +
+                         " is a list");
+        }
+        if (s.range) return base;
+        return base.kind == ValueKind::kMap ? base.params[1] : base.params[0];
+      }
       case Selector::Kind::kWritetime:
       case Selector::Kind::kTtl: {
         const ColumnMetadata* c = table_.column(s.name);
@@ -2617,6 +2702,8 @@ class Selection {
       }
       case Selector::Kind::kFunction:
         return call(s, row);
+      case Selector::Kind::kElement:
+        return element(s, row);
       default:
         return Status::not_supported("selection term not supported yet");
     }
@@ -2807,6 +2894,8 @@ class Selection {
   std::function<Bytes(int64_t)> timeuuid_;
   std::function<Bytes()> uuid_;
   const Clock& clock_;
+  BindFn bind_;
+  std::map<const Selector*, ElementKeys> element_keys_;
   bool json_ = false;
   std::vector<Selector> selectors_;
   std::vector<CqlType> types_;
@@ -3039,6 +3128,9 @@ Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
   Selection selection(
       *table, [this](int64_t m) { return qp_.new_timeuuid(m); },
       [this] { return qp_.random_uuid(); }, qp_.clock_);
+  selection.set_binder([this](const Term& t, const CqlType& type, const std::string& name) {
+    return binder_.bind(t, type, name);
+  });
   RINGDB_RETURN_IF_ERROR(selection.build(s.selectors, s.json));
   RINGDB_ASSIGN_OR_RETURN(KeyPlan plan,
                           plan_where(*table, s.where, WhereUse::kSelect, s.allow_filtering));
@@ -4229,6 +4321,18 @@ Status StatementRunner::describe_binds(std::vector<ColumnSpec>* specs,
       return Status::ok();
     }
     RINGDB_RETURN_IF_ERROR(resolve_into(s->keyspace, s->table));
+    // Keys of element selection (m[?], m[?..?]) take the collection's key type.
+    std::function<void(const Selector&)> selection_markers = [&](const Selector& sel) {
+      for (const auto& a : sel.args) selection_markers(a);
+      if (sel.kind != Selector::Kind::kElement || sel.args[0].kind != Selector::Kind::kColumn)
+        return;
+      const ColumnMetadata* c = table->column(sel.args[0].name);
+      if (c == nullptr || !c->type.is_collection() || c->type.params.empty()) return;
+      for (const auto* key : {&sel.element, &sel.range_from, &sel.range_to}) {
+        if (*key) walk(**key, c->type.params[0], "key(" + c->name + ")");
+      }
+    };
+    for (const auto& sel : s->selectors) selection_markers(sel);
     relations(s->where);
     if (s->per_partition_limit)
       walk(*s->per_partition_limit, CqlType::of(ValueKind::kInt), "[per_partition_limit]");

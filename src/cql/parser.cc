@@ -559,17 +559,41 @@ class Parser {
       RINGDB_RETURN_IF_ERROR(list_until_close(&sel.args, [&] { return selector(depth + 1); }));
       return sel;
     }
-    if (t.kind == TokenKind::kIdentifier && t.text != "true" && t.text != "false" &&
-        t.text != "null") {
+    if ((t.kind == TokenKind::kIdentifier && t.text != "true" && t.text != "false" &&
+         t.text != "null") ||
+        t.kind == TokenKind::kQuotedIdentifier) {
       sel.kind = Selector::Kind::kColumn;
       sel.name = t.text;
       advance();
-      return sel;
-    }
-    if (t.kind == TokenKind::kQuotedIdentifier) {
-      sel.kind = Selector::Kind::kColumn;
-      sel.name = t.text;
-      advance();
+      // m['k'], s['e'], m['a'..'z'] (Cassandra 4 element and slice selection).
+      while (accept("[")) {
+        Selector e;
+        e.kind = Selector::Kind::kElement;
+        e.args.push_back(std::move(sel));
+        auto range_dots = [&] {
+          if (!is_symbol(".") || !is_symbol(".", 1)) return false;
+          advance();
+          advance();
+          return true;
+        };
+        if (range_dots()) {
+          e.range = true;
+          RINGDB_ASSIGN_OR_RETURN(e.range_to, term(depth + 1));
+        } else {
+          RINGDB_ASSIGN_OR_RETURN(Term first, term(depth + 1));
+          if (range_dots()) {
+            e.range = true;
+            e.range_from = std::move(first);
+            if (!is_symbol("]")) {
+              RINGDB_ASSIGN_OR_RETURN(e.range_to, term(depth + 1));
+            }
+          } else {
+            e.element = std::move(first);
+          }
+        }
+        RINGDB_RETURN_IF_ERROR(expect("]"));
+        sel = std::move(e);
+      }
       return sel;
     }
     sel.kind = Selector::Kind::kTerm;

@@ -489,6 +489,16 @@ class DriverTest(unittest.TestCase):
         self.assertIsNone(self.q("SELECT tags FROM docs WHERE id = 1")[0].tags)
         with self.assertRaises(InvalidRequest):
             s.execute("""INSERT INTO docs JSON '{"id": 1, "nope": 2}'""")
+        # Element and slice selection on maps and sets (Cassandra 4), keys also bound.
+        s.execute("UPDATE docs SET attrs = {'a': 1, 'b': 2, 'c': 3} WHERE id = 5")
+        row = self.q("SELECT attrs['b'] AS b, attrs['q'] AS q, attrs['a'..'b'] AS ab, attrs['b'..] AS tail "
+                     "FROM docs WHERE id = 5")[0]
+        self.assertEqual((row.b, row.q, dict(row.ab), dict(row.tail)), (2, None, {"a": 1, "b": 2}, {"b": 2, "c": 3}))
+        by_key = s.prepare("SELECT attrs[?] FROM docs WHERE id = 5")
+        self.assertEqual([(m.name, m.type.typename) for m in by_key.column_metadata], [("key(attrs)", "varchar")])
+        self.assertEqual(list(s.execute(by_key, ("c",)))[0][0], 3)
+        with self.assertRaisesRegex(InvalidRequest, "Element selection is only allowed on sets and maps, but tags is a list"):
+            self.q("SELECT tags[0] FROM docs WHERE id = 5")
         # fromJson() in values (also bound), toJson() in the selection.
         s.execute(s.prepare("""UPDATE docs SET tags = fromJson('["x", "y"]'), attrs = fromJson(?) WHERE id = 2"""),
                   ('{"k": 7}',))
