@@ -2628,7 +2628,7 @@ class Selection {
             return Status::not_supported("cast from " + from.to_cql() + " to " + t->to_cql() +
                                          " is not supported yet");
           case Castable::kNo:
-            return invalid(selector_text(s.args[0]) + " cannot be cast to " + t->to_cql());
+            return invalid(display_name(s.args[0]) + " cannot be cast to " + t->to_cql());
         }
         return *t;
       }
@@ -2779,28 +2779,6 @@ class Selection {
       return Castable::kYes;
     if (from.kind == to.kind && from.params.empty()) return Castable::kYes;
     return Castable::kNo;
-  }
-
-  static std::string selector_text(const Selector& s) {
-    switch (s.kind) {
-      case Selector::Kind::kColumn:
-        return s.name;
-      case Selector::Kind::kCountStar:
-        return "count(*)";
-      case Selector::Kind::kWritetime:
-        return "writetime(" + s.name + ")";
-      case Selector::Kind::kTtl:
-        return "ttl(" + s.name + ")";
-      case Selector::Kind::kCast:
-        return "cast(" + (s.args.empty() ? "" : selector_text(s.args[0])) + " as " + s.cast_type +
-               ")";
-      default: {
-        std::string out = s.name + "(";
-        for (size_t i = 0; i < s.args.size(); ++i)
-          out += (i ? ", " : "") + selector_text(s.args[i]);
-        return out + ")";
-      }
-    }
   }
 
   static Result<std::optional<Bytes>> cast(const CqlType& from, const CqlType& to, const Bytes& v) {

@@ -60,6 +60,39 @@ class ProcessorTest : public ::testing::Test {
     rows_seen_ += a.rows.size();
   }
   static std::optional<Bytes> int32(int32_t v) { return storage::testing::int32_value(v); }
+  // Each statement is refused with exactly that message.
+  void expect_refused(const std::vector<std::pair<std::string, std::string>>& cases) {
+    for (const auto& [cql, message] : cases) {
+      auto answer = query(cql);
+      ASSERT_TRUE(std::holds_alternative<CqlError>(answer)) << cql;
+      EXPECT_EQ(std::get<CqlError>(answer).message, message) << cql;
+    }
+  }
+  // Each row of the answer as the digits of its small int columns [first, last): "011".
+  std::vector<std::string> digit_rows(const std::string& cql, size_t first, size_t last) {
+    auto answer = query(cql);
+    if (!std::holds_alternative<ResultMessage>(answer)) {
+      ADD_FAILURE() << cql << ": " << std::get<CqlError>(answer).message;
+      return {};
+    }
+    std::vector<std::string> out;
+    for (const auto& row : std::get<ResultMessage>(answer).rows) {
+      std::string digits;
+      for (size_t i = first; i < last; ++i)
+        digits += std::to_string(static_cast<uint8_t>((*row[i])[3]));
+      out.push_back(std::move(digits));
+    }
+    return out;
+  }
+  // The number of rows a statement answers (a failure when it is refused).
+  size_t row_count(const std::string& cql) {
+    auto answer = query(cql);
+    if (!std::holds_alternative<ResultMessage>(answer)) {
+      ADD_FAILURE() << cql << ": " << std::get<CqlError>(answer).message;
+      return 0;
+    }
+    return std::get<ResultMessage>(answer).rows.size();
+  }
 
   ManualClock clock_{1'700'000'000'000'000};
   testing::ProcessorStack stack_{clock_, 1 << 20};
@@ -447,20 +480,7 @@ TEST_F(ProcessorTest, ClusteringRestrictionsAreCheckedAsCassandraDoes) {
   EXPECT_EQ(std::get<CqlError>(syntax).code, ErrorCode::kSyntaxError);
   // What Cassandra accepts: a tuple and a single-column slice starting at the same column merge,
   // single-column restrictions may come in any order, and filtering checks what is not a prefix.
-  auto rows = [&](const std::string& cql) {
-    auto answer = query(cql);
-    if (!std::holds_alternative<ResultMessage>(answer)) {
-      ADD_FAILURE() << cql << ": " << std::get<CqlError>(answer).message;
-      return std::vector<std::string>{};
-    }
-    std::vector<std::string> out;
-    for (const auto& row : std::get<ResultMessage>(answer).rows) {
-      std::string s;
-      for (size_t i = 1; i < 4; ++i) s += std::to_string(static_cast<uint8_t>((*row[i])[3]));
-      out.push_back(s);
-    }
-    return out;
-  };
+  auto rows = [&](const std::string& cql) { return digit_rows(cql, 1, 4); };
   using Rows = std::vector<std::string>;
   EXPECT_EQ(rows("SELECT * FROM ks.t WHERE a = 0 AND (b, c, d) > (0, 1, 0) AND b < 1"),
             Rows{"011"});
@@ -531,35 +551,24 @@ TEST_F(ProcessorTest, RelationsOnKeysAndCollectionsAreCheckedAsCassandraDoes) {
       {"UPDATE ks.pk2 SET d = 1 WHERE a = 'x' AND c = 1",
        "Some partition key parts are missing: b"},
   };
-  for (const auto& [cql, message] : refused) {
-    auto answer = query(cql);
-    ASSERT_TRUE(std::holds_alternative<CqlError>(answer)) << cql;
-    EXPECT_EQ(std::get<CqlError>(answer).message, message) << cql;
-  }
-  auto count = [&](const std::string& cql) -> size_t {
-    auto answer = query(cql);
-    if (!std::holds_alternative<ResultMessage>(answer)) {
-      ADD_FAILURE() << cql << ": " << std::get<CqlError>(answer).message;
-      return 0;
-    }
-    return std::get<ResultMessage>(answer).rows.size();
-  };
-  EXPECT_EQ(count("SELECT * FROM ks.coll WHERE d[1] = 6 ALLOW FILTERING"), 1u);
-  EXPECT_EQ(count("SELECT * FROM ks.coll WHERE d[1] = 5 ALLOW FILTERING"), 1u);
-  EXPECT_EQ(count("SELECT * FROM ks.coll WHERE d[0] = 5 AND d[1] = 6 ALLOW FILTERING"), 1u);
-  EXPECT_EQ(count("SELECT * FROM ks.coll WHERE e = {1: 6} ALLOW FILTERING"), 1u);
-  EXPECT_EQ(count("SELECT * FROM ks.coll WHERE a IN ()"), 0u);
-  EXPECT_EQ(count("SELECT * FROM ks.pk2 WHERE a = 'x' AND b IN ()"), 0u);
-  EXPECT_EQ(count("SELECT DISTINCT a, b, s FROM ks.pk2 WHERE s = 7 ALLOW FILTERING"), 1u);
+  expect_refused(refused);
+  EXPECT_EQ(row_count("SELECT * FROM ks.coll WHERE d[1] = 6 ALLOW FILTERING"), 1u);
+  EXPECT_EQ(row_count("SELECT * FROM ks.coll WHERE d[1] = 5 ALLOW FILTERING"), 1u);
+  EXPECT_EQ(row_count("SELECT * FROM ks.coll WHERE d[0] = 5 AND d[1] = 6 ALLOW FILTERING"), 1u);
+  EXPECT_EQ(row_count("SELECT * FROM ks.coll WHERE e = {1: 6} ALLOW FILTERING"), 1u);
+  EXPECT_EQ(row_count("SELECT * FROM ks.coll WHERE a IN ()"), 0u);
+  EXPECT_EQ(row_count("SELECT * FROM ks.pk2 WHERE a = 'x' AND b IN ()"), 0u);
+  EXPECT_EQ(row_count("SELECT DISTINCT a, b, s FROM ks.pk2 WHERE s = 7 ALLOW FILTERING"), 1u);
   // token() next to key restrictions filters the selected keys by token.
   for (int a = 0; a < 20; ++a) ok("INSERT INTO ks.coll (a) VALUES (" + std::to_string(a) + ")");
   std::string in;
   for (int a = 0; a < 20; ++a) in += (a ? ", " : "") + std::to_string(a);
-  const size_t above = count("SELECT a FROM ks.coll WHERE token(a) > 0");
-  EXPECT_EQ(count("SELECT a FROM ks.coll WHERE a IN (" + in + ") AND token(a) > 0"), above);
-  EXPECT_EQ(count("SELECT a FROM ks.coll WHERE a IN (" + in + ") AND token(a) <= 0") + above, 20u);
-  EXPECT_EQ(count("SELECT a FROM ks.coll WHERE a = 1 AND token(a) = token(1)"), 1u);
-  EXPECT_EQ(count("SELECT a FROM ks.coll WHERE a = 1 AND token(a) > token(1)"), 0u);
+  const size_t above = row_count("SELECT a FROM ks.coll WHERE token(a) > 0");
+  EXPECT_EQ(row_count("SELECT a FROM ks.coll WHERE a IN (" + in + ") AND token(a) > 0"), above);
+  EXPECT_EQ(row_count("SELECT a FROM ks.coll WHERE a IN (" + in + ") AND token(a) <= 0") + above,
+            20u);
+  EXPECT_EQ(row_count("SELECT a FROM ks.coll WHERE a = 1 AND token(a) = token(1)"), 1u);
+  EXPECT_EQ(row_count("SELECT a FROM ks.coll WHERE a = 1 AND token(a) > token(1)"), 0u);
   auto partial = query("SELECT * FROM ks.pk2 WHERE token(a, b) > 0 AND a = 'x'");
   ASSERT_TRUE(std::holds_alternative<CqlError>(partial));
   EXPECT_EQ(std::get<CqlError>(partial).message,
@@ -592,11 +601,7 @@ TEST_F(ProcessorTest, WritesRestrictTheKeyAsCassandraDoes) {
       {"DELETE FROM ks.u WHERE partitionkey = 0 AND value = 3 AND values CONTAINS 1",
        "Non PRIMARY KEY columns found in where clause: value, values"},
   };
-  for (const auto& [cql, message] : refused) {
-    auto answer = query(cql);
-    ASSERT_TRUE(std::holds_alternative<CqlError>(answer)) << cql;
-    EXPECT_EQ(std::get<CqlError>(answer).message, message) << cql;
-  }
+  expect_refused(refused);
   auto twice =
       query("UPDATE ks.u SET value = 7, value = 8 WHERE partitionkey = 0 AND clustering_1 = 1");
   ASSERT_TRUE(std::holds_alternative<CqlError>(twice));
@@ -675,18 +680,10 @@ TEST_F(ProcessorTest, GroupBySkipsColumnsRestrictedByEquality) {
   ok("CREATE TABLE ks.g2 (a int, b int, c int, v int, PRIMARY KEY ((a, b), c))");
   for (const char* row : {"1, 2, 1, 3, 6", "1, 2, 2, 6, 12", "1, 3, 2, 12, 24", "2, 2, 3, 3, 6"})
     ok(std::string("INSERT INTO ks.g (a, b, c, d, e) VALUES (") + row + ")");
-  auto rows = [&](const std::string& cql) -> size_t {
-    auto answer = query(cql);
-    if (!std::holds_alternative<ResultMessage>(answer)) {
-      ADD_FAILURE() << cql << ": " << std::get<CqlError>(answer).message;
-      return 0;
-    }
-    return std::get<ResultMessage>(answer).rows.size();
-  };
-  EXPECT_EQ(rows("SELECT b, c, count(*) FROM ks.g WHERE a = 1 GROUP BY b, c"), 3u);
-  EXPECT_EQ(rows("SELECT b, count(*) FROM ks.g WHERE a = 1 GROUP BY b"), 2u);
-  EXPECT_EQ(rows("SELECT c, count(*) FROM ks.g WHERE a = 1 AND b = 2 GROUP BY c"), 2u);
-  EXPECT_EQ(rows("SELECT a, count(*) FROM ks.g GROUP BY a"), 2u);
+  EXPECT_EQ(row_count("SELECT b, c, count(*) FROM ks.g WHERE a = 1 GROUP BY b, c"), 3u);
+  EXPECT_EQ(row_count("SELECT b, count(*) FROM ks.g WHERE a = 1 GROUP BY b"), 2u);
+  EXPECT_EQ(row_count("SELECT c, count(*) FROM ks.g WHERE a = 1 AND b = 2 GROUP BY c"), 2u);
+  EXPECT_EQ(row_count("SELECT a, count(*) FROM ks.g GROUP BY a"), 2u);
   const std::string order =
       "Group by currently only support groups of columns following their declared order in the "
       "PRIMARY KEY";
@@ -701,11 +698,7 @@ TEST_F(ProcessorTest, GroupBySkipsColumnsRestrictedByEquality) {
       {"SELECT DISTINCT a, count(a) FROM ks.g GROUP BY a, b",
        "Grouping on clustering columns is not allowed for SELECT DISTINCT queries"},
   };
-  for (const auto& [cql, message] : refused) {
-    auto answer = query(cql);
-    ASSERT_TRUE(std::holds_alternative<CqlError>(answer)) << cql;
-    EXPECT_EQ(std::get<CqlError>(answer).message, message) << cql;
-  }
+  expect_refused(refused);
 }
 
 // CAST converts as Cassandra's cast functions do, and refuses the casts Cassandra has none for
@@ -762,31 +755,30 @@ TEST_F(ProcessorTest, CollectionElementsNullAndUnsetAsCassandra) {
     return std::holds_alternative<CqlError>(answer) ? std::get<CqlError>(answer).message
                                                     : std::string("(no error)");
   };
-  EXPECT_EQ(message(query("DELETE l[0] FROM ks.c WHERE k = 0")),
-            "Attempted to delete an element from a list which is null");
-  EXPECT_EQ(message(query("UPDATE ks.c SET l[0] = 'x' WHERE k = 0")),
-            "Attempted to set an element on a list which is null");
+  expect_refused({
+      {"DELETE l[0] FROM ks.c WHERE k = 0",
+       "Attempted to delete an element from a list which is null"},
+      {"UPDATE ks.c SET l[0] = 'x' WHERE k = 0",
+       "Attempted to set an element on a list which is null"},
+      {"UPDATE ks.c SET m[null] = 'x' WHERE k = 10", "Invalid null map key"},
+      {"UPDATE ks.c SET l[null] = 'x' WHERE k = 10", "Invalid null value for list index"},
+      {"INSERT INTO ks.c (k, s) VALUES (11, {'a', null})",
+       "null is not supported inside collections"},
+      {"UPDATE ks.c SET l = l + {'a'} WHERE k = 0", "Invalid set literal for l of type list<text>"},
+      {"UPDATE ks.c SET m = m - ['a'] WHERE k = 0", "Invalid list literal for m of type set<text>"},
+  });
   EXPECT_EQ(message(run("UPDATE ks.c SET m[?] = 'foo' WHERE k = 10", {unset_value}, {true})),
             "Invalid unset map key");
   EXPECT_EQ(message(run("DELETE m[?] FROM ks.c WHERE k = 10", {unset_value}, {true})),
             "Invalid unset map key");
   EXPECT_EQ(message(run("UPDATE ks.c SET l[?] = 'foo' WHERE k = 10", {unset_value}, {true})),
             "Invalid unset value for list index");
-  EXPECT_EQ(message(query("UPDATE ks.c SET m[null] = 'x' WHERE k = 10")), "Invalid null map key");
   EXPECT_EQ(
       message(run("UPDATE ks.c USING TTL ? SET s = {'x'} WHERE k = 10", {std::nullopt}, {false})),
       "Invalid null value of TTL");
   EXPECT_EQ(message(run("UPDATE ks.c USING TIMESTAMP ? SET s = {'x'} WHERE k = 10", {std::nullopt},
                         {false})),
             "Invalid null value of timestamp");
-  EXPECT_EQ(message(query("UPDATE ks.c SET l[null] = 'x' WHERE k = 10")),
-            "Invalid null value for list index");
-  EXPECT_EQ(message(query("INSERT INTO ks.c (k, s) VALUES (11, {'a', null})")),
-            "null is not supported inside collections");
-  EXPECT_EQ(message(query("UPDATE ks.c SET l = l + {'a'} WHERE k = 0")),
-            "Invalid set literal for l of type list<text>");
-  EXPECT_EQ(message(query("UPDATE ks.c SET m = m - ['a'] WHERE k = 0")),
-            "Invalid list literal for m of type set<text>");
   EXPECT_EQ(message(run("SELECT * FROM ks.c WHERE k IN ?", {unset_value}, {true})),
             "Invalid unset value for column k");
   EXPECT_EQ(message(run("SELECT * FROM ks.c WHERE k = blobAsInt(?)", {unset_value}, {true})),
@@ -825,19 +817,7 @@ TEST_F(ProcessorTest, TupleSlicesOverMixedOrderColumns) {
      "WITH CLUSTERING ORDER BY (b DESC, c ASC)");
   for (const char* row : {"2, 3", "2, 4", "4, 4", "3, 4", "4, 5", "4, 6"})
     ok(std::string("INSERT INTO ks.t (a, b, c) VALUES (0, ") + row + ")");
-  auto rows = [&](const std::string& cql) {
-    auto answer = query(cql);
-    if (!std::holds_alternative<ResultMessage>(answer)) {
-      ADD_FAILURE() << cql << ": " << std::get<CqlError>(answer).message;
-      return std::vector<std::string>{};
-    }
-    std::vector<std::string> out;
-    for (const auto& row : std::get<ResultMessage>(answer).rows) {
-      out.push_back(std::to_string(static_cast<uint8_t>((*row[1])[3])) +
-                    std::to_string(static_cast<uint8_t>((*row[2])[3])));
-    }
-    return out;
-  };
+  auto rows = [&](const std::string& cql) { return digit_rows(cql, 1, 3); };
   using Rows = std::vector<std::string>;
   EXPECT_EQ(rows("SELECT * FROM ks.t WHERE a = 0 AND (b, c) >= (2, 3) AND (b, c) < (4, 5)"),
             (Rows{"44", "34", "23", "24"}));

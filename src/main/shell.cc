@@ -66,6 +66,8 @@ const char* error_name(cql::ErrorCode code) {
       return "InvalidRequest";
     case cql::ErrorCode::kAlreadyExists:
       return "AlreadyExists";
+    case cql::ErrorCode::kConfigError:
+      return "ConfigurationException";
     case cql::ErrorCode::kUnprepared:
       return "Unprepared";
     case cql::ErrorCode::kOverloaded:
