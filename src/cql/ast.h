@@ -39,7 +39,7 @@ struct Selector {
   Kind kind = Kind::kColumn;
   std::string name;  // column or function name
   std::vector<Selector> args;
-  std::string cast_type;
+  std::string cast_type;  // kCast: the target type; kTerm: the type hint, as in (int)1
   Term term;
   std::string alias;
   // kElement: args[0][element], or args[0][range_from..range_to] with either end left open.

@@ -2496,6 +2496,13 @@ class Selection {
   };
   Status bind_elements(const Selector& s) {
     for (const auto& a : s.args) RINGDB_RETURN_IF_ERROR(bind_elements(a));
+    if (s.kind == Selector::Kind::kTerm && bind_ && !s.cast_type.empty()) {
+      RINGDB_ASSIGN_OR_RETURN(CqlType type, CqlType::parse(s.cast_type));
+      RINGDB_ASSIGN_OR_RETURN(Bound b, bind_(s.term, type, display_name(s)));
+      if (b.unset) return invalid("Invalid unset value in the selection");
+      term_values_[&s] = std::move(b.value);
+      return Status::ok();
+    }
     if (s.kind != Selector::Kind::kElement || !bind_) return Status::ok();
     RINGDB_ASSIGN_OR_RETURN(CqlType base, type_of(s.args[0]));
     if (!base.is_collection() || base.kind == ValueKind::kList || base.params.empty())
@@ -2563,6 +2570,8 @@ class Selection {
         return "ttl(" + s.name + ")";
       case Selector::Kind::kCast:
         return "cast(" + display_name(s.args[0]) + " as " + s.cast_type + ")";
+      case Selector::Kind::kTerm:
+        return (s.cast_type.empty() ? "" : "(" + s.cast_type + ")") + term_text(s.term);
       case Selector::Kind::kElement: {
         auto text = [](const std::optional<Term>& t) { return t ? term_text(*t) : std::string(); };
         return display_name(s.args[0]) + "[" +
@@ -2672,8 +2681,15 @@ class Selection {
         }
         return invalid("Unknown function '" + f + "'");
       }
+      case Selector::Kind::kTerm: {
+        if (s.cast_type.empty()) {
+          return invalid("Cannot infer type for term " + term_text(s.term) +
+                         " in selection clause (try using a type hint)");
+        }
+        return CqlType::parse(s.cast_type);
+      }
       default:
-        return Status::not_supported("literal values in the selection are not supported yet");
+        return Status::not_supported("selection term not supported yet");
     }
   }
 
@@ -2704,6 +2720,11 @@ class Selection {
         return call(s, row);
       case Selector::Kind::kElement:
         return element(s, row);
+      case Selector::Kind::kTerm: {
+        auto value = term_values_.find(&s);
+        if (value == term_values_.end()) return invalid("selection value without a bound value");
+        return value->second;
+      }
       default:
         return Status::not_supported("selection term not supported yet");
     }
@@ -2874,6 +2895,7 @@ class Selection {
   const Clock& clock_;
   BindFn bind_;
   std::map<const Selector*, ElementKeys> element_keys_;
+  std::map<const Selector*, std::optional<Bytes>> term_values_;  // (type)value selectors
   bool json_ = false;
   std::vector<Selector> selectors_;
   std::vector<CqlType> types_;
@@ -4311,6 +4333,13 @@ Status StatementRunner::describe_binds(std::vector<ColumnSpec>* specs,
       }
     };
     for (const auto& sel : s->selectors) selection_markers(sel);
+    std::function<void(const Selector&)> value_markers = [&](const Selector& sel) {
+      for (const auto& a : sel.args) value_markers(a);
+      if (sel.kind != Selector::Kind::kTerm || sel.cast_type.empty()) return;
+      if (auto type = CqlType::parse(sel.cast_type); type.is_ok())
+        walk(sel.term, *type, "(" + sel.cast_type + ")" + term_text(sel.term));
+    };
+    for (const auto& sel : s->selectors) value_markers(sel);
     relations(s->where);
     if (s->per_partition_limit)
       walk(*s->per_partition_limit, CqlType::of(ValueKind::kInt), "[per_partition_limit]");

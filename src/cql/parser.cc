@@ -596,6 +596,12 @@ class Parser {
       }
       return sel;
     }
+    // A value, with its type given as a hint: (int)1, (text)'x'.
+    if (is_symbol("(") && peek(1).kind == TokenKind::kIdentifier) {
+      advance();
+      RINGDB_ASSIGN_OR_RETURN(sel.cast_type, type_text(depth + 1));
+      RINGDB_RETURN_IF_ERROR(expect(")"));
+    }
     sel.kind = Selector::Kind::kTerm;
     RINGDB_ASSIGN_OR_RETURN(sel.term, term(depth + 1));
     return sel;

@@ -329,6 +329,11 @@ class DriverTest(unittest.TestCase):
             s.execute("SELEC * FROM sel")
         row = self.q("SELECT now() AS n, toTimestamp(now()) AS t FROM sel LIMIT 1")[0]
         self.assertEqual(row.n.version, 1)
+        # Values in the selection take a type hint, as in Cassandra 4.
+        row = self.q("SELECT (int)7 AS seven, (text)'x' AS x FROM sel LIMIT 1")[0]
+        self.assertEqual((row.seven, row.x), (7, "x"))
+        with self.assertRaisesRegex(InvalidRequest, "Cannot infer type for term 7 in selection clause"):
+            self.q("SELECT 7 FROM sel LIMIT 1")
 
     def test_paging_over_partitions_and_whole_tables(self):
         s = self.session
