@@ -1681,9 +1681,13 @@ Result<std::optional<Bytes>> json_value(const CqlType& type, const nlohmann::jso
 Status StatementRunner::insert_json_mutations(const TableMetadata& table, const InsertStatement& s,
                                               std::optional<int64_t> batch_ts,
                                               std::vector<storage::Mutation>* out) {
-  RINGDB_ASSIGN_OR_RETURN(Bytes text,
-                          binder_.bind_required(*s.json, CqlType::of(ValueKind::kText), "[json]"));
+  RINGDB_ASSIGN_OR_RETURN(Bound json,
+                          binder_.bind(*s.json, CqlType::of(ValueKind::kText), "[json]"));
+  if (json.unset) return invalid("Invalid unset value for [json]");
+  if (!json.value) return invalid("Got null for INSERT JSON values");
+  const Bytes& text = *json.value;
   nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
+  if (!doc.is_discarded() && doc.is_null()) return invalid("Got null for INSERT JSON values");
   if (doc.is_discarded() || !doc.is_object())
     return invalid("Could not decode JSON string as a map: " + text);
   std::vector<std::pair<const ColumnMetadata*, Bound>> values;

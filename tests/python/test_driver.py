@@ -494,6 +494,10 @@ class DriverTest(unittest.TestCase):
         self.assertIsNone(self.q("SELECT tags FROM docs WHERE id = 1")[0].tags)
         with self.assertRaises(InvalidRequest):
             s.execute("""INSERT INTO docs JSON '{"id": 1, "nope": 2}'""")
+        insert_json = s.prepare("INSERT INTO docs JSON ?")
+        for document in (None, "null"):
+            with self.assertRaisesRegex(InvalidRequest, "Got null for INSERT JSON values"):
+                s.execute(insert_json, (document,))
         # Element and slice selection on maps and sets (Cassandra 4), keys also bound.
         s.execute("UPDATE docs SET attrs = {'a': 1, 'b': 2, 'c': 3} WHERE id = 5")
         row = self.q("SELECT attrs['b'] AS b, attrs['q'] AS q, attrs['a'..'b'] AS ab, attrs['b'..] AS tail "
