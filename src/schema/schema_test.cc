@@ -24,8 +24,9 @@ TEST(CqlType, ParsesAndPrintsLikeCassandra) {
   }
   // Cassandra's words for what collections and tuples may not hold.
   for (const auto& [text, message] : std::vector<std::pair<const char*, const char*>>{
-           {"map<int, set<int>>", "Non-frozen collections are not allowed inside collections: "
-                                  "map<int, set<int>>"},
+           {"map<int, set<int>>",
+            "Non-frozen collections are not allowed inside collections: "
+            "map<int, set<int>>"},
            {"list<counter>", "Counters are not allowed inside collections: list<counter>"},
            {"tuple<int, counter>", "Counters are not allowed inside tuples"},
            {"set<duration>", "Durations are not allowed inside sets: set<duration>"},
@@ -84,6 +85,39 @@ TEST(Values, LiteralsRoundTripThroughFormatting) {
     EXPECT_EQ(format_value(*CqlType::parse(c.type), v), c.printed) << c.type << " " << c.text;
     EXPECT_TRUE(validate_value(*CqlType::parse(c.type), v).is_ok()) << c.type;
   }
+}
+
+// Durations are three zig-zag vints (months, days, nanoseconds). Every width of the nanosecond
+// part must encode as Cassandra's VIntCoding does: checked against a plain statement of it.
+TEST(Values, DurationLiteralsEncodeEveryWidthAsCassandra) {
+  auto vint = [](uint64_t u) {
+    int size = 1;  // bytes in all: the first holds (8 - size) value bits, the rest 8 each
+    while (size < 9 && u >= (uint64_t{1} << (7 * size))) ++size;
+    Bytes out;
+    if (size == 9) {
+      out.push_back('\xff');
+      for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>(u >> (8 * i)));
+      return out;
+    }
+    const int extra = size - 1;
+    out.push_back(static_cast<char>(((0xff00 >> extra) & 0xff) | (u >> (8 * extra))));
+    for (int i = extra - 1; i >= 0; --i) out.push_back(static_cast<char>(u >> (8 * i)));
+    return out;
+  };
+  for (int bits = 0; bits < 62; ++bits) {
+    const int64_t nanos = int64_t{1} << bits;
+    auto encoded = value_from_literal(*CqlType::parse("duration"), LiteralKind::kDuration,
+                                      std::to_string(nanos) + "ns");
+    ASSERT_TRUE(encoded.is_ok()) << nanos;
+    Bytes expected = {'\0', '\0'};  // no months, no days
+    expected += vint(static_cast<uint64_t>(nanos) << 1);
+    EXPECT_EQ(*encoded, expected) << nanos << "ns";
+  }
+  // 1h30m (5.4e12 ns, 44 bits zig-zagged) was cut to 16m41s953ms488us896ns before.
+  auto hour_and_half =
+      value_from_literal(*CqlType::parse("duration"), LiteralKind::kDuration, "1h30m");
+  ASSERT_TRUE(hour_and_half.is_ok());
+  EXPECT_EQ(format_value(*CqlType::parse("duration"), *hour_and_half), "1h30m");
 }
 
 TEST(Values, RejectsMismatchesAndOverflow) {

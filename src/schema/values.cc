@@ -200,7 +200,8 @@ Result<int64_t> parse_timestamp_millis(std::string_view text) {
 void put_vint(int64_t v, Bytes* out) {  // Cassandra's zig-zag unsigned vint
   uint64_t u = (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
   int extra = 0;
-  while (extra < 8 && (u >> (7 * (extra + 1) + 7 - extra)) != 0) ++extra;
+  // With `extra` more bytes there are 7 * extra + 7 bits for the value.
+  while (extra < 8 && (u >> (7 * (extra + 1))) != 0) ++extra;
   // First byte: `extra` leading one bits, then the high bits of the value.
   int total = extra + 1;
   if (extra == 8) {

@@ -122,6 +122,12 @@ class DriverTest(unittest.TestCase):
         self.assertEqual(row.de, decimal.Decimal("-12.050"))
         self.assertEqual(row.do, 1.5)
         self.assertEqual(row.du, Duration(1, 2, 3000000000))
+        # Duration literals written by the node itself: every nanosecond width.
+        for literal, nanos in (("1h30m", 5400 * 10 ** 9), ("500us", 500000), ("20ms", 20 * 10 ** 6),
+                               ("3w", 0), ("1y2mo3d4h5m6s7ms8us9ns", 14706007008009)):
+            s.execute("UPDATE types SET du = %s WHERE k = 1" % literal)
+            months, days = (14, 3) if literal.startswith("1y") else (0, 21 if literal == "3w" else 0)
+            self.assertEqual(self.q("SELECT du FROM types WHERE k = 1")[0].du, Duration(months, days, nanos), literal)
         self.assertEqual(row.f, 2.5)
         self.assertEqual(row.i, "10.0.0.1")
         self.assertEqual(row.sm, -300)
