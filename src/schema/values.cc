@@ -483,9 +483,13 @@ std::string format_any(const CqlType& type, BytesView v, bool json) {
     case ValueKind::kUuid:
     case ValueKind::kTimeuuid:
       return str(format_uuid(v));
-    case ValueKind::kTimestamp:
-      return json ? json_string(format_timestamp(load_signed(v)))
-                  : quote(format_timestamp(load_signed(v)));
+    case ValueKind::kTimestamp: {
+      // JSON takes Cassandra's JSON date format (yyyy-MM-dd HH:mm:ss.SSSX in UTC: ...000Z).
+      std::string text = format_timestamp(load_signed(v));
+      if (!json) return quote(text);
+      text.replace(text.size() - 5, 5, "Z");
+      return json_string(text);
+    }
     case ValueKind::kDate: {
       std::string s = format_date(static_cast<int64_t>(load_be(v)) - (int64_t{1} << 31));
       return json ? json_string(s) : quote(s);
