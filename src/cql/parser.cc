@@ -708,6 +708,15 @@ class Parser {
           t.kind = Term::Kind::kNull;
           return t;
         }
+        // ISO 8601 durations written bare: P1Y2M3DT4H5M6S, P2W (checked when bound).
+        if (tok.text.size() >= 3 && tok.text[0] == 'p' && tok.text[1] >= '0' &&
+            tok.text[1] <= '9') {
+          t.kind = Term::Kind::kLiteral;
+          t.literal_kind = schema::LiteralKind::kDuration;
+          t.text = tok.text;
+          advance();
+          return t;
+        }
         if (tok.text == "nan" || tok.text == "infinity") {
           t.kind = Term::Kind::kLiteral;
           t.literal_kind = schema::LiteralKind::kFloat;

@@ -120,6 +120,28 @@ TEST(Values, DurationLiteralsEncodeEveryWidthAsCassandra) {
   EXPECT_EQ(format_value(*CqlType::parse("duration"), *hour_and_half), "1h30m");
 }
 
+// ISO 8601 durations, as Cassandra's Duration.from reads them.
+TEST(Values, IsoDurations) {
+  const CqlType duration = *CqlType::parse("duration");
+  for (const auto& [text, shown] :
+       std::vector<std::pair<const char*, const char*>>{{"P1Y2M3DT4H5M6S", "1y2mo3d4h5m6s"},
+                                                        {"p1y2m3dt4h5m6s", "1y2mo3d4h5m6s"},
+                                                        {"P2W", "14d"},
+                                                        {"PT90M", "1h30m"},
+                                                        {"P0001-02-03T04:05:06", "1y2mo3d4h5m6s"},
+                                                        {"-P1D", "-1d"}}) {
+    auto v = value_from_literal(duration, LiteralKind::kString, text);
+    ASSERT_TRUE(v.is_ok()) << text << ": " << v.status().to_string();
+    EXPECT_EQ(format_value(duration, *v), shown) << text;
+  }
+  // Every part is optional in Cassandra's pattern, so these are durations too.
+  for (const char* zero_or_days : {"P", "PT", "P1DT"})
+    EXPECT_TRUE(value_from_literal(duration, LiteralKind::kString, zero_or_days).is_ok());
+  for (const char* bad : {"P1H", "P1D2Y", "P1W2D", "PT1S1M", "PX", "P1DT1D"}) {
+    EXPECT_FALSE(value_from_literal(duration, LiteralKind::kString, bad).is_ok()) << bad;
+  }
+}
+
 // JSON timestamps are Cassandra's JSON date format, in UTC with a Z.
 TEST(Values, JsonTimestampsAreCassandrasJsonDates) {
   auto epoch = value_from_literal(*CqlType::parse("timestamp"), LiteralKind::kInteger, "0");

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -226,12 +227,84 @@ bool get_vint(BytesView in, size_t* pos, int64_t* v) {
   return true;
 }
 
-// '1h30m', '2d', '1y2mo', '-3w', '500ms', 'P1DT2H' is not supported yet.
+// ISO 8601 durations, as Cassandra's Duration.from reads them: P[nY][nM][nD][T[nH][nM][nS]],
+// PnW, and the alternative PYYYY-MM-DDThh:mm:ss. False when `text` (after any sign) is not one.
+bool parse_iso_duration(std::string_view text, int64_t* months, int64_t* days, int64_t* nanos) {
+  if (text.empty() || (text[0] != 'P' && text[0] != 'p')) return false;
+  std::string t(text.substr(1));
+  for (auto& c : t) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  auto digits = [](std::string_view d) {
+    return !d.empty() && d.size() <= 18 &&
+           std::all_of(d.begin(), d.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  auto number = [](std::string_view d) {
+    int64_t n = 0;
+    for (char c : d) n = n * 10 + (c - '0');
+    return n;
+  };
+  // The alternative format: YYYY-MM-DDThh:mm:ss.
+  if (t.size() == 19 && t[4] == '-' && t[7] == '-' && t[10] == 'T' && t[13] == ':' &&
+      t[16] == ':') {
+    const std::string_view v(t);
+    for (auto [at, n] : {std::pair{0, 4}, {5, 2}, {8, 2}, {11, 2}, {14, 2}, {17, 2}}) {
+      if (!digits(v.substr(static_cast<size_t>(at), static_cast<size_t>(n)))) return false;
+    }
+    *months = number(v.substr(0, 4)) * 12 + number(v.substr(5, 2));
+    *days = number(v.substr(8, 2));
+    *nanos = number(v.substr(11, 2)) * 3'600'000'000'000 +
+             number(v.substr(14, 2)) * 60'000'000'000 + number(v.substr(17, 2)) * 1'000'000'000;
+    return true;
+  }
+  // PnW.
+  if (t.size() >= 2 && t.back() == 'W') {
+    const std::string_view n = std::string_view(t).substr(0, t.size() - 1);
+    if (!digits(n)) return false;
+    *months = 0;
+    *days = number(n) * 7;
+    *nanos = 0;
+    return true;
+  }
+  // Designators, each at most once and in order: Y M D, then after T: H M S.
+  *months = *days = *nanos = 0;
+  bool in_time = false;
+  const std::string date_units = "YMD", time_units = "HMS";
+  size_t next_unit = 0, i = 0;
+  while (i < t.size()) {
+    if (t[i] == 'T') {
+      if (in_time) return false;
+      in_time = true;
+      next_unit = 0;
+      ++i;
+      continue;
+    }
+    size_t start = i;
+    while (i < t.size() && t[i] >= '0' && t[i] <= '9') ++i;
+    if (!digits(std::string_view(t).substr(start, i - start)) || i >= t.size()) return false;
+    const std::string& units = in_time ? time_units : date_units;
+    const size_t unit = units.find(t[i], next_unit);
+    if (unit == std::string::npos) return false;
+    const int64_t n = number(std::string_view(t).substr(start, i - start));
+    if (!in_time) {
+      if (unit == 0) *months += n * 12;
+      if (unit == 1) *months += n;
+      if (unit == 2) *days += n;
+    } else {
+      *nanos += n * (unit == 0 ? 3'600'000'000'000 : unit == 1 ? 60'000'000'000 : 1'000'000'000);
+    }
+    next_unit = unit + 1;
+    ++i;
+  }
+  return true;  // every part is optional in Cassandra's pattern: P and PT are zero
+}
+
+// '1h30m', '2d', '1y2mo', '-3w', '500ms', and the ISO 8601 forms 'P1DT2H', 'P2W',
+// 'P0001-02-03T04:05:06'.
 Result<Bytes> parse_duration(std::string_view text) {
   bool negative = !text.empty() && text[0] == '-';
   size_t i = negative ? 1 : 0;
   int64_t months = 0, days = 0, nanos = 0;
   if (i >= text.size()) return Status::invalid_argument("bad duration");
+  if (parse_iso_duration(text.substr(i), &months, &days, &nanos)) i = text.size();
   while (i < text.size()) {
     size_t start = i;
     while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;

@@ -128,6 +128,10 @@ class DriverTest(unittest.TestCase):
             s.execute("UPDATE types SET du = %s WHERE k = 1" % literal)
             months, days = (14, 3) if literal.startswith("1y") else (0, 21 if literal == "3w" else 0)
             self.assertEqual(self.q("SELECT du FROM types WHERE k = 1")[0].du, Duration(months, days, nanos), literal)
+        for literal, expected in (("P1Y2M3DT4H5M6S", Duration(14, 3, 14706 * 10 ** 9)), ("P2W", Duration(0, 14, 0)),
+                                  ("'P0001-02-03T04:05:06'", Duration(14, 3, 14706 * 10 ** 9))):
+            s.execute("UPDATE types SET du = %s WHERE k = 1" % literal)
+            self.assertEqual(self.q("SELECT du FROM types WHERE k = 1")[0].du, expected, literal)
         self.assertEqual(row.f, 2.5)
         self.assertEqual(row.i, "10.0.0.1")
         self.assertEqual(row.sm, -300)
