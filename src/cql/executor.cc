@@ -185,8 +185,12 @@ class Binder {
                      type.to_cql());
     };
     if (term.kind == Term::Kind::kTuple) {
-      if (type.kind != ValueKind::kTuple || term.elements.size() > type.params.size())
-        return mismatch();
+      if (type.kind != ValueKind::kTuple) return mismatch();
+      if (term.elements.size() > type.params.size()) {
+        return invalid("Invalid tuple literal for " + receiver + ": too many elements. Type " +
+                       type.to_cql() + " expects " + std::to_string(type.params.size()) +
+                       " but got " + std::to_string(term.elements.size()));
+      }
       std::vector<std::optional<Bytes>> items;
       for (size_t i = 0; i < term.elements.size(); ++i) {
         RINGDB_ASSIGN_OR_RETURN(Bound b, bind(term.elements[i], type.params[i], receiver));

@@ -740,7 +740,8 @@ TEST_F(ProcessorTest, CastsAreCassandrasCasts) {
 // Collection elements, null and unset values, as Cassandra's CollectionsTest expects.
 TEST_F(ProcessorTest, CollectionElementsNullAndUnsetAsCassandra) {
   ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
-  ok("CREATE TABLE ks.c (k int PRIMARY KEY, l list<text>, m map<text, text>, s set<text>)");
+  ok("CREATE TABLE ks.c (k int PRIMARY KEY, l list<text>, m map<text, text>, s set<text>, "
+     "t tuple<int, text>)");
   ok("INSERT INTO ks.c (k) VALUES (0)");
   ok("INSERT INTO ks.c (k, l, m, s) VALUES (10, ['foo', 'foo'], {'k': 'v'}, {'a'})");
   const std::optional<Bytes> unset_value;
@@ -766,6 +767,8 @@ TEST_F(ProcessorTest, CollectionElementsNullAndUnsetAsCassandra) {
        "null is not supported inside collections"},
       {"UPDATE ks.c SET l = l + {'a'} WHERE k = 0", "Invalid set literal for l of type list<text>"},
       {"UPDATE ks.c SET m = m - ['a'] WHERE k = 0", "Invalid list literal for m of type set<text>"},
+      {"UPDATE ks.c SET t = (1, 'a', 2) WHERE k = 0",
+       "Invalid tuple literal for t: too many elements. Type tuple<int, text> expects 2 but got 3"},
   });
   EXPECT_EQ(message(run("UPDATE ks.c SET m[?] = 'foo' WHERE k = 10", {unset_value}, {true})),
             "Invalid unset map key");
