@@ -1723,6 +1723,10 @@ Status StatementRunner::insert_json_mutations(const TableMetadata& table, const 
 Status StatementRunner::update_mutations(const UpdateStatement& s, std::optional<int64_t> batch_ts,
                                          std::vector<storage::Mutation>* out) {
   RINGDB_ASSIGN_OR_RETURN(const TableMetadata* table, resolve(s.keyspace, s.table));
+  if (table->is_counter_table() && s.using_clause.timestamp)
+    return invalid("Cannot provide custom timestamp for counter updates");
+  if (table->is_counter_table() && s.using_clause.ttl)
+    return invalid("Cannot provide custom TTL for counter updates");
   RINGDB_ASSIGN_OR_RETURN(int64_t ts, write_timestamp(s.using_clause, batch_ts));
   RINGDB_ASSIGN_OR_RETURN(int32_t ttl, write_ttl(s.using_clause));
   RINGDB_ASSIGN_OR_RETURN(KeyPlan plan, plan_where(*table, s.where, WhereUse::kUpdate));
@@ -1948,6 +1952,8 @@ Result<std::vector<storage::Cell>> StatementRunner::list_cells(const TableMetada
 Status StatementRunner::delete_mutations(const DeleteStatement& s, std::optional<int64_t> batch_ts,
                                          std::vector<storage::Mutation>* out) {
   RINGDB_ASSIGN_OR_RETURN(const TableMetadata* table, resolve(s.keyspace, s.table));
+  if (table->is_counter_table() && s.using_clause.timestamp)
+    return invalid("Cannot provide custom timestamp for counter updates");
   RINGDB_ASSIGN_OR_RETURN(int64_t ts, write_timestamp(s.using_clause, batch_ts));
   RINGDB_ASSIGN_OR_RETURN(KeyPlan plan, plan_where(*table, s.where, WhereUse::kDelete));
   RINGDB_RETURN_IF_ERROR(plan.check_key_only());

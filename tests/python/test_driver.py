@@ -203,6 +203,10 @@ class DriverTest(unittest.TestCase):
         self.assertEqual(self.q("SELECT n FROM hits WHERE page = 'home'")[0].n, 3)
         with self.assertRaises(InvalidRequest):
             s.execute("INSERT INTO hits (page, n) VALUES ('x', 1)")
+        with self.assertRaisesRegex(InvalidRequest, "Cannot provide custom TTL for counter updates"):
+            s.execute("UPDATE hits USING TTL 10 SET n = n + 1 WHERE page = 'home'")
+        with self.assertRaisesRegex(InvalidRequest, "Cannot provide custom timestamp for counter updates"):
+            s.execute("UPDATE hits USING TIMESTAMP 10 SET n = n + 1 WHERE page = 'home'")
         counter_batch = BatchStatement(batch_type=BatchType.COUNTER)
         counter_batch.add(SimpleStatement("UPDATE hits SET n = n + 1 WHERE page = 'a'"))
         counter_batch.add(SimpleStatement("UPDATE hits SET n = n + 1 WHERE page = 'a'"))
