@@ -929,7 +929,7 @@ Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
   plan.partition_values.resize(pk.size());
   // Per partition key column: unrestricted, = or IN (an empty IN selects nothing).
   enum class KeyRestriction : uint8_t { kNone, kEq, kIn };
-  std::vector<KeyRestriction> partition_in(pk.size(), KeyRestriction::kNone);
+  std::vector<KeyRestriction> partition_restriction(pk.size(), KeyRestriction::kNone);
   // = and IN on clustering columns, by the first column they restrict: one column, or several
   // for (a, b) = (x, y) and (a, b) IN ((x, y), ...).
   struct EqGroup {
@@ -1225,13 +1225,14 @@ Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
         (r.op == Relation::Op::kEq || r.op == Relation::Op::kIn)) {
       const auto position = static_cast<size_t>(c->position);
       auto& slot = plan.partition_values[position];
-      if (partition_in[position] != KeyRestriction::kNone) {
-        return invalid(c->name + " cannot be restricted by more than one relation if it includes " +
-                       (partition_in[position] == KeyRestriction::kIn ? "a IN" : "an Equal"));
+      if (partition_restriction[position] != KeyRestriction::kNone) {
+        return invalid(
+            c->name + " cannot be restricted by more than one relation if it includes " +
+            (partition_restriction[position] == KeyRestriction::kIn ? "a IN" : "an Equal"));
       }
-      partition_in[position] = r.op == Relation::Op::kIn && !single_value_in(r)
-                                   ? KeyRestriction::kIn
-                                   : KeyRestriction::kEq;
+      partition_restriction[position] = r.op == Relation::Op::kIn && !single_value_in(r)
+                                            ? KeyRestriction::kIn
+                                            : KeyRestriction::kEq;
       RINGDB_ASSIGN_OR_RETURN(slot, bind_values(r, *c));
       continue;
     }
@@ -1290,12 +1291,14 @@ Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
 
   // Partition key: complete when every column is restricted by = or IN.
   auto restricted = [](KeyRestriction k) { return k != KeyRestriction::kNone; };
-  plan.partition_complete = std::all_of(partition_in.begin(), partition_in.end(), restricted);
-  const bool any_partition = std::any_of(partition_in.begin(), partition_in.end(), restricted);
+  plan.partition_complete =
+      std::all_of(partition_restriction.begin(), partition_restriction.end(), restricted);
+  const bool any_partition =
+      std::any_of(partition_restriction.begin(), partition_restriction.end(), restricted);
   if (for_write && !plan.partition_complete) {
     std::string missing;
     for (const auto* c : pk) {
-      if (!restricted(partition_in[static_cast<size_t>(c->position)]))
+      if (!restricted(partition_restriction[static_cast<size_t>(c->position)]))
         missing += (missing.empty() ? "" : ", ") + c->name;
     }
     return invalid("Some partition key parts are missing: " + missing);
@@ -1303,14 +1306,15 @@ Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
   if (any_partition && !plan.partition_complete) {
     for (const auto* c : pk) {
       const auto position = static_cast<size_t>(c->position);
-      if (!restricted(partition_in[position])) continue;
+      if (!restricted(partition_restriction[position])) continue;
       auto& values = plan.partition_values[position];
-      plan.filters.push_back(
-          {c,
-           partition_in[position] == KeyRestriction::kIn ? Relation::Op::kIn : Relation::Op::kEq,
-           values,
-           {},
-           std::nullopt});
+      plan.filters.push_back({c,
+                              partition_restriction[position] == KeyRestriction::kIn
+                                  ? Relation::Op::kIn
+                                  : Relation::Op::kEq,
+                              values,
+                              {},
+                              std::nullopt});
       values.clear();
     }
     plan.needs_filtering = true;
@@ -1383,7 +1387,7 @@ Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
   if (plan.token && any_partition && !plan.partition_complete) {
     std::string missing;
     for (const auto* c : pk) {
-      if (!restricted(partition_in[static_cast<size_t>(c->position)]))
+      if (!restricted(partition_restriction[static_cast<size_t>(c->position)]))
         missing += (missing.empty() ? "" : ", ") + c->name;
     }
     return invalid("Partition key parts: " + missing + " must be restricted as other parts are");
