@@ -940,12 +940,8 @@ Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
   std::vector<std::optional<EqGroup>> eq_groups(ck.size());
   std::vector<bool> eq_restricted(ck.size(), false);
   auto add_eq_group = [&](EqGroup g) -> Status {
-    for (const auto* c : g.columns) {
-      if (eq_restricted[static_cast<size_t>(c->position)])
-        return invalid(c->name +
-                       " cannot be restricted by more than one relation if it includes an Equal");
-      eq_restricted[static_cast<size_t>(c->position)] = true;
-    }
+    // check_clustering_restrictions has refused a column restricted twice.
+    for (const auto* c : g.columns) eq_restricted[static_cast<size_t>(c->position)] = true;
     // Cassandra de-duplicates and sorts the combinations: rows come back in clustering order.
     std::map<Bytes, std::vector<Bytes>> sorted;
     for (auto& t : g.tuples) {

@@ -137,6 +137,12 @@ TEST(Values, IsoDurations) {
   // Every part is optional in Cassandra's pattern, so these are durations too.
   for (const char* zero_or_days : {"P", "PT", "P1DT"})
     EXPECT_TRUE(value_from_literal(duration, LiteralKind::kString, zero_or_days).is_ok());
+  // Too large for Cassandra's duration (32-bit months and days, 64-bit nanoseconds): refused, not
+  // wrapped.
+  for (const char* huge : {"9223372036854775807h", "3000000000d", "P999999999999999999Y",
+                           "P999999999999999999W", "1000000000y"}) {
+    EXPECT_FALSE(value_from_literal(duration, LiteralKind::kString, huge).is_ok()) << huge;
+  }
   for (const char* bad : {"P1H", "P1D2Y", "P1W2D", "PT1S1M", "PX", "P1DT1D"}) {
     EXPECT_FALSE(value_from_literal(duration, LiteralKind::kString, bad).is_ok()) << bad;
   }

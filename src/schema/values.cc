@@ -227,6 +227,13 @@ bool get_vint(BytesView in, size_t* pos, int64_t* v) {
   return true;
 }
 
+// total += n * unit, false on overflow (a duration too large is bad input, not a wrap).
+bool add_scaled(int64_t* total, int64_t n, int64_t unit) {
+  int64_t product;
+  return !__builtin_mul_overflow(n, unit, &product) &&
+         !__builtin_add_overflow(*total, product, total);
+}
+
 // ISO 8601 durations, as Cassandra's Duration.from reads them: P[nY][nM][nD][T[nH][nM][nS]],
 // PnW, and the alternative PYYYY-MM-DDThh:mm:ss. False when `text` (after any sign) is not one.
 bool parse_iso_duration(std::string_view text, int64_t* months, int64_t* days, int64_t* nanos) {
@@ -260,7 +267,8 @@ bool parse_iso_duration(std::string_view text, int64_t* months, int64_t* days, i
     const std::string_view n = std::string_view(t).substr(0, t.size() - 1);
     if (!digits(n)) return false;
     *months = 0;
-    *days = number(n) * 7;
+    *days = 0;
+    if (!add_scaled(days, number(n), 7)) return false;
     *nanos = 0;
     return true;
   }
@@ -285,11 +293,16 @@ bool parse_iso_duration(std::string_view text, int64_t* months, int64_t* days, i
     if (unit == std::string::npos) return false;
     const int64_t n = number(std::string_view(t).substr(start, i - start));
     if (!in_time) {
-      if (unit == 0) *months += n * 12;
-      if (unit == 1) *months += n;
-      if (unit == 2) *days += n;
+      if (!(unit == 0   ? add_scaled(months, n, 12)
+            : unit == 1 ? add_scaled(months, n, 1)
+                        : add_scaled(days, n, 1)))
+        return false;
     } else {
-      *nanos += n * (unit == 0 ? 3'600'000'000'000 : unit == 1 ? 60'000'000'000 : 1'000'000'000);
+      if (!add_scaled(nanos, n,
+                      unit == 0   ? 3'600'000'000'000
+                      : unit == 1 ? 60'000'000'000
+                                  : 1'000'000'000))
+        return false;
     }
     next_unit = unit + 1;
     ++i;
@@ -315,29 +328,33 @@ Result<Bytes> parse_duration(std::string_view text) {
     while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
     std::string unit(text.substr(unit_start, i - unit_start));
     for (auto& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    bool fits = true;
     if (unit == "y")
-      months += *n * 12;
+      fits = add_scaled(&months, *n, 12);
     else if (unit == "mo")
-      months += *n;
+      fits = add_scaled(&months, *n, 1);
     else if (unit == "w")
-      days += *n * 7;
+      fits = add_scaled(&days, *n, 7);
     else if (unit == "d")
-      days += *n;
+      fits = add_scaled(&days, *n, 1);
     else if (unit == "h")
-      nanos += *n * 3'600'000'000'000;
+      fits = add_scaled(&nanos, *n, 3'600'000'000'000);
     else if (unit == "m")
-      nanos += *n * 60'000'000'000;
+      fits = add_scaled(&nanos, *n, 60'000'000'000);
     else if (unit == "s")
-      nanos += *n * 1'000'000'000;
+      fits = add_scaled(&nanos, *n, 1'000'000'000);
     else if (unit == "ms")
-      nanos += *n * 1'000'000;
+      fits = add_scaled(&nanos, *n, 1'000'000);
     else if (unit == "us" || unit == "µs")
-      nanos += *n * 1'000;
+      fits = add_scaled(&nanos, *n, 1'000);
     else if (unit == "ns")
-      nanos += *n;
+      fits = add_scaled(&nanos, *n, 1);
     else
       return Status::invalid_argument("bad duration unit '" + unit + "'");
+    if (!fits) return Status::invalid_argument("duration too large");
   }
+  // Cassandra keeps months and days as 32-bit integers.
+  if (months > INT32_MAX || days > INT32_MAX) return Status::invalid_argument("duration too large");
   if (negative) {
     months = -months;
     days = -days;
