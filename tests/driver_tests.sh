@@ -31,14 +31,16 @@ if ! kill -0 "$server" 2>/dev/null; then
 fi
 
 fail() { echo "FAILED: $*"; exit 1; }
+# Matches read the output from a here-string: with pipefail, `echo | grep -q` fails when grep
+# exits before echo has written everything.
 echo "== ringdb cql (-e, -f, DESCRIBE, errors)"
 out=$("$build_dir/ringdb" cql 127.0.0.1 "$port" -e "CREATE KEYSPACE shell_ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}; CREATE TABLE shell_ks.t (k int PRIMARY KEY, v text); INSERT INTO shell_ks.t (k, v) VALUES (1, 'one'); SELECT * FROM shell_ks.t")
-echo "$out" | grep -q " 1 | one" || fail "shell row output: $out"
-echo "$out" | grep -q "(1 rows)" || fail "shell row count: $out"
+grep -q " 1 | one" <<< "$out" || fail "shell row output: $out"
+grep -q "(1 rows)" <<< "$out" || fail "shell row count: $out"
 printf 'USE shell_ks;\nSELECT v\n  FROM t\n  WHERE k = 1;\nDESCRIBE TABLE t\n' > "$data/script.cql"
 out=$("$build_dir/ringdb" cql 127.0.0.1 "$port" -f "$data/script.cql")
-echo "$out" | grep -q "CREATE TABLE shell_ks.t" || fail "DESCRIBE: $out"
-echo "$out" | grep -q " one" || fail "multi-line statement: $out"
+grep -q "CREATE TABLE shell_ks.t" <<< "$out" || fail "DESCRIBE: $out"
+grep -q " one" <<< "$out" || fail "multi-line statement: $out"
 if "$build_dir/ringdb" cql 127.0.0.1 "$port" -e "SELEC 1" > "$data/err.out"; then fail "a bad statement exited 0"; fi
 grep -q "SyntaxException" "$data/err.out" || fail "syntax error message: $(cat "$data/err.out")"
 
@@ -46,7 +48,7 @@ echo "== ringdb stress (write then read, 20000 operations each)"
 for workload in write read mixed; do
   out=$("$build_dir/ringdb" stress "$workload" --port "$port" -c 2 -i 16 -n 20000 --keys 5000)
   echo "$out" | grep -E "^(op rate|latency p99 )"
-  echo "$out" | grep -q "^RESULT workload=$workload .* errors=0 " || fail "stress $workload: $out"
+  grep -q "^RESULT workload=$workload .* errors=0 " <<< "$out" || fail "stress $workload: $out"
 done
 
 echo "== SIGTERM drains and exits cleanly"
@@ -57,9 +59,9 @@ grep -q "stopped\|draining" "$data/server.log" || true
 server_stopped=1
 echo "== ringdb demo (small data set, exits after the queries)"
 out=$("$build_dir/ringdb" demo --data-dir "$data/demo" --cql-port "$port" --events 3000 --exit)
-echo "$out" | grep -qE "Loaded [0-9]+ rows into keyspace demo .*\(0 errors\)" || fail "demo load: $out"
-echo "$out" | grep -q "GROUP BY the partition key" || fail "demo queries: $out"
-echo "$out" | grep -q "^error:" && fail "a demo query failed: $out"
+grep -qE "Loaded [0-9]+ rows into keyspace demo .*\(0 errors\)" <<< "$out" || fail "demo load: $out"
+grep -q "GROUP BY the partition key" <<< "$out" || fail "demo queries: $out"
+grep -q "^error:" <<< "$out" && fail "a demo query failed: $out"
 
 echo "== Durability through the Python driver (SIGKILL and restart)"
 RINGDB_BINARY="$build_dir/ringdb" /usr/bin/python3 "$here/python/test_durability.py"
