@@ -8,6 +8,8 @@ const char* status_code_name(StatusCode code) {
       return "OK";
     case StatusCode::kConfigError:
       return "ConfigError";
+    case StatusCode::kFunctionFailure:
+      return "FunctionFailure";
     case StatusCode::kSyntaxError:
       return "SyntaxError";
     case StatusCode::kInvalidArgument:

@@ -27,6 +27,10 @@ enum class StatusCode {
   kNotSupported,  // a feature that is not implemented yet, said plainly
   kInternal,
   kConfigError,  // a schema option that names no known class or value (CQL ConfigError)
+  // A function failed on its arguments (CQL FunctionFailure). The message must read
+  // "execution of 'keyspace.name[argtype, ...]' failed: detail", from which the edge takes the
+  // error's function fields.
+  kFunctionFailure,
 };
 
 const char* status_code_name(StatusCode code);
@@ -52,6 +56,9 @@ class [[nodiscard]] Status {
   static Status not_supported(std::string m) { return {StatusCode::kNotSupported, std::move(m)}; }
   static Status internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
   static Status config_error(std::string m) { return {StatusCode::kConfigError, std::move(m)}; }
+  static Status function_failure(std::string m) {
+    return {StatusCode::kFunctionFailure, std::move(m)};
+  }
 
   bool is_ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }

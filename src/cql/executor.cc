@@ -42,6 +42,26 @@ CqlError to_cql_error(const Status& status) {
     case StatusCode::kConfigError:
       e.code = ErrorCode::kConfigError;
       break;
+    case StatusCode::kFunctionFailure: {
+      // "execution of 'ks.name[t1, t2]' failed: ..." (see StatusCode::kFunctionFailure).
+      e.code = ErrorCode::kFunctionFailure;
+      const std::string& m = e.message;
+      const size_t open = m.find('\''), bracket = m.find('[', open), close = m.find("]'", bracket);
+      if (open != std::string::npos && bracket != std::string::npos && close != std::string::npos) {
+        const std::string name = m.substr(open + 1, bracket - open - 1);
+        const size_t dot = name.find('.');
+        e.function_keyspace = dot == std::string::npos ? "" : name.substr(0, dot);
+        e.function_name = dot == std::string::npos ? name : name.substr(dot + 1);
+        std::string types = m.substr(bracket + 1, close - bracket - 1);
+        for (size_t start = 0; !types.empty() && start <= types.size();) {
+          size_t comma = types.find(", ", start);
+          if (comma == std::string::npos) comma = types.size();
+          e.arg_types.push_back(types.substr(start, comma - start));
+          start = comma + 2;
+        }
+      }
+      break;
+    }
     case StatusCode::kOverloaded:
       e.code = ErrorCode::kOverloaded;
       break;
@@ -72,9 +92,9 @@ struct QueryProcessor::Prepared {
 };
 
 namespace {
-// A JSON value as the serialized value of `type` (defined with INSERT JSON below).
-Result<std::optional<Bytes>> json_value(const CqlType& type, const nlohmann::json& j,
-                                        const std::string& column);
+// A JSON value as the serialized value of `type` (defined with INSERT JSON below). Errors carry
+// Cassandra's messages for the value alone; callers say where it came from.
+Result<std::optional<Bytes>> json_value(const CqlType& type, const nlohmann::json& j);
 }  // namespace
 
 namespace {
@@ -296,12 +316,23 @@ class Binder {
       return Bound{be64(now_micros % 86'400'000'000LL * 1000), false};
     }
     if (f == "fromjson" && term.elements.size() == 1) {
-      RINGDB_ASSIGN_OR_RETURN(Bytes text,
-                              bind_required(term.elements[0], CqlType::of(ValueKind::kText), arg0));
-      nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
-      if (doc.is_discarded()) return invalid("Could not decode JSON string '" + text + "'");
-      RINGDB_ASSIGN_OR_RETURN(std::optional<Bytes> v, json_value(type, doc, receiver));
-      return Bound{std::move(v), false};
+      RINGDB_ASSIGN_OR_RETURN(Bound text,
+                              bind(term.elements[0], CqlType::of(ValueKind::kText), arg0));
+      if (text.unset)
+        return invalid("Invalid unset value for argument in call to function fromjson");
+      if (!text.value) return Bound{std::nullopt, false};  // fromJson(null) is null
+      // Cassandra reports what the function met as a FunctionFailure.
+      const std::string failed = "execution of 'system.fromjson[text]' failed: ";
+      nlohmann::json doc = nlohmann::json::parse(*text.value, nullptr, false);
+      if (doc.is_discarded()) {
+        return Status::function_failure(failed + "Could not decode JSON string '" + *text.value +
+                                        "'");
+      }
+      auto v = json_value(type, doc);
+      if (!v.is_ok() && v.status().code() == StatusCode::kInvalidArgument)
+        return Status::function_failure(failed + v.status().message());
+      RINGDB_RETURN_IF_ERROR(v.status());
+      return Bound{std::move(v).value(), false};
     }
     if (f == "currentdate" && term.elements.empty()) {
       RINGDB_RETURN_IF_ERROR(expect_type(ValueKind::kDate));
@@ -1565,73 +1596,222 @@ Status StatementRunner::insert_values(
 
 namespace {
 
-// A JSON value as the serialized value of `type` (INSERT JSON / fromJson rules: numbers or
-// strings for numeric types, strings for text-like types, arrays for lists, sets and tuples,
-// objects for maps whose non-text keys are JSON-encoded strings).
-Result<std::optional<Bytes>> json_value(const CqlType& type, const nlohmann::json& j,
-                                        const std::string& column) {
+// Cassandra reads JSON with Jackson and words its errors after the Java classes Jackson gives:
+// Integer, Long or BigInteger for whole numbers by size, Double, Boolean, String, ArrayList and
+// LinkedHashMap.
+std::string java_class(const nlohmann::json& j) {
+  if (j.is_boolean()) return "Boolean";
+  if (j.is_number_unsigned()) {
+    const auto u = j.get<uint64_t>();
+    return u <= INT32_MAX ? "Integer" : u <= INT64_MAX ? "Long" : "BigInteger";
+  }
+  if (j.is_number_integer()) {
+    const auto i = j.get<int64_t>();
+    return i >= INT32_MIN && i <= INT32_MAX ? "Integer" : "Long";
+  }
+  if (j.is_number_float()) return "Double";
+  if (j.is_string()) return "String";
+  if (j.is_array()) return "ArrayList";
+  return "LinkedHashMap";
+}
+
+// The value as Java's toString() prints it ([a, b] for lists, {k=v} for maps).
+std::string java_text(const nlohmann::json& j) {
+  if (j.is_string()) return j.get<std::string>();
+  if (j.is_null()) return "null";
+  if (j.is_array() || j.is_object()) {
+    std::string out = j.is_array() ? "[" : "{";
+    bool first = true;
+    for (const auto& [key, value] : j.items()) {
+      out += first ? "" : ", ";
+      first = false;
+      if (j.is_object()) out += key + "=";
+      out += java_text(value);
+    }
+    return out + (j.is_array() ? "]" : "}");
+  }
+  return j.dump();
+}
+
+Status marshal(const std::string& m) {
+  return Status::invalid_argument(m);
+}
+
+Status expected(const std::string& what, const nlohmann::json& j) {
+  return marshal("Expected " + what + ", but got a " + java_class(j) + ": " + java_text(j));
+}
+
+bool is_whole_number(std::string_view text) {
+  size_t i = !text.empty() && (text[0] == '-' || text[0] == '+') ? 1 : 0;
+  if (i == text.size()) return false;
+  for (; i < text.size(); ++i) {
+    if (text[i] < '0' || text[i] > '9') return false;
+  }
+  return true;
+}
+
+// An integer type from text, as Cassandra's fromString: empty text is the empty value.
+Result<std::optional<Bytes>> integer_from_text(const CqlType& type, const std::string& text) {
+  if (text.empty()) return std::optional<Bytes>(Bytes());
+  auto v = schema::value_from_literal(type, schema::LiteralKind::kInteger, text);
+  if (!is_whole_number(text) || !v.is_ok()) {
+    const char* java = type.kind == ValueKind::kTinyint    ? "byte"
+                       : type.kind == ValueKind::kSmallint ? "short"
+                       : type.kind == ValueKind::kInt      ? "int"
+                                                           : "long";
+    return marshal("Unable to make " + std::string(java) + " from '" + text + "'");
+  }
+  return std::optional<Bytes>(std::move(v).value());
+}
+
+// The parts of a collection or tuple: Cassandra also takes them as a JSON document in a string.
+Result<nlohmann::json> json_parts(const nlohmann::json& j) {
+  if (!j.is_string()) return j;
+  nlohmann::json doc = nlohmann::json::parse(j.get<std::string>(), nullptr, false);
+  if (doc.is_discarded())
+    return marshal("Could not decode JSON string '" + j.get<std::string>() + "'");
+  return doc;
+}
+
+// A JSON value as the serialized value of `type`, as Cassandra's fromJSONObject reads it: numbers
+// or strings for numbers, strings for text, dates, times and addresses, a number or a string for
+// timestamps, lists for lists, sets and tuples, objects for maps (keys are strings, read as the
+// key type reads a string).
+Result<std::optional<Bytes>> json_value(const CqlType& type, const nlohmann::json& j) {
   using schema::LiteralKind;
   if (j.is_null()) return std::optional<Bytes>();
   auto literal = [&](LiteralKind kind, const std::string& text) -> Result<std::optional<Bytes>> {
-    auto v = schema::value_from_literal(type, kind, text);
-    if (!v.is_ok())
-      return invalid("Error decoding JSON value for " + column + ": " + v.status().message());
-    return std::optional<Bytes>(std::move(v).value());
+    RINGDB_ASSIGN_OR_RETURN(Bytes v, schema::value_from_literal(type, kind, text));
+    return std::optional<Bytes>(std::move(v));
   };
-  auto mismatch = [&] {
-    return invalid("Error decoding JSON value for " + column + ": expected a value of type " +
-                   type.to_cql() + ", got " + j.dump());
-  };
+  auto empty = [] { return std::optional<Bytes>(Bytes()); };
   switch (type.kind) {
-    case ValueKind::kTinyint:
-    case ValueKind::kSmallint:
-    case ValueKind::kInt:
-    case ValueKind::kBigint:
-    case ValueKind::kVarint:
-    case ValueKind::kCounter:
-      if (j.is_number_integer()) return literal(LiteralKind::kInteger, j.dump());
-      if (j.is_string()) return literal(LiteralKind::kInteger, j.get<std::string>());
-      return mismatch();
-    case ValueKind::kFloat:
-    case ValueKind::kDouble:
-    case ValueKind::kDecimal:
-      if (j.is_number())
-        return literal(j.is_number_integer() ? LiteralKind::kInteger : LiteralKind::kFloat,
-                       j.dump());
-      if (j.is_string()) return literal(LiteralKind::kFloat, j.get<std::string>());
-      return mismatch();
-    case ValueKind::kBoolean:
-      if (j.is_boolean()) return literal(LiteralKind::kBoolean, j.get<bool>() ? "true" : "false");
-      if (j.is_string() && (j == "true" || j == "false"))
-        return literal(LiteralKind::kBoolean, j.get<std::string>());
-      return mismatch();
-    case ValueKind::kTimestamp:
-      if (j.is_number_integer()) return literal(LiteralKind::kInteger, j.dump());
-      [[fallthrough]];
     case ValueKind::kAscii:
+      if (!j.is_string()) return expected("an ascii string", j);
+      return literal(LiteralKind::kString, j.get<std::string>());
     case ValueKind::kText:
+      if (!j.is_string()) return expected("a UTF-8 string", j);
+      return literal(LiteralKind::kString, j.get<std::string>());
+    case ValueKind::kBigint:
+    case ValueKind::kCounter:
+      if (j.is_string()) return integer_from_text(type, j.get<std::string>());
+      if (!j.is_number_integer() || java_class(j) == "BigInteger")
+        return expected("a bigint value", j);
+      return literal(LiteralKind::kInteger, j.dump());
+    case ValueKind::kInt:
+      if (j.is_string()) return integer_from_text(type, j.get<std::string>());
+      if (java_class(j) != "Integer") return expected("an int value", j);
+      return literal(LiteralKind::kInteger, j.dump());
+    case ValueKind::kSmallint:
+    case ValueKind::kTinyint:
+      if (!j.is_string() && !j.is_number()) {
+        return expected(type.kind == ValueKind::kSmallint ? "a short value" : "a byte value", j);
+      }
+      return integer_from_text(type, java_text(j));
+    case ValueKind::kVarint: {
+      const std::string text = java_text(j);
+      if (!is_whole_number(text))
+        return marshal("Value '" + text + "' is not a valid representation of a varint value");
+      return literal(LiteralKind::kInteger, text);
+    }
+    case ValueKind::kDecimal: {
+      const std::string text = java_text(j);
+      auto v = schema::value_from_literal(type, LiteralKind::kFloat, text);
+      if (!v.is_ok() || !(j.is_string() || j.is_number()))
+        return marshal("Value '" + text + "' is not a valid representation of a decimal value");
+      return std::optional<Bytes>(std::move(v).value());
+    }
+    case ValueKind::kFloat:
+    case ValueKind::kDouble: {
+      const bool is_double = type.kind == ValueKind::kDouble;
+      if (j.is_number()) {
+        return literal(j.is_number_float() ? LiteralKind::kFloat : LiteralKind::kInteger, j.dump());
+      }
+      if (!j.is_string()) return expected(is_double ? "a double value" : "a float value", j);
+      const std::string text = j.get<std::string>();
+      if (text.empty()) return empty();
+      auto v = schema::value_from_literal(type, LiteralKind::kFloat, text);
+      if (!v.is_ok())
+        return marshal(std::string("Unable to make ") + (is_double ? "double" : "float") +
+                       " from '" + text + "'");
+      return std::optional<Bytes>(std::move(v).value());
+    }
+    case ValueKind::kBoolean: {
+      if (j.is_boolean()) return literal(LiteralKind::kBoolean, j.get<bool>() ? "true" : "false");
+      if (!j.is_string()) return expected("a boolean value", j);
+      std::string text = j.get<std::string>();
+      if (text.empty()) return empty();
+      for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (text != "true" && text != "false")
+        return marshal("Unable to make boolean from '" + j.get<std::string>() + "'");
+      return literal(LiteralKind::kBoolean, text);
+    }
+    case ValueKind::kTimestamp:
+      if (j.is_number_integer() && java_class(j) != "BigInteger")
+        return literal(LiteralKind::kInteger, j.dump());
+      if (!j.is_string()) {
+        return expected("a long or a datestring representation of a timestamp value", j);
+      }
+      if (j.get<std::string>().empty()) return empty();
+      return literal(LiteralKind::kString, j.get<std::string>());
     case ValueKind::kDate:
     case ValueKind::kTime:
     case ValueKind::kInet:
     case ValueKind::kDuration:
-      if (j.is_string()) return literal(LiteralKind::kString, j.get<std::string>());
-      return mismatch();
     case ValueKind::kUuid:
-    case ValueKind::kTimeuuid:
-      if (j.is_string()) return literal(LiteralKind::kUuid, j.get<std::string>());
-      return mismatch();
-    case ValueKind::kBlob:
-      if (j.is_string()) return literal(LiteralKind::kHex, j.get<std::string>());
-      return mismatch();
+    case ValueKind::kTimeuuid: {
+      if (!j.is_string()) {
+        const char* what =
+            type.kind == ValueKind::kDate       ? "a string representation of a date value"
+            : type.kind == ValueKind::kTime     ? "a string representation of a time value"
+            : type.kind == ValueKind::kInet     ? "a string representation of an inet value"
+            : type.kind == ValueKind::kDuration ? "a string representation of a duration"
+            : type.kind == ValueKind::kUuid     ? "a string representation of a uuid"
+                                                : "a string representation of a timeuuid";
+        return expected(what, j);
+      }
+      const std::string text = j.get<std::string>();
+      if (text.empty()) return empty();
+      if (type.kind == ValueKind::kTimeuuid) {
+        auto u =
+            schema::value_from_literal(CqlType::of(ValueKind::kUuid), LiteralKind::kUuid, text);
+        if (!u.is_ok()) return marshal("Unknown timeuuid representation: " + text);
+        if ((static_cast<uint8_t>((*u)[6]) >> 4) != 1)
+          return marshal("TimeUUID supports only version 1 UUIDs");
+        return std::optional<Bytes>(std::move(u).value());
+      }
+      return literal(type.kind == ValueKind::kUuid ? LiteralKind::kUuid : LiteralKind::kString,
+                     text);
+    }
+    case ValueKind::kBlob: {
+      const std::string text = java_text(j);
+      if (!j.is_string()) return marshal("Value '" + text + "' is not a valid blob representation");
+      if (text.rfind("0x", 0) != 0) {
+        return marshal("Value '" + text +
+                       "' is not a valid blob representation: String representation of blob is "
+                       "missing 0x prefix: " +
+                       text);
+      }
+      auto v = schema::value_from_literal(type, LiteralKind::kHex, text);
+      if (!v.is_ok()) {
+        return marshal("Value '" + text + "' is not a valid blob representation: cannot parse '" +
+                       text.substr(2) + "' as hex bytes");
+      }
+      return std::optional<Bytes>(std::move(v).value());
+    }
     case ValueKind::kList:
     case ValueKind::kSet: {
-      if (!j.is_array()) return mismatch();
+      const bool is_set = type.kind == ValueKind::kSet;
+      RINGDB_ASSIGN_OR_RETURN(nlohmann::json parts, json_parts(j));
+      if (!parts.is_array())
+        return expected(is_set ? "a list (representing a set)" : "a list", parts);
       std::map<Bytes, Bytes> sorted;
       std::vector<Bytes> items;
-      for (const auto& e : j) {
-        RINGDB_ASSIGN_OR_RETURN(auto v, json_value(type.params[0], e, column));
-        if (!v) return invalid("null is not supported inside collections");
-        if (type.kind == ValueKind::kSet) {
+      for (const auto& e : parts) {
+        if (e.is_null())
+          return marshal(is_set ? "Invalid null element in set" : "Invalid null element in list");
+        RINGDB_ASSIGN_OR_RETURN(auto v, json_value(type.params[0], e));
+        if (is_set) {
           Bytes order;
           RINGDB_RETURN_IF_ERROR(
               storage::encode_comparable(type.params[0].to_storage(), *v, false, &order));
@@ -1640,23 +1820,17 @@ Result<std::optional<Bytes>> json_value(const CqlType& type, const nlohmann::jso
           items.push_back(*v);
         }
       }
-      if (type.kind == ValueKind::kSet) {
-        for (auto& [o, v] : sorted) items.push_back(v);
-      }
+      for (auto& [o, v] : sorted) items.push_back(v);
       return std::optional<Bytes>(schema::serialize_list(items));
     }
     case ValueKind::kMap: {
-      if (!j.is_object()) return mismatch();
+      RINGDB_ASSIGN_OR_RETURN(nlohmann::json parts, json_parts(j));
+      if (!parts.is_object()) return expected("a map", parts);
       std::map<Bytes, std::pair<Bytes, Bytes>> sorted;
-      for (const auto& [key_text, value_json] : j.items()) {
-        nlohmann::json key_json = key_text;
-        if (type.params[0].kind != ValueKind::kText && type.params[0].kind != ValueKind::kAscii) {
-          key_json = nlohmann::json::parse(key_text, nullptr, false);
-          if (key_json.is_discarded()) key_json = key_text;
-        }
-        RINGDB_ASSIGN_OR_RETURN(auto k, json_value(type.params[0], key_json, column));
-        RINGDB_ASSIGN_OR_RETURN(auto v, json_value(type.params[1], value_json, column));
-        if (!k || !v) return invalid("null is not supported inside collections");
+      for (const auto& [key_text, value_json] : parts.items()) {
+        if (value_json.is_null()) return marshal("Invalid null value in map");
+        RINGDB_ASSIGN_OR_RETURN(auto k, json_value(type.params[0], nlohmann::json(key_text)));
+        RINGDB_ASSIGN_OR_RETURN(auto v, json_value(type.params[1], value_json));
         Bytes order;
         RINGDB_RETURN_IF_ERROR(
             storage::encode_comparable(type.params[0].to_storage(), *k, false, &order));
@@ -1667,16 +1841,23 @@ Result<std::optional<Bytes>> json_value(const CqlType& type, const nlohmann::jso
       return std::optional<Bytes>(schema::serialize_map(entries));
     }
     case ValueKind::kTuple: {
-      if (!j.is_array() || j.size() > type.params.size()) return mismatch();
+      RINGDB_ASSIGN_OR_RETURN(nlohmann::json parts, json_parts(j));
+      if (!parts.is_array()) return expected("a list representation of a tuple", parts);
+      const std::string count = std::to_string(type.params.size());
+      if (parts.size() > type.params.size())
+        return marshal("Tuple contains extra items (expected " + count + ")");
+      if (parts.size() < type.params.size())
+        return marshal("Tuple is missing items (expected " + count + ")");
       std::vector<std::optional<Bytes>> items;
-      for (size_t i = 0; i < j.size(); ++i) {
-        RINGDB_ASSIGN_OR_RETURN(auto v, json_value(type.params[i], j[i], column));
+      for (size_t i = 0; i < parts.size(); ++i) {
+        RINGDB_ASSIGN_OR_RETURN(auto v, json_value(type.params[i], parts[i]));
         items.push_back(v);
       }
       return std::optional<Bytes>(schema::serialize_tuple(items));
     }
     default:
-      return mismatch();
+      return Status::not_supported("JSON values of type " + type.to_cql() +
+                                   " are not supported yet");
   }
 }
 
@@ -1706,8 +1887,12 @@ Status StatementRunner::insert_json_mutations(const TableMetadata& table, const 
     }
     const ColumnMetadata* c = table.column(name);
     if (c == nullptr) return invalid("JSON values map contains unrecognized column: " + raw_name);
-    RINGDB_ASSIGN_OR_RETURN(auto v, json_value(c->type, value, c->name));
-    values.emplace_back(c, Bound{std::move(v), false});
+    auto v = json_value(c->type, value);
+    if (!v.is_ok()) {
+      if (v.status().code() != StatusCode::kInvalidArgument) return v.status();
+      return invalid("Error decoding JSON value for " + c->name + ": " + v.status().message());
+    }
+    values.emplace_back(c, Bound{std::move(v).value(), false});
     seen.insert(c->name);
   }
   for (const auto& c : table.columns) {

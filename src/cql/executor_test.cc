@@ -703,6 +703,133 @@ TEST_F(ProcessorTest, GroupBySkipsColumnsRestrictedByEquality) {
 
 // CAST converts as Cassandra's cast functions do, and refuses the casts Cassandra has none for
 // when the statement is prepared, not row by row.
+// Cases from Cassandra 4's JsonTest: fromJson() reads each type as Cassandra reads it, and a
+// value it cannot read is a FunctionFailure with Cassandra's message.
+TEST_F(ProcessorTest, FromJsonReadsValuesAsCassandra) {
+  ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+  ok("CREATE TABLE ks.j (k int PRIMARY KEY, a ascii, b bigint, bl blob, bo boolean, d date, "
+     "de decimal, db double, f float, i inet, n int, t text, tm time, ts timestamp, tu timeuuid, "
+     "u uuid, v varint, s smallint, ti tinyint, l list<int>, st set<int>, m map<ascii, int>, "
+     "tp frozen<tuple<int, ascii, uuid>>)");
+  struct Case {
+    std::string column, json, want;  // `want`: toJson() of what was stored, or the error
+    bool fails;
+  };
+  const std::string failed = "execution of 'system.fromjson[text]' failed: ";
+  const std::vector<Case> cases = {
+      {"a", R"("ascii \" text")", R"("ascii \" text")", false},
+      {"a", "123", "Expected an ascii string, but got a Integer: 123", true},
+      {"b", "123123123123", "123123123123", false},
+      {"b", R"("123123123123")", "123123123123", false},
+      {"b", "9223372036854775808",
+       "Expected a bigint value, but got a BigInteger: 9223372036854775808", true},
+      {"b", "123.456", "Expected a bigint value, but got a Double: 123.456", true},
+      {"b", R"("abc")", "Unable to make long from 'abc'", true},
+      {"b", R"(["abc"])", "Expected a bigint value, but got a ArrayList: [abc]", true},
+      {"bl", R"("0x00000001")", R"("0x00000001")", false},
+      {"bl", R"("123")",
+       "Value '123' is not a valid blob representation: String representation of blob is missing "
+       "0x prefix: 123",
+       true},
+      {"bl", R"("0x123")",
+       "Value '0x123' is not a valid blob representation: cannot parse '123' as hex bytes", true},
+      {"bo", R"("false")", "false", false},
+      {"bo", R"("abc")", "Unable to make boolean from 'abc'", true},
+      {"bo", "123", "Expected a boolean value, but got a Integer: 123", true},
+      {"d", R"("1987-03-23")", R"("1987-03-23")", false},
+      {"d", "123", "Expected a string representation of a date value, but got a Integer: 123",
+       true},
+      {"d", R"("xyz")", "Unable to coerce 'xyz' to a formatted date (long)", true},
+      {"de", "123123.123123", "123123.123123", false},
+      {"de", R"("-1.23E-12")", "-1.23E-12", false},
+      {"de", "true", "Value 'true' is not a valid representation of a decimal value", true},
+      {"db", "123123", "123123.0", false},
+      {"db", R"("xyzz")", "Unable to make double from 'xyzz'", true},
+      {"db", "true", "Expected a double value, but got a Boolean: true", true},
+      {"f", "123123.123123", "123123.125", false},
+      {"f", "true", "Expected a float value, but got a Boolean: true", true},
+      {"i", R"("::1")", R"("::1")", false},
+      {"i", R"("xyzz")", "Unable to make inet address from 'xyzz'", true},
+      {"i", "123", "Expected a string representation of an inet value, but got a Integer: 123",
+       true},
+      {"n", R"("123123")", "123123", false},
+      {"n", "2147483648", "Expected an int value, but got a Long: 2147483648", true},
+      {"n", R"("xyzz")", "Unable to make int from 'xyzz'", true},
+      {"t", R"("\u2013")", "\"\u2013\"", false},
+      {"t", "123", "Expected a UTF-8 string, but got a Integer: 123", true},
+      {"tm", R"("07:35:07.000111222")", R"("07:35:07.000111222")", false},
+      {"tm", "123456",
+       "Expected a string representation of a time value, but got a Integer: 123456", true},
+      {"ts", "123123123123", R"("1973-11-26 00:52:03.123Z")", false},
+      {"ts", "123.456",
+       "Expected a long or a datestring representation of a timestamp value, but got a Double: "
+       "123.456",
+       true},
+      {"ts", R"("abcd")", "Unable to coerce 'abcd' to a formatted date (long)", true},
+      {"tu", R"("6BDDC89A-5644-11E4-97FC-56847AFE9799")",
+       R"("6bddc89a-5644-11e4-97fc-56847afe9799")", false},
+      {"tu", R"("00000000-0000-0000-0000-000000000000")", "TimeUUID supports only version 1 UUIDs",
+       true},
+      {"u", "123", "Expected a string representation of a uuid, but got a Integer: 123", true},
+      {"v", R"("1234567890123456789012345678901234567890")",
+       "1234567890123456789012345678901234567890", false},
+      {"v", "123123.123", "Value '123123.123' is not a valid representation of a varint value",
+       true},
+      {"v", R"("")", "Value '' is not a valid representation of a varint value", true},
+      {"s", "40000", "Unable to make short from '40000'", true},
+      {"ti", "true", "Expected a byte value, but got a Boolean: true", true},
+      {"l", "[1, 2, 3]", "[1, 2, 3]", false},
+      {"l", "[]", "null", false},
+      {"l", "123", "Expected a list, but got a Integer: 123", true},
+      {"l", "[null]", "Invalid null element in list", true},
+      {"st", "[3, 1, 3]", "[1, 3]", false},
+      {"st", "123", "Expected a list (representing a set), but got a Integer: 123", true},
+      {"st", "[null]", "Invalid null element in set", true},
+      {"m", R"({"b": 2, "a": 1})", R"({"a": 1, "b": 2})", false},
+      {"m", "123", "Expected a map, but got a Integer: 123", true},
+      {"m", R"({"a": null})", "Invalid null value in map", true},
+      {"tp", R"([1, null, "6bddc89a-5644-11e4-97fc-56847afe9799"])",
+       R"([1, null, "6bddc89a-5644-11e4-97fc-56847afe9799"])", false},
+      {"tp", R"([1, "foobar"])", "Tuple is missing items (expected 3)", true},
+      {"tp", R"([1, "a", "6bddc89a-5644-11e4-97fc-56847afe9799", 1])",
+       "Tuple contains extra items (expected 3)", true},
+      {"a", "not json", "Could not decode JSON string 'not json'", true},
+  };
+  auto quoted = [](const std::string& text) {
+    std::string out = "'";
+    for (char c : text) out += c == '\'' ? std::string("''") : std::string(1, c);
+    return out + "'";
+  };
+  for (const auto& c : cases) {
+    const std::string insert =
+        "INSERT INTO ks.j (k, " + c.column + ") VALUES (0, fromJson(" + quoted(c.json) + "))";
+    auto answer = query(insert);
+    if (c.fails) {
+      ASSERT_TRUE(std::holds_alternative<CqlError>(answer)) << insert;
+      const auto& e = std::get<CqlError>(answer);
+      EXPECT_EQ(e.code, ErrorCode::kFunctionFailure) << insert;
+      EXPECT_EQ(e.message, failed + c.want) << insert;
+      EXPECT_EQ(e.function_keyspace, "system");
+      EXPECT_EQ(e.function_name, "fromjson");
+      EXPECT_EQ(e.arg_types, std::vector<std::string>{"text"});
+      continue;
+    }
+    ASSERT_TRUE(std::holds_alternative<ResultMessage>(answer))
+        << insert << ": " << std::get<CqlError>(answer).message;
+    auto read = query("SELECT toJson(" + c.column + ") FROM ks.j WHERE k = 0");
+    ASSERT_TRUE(std::holds_alternative<ResultMessage>(read)) << c.column;
+    EXPECT_EQ(*std::get<ResultMessage>(read).rows.at(0)[0], c.want) << insert;
+  }
+  // fromJson(null) is null; INSERT JSON words the same errors as a column's.
+  ok("INSERT INTO ks.j (k, n) VALUES (1, 5)");
+  ok("INSERT INTO ks.j (k, n) VALUES (1, fromJson(null))");
+  auto read = query("SELECT n FROM ks.j WHERE k = 1");
+  ASSERT_TRUE(std::holds_alternative<ResultMessage>(read));
+  EXPECT_FALSE(std::get<ResultMessage>(read).rows.at(0)[0].has_value());
+  expect_refused({{R"(INSERT INTO ks.j JSON '{"k": 0, "n": "notanint"}')",
+                   "Error decoding JSON value for n: Unable to make int from 'notanint'"}});
+}
+
 TEST_F(ProcessorTest, CastsAreCassandrasCasts) {
   auto be = [](uint64_t v, int width) {
     Bytes out;

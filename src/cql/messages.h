@@ -56,6 +56,9 @@ struct CqlError {
   Consistency consistency = Consistency::kOne;  // Unavailable, timeouts
   int32_t required = 0;
   int32_t alive = 0;
+  std::string function_keyspace;       // FunctionFailure
+  std::string function_name;           // FunctionFailure
+  std::vector<std::string> arg_types;  // FunctionFailure
 };
 
 struct QueryOptions {

@@ -148,6 +148,11 @@ Bytes encode_error(const CqlError& e) {
     case ErrorCode::kUnprepared:
       w.short_bytes(e.unprepared_id);
       break;
+    case ErrorCode::kFunctionFailure:
+      w.string(e.function_keyspace);
+      w.string(e.function_name);
+      w.string_list(e.arg_types);
+      break;
     default:
       break;
   }

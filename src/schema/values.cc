@@ -436,33 +436,61 @@ std::string format_varint(BytesView v) {
   return (b.negative ? "-" : "") + digits;
 }
 
+// As Java's BigDecimal.toString(), which Cassandra's toJson and casts print: plain digits when
+// the scale is not negative and the adjusted exponent is at least -6, else one digit, a point,
+// the others and E+n / E-n (1.23E-12, 1E+3).
 std::string format_decimal(BytesView v) {
-  auto scale = static_cast<int32_t>(load_be(v.substr(0, 4)));
+  const auto scale = static_cast<int64_t>(static_cast<int32_t>(load_be(v.substr(0, 4))));
   BigInt b = bigint_from_twos_complement(v.substr(4));
   std::string digits = magnitude_to_digits(b.magnitude);
   if (digits.empty()) digits = "0";
-  std::string out;
-  if (scale <= 0) {
-    out =
-        digits +
-        (digits == "0" ? "" : std::string(static_cast<size_t>(-static_cast<int64_t>(scale)), '0'));
-  } else {
-    if (digits.size() <= static_cast<size_t>(scale))
-      digits.insert(0, static_cast<size_t>(scale) - digits.size() + 1, '0');
-    out = digits.substr(0, digits.size() - scale) + "." + digits.substr(digits.size() - scale);
+  const std::string sign = b.negative ? "-" : "";
+  const int64_t adjusted = -scale + static_cast<int64_t>(digits.size()) - 1;
+  if (scale >= 0 && adjusted >= -6) {
+    if (scale == 0) return sign + digits;
+    const auto frac = static_cast<size_t>(scale);
+    if (digits.size() <= frac) digits.insert(0, frac - digits.size() + 1, '0');
+    return sign + digits.substr(0, digits.size() - frac) + "." +
+           digits.substr(digits.size() - frac);
   }
-  return (b.negative ? "-" : "") + out;
+  std::string out = sign + digits.substr(0, 1);
+  if (digits.size() > 1) out += "." + digits.substr(1);
+  return out + "E" + (adjusted >= 0 ? "+" : "") + std::to_string(adjusted);
 }
 
+// As Java's Double.toString() and Float.toString(), which Cassandra's toJson and casts print:
+// the shortest digits that read back to the same value; plain (123.0, 0.001) for magnitudes in
+// [1e-3, 1e7), else one digit, a point and at least one more, and En (1.0E7, 1.5E-5).
 template <typename F>
 std::string format_double(F value) {
   if (std::isnan(value)) return "NaN";
   if (std::isinf(value)) return value > 0 ? "Infinity" : "-Infinity";
+  if (value == 0) return std::signbit(value) ? "-0.0" : "0.0";
   char buf[64];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
-  std::string s(buf, end);
-  if (s.find_first_of(".eE") == std::string::npos) s += ".0";
-  return s;
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value, std::chars_format::scientific);
+  const std::string sci(buf, end);  // [-]d[.ddd]e(+|-)dd
+  const size_t e = sci.find('e');
+  const bool negative = sci[0] == '-';
+  std::string digits;
+  for (size_t i = negative ? 1 : 0; i < e; ++i) {
+    if (sci[i] != '.') digits.push_back(sci[i]);
+  }
+  const int exponent = std::stoi(sci.substr(e + 1));
+  std::string out = negative ? "-" : "";
+  const F magnitude = std::fabs(value);
+  if (magnitude >= static_cast<F>(1e-3) && magnitude < static_cast<F>(1e7)) {
+    if (exponent >= 0) {
+      const auto point = static_cast<size_t>(exponent) + 1;
+      if (digits.size() < point) digits.append(point - digits.size(), '0');
+      std::string frac = digits.substr(point);
+      out += digits.substr(0, point) + "." + (frac.empty() ? "0" : frac);
+    } else {
+      out += "0." + std::string(static_cast<size_t>(-exponent - 1), '0') + digits;
+    }
+    return out;
+  }
+  out += digits.substr(0, 1) + "." + (digits.size() > 1 ? digits.substr(1) : "0");
+  return out + "E" + std::to_string(exponent);
 }
 
 std::string quote(BytesView s) {
@@ -680,7 +708,9 @@ Result<Bytes> value_from_literal(const CqlType& type, LiteralKind kind, std::str
                                                             : 8;
       const int64_t max = width == 8 ? INT64_MAX : (int64_t{1} << (8 * width - 1)) - 1;
       if (!v.is_ok() || *v > max || *v < -max - 1) {
-        return Status::invalid_argument("Unable to make " + type.to_cql() + " from '" +
+        // Cassandra's words: the Java type behind each CQL type.
+        const char* java = width == 1 ? "byte" : width == 2 ? "short" : width == 4 ? "int" : "long";
+        return Status::invalid_argument("Unable to make " + std::string(java) + " from '" +
                                         std::string(text) + "'");
       }
       return fixed(static_cast<uint64_t>(*v), width);
@@ -760,8 +790,8 @@ Result<Bytes> value_from_literal(const CqlType& type, LiteralKind kind, std::str
       if (kind != LiteralKind::kString && kind != LiteralKind::kInteger) return bad();
       auto ms = parse_timestamp_millis(text);
       if (!ms.is_ok())
-        return Status::invalid_argument("Unable to parse a date/time from '" + std::string(text) +
-                                        "'");
+        return Status::invalid_argument("Unable to coerce '" + std::string(text) +
+                                        "' to a formatted date (long)");
       return fixed(static_cast<uint64_t>(*ms), 8);
     }
     case ValueKind::kDate: {

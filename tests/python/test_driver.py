@@ -7,7 +7,7 @@ import os
 import unittest
 import uuid
 
-from cassandra import AlreadyExists, InvalidRequest
+from cassandra import AlreadyExists, FunctionFailure, InvalidRequest
 from cassandra.cluster import Cluster
 from cassandra.protocol import ConfigurationException, SyntaxException
 from cassandra.query import BatchStatement, BatchType, SimpleStatement
@@ -531,6 +531,14 @@ class DriverTest(unittest.TestCase):
         self.assertEqual(prepared.column_metadata[1].type.typename, "varchar")
         s.execute(prepared, (3, '["z"]'))
         self.assertEqual(self.q("SELECT tags FROM docs WHERE id = 3")[0].tags, ["z"])
+        # A value fromJson() cannot read is Cassandra's FunctionFailure, naming the function;
+        # fromJson(null) is null.
+        with self.assertRaisesRegex(FunctionFailure, "Expected a list, but got a Integer: 7") as caught:
+            s.execute(prepared, (3, "7"))
+        self.assertEqual((caught.exception.keyspace, caught.exception.function, caught.exception.arg_types),
+                         ("system", "fromjson", ["text"]))
+        s.execute(prepared, (3, None))
+        self.assertIsNone(self.q("SELECT tags FROM docs WHERE id = 3")[0].tags)
         row = self.q("SELECT currentTime() AS t, currentTimeUUID() AS u FROM docs WHERE id = 3")[0]
         self.assertEqual(row.u.version, 1)
         self.assertLess(row.t.nanosecond_time, 86400 * 10**9)
