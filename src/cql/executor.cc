@@ -365,6 +365,7 @@ class Binder {
       if (!source.is_ok()) return invalid("Unknown function " + f);
       return bind(term.elements[0], *source, arg0);
     }
+    if (f == "tojson") return invalid("toJson() may only be used within the selection clause");
     return invalid("Unknown function '" + f + "' (or it is not supported in this position yet)");
   }
 
@@ -2859,6 +2860,9 @@ class Selection {
         }
         if (f == "now" || f == "currenttimeuuid") return CqlType::of(ValueKind::kTimeuuid);
         if (f == "currenttime") return CqlType::of(ValueKind::kTime);
+        if (f == "fromjson") {
+          return invalid("fromJson() cannot be used in the selection clause of a SELECT statement");
+        }
         if (f == "tojson") {
           if (s.args.size() != 1)
             return invalid("toJson() only accepts one argument (got " +
@@ -3077,12 +3081,14 @@ class Selection {
   RowValues to_json(const RowValues& values) const {
     std::string out = "{";
     for (size_t i = 0; i < values.size(); ++i) {
+      // As Cassandra: a name with capitals is quoted (its quotes escaped in the JSON key);
+      // others, ttl(v) too, are not.
       std::string key = names_[i];
-      bool plain = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
-        return std::islower(static_cast<unsigned char>(c)) ||
-               std::isdigit(static_cast<unsigned char>(c)) || c == '_';
+      const bool capitals = std::any_of(key.begin(), key.end(), [](char c) {
+        return std::isupper(static_cast<unsigned char>(c));
       });
-      out += (i ? ", " : "") + std::string("\"") + (plain ? key : "\\\"" + key + "\\\"") + "\": ";
+      if (capitals) key = "\"" + key + "\"";
+      out += (i ? ", " : "") + schema::format_json(CqlType::of(ValueKind::kText), key) + ": ";
       out += values[i] ? schema::format_json(types_[i], *values[i]) : "null";
     }
     return {Bytes(out + "}")};

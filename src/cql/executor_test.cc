@@ -827,7 +827,20 @@ TEST_F(ProcessorTest, FromJsonReadsValuesAsCassandra) {
   ASSERT_TRUE(std::holds_alternative<ResultMessage>(read));
   EXPECT_FALSE(std::get<ResultMessage>(read).rows.at(0)[0].has_value());
   expect_refused({{R"(INSERT INTO ks.j JSON '{"k": 0, "n": "notanint"}')",
-                   "Error decoding JSON value for n: Unable to make int from 'notanint'"}});
+                   "Error decoding JSON value for n: Unable to make int from 'notanint'"},
+                  {"INSERT INTO ks.j (k, n) VALUES (0, toJson(1))",
+                   "toJson() may only be used within the selection clause"},
+                  {"DELETE FROM ks.j WHERE k = fromJson(toJson(0))",
+                   "toJson() may only be used within the selection clause"},
+                  {"SELECT fromJson(t) FROM ks.j",
+                   "fromJson() cannot be used in the selection clause of a SELECT statement"}});
+  // SELECT JSON quotes a name only when it has capitals, as Cassandra does.
+  ok("CREATE TABLE ks.q (k int PRIMARY KEY, \"Foo\" int)");
+  ok("INSERT INTO ks.q (k, \"Foo\") VALUES (0, 1)");
+  auto json = query("SELECT JSON k, \"Foo\", ttl(\"Foo\") AS t, \"Foo\" AS \"B\"\"ar\" FROM ks.q");
+  ASSERT_TRUE(std::holds_alternative<ResultMessage>(json));
+  EXPECT_EQ(*std::get<ResultMessage>(json).rows.at(0)[0],
+            R"({"k": 0, "\"Foo\"": 1, "t": null, "\"B\"ar\"": 1})");
 }
 
 TEST_F(ProcessorTest, CastsAreCassandrasCasts) {

@@ -39,6 +39,12 @@ TEST(CqlType, ParsesAndPrintsLikeCassandra) {
   }
   // A tuple freezes the collections it holds; durations may be list elements and map values.
   EXPECT_EQ(CqlType::parse("tuple<int, list<int>>")->to_cql(), "tuple<int, frozen<list<int>>>");
+  // So does frozen<>, all the way down (Cassandra's JsonTest declares such maps).
+  EXPECT_EQ(CqlType::parse("frozen<map<set<int>, boolean>>")->to_cql(),
+            "frozen<map<frozen<set<int>>, boolean>>");
+  EXPECT_EQ(CqlType::parse("map<frozen<map<set<text>, text>>, boolean>")->to_cql(),
+            "map<frozen<map<frozen<set<text>>, text>>, boolean>");
+  EXPECT_FALSE(CqlType::parse("map<frozen<list<int>>, set<int>>").is_ok());
   EXPECT_TRUE(CqlType::parse("map<int, duration>").is_ok());
   EXPECT_TRUE(CqlType::parse("list<duration>").is_ok());
 }

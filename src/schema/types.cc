@@ -40,7 +40,12 @@ class TypeParser {
     if (name.empty()) return error("expected a type name");
     if (name == "frozen") {
       RINGDB_RETURN_IF_ERROR(expect('<'));
-      RINGDB_ASSIGN_OR_RETURN(CqlType inner, parse_type());
+      // frozen<> freezes every collection inside it too, as in Cassandra:
+      // frozen<map<set<text>, text>> holds a frozen set.
+      ++frozen_depth_;
+      auto parsed = parse_type();
+      --frozen_depth_;
+      RINGDB_ASSIGN_OR_RETURN(CqlType inner, std::move(parsed));
       RINGDB_RETURN_IF_ERROR(expect('>'));
       if (!inner.is_collection() && inner.kind != ValueKind::kTuple) {
         return Status::invalid_argument(
@@ -75,6 +80,7 @@ class TypeParser {
       // Cassandra's rules (and words) for what a collection or tuple may hold. A tuple freezes
       // the collections it holds.
       for (auto& param : t.params) {
+        if (frozen_depth_ > 0 && param.is_collection()) param.frozen = true;
         if (t.kind == ValueKind::kTuple) {
           if (param.is_counter())
             return Status::invalid_argument("Counters are not allowed inside tuples");
@@ -128,6 +134,7 @@ class TypeParser {
 
   std::string_view text_;
   size_t pos_ = 0;
+  int frozen_depth_ = 0;  // frozen<> levels around the type being parsed
 };
 
 }  // namespace
