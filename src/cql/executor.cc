@@ -3350,19 +3350,32 @@ Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
         "use ALLOW FILTERING");
   }
   const auto ck = table->clustering();
-  // ORDER BY: clustering columns in order, all natural or all reversed.
+  // A column restricted to one value (=, an IN of one value, or part of a tuple =), which ORDER BY
+  // and GROUP BY may skip (Cassandra 4, CASSANDRA-10271).
+  auto restricted_by_eq = [&](const ColumnMetadata* c) {
+    return std::any_of(s.where.begin(), s.where.end(), [&](const Relation& r) {
+      return !r.is_token && (r.op == Relation::Op::kEq || single_value_in(r)) &&
+             std::find(r.columns.begin(), r.columns.end(), c->name) != r.columns.end();
+    });
+  };
+  // ORDER BY: clustering columns in order (skipping those restricted to one value), all natural
+  // or all reversed.
   bool reversed = false;
-  for (size_t i = 0; i < s.order_by.size(); ++i) {
+  for (size_t i = 0, next = 0; i < s.order_by.size(); ++i) {
     const ColumnMetadata* c = table->column(s.order_by[i].first);
     if (c == nullptr) return invalid("Undefined column name " + s.order_by[i].first);
     if (c->kind != ColumnKind::kClustering)
       return invalid(
           "Order by is currently only supported on the clustered columns of the PRIMARY KEY, got " +
           c->name);
-    if (static_cast<size_t>(c->position) != i)
-      return invalid(
-          "Order by currently only supports the ordering of columns following their declared order "
-          "in the PRIMARY KEY");
+    for (; next != static_cast<size_t>(c->position); ++next) {
+      if (next > static_cast<size_t>(c->position) || !restricted_by_eq(ck[next])) {
+        return invalid(
+            "Order by currently only supports the ordering of columns following their declared "
+            "order in the PRIMARY KEY");
+      }
+    }
+    ++next;
     const bool flip = s.order_by[i].second != c->descending;
     if (i == 0)
       reversed = flip;
@@ -3390,12 +3403,6 @@ Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
   // GROUP BY: primary key columns in order, skipping only columns restricted by = (Cassandra 4).
   std::vector<size_t> group_columns;
   {
-    auto restricted_by_eq = [&](const ColumnMetadata* c) {
-      return std::any_of(s.where.begin(), s.where.end(), [&](const Relation& r) {
-        return !r.is_token && r.op == Relation::Op::kEq &&
-               std::find(r.columns.begin(), r.columns.end(), c->name) != r.columns.end();
-      });
-    };
     std::vector<const ColumnMetadata*> key_columns = table->partition_key();
     for (const auto* c : table->clustering()) key_columns.push_back(c);
     const std::string out_of_order =
@@ -3675,8 +3682,10 @@ Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
                        for (size_t i = 0; i < ck.size(); ++i) {
                          const auto& x = a.values[ck_index[i]];
                          const auto& y = b.values[ck_index[i]];
-                         if (!x || !y) continue;
-                         int c = compare_values(ck[i]->type, *x, *y);
+                         // A partition's static-only row has no clustering values: they sort
+                         // as the smallest, as in Cassandra (first ASC, last DESC).
+                         if (!x && !y) continue;
+                         const int c = !x ? -1 : !y ? 1 : compare_values(ck[i]->type, *x, *y);
                          if (c != 0) return ((c < 0) != ck[i]->descending) != reversed;
                        }
                        return false;

@@ -674,6 +674,56 @@ TEST_F(ProcessorTest, ConditionsAreCheckedAsCassandraDoes) {
 }
 
 // GROUP BY follows the primary key, skipping columns restricted by = (Cassandra 4's rules).
+// Cases from Cassandra 4's SelectOrderByTest: ORDER BY may skip clustering columns restricted to
+// one value (CASSANDRA-10271), and a partition's static-only row sorts first ASC, last DESC.
+TEST_F(ProcessorTest, OrderBySkipsColumnsRestrictedToOneValue) {
+  ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+  ok("CREATE TABLE ks.o (a int, b int, c int, d int, PRIMARY KEY (a, b, c))");
+  for (int b = 0; b < 2; ++b) {
+    for (int c = 0; c < 3; ++c) {
+      ok("INSERT INTO ks.o (a, b, c, d) VALUES (0, " + std::to_string(b) + ", " +
+         std::to_string(c) + ", " + std::to_string(b * 3 + c) + ")");
+    }
+  }
+  auto rows = [&](const std::string& where) {
+    return digit_rows("SELECT * FROM ks.o WHERE " + where, 1, 4);
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(rows("a = 0 AND b = 0 ORDER BY c"), (V{"000", "011", "022"}));
+  EXPECT_EQ(rows("a = 0 AND b = 0 ORDER BY c DESC"), (V{"022", "011", "000"}));
+  EXPECT_EQ(rows("a = 0 AND b = 0 AND c >= 1 ORDER BY c DESC"), (V{"022", "011"}));
+  EXPECT_EQ(rows("a = 0 AND b IN (1) ORDER BY c DESC"), (V{"125", "114", "103"}));
+  EXPECT_EQ(rows("a = 0 AND (b, c) = (0, 0) ORDER BY c DESC"), (V{"000"}));
+  EXPECT_EQ(rows("a = 0 AND (b, c) IN ((1, 1)) ORDER BY c DESC"), (V{"114"}));
+  EXPECT_EQ(rows("a IN (0, 1) AND b = 0 ORDER BY c DESC LIMIT 10"), (V{"022", "011", "000"}));
+  const std::string order =
+      "Order by currently only supports the ordering of columns following their declared order in "
+      "the PRIMARY KEY";
+  expect_refused({
+      {"SELECT * FROM ks.o WHERE a = 0 ORDER BY c", order},
+      {"SELECT * FROM ks.o WHERE a = 0 AND b < 1 ORDER BY c DESC", order},
+      {"SELECT * FROM ks.o WHERE a = 0 AND (b, c) > (0, 0) ORDER BY c", order},
+      {"SELECT * FROM ks.o WHERE a = 0 AND b IN (1, 3) ORDER BY c", order},
+      {"SELECT * FROM ks.o WHERE a = 0 AND (b, c) IN ((0, 0), (0, 1)) ORDER BY c", order},
+      {"SELECT * FROM ks.o WHERE a = 0 AND b = 0 ORDER BY c, b", order},
+      {"SELECT * FROM ks.o WHERE a = 0 ORDER BY b, c, d",
+       "Order by is currently only supported on the clustered columns of the PRIMARY KEY, got d"},
+  });
+  // With an IN on the partition key, a partition holding only a static row sorts as the smallest.
+  ok("CREATE TABLE ks.st (a int, b int, s int static, PRIMARY KEY (a, b))");
+  ok("INSERT INTO ks.st (a, b) VALUES (1, 1)");
+  ok("INSERT INTO ks.st (a, b) VALUES (2, 2)");
+  ok("UPDATE ks.st SET s = 3 WHERE a = 3");
+  auto first_column = [&](const std::string& order_by) {
+    std::string out;
+    for (const auto& r : digit_rows("SELECT a FROM ks.st WHERE a IN (1, 2, 3) " + order_by, 0, 1))
+      out += r;
+    return out;
+  };
+  EXPECT_EQ(first_column("ORDER BY b ASC LIMIT 10"), "312");
+  EXPECT_EQ(first_column("ORDER BY b DESC LIMIT 10"), "213");
+}
+
 TEST_F(ProcessorTest, GroupBySkipsColumnsRestrictedByEquality) {
   ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
   ok("CREATE TABLE ks.g (a int, b int, c int, d int, e int, PRIMARY KEY (a, b, c, d))");
