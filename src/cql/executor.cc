@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <future>
@@ -888,7 +889,7 @@ class StatementRunner {
                              WhereUse use, bool allow_filtering = false);
   Result<std::vector<Bytes>> partition_keys(const TableMetadata& table, const KeyPlan& plan);
   Result<int64_t> write_timestamp(const UsingClause& u, std::optional<int64_t> batch_timestamp);
-  Result<int32_t> write_ttl(const UsingClause& u);
+  Result<int32_t> write_ttl(const UsingClause& u, const TableMetadata& table);
   Status add_cell_writes(const TableMetadata& table, const ColumnMetadata& column,
                          const Bound& value, int64_t ts, int32_t ttl, storage::RowWrite* row,
                          storage::RowWrite* static_row);
@@ -1466,10 +1467,30 @@ Result<int64_t> StatementRunner::write_timestamp(const UsingClause& u,
   return qp_.next_timestamp();
 }
 
-Result<int32_t> StatementRunner::write_ttl(const UsingClause& u) {
-  if (!u.ttl) return storage::kUseTableDefaultTtl;
+Result<int32_t> StatementRunner::write_ttl(const UsingClause& u, const TableMetadata& table) {
+  // Expiry times are 32-bit seconds: Cassandra 4's default policy refuses a TTL that would
+  // expire after 2038-01-19T03:14:06Z (CASSANDRA-14092), in these words.
+  auto check_expiry = [&](int32_t ttl, bool is_default) -> Status {
+    if (ttl > 0 && static_cast<int64_t>(qp_.clock_.now_seconds()) + ttl > INT32_MAX - 1) {
+      return invalid("Request on table " + table.keyspace + "." + table.name + " with " +
+                     (is_default ? "default " : "") + "ttl of " + std::to_string(ttl) +
+                     " seconds exceeds maximum supported expiration date of "
+                     "2038-01-19T03:14:06+00:00. In order to avoid this use a lower TTL, change "
+                     "the expiration date overflow policy or upgrade to a version where this "
+                     "limitation is fixed. See CASSANDRA-14092 for more details.");
+    }
+    return Status::ok();
+  };
+  const int32_t table_default = table.options.default_time_to_live;
+  if (!u.ttl) {
+    RINGDB_RETURN_IF_ERROR(check_expiry(table_default, true));
+    return storage::kUseTableDefaultTtl;
+  }
   RINGDB_ASSIGN_OR_RETURN(Bound b, binder_.bind(*u.ttl, CqlType::of(ValueKind::kInt), "[ttl]"));
-  if (b.unset) return storage::kUseTableDefaultTtl;  // unset: the table's default, as Cassandra
+  if (b.unset) {  // unset: the table's default, as Cassandra
+    RINGDB_RETURN_IF_ERROR(check_expiry(table_default, true));
+    return storage::kUseTableDefaultTtl;
+  }
   if (!b.value) return invalid("Invalid null value of TTL");
   const auto ttl = static_cast<int32_t>(load_signed(*b.value));
   if (ttl < 0)
@@ -1478,6 +1499,7 @@ Result<int32_t> StatementRunner::write_ttl(const UsingClause& u) {
     return invalid("ttl is too large. requested (" + std::to_string(ttl) + ") maximum (" +
                    std::to_string(storage::kMaxTtlSeconds) + ")");
   }
+  RINGDB_RETURN_IF_ERROR(check_expiry(ttl, false));
   return ttl;
 }
 
@@ -1550,7 +1572,7 @@ Status StatementRunner::insert_values(
     std::vector<storage::Mutation>* out) {
   const TableMetadata* table = &table_ref;
   RINGDB_ASSIGN_OR_RETURN(int64_t ts, write_timestamp(using_clause, batch_ts));
-  RINGDB_ASSIGN_OR_RETURN(int32_t ttl, write_ttl(using_clause));
+  RINGDB_ASSIGN_OR_RETURN(int32_t ttl, write_ttl(using_clause, *table));
   const auto pk = table->partition_key();
   const auto ck = table->clustering();
   std::vector<Bytes> pk_values(pk.size()), ck_values(ck.size());
@@ -1914,7 +1936,7 @@ Status StatementRunner::update_mutations(const UpdateStatement& s, std::optional
   if (table->is_counter_table() && s.using_clause.ttl)
     return invalid("Cannot provide custom TTL for counter updates");
   RINGDB_ASSIGN_OR_RETURN(int64_t ts, write_timestamp(s.using_clause, batch_ts));
-  RINGDB_ASSIGN_OR_RETURN(int32_t ttl, write_ttl(s.using_clause));
+  RINGDB_ASSIGN_OR_RETURN(int32_t ttl, write_ttl(s.using_clause, *table));
   RINGDB_ASSIGN_OR_RETURN(KeyPlan plan, plan_where(*table, s.where, WhereUse::kUpdate));
   using Kind = storage::CellWrite::Kind;
   storage::RowWrite row, static_row;
@@ -4060,21 +4082,30 @@ bool valid_name(const std::string& name) {
 
 Status apply_table_options(const std::map<std::string, TableOption>& options,
                            schema::TableOptions* out) {
+  // Cassandra's words: a value that is not an integer is a syntax error, one out of range a
+  // ConfigError.
   auto as_int = [](const TableOption& o, const std::string& name, int32_t* v) -> Status {
     char* end = nullptr;
+    errno = 0;
     long long x = std::strtoll(o.value.c_str(), &end, 10);
-    if (o.is_map || o.value.empty() || *end != '\0' || x < 0 || x > INT32_MAX) {
-      return invalid("Invalid value for " + name + ": " + o.value);
+    if (o.is_map || o.value.empty() || *end != '\0' || errno == ERANGE || x < INT32_MIN ||
+        x > INT32_MAX) {
+      return Status::syntax_error("Invalid integer value " + o.value + " for '" + name + "'");
     }
     *v = static_cast<int32_t>(x);
+    if (*v < 0) {
+      return Status::config_error(name + " must be greater than or equal to 0 (got " + o.value +
+                                  ")");
+    }
     return Status::ok();
   };
   for (const auto& [name, o] : options) {
     if (name == "default_time_to_live") {
       RINGDB_RETURN_IF_ERROR(as_int(o, name, &out->default_time_to_live));
       if (out->default_time_to_live > storage::kMaxTtlSeconds) {
-        return invalid("default_time_to_live must be less than or equal to " +
-                       std::to_string(storage::kMaxTtlSeconds));
+        return Status::config_error("default_time_to_live must be less than or equal to " +
+                                    std::to_string(storage::kMaxTtlSeconds) + " (got " + o.value +
+                                    ")");
       }
     } else if (name == "gc_grace_seconds") {
       RINGDB_RETURN_IF_ERROR(as_int(o, name, &out->gc_grace_seconds));

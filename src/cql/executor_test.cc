@@ -724,6 +724,52 @@ TEST_F(ProcessorTest, OrderBySkipsColumnsRestrictedToOneValue) {
   EXPECT_EQ(first_column("ORDER BY b DESC LIMIT 10"), "213");
 }
 
+// Cases from Cassandra 4's TTLTest: TTL bounds, the 2038 expiry limit (REJECT policy, for
+// a statement's TTL and a table's default), and table option errors with their codes.
+TEST_F(ProcessorTest, TtlLimitsAreCassandras) {
+  ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+  ok("CREATE TABLE ks.t (k int PRIMARY KEY, i int)");
+  ok("INSERT INTO ks.t (k, i) VALUES (1, 1) USING TTL 10");
+  const std::string expiry =
+      " seconds exceeds maximum supported expiration date of 2038-01-19T03:14:06+00:00. In order "
+      "to avoid this use a lower TTL, change the expiration date overflow policy or upgrade to a "
+      "version where this limitation is fixed. See CASSANDRA-14092 for more details.";
+  expect_refused({
+      {"INSERT INTO ks.t (k, i) VALUES (1, 1) USING TTL 630720001",
+       "ttl is too large. requested (630720001) maximum (630720000)"},
+      {"UPDATE ks.t USING TTL -1 SET i = 1 WHERE k = 2",
+       "A TTL must be greater or equal to 0, but was -1"},
+      {"INSERT INTO ks.t (k, i) VALUES (1, 1) USING TTL 630720000",
+       "Request on table ks.t with ttl of 630720000" + expiry},
+  });
+  ok("CREATE TABLE ks.d (k int PRIMARY KEY, i int) WITH default_time_to_live = 630720000");
+  expect_refused({{"INSERT INTO ks.d (k, i) VALUES (1, 1)",
+                   "Request on table ks.d with default ttl of 630720000" + expiry}});
+  ok("INSERT INTO ks.d (k, i) VALUES (1, 1) USING TTL 0");  // no expiry at all
+  struct Refused {
+    std::string cql, message;
+    ErrorCode code;
+  };
+  for (const auto& r : std::vector<Refused>{
+           {"CREATE TABLE ks.x (k int PRIMARY KEY) WITH default_time_to_live = -1",
+            "default_time_to_live must be greater than or equal to 0 (got -1)",
+            ErrorCode::kConfigError},
+           {"CREATE TABLE ks.x (k int PRIMARY KEY) WITH default_time_to_live = 630720001",
+            "default_time_to_live must be less than or equal to 630720000 (got 630720001)",
+            ErrorCode::kConfigError},
+           {"ALTER TABLE ks.t WITH gc_grace_seconds = -1",
+            "gc_grace_seconds must be greater than or equal to 0 (got -1)",
+            ErrorCode::kConfigError},
+           {"ALTER TABLE ks.t WITH gc_grace_seconds = 'abc'",
+            "Invalid integer value abc for 'gc_grace_seconds'", ErrorCode::kSyntaxError},
+       }) {
+    auto answer = query(r.cql);
+    ASSERT_TRUE(std::holds_alternative<CqlError>(answer)) << r.cql;
+    EXPECT_EQ(std::get<CqlError>(answer).message, r.message) << r.cql;
+    EXPECT_EQ(std::get<CqlError>(answer).code, r.code) << r.cql;
+  }
+}
+
 TEST_F(ProcessorTest, GroupBySkipsColumnsRestrictedByEquality) {
   ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
   ok("CREATE TABLE ks.g (a int, b int, c int, d int, e int, PRIMARY KEY (a, b, c, d))");
