@@ -2518,8 +2518,7 @@ class Selection {
       RINGDB_ASSIGN_OR_RETURN(CqlType t, type_of(s));
       types_.push_back(t);
       names_.push_back(s.alias.empty() ? display_name(s) : s.alias);
-      const bool agg = s.kind == Selector::Kind::kCountStar ||
-                       (s.kind == Selector::Kind::kFunction && is_aggregate_name(s.name));
+      RINGDB_ASSIGN_OR_RETURN(bool agg, find_aggregates(s));
       aggregates_.push_back(agg);
       any_aggregate_ |= agg;
     }
@@ -2567,17 +2566,16 @@ class Selection {
     return json_ ? to_json(out) : out;
   }
 
-  // Aggregation over a group of rows.
+  // Aggregation over a group of rows. Each aggregate call in the selection (top-level or inside
+  // a scalar function, as toUnixTimestamp(max(b))) accumulates on its own.
   void reset_group() {
-    acc_.assign(selectors_.size(), Accumulator{});
+    for (auto& [node, a] : acc_) a = Accumulator{};
     first_.reset();
   }
   Status accumulate(const Materialized& row) {
     if (!first_) first_ = row;
-    for (size_t i = 0; i < selectors_.size(); ++i) {
-      if (!aggregates_[i]) continue;
-      const Selector& s = selectors_[i];
-      Accumulator& a = acc_[i];
+    for (auto& [node, a] : acc_) {
+      const Selector& s = *node;
       if (s.kind == Selector::Kind::kCountStar) {
         ++a.count;
         continue;
@@ -2585,7 +2583,8 @@ class Selection {
       RINGDB_ASSIGN_OR_RETURN(auto v, eval(s.args.at(0), row));
       if (!v || v->empty()) continue;
       ++a.count;
-      const CqlType& t = types_[i];
+      const CqlType& t = aggregate_types_.at(node);
+      if (s.name == "count") continue;
       if (s.name == "min" || s.name == "max") {
         if (!a.best || (compare_values(t, *v, *a.best) < 0) == (s.name == "min")) a.best = v;
         continue;
@@ -2611,66 +2610,26 @@ class Selection {
     return Status::ok();
   }
   Result<RowValues> finish_group() {
+    std::map<const Selector*, std::optional<Bytes>> finished;
+    for (const auto& [node, a] : acc_) finished[node] = finish(*node, a);
+    finished_ = &finished;
     RowValues out;
+    const Materialized none;
     for (size_t i = 0; i < selectors_.size(); ++i) {
       const Selector& s = selectors_[i];
-      if (!aggregates_[i]) {
-        if (!first_) {
-          out.emplace_back();
-          continue;
-        }
-        RINGDB_ASSIGN_OR_RETURN(auto v, eval(s, *first_));
-        out.push_back(std::move(v));
+      // A selector without an aggregate takes the group's first row, as in Cassandra.
+      if (!aggregates_[i] && !first_) {
+        out.emplace_back();
         continue;
       }
-      const Accumulator& a = acc_[i];
-      const CqlType& t = types_[i];
-      if (s.kind == Selector::Kind::kCountStar || s.name == "count") {
-        out.push_back(be64(a.count));
-      } else if (s.name == "min" || s.name == "max") {
-        out.push_back(a.best);
-      } else {
-        const bool avg = s.name == "avg";
-        if (t.kind == ValueKind::kDecimal || t.kind == ValueKind::kVarint) {
-          __int128 v = a.integer;
-          if (avg && a.count > 0) {  // half-even rounding at the sum's scale, as BigDecimal.divide
-            const __int128 q = v / a.count, r = v % a.count;
-            const __int128 twice = (r < 0 ? -r : r) * 2;
-            v = q +
-                ((twice > a.count || (twice == a.count && (q % 2 != 0))) ? (v < 0 ? -1 : 1) : 0);
-          }
-          Bytes b = varint_from_int128(v);
-          if (t.kind == ValueKind::kDecimal) b = be32(a.scale) + b;
-          out.push_back(b);
-          continue;
-        }
-        if (t.kind == ValueKind::kFloat || t.kind == ValueKind::kDouble) {
-          double d = avg ? (a.count ? a.real / static_cast<double>(a.count) : 0) : a.real;
-          Bytes b;
-          if (t.kind == ValueKind::kFloat) {
-            float f = static_cast<float>(d);
-            uint32_t bits;
-            std::memcpy(&bits, &f, 4);
-            b = be32(static_cast<int32_t>(bits));
-          } else {
-            uint64_t bits;
-            std::memcpy(&bits, &d, 8);
-            b = be64(static_cast<int64_t>(bits));
-          }
-          out.push_back(b);
-        } else {
-          __int128 v = avg ? (a.count ? a.integer / a.count : 0) : a.integer;
-          const int width = t.kind == ValueKind::kTinyint    ? 1
-                            : t.kind == ValueKind::kSmallint ? 2
-                            : t.kind == ValueKind::kInt      ? 4
-                                                             : 8;
-          Bytes b;
-          for (int k = width - 1; k >= 0; --k)
-            b.push_back(static_cast<char>(static_cast<uint64_t>(v) >> (8 * k)));
-          out.push_back(b);
-        }
+      auto v = eval(s, aggregates_[i] ? none : *first_);
+      if (!v.is_ok()) {
+        finished_ = nullptr;
+        return v.status();
       }
+      out.push_back(std::move(v).value());
     }
+    finished_ = nullptr;
     return json_ ? to_json(out) : out;
   }
 
@@ -2682,6 +2641,83 @@ class Selection {
     int32_t scale = 0;
     double real = 0;
   };
+
+  // The result of one aggregate call over the group.
+  std::optional<Bytes> finish(const Selector& s, const Accumulator& a) const {
+    const CqlType& t = aggregate_types_.at(&s);
+    if (s.kind == Selector::Kind::kCountStar || s.name == "count") return be64(a.count);
+    if (s.name == "min" || s.name == "max") return a.best;
+    const bool avg = s.name == "avg";
+    if (t.kind == ValueKind::kDecimal || t.kind == ValueKind::kVarint) {
+      __int128 v = a.integer;
+      if (avg && a.count > 0) {  // half-even rounding at the sum's scale, as BigDecimal.divide
+        const __int128 q = v / a.count, r = v % a.count;
+        const __int128 twice = (r < 0 ? -r : r) * 2;
+        v = q + ((twice > a.count || (twice == a.count && (q % 2 != 0))) ? (v < 0 ? -1 : 1) : 0);
+      }
+      Bytes b = varint_from_int128(v);
+      if (t.kind == ValueKind::kDecimal) b = be32(a.scale) + b;
+      return b;
+    }
+    if (t.kind == ValueKind::kFloat || t.kind == ValueKind::kDouble) {
+      double d = avg ? (a.count ? a.real / static_cast<double>(a.count) : 0) : a.real;
+      if (t.kind == ValueKind::kFloat) {
+        float f = static_cast<float>(d);
+        uint32_t bits;
+        std::memcpy(&bits, &f, 4);
+        return be32(static_cast<int32_t>(bits));
+      }
+      uint64_t bits;
+      std::memcpy(&bits, &d, 8);
+      return be64(static_cast<int64_t>(bits));
+    }
+    __int128 v = avg ? (a.count ? a.integer / a.count : 0) : a.integer;
+    const int width = t.kind == ValueKind::kTinyint    ? 1
+                      : t.kind == ValueKind::kSmallint ? 2
+                      : t.kind == ValueKind::kInt      ? 4
+                                                       : 8;
+    Bytes b;
+    for (int k = width - 1; k >= 0; --k)
+      b.push_back(static_cast<char>(static_cast<uint64_t>(v) >> (8 * k)));
+    return b;
+  }
+
+  static bool is_aggregate_call(const Selector& s) {
+    return s.kind == Selector::Kind::kCountStar ||
+           (s.kind == Selector::Kind::kFunction && is_aggregate_name(s.name));
+  }
+  static bool contains_aggregate(const Selector& s) {
+    if (is_aggregate_call(s)) return true;
+    return std::any_of(s.args.begin(), s.args.end(), contains_aggregate);
+  }
+  // Registers the aggregate calls in `s` (true when there is one), with Cassandra's rules: no
+  // aggregate inside an aggregate, and a scalar function's arguments all aggregates or none.
+  Result<bool> find_aggregates(const Selector& s) {
+    if (is_aggregate_call(s)) {
+      for (const auto& arg : s.args) {
+        if (contains_aggregate(arg))
+          return invalid("aggregate functions cannot be used as arguments of aggregate functions");
+      }
+      const size_t wanted = s.kind == Selector::Kind::kCountStar ? 0 : 1;
+      if (s.args.size() != wanted) {
+        return invalid("Invalid number of arguments in call to function system." + s.name + ": " +
+                       std::to_string(wanted) + " required but " + std::to_string(s.args.size()) +
+                       " provided");
+      }
+      RINGDB_ASSIGN_OR_RETURN(CqlType t, type_of(s));
+      aggregate_types_[&s] = t;
+      acc_[&s] = Accumulator{};
+      return true;
+    }
+    size_t with = 0;
+    for (const auto& arg : s.args) with += contains_aggregate(arg) ? 1 : 0;
+    if (with > 0 && with < s.args.size()) {
+      return invalid("the system." + s.name +
+                     " function arguments must be either all aggregates or all none aggregates");
+    }
+    for (const auto& arg : s.args) RINGDB_RETURN_IF_ERROR(find_aggregates(arg).status());
+    return with > 0;
+  }
 
   // Exact sums of varint and decimal values while they fit in 127 bits.
   static Status add_exact(const CqlType& t, BytesView v, Accumulator* a) {
@@ -2919,6 +2955,10 @@ class Selection {
   }
 
   Result<std::optional<Bytes>> eval(const Selector& s, const Materialized& row) const {
+    if (finished_ != nullptr) {
+      auto f = finished_->find(&s);
+      if (f != finished_->end()) return f->second;
+    }
     switch (s.kind) {
       case Selector::Kind::kColumn:
       case Selector::Kind::kWritetime:
@@ -3127,9 +3167,12 @@ class Selection {
   std::vector<Selector> selectors_;
   std::vector<CqlType> types_;
   std::vector<std::string> names_;
-  std::vector<bool> aggregates_;
+  std::vector<bool> aggregates_;  // per selector: holds an aggregate call
   bool any_aggregate_ = false;
-  std::vector<Accumulator> acc_;
+  std::map<const Selector*, Accumulator> acc_;  // per aggregate call in selectors_
+  std::map<const Selector*, CqlType> aggregate_types_;
+  // While finish_group evaluates: each aggregate call's result.
+  const std::map<const Selector*, std::optional<Bytes>>* finished_ = nullptr;
   std::optional<Materialized> first_;
 };
 

@@ -770,6 +770,48 @@ TEST_F(ProcessorTest, TtlLimitsAreCassandras) {
   }
 }
 
+// Cases from Cassandra 4's AggregationTest: an aggregate inside a scalar function aggregates
+// (toUnixTimestamp(max(b)) is the latest time, not the first row's), an aggregate of an aggregate
+// is refused, and COUNT takes only * or 1.
+TEST_F(ProcessorTest, AggregatesInsideFunctionsAggregate) {
+  ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+  ok("CREATE TABLE ks.a (a int PRIMARY KEY, b timestamp, c double)");
+  ok("INSERT INTO ks.a (a, b, c) VALUES (1, 1000, 1.5)");
+  ok("INSERT INTO ks.a (a, b, c) VALUES (2, 3000, 2.5)");
+  ok("INSERT INTO ks.a (a, b, c) VALUES (3, 2000, 3.5)");
+  auto one = [&](const std::string& cql) -> std::optional<Bytes> {
+    auto answer = query(cql);
+    if (!std::holds_alternative<ResultMessage>(answer)) {
+      ADD_FAILURE() << cql << ": " << std::get<CqlError>(answer).message;
+      return std::nullopt;
+    }
+    const auto& rows = std::get<ResultMessage>(answer).rows;
+    EXPECT_EQ(rows.size(), 1u) << cql;
+    return rows.empty() ? std::nullopt : rows[0][0];
+  };
+  auto be64 = [](int64_t v) {
+    Bytes out;
+    for (int i = 7; i >= 0; --i)
+      out.push_back(static_cast<char>(static_cast<uint64_t>(v) >> (8 * i)));
+    return out;
+  };
+  EXPECT_EQ(one("SELECT toUnixTimestamp(max(b)) FROM ks.a"), be64(3000));
+  EXPECT_EQ(one("SELECT toUnixTimestamp(min(b)), a FROM ks.a"), be64(1000));
+  EXPECT_EQ(one("SELECT blobAsBigint(bigintAsBlob(count(*))) FROM ks.a"), be64(3));
+  // Over no rows: the aggregate's own answer through the function (null for max, 0 for count).
+  EXPECT_EQ(one("SELECT toUnixTimestamp(max(b)) FROM ks.a WHERE a = 9"), std::nullopt);
+  EXPECT_EQ(one("SELECT blobAsBigint(bigintAsBlob(count(*))) FROM ks.a WHERE a = 9"), be64(0));
+  expect_refused({
+      {"SELECT max(sum(c)) FROM ks.a",
+       "aggregate functions cannot be used as arguments of aggregate functions"},
+      {"SELECT count(a, c) FROM ks.a",
+       "Invalid number of arguments in call to function system.count: 1 required but 2 provided"},
+  });
+  auto count2 = query("SELECT COUNT(2) FROM ks.a");
+  ASSERT_TRUE(std::holds_alternative<CqlError>(count2));
+  EXPECT_EQ(std::get<CqlError>(count2).code, ErrorCode::kSyntaxError);
+}
+
 TEST_F(ProcessorTest, GroupBySkipsColumnsRestrictedByEquality) {
   ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
   ok("CREATE TABLE ks.g (a int, b int, c int, d int, e int, PRIMARY KEY (a, b, c, d))");

@@ -520,6 +520,10 @@ class Parser {
       return sel;
     }
     if (is_keyword("count") && is_symbol("(", 1) && peek(2).kind == TokenKind::kInteger &&
+        is_symbol(")", 3) && peek(2).text != "1") {
+      return error_at(peek(2), "Only COUNT(1) is supported, got COUNT(" + peek(2).text + ")");
+    }
+    if (is_keyword("count") && is_symbol("(", 1) && peek(2).kind == TokenKind::kInteger &&
         peek(2).text == "1") {
       advance();
       advance();
