@@ -1960,10 +1960,19 @@ Status StatementRunner::update_mutations(const UpdateStatement& s, std::optional
         return invalid("Cannot set the value of counter column " + c->name +
                        " (counters can only be incremented/decremented, not set)");
       }
-      RINGDB_ASSIGN_OR_RETURN(
-          Bytes v, binder_.bind_required(op.value, CqlType::of(ValueKind::kBigint), c->name));
-      int64_t delta = load_signed(v);
-      if (op.kind == Operation::Kind::kSubtract) delta = -delta;
+      // As Cassandra: an unset increment changes nothing; a null one is refused.
+      RINGDB_ASSIGN_OR_RETURN(Bound b,
+                              binder_.bind(op.value, CqlType::of(ValueKind::kBigint), c->name));
+      if (b.unset) continue;
+      if (!b.value) return invalid("Invalid null value for counter increment");
+      int64_t delta = load_signed(*b.value);
+      if (op.kind == Operation::Kind::kSubtract) {
+        if (delta == INT64_MIN) {
+          return invalid("The negation of " + std::to_string(delta) +
+                         " overflows supported counter precision (signed 8 bytes integer)");
+        }
+        delta = -delta;
+      }
       target->cells.push_back({Kind::kCounterAdd, c->id, std::nullopt, "", ts, 0, delta});
       continue;
     }

@@ -812,6 +812,40 @@ TEST_F(ProcessorTest, AggregatesInsideFunctionsAggregate) {
   EXPECT_EQ(std::get<CqlError>(count2).code, ErrorCode::kSyntaxError);
 }
 
+// Cases from Cassandra 4's CountersTest: `c = c -2` adds -2 (the lexer reads -2 as one integer),
+// an unset increment changes nothing, a null one is refused.
+TEST_F(ProcessorTest, CounterIncrementsAsCassandra) {
+  ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+  ok("CREATE TABLE ks.c (k int PRIMARY KEY, c counter)");
+  auto value = [&]() -> int64_t {
+    auto r = query("SELECT c FROM ks.c WHERE k = 1");
+    if (!std::holds_alternative<ResultMessage>(r)) return INT64_MIN;
+    const auto& rows = std::get<ResultMessage>(r).rows;
+    if (rows.empty() || !rows[0][0] || rows[0][0]->size() != 8) return INT64_MIN;
+    uint64_t v = 0;
+    for (char b : *rows[0][0]) v = v << 8 | static_cast<uint8_t>(b);
+    return static_cast<int64_t>(v);
+  };
+  ok("UPDATE ks.c SET c = c + 1 WHERE k = 1");
+  ok("UPDATE ks.c SET c = c -4 WHERE k = 1");
+  EXPECT_EQ(value(), -3);
+  ok("UPDATE ks.c SET c = c- 2 WHERE k = 1");
+  EXPECT_EQ(value(), -5);
+  const Bytes add = prepare("UPDATE ks.c SET c = c + ? WHERE k = 1");
+  QueryOptions unset;
+  unset.values = {std::nullopt};
+  unset.unset = {true};
+  ASSERT_TRUE(
+      std::holds_alternative<ResultMessage>(stack_.processor().execute(add, unset, session_)));
+  EXPECT_EQ(value(), -5);
+  expect_refused({
+      {"UPDATE ks.c SET c = c + null WHERE k = 1", "Invalid null value for counter increment"},
+      {"UPDATE ks.c SET c = c - -9223372036854775808 WHERE k = 1",
+       "The negation of -9223372036854775808 overflows supported counter precision (signed 8 "
+       "bytes integer)"},
+  });
+}
+
 TEST_F(ProcessorTest, GroupBySkipsColumnsRestrictedByEquality) {
   ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
   ok("CREATE TABLE ks.g (a int, b int, c int, d int, e int, PRIMARY KEY (a, b, c, d))");

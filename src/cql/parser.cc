@@ -887,6 +887,14 @@ class Parser {
           advance();
           op.kind = accept("+") ? Operation::Kind::kAdd : (advance(), Operation::Kind::kSubtract);
           RINGDB_ASSIGN_OR_RETURN(op.value, term(0));
+        } else if ((t.kind == TokenKind::kIdentifier || t.kind == TokenKind::kQuotedIdentifier) &&
+                   t.text == op.column && peek(1).kind == TokenKind::kInteger &&
+                   !peek(1).text.empty() && peek(1).text[0] == '-') {
+          // `c = c -2` lexes as c and the integer -2: Cassandra's grammar takes it for an
+          // addition of -2.
+          advance();
+          op.kind = Operation::Kind::kAdd;
+          RINGDB_ASSIGN_OR_RETURN(op.value, term(0));
         } else {
           RINGDB_ASSIGN_OR_RETURN(op.value, term(0));
           if (accept("+")) {
