@@ -2000,11 +2000,11 @@ Status StatementRunner::update_mutations(const UpdateStatement& s, std::optional
         std::vector<Bytes> items;
         RINGDB_RETURN_IF_ERROR(schema::split_collection(*b.value, is_map, &items));
         const size_t n = items.size();
+        std::vector<Bytes> prepended;
+        if (op.kind == Operation::Kind::kPrepend) prepended = qp_.prepend_timeuuids(ts, n);
         for (size_t i = 0; i < n; i += is_map ? 2 : 1) {
           if (type.kind == ValueKind::kList) {
-            Bytes path = op.kind == Operation::Kind::kPrepend
-                             ? uuid_v1(kPrependReference - ts * 10 - static_cast<int64_t>(n - i), 0)
-                             : qp_.new_timeuuid(ts);
+            Bytes path = op.kind == Operation::Kind::kPrepend ? prepended[i] : qp_.new_timeuuid(ts);
             target->cells.push_back({Kind::kSet, c->id, path, items[i], ts, ttl, 0});
           } else if (type.kind == ValueKind::kSet) {
             target->cells.push_back({Kind::kSet, c->id, items[i], "", ts, ttl, 0});
@@ -4726,6 +4726,18 @@ Bytes QueryProcessor::new_timeuuid(int64_t unix_micros) {
   std::lock_guard lock(rng_mutex_);
   last_uuid_time_ = std::max(wanted, last_uuid_time_ + 1);
   return uuid_v1(last_uuid_time_, rng_.next_u64());
+}
+
+std::vector<Bytes> QueryProcessor::prepend_timeuuids(int64_t unix_micros, size_t count) {
+  // Times before 2010 that decrease as real time passes, and strictly across calls, so the
+  // latest prepend sorts first even within one batch (which shares one timestamp).
+  const auto n = static_cast<int64_t>(count);
+  const int64_t wanted = kPrependReference - unix_micros * 10 - n;
+  std::vector<Bytes> out;
+  std::lock_guard lock(rng_mutex_);
+  last_prepend_time_ = last_prepend_time_ == 0 ? wanted : std::min(wanted, last_prepend_time_ - n);
+  for (int64_t i = 0; i < n; ++i) out.push_back(uuid_v1(last_prepend_time_ + i, 0));
+  return out;
 }
 
 Bytes QueryProcessor::random_uuid() {

@@ -134,6 +134,9 @@ class QueryProcessor {
   void answer_group(const std::shared_ptr<WriteGroup>& shared, Status s);
   int64_t next_timestamp();
   Bytes new_timeuuid(int64_t unix_micros);
+  // Timeuuids for `count` elements prepended to a list at `unix_micros`: each call's lie before
+  // every earlier call's (Cassandra's decreasing prepend times), in the elements' order.
+  std::vector<Bytes> prepend_timeuuids(int64_t unix_micros, size_t count);
   Bytes random_uuid();
   std::shared_ptr<const Prepared> find_prepared(BytesView id);
 
@@ -144,7 +147,8 @@ class QueryProcessor {
   std::mutex rng_mutex_;
   SeededRng rng_;
   std::atomic<int64_t> last_timestamp_{0};
-  int64_t last_uuid_time_ = 0;  // guarded by rng_mutex_
+  int64_t last_uuid_time_ = 0;     // guarded by rng_mutex_
+  int64_t last_prepend_time_ = 0;  // guarded by rng_mutex_
   // Lightweight transactions on one partition run one at a time (striped by token).
   std::array<std::mutex, 64> lwt_locks_;
   std::shared_mutex prepared_mutex_;  // EXECUTEs share it; PREPARE takes it alone

@@ -846,6 +846,28 @@ TEST_F(ProcessorTest, CounterIncrementsAsCassandra) {
   });
 }
 
+// Cassandra's BatchTest: prepends in one batch share its timestamp yet each goes before the
+// earlier ones ([3, 2, 1]); they used to take the same list position, leaving only [3].
+TEST_F(ProcessorTest, PrependsInOneBatchKeepTheirOrder) {
+  ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+  ok("CREATE TABLE ks.l (k int PRIMARY KEY, l list<int>)");
+  ok("BEGIN BATCH UPDATE ks.l SET l = l + [1] WHERE k = 0; UPDATE ks.l SET l = l + [2] WHERE k = "
+     "0; "
+     "UPDATE ks.l SET l = l + [3] WHERE k = 0; APPLY BATCH");
+  ok("BEGIN BATCH UPDATE ks.l SET l = [1] + l WHERE k = 1; UPDATE ks.l SET l = [2] + l WHERE k = "
+     "1; "
+     "UPDATE ks.l SET l = [3, 4] + l WHERE k = 1; APPLY BATCH");
+  ok("UPDATE ks.l SET l = [0] + l WHERE k = 1");
+  auto list = [&](int k) {
+    auto r = query("SELECT toJson(l) FROM ks.l WHERE k = " + std::to_string(k));
+    if (!std::holds_alternative<ResultMessage>(r)) return std::string("refused");
+    const auto& rows = std::get<ResultMessage>(r).rows;
+    return rows.empty() || !rows[0][0] ? std::string("none") : std::string(*rows[0][0]);
+  };
+  EXPECT_EQ(list(0), "[1, 2, 3]");
+  EXPECT_EQ(list(1), "[0, 3, 4, 2, 1]");
+}
+
 TEST_F(ProcessorTest, GroupBySkipsColumnsRestrictedByEquality) {
   ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
   ok("CREATE TABLE ks.g (a int, b int, c int, d int, e int, PRIMARY KEY (a, b, c, d))");
