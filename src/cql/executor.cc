@@ -1986,14 +1986,19 @@ Status StatementRunner::update_mutations(const UpdateStatement& s, std::optional
       }
       case Operation::Kind::kAdd:
       case Operation::Kind::kPrepend: {
-        if (!type.is_multi_cell()) {
-          return invalid("Invalid operation (" + c->name + " = " + c->name +
-                         " + ?) for non counter column " + c->name);
+        // Cassandra's words, with the operation as written.
+        if (op.kind == Operation::Kind::kPrepend) {
+          const std::string written =
+              "Invalid operation (" + c->name + " = " + term_text(op.value) + " + " + c->name + ")";
+          if (type.kind != ValueKind::kList)
+            return invalid(written + " for non list column " + c->name);
+          if (!type.is_multi_cell()) return invalid(written + " for frozen list column " + c->name);
         }
-        if (op.kind == Operation::Kind::kPrepend && type.kind != ValueKind::kList) {
-          return invalid("Invalid operation (" + c->name + " = ? + " + c->name +
-                         ") for non list column " + c->name);
-        }
+        const std::string written =
+            "Invalid operation (" + c->name + " = " + c->name + " + " + term_text(op.value) + ")";
+        if (!type.is_collection()) return invalid(written + " for non counter column " + c->name);
+        if (!type.is_multi_cell())
+          return invalid(written + " for frozen collection column " + c->name);
         RINGDB_ASSIGN_OR_RETURN(Bound b, binder_.bind(op.value, type, c->name));
         if (b.unset || !b.value) break;
         const bool is_map = type.kind == ValueKind::kMap;
@@ -2015,10 +2020,11 @@ Status StatementRunner::update_mutations(const UpdateStatement& s, std::optional
         break;
       }
       case Operation::Kind::kSubtract: {
-        if (!type.is_multi_cell()) {
-          return invalid("Invalid operation (" + c->name + " = " + c->name +
-                         " - ?) for non counter column " + c->name);
-        }
+        const std::string written =
+            "Invalid operation (" + c->name + " = " + c->name + " - " + term_text(op.value) + ")";
+        if (!type.is_collection()) return invalid(written + " for non counter column " + c->name);
+        if (!type.is_multi_cell())
+          return invalid(written + " for frozen collection column " + c->name);
         if (type.kind == ValueKind::kList) {
           RINGDB_ASSIGN_OR_RETURN(Bound b, binder_.bind(op.value, type, c->name));
           if (b.unset || !b.value) break;
@@ -2051,7 +2057,14 @@ Status StatementRunner::update_mutations(const UpdateStatement& s, std::optional
         break;
       }
       case Operation::Kind::kSetElement: {
-        if (type.kind == ValueKind::kList && type.is_multi_cell()) {
+        const std::string written = "Invalid operation (" + c->name + "[" + term_text(*op.key) +
+                                    "] = " + term_text(op.value) + ")";
+        if (!type.is_collection())
+          return invalid(written + " for non collection column " + c->name);
+        if (!type.is_multi_cell())
+          return invalid(written + " for frozen collection column " + c->name);
+        if (type.kind == ValueKind::kSet) return invalid(written + " for set column " + c->name);
+        if (type.kind == ValueKind::kList) {
           RINGDB_ASSIGN_OR_RETURN(Bound at, binder_.bind(*op.key, CqlType::of(ValueKind::kInt),
                                                          "idx(" + c->name + ")"));
           if (at.unset) return invalid("Invalid unset value for list index");
@@ -2079,10 +2092,6 @@ Status StatementRunner::update_mutations(const UpdateStatement& s, std::optional
           });
           deferred_columns.push_back(c);
           break;
-        }
-        if (type.kind != ValueKind::kMap || !type.is_multi_cell()) {
-          return invalid("Invalid operation (" + c->name + "[?] = ?) for non-map column " +
-                         c->name);
         }
         RINGDB_ASSIGN_OR_RETURN(Bound k,
                                 binder_.bind(*op.key, type.params[0], "key(" + c->name + ")"));
@@ -2221,8 +2230,10 @@ Status StatementRunner::delete_mutations(const DeleteStatement& s, std::optional
                 {Kind::kDelete, c->id, list[static_cast<size_t>(index)].path, "", ts, 0, 0});
             continue;
           }
+          if (!c->type.is_collection())
+            return invalid("Invalid deletion operation for non collection column " + name);
           if (!c->type.is_multi_cell())
-            return invalid("Invalid element deletion on non-collection column " + name);
+            return invalid("Invalid deletion operation for frozen collection column " + name);
           const bool is_map = c->type.kind == ValueKind::kMap;
           RINGDB_ASSIGN_OR_RETURN(Bound k,
                                   binder_.bind(*element, c->type.params[0], "key(" + name + ")"));

@@ -868,6 +868,39 @@ TEST_F(ProcessorTest, PrependsInOneBatchKeepTheirOrder) {
   EXPECT_EQ(list(1), "[0, 3, 4, 2, 1]");
 }
 
+// Cases from Cassandra 4's FrozenCollectionsTest and UpdateTest: collection operations on the
+// wrong kind of column, worded as Cassandra words them (with the operation as written).
+TEST_F(ProcessorTest, CollectionOperationsOnWrongColumnsAsCassandra) {
+  ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+  ok("CREATE TABLE ks.f (k int PRIMARY KEY, fl frozen<list<int>>, fs frozen<set<int>>, "
+     "fm frozen<map<int, int>>, i int, s set<int>)");
+  expect_refused({
+      {"UPDATE ks.f SET fl[0] = 0 WHERE k = 0",
+       "Invalid operation (fl[0] = 0) for frozen collection column fl"},
+      {"UPDATE ks.f SET fl = [0] + fl WHERE k = 0",
+       "Invalid operation (fl = [0] + fl) for frozen list column fl"},
+      {"UPDATE ks.f SET fl = fl + [4] WHERE k = 0",
+       "Invalid operation (fl = fl + [4]) for frozen collection column fl"},
+      {"UPDATE ks.f SET fs = fs - {3} WHERE k = 0",
+       "Invalid operation (fs = fs - {3}) for frozen collection column fs"},
+      {"UPDATE ks.f SET fm = fm + {4: 4} WHERE k = 0",
+       "Invalid operation (fm = fm + {4: 4}) for frozen collection column fm"},
+      {"DELETE fl[0] FROM ks.f WHERE k = 0",
+       "Invalid deletion operation for frozen collection column fl"},
+      {"DELETE fm[0] FROM ks.f WHERE k = 0",
+       "Invalid deletion operation for frozen collection column fm"},
+      {"DELETE i[0] FROM ks.f WHERE k = 0",
+       "Invalid deletion operation for non collection column i"},
+      {"UPDATE ks.f SET i = i + 1 WHERE k = 0",
+       "Invalid operation (i = i + 1) for non counter column i"},
+      {"UPDATE ks.f SET i['a'] = 1 WHERE k = 0",
+       "Invalid operation (i['a'] = 1) for non collection column i"},
+      {"UPDATE ks.f SET s[0] = 1 WHERE k = 0", "Invalid operation (s[0] = 1) for set column s"},
+      {"UPDATE ks.f SET s = {1} + s WHERE k = 0",
+       "Invalid operation (s = {1} + s) for non list column s"},
+  });
+}
+
 TEST_F(ProcessorTest, GroupBySkipsColumnsRestrictedByEquality) {
   ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
   ok("CREATE TABLE ks.g (a int, b int, c int, d int, e int, PRIMARY KEY (a, b, c, d))");
