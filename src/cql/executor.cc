@@ -104,6 +104,13 @@ Status invalid(const std::string& m) {
   return Status::invalid_argument(m);
 }
 
+// blobAsX(b): the bytes must be a valid X, in Cassandra's words.
+Status blob_conversion_check(const std::string& function, const CqlType& type, BytesView value) {
+  if (schema::validate_value(type, value).is_ok()) return Status::ok();
+  return invalid("In call to function system." + function + ", value 0x" + to_hex(value) +
+                 " is not a valid binary representation for type " + type.to_cql());
+}
+
 Bytes be64(int64_t v) {
   BufferWriter w;
   w.put_i64(v);
@@ -357,7 +364,7 @@ class Binder {
     }
     if (f.size() > 6 && f.rfind("blobas", 0) == 0 && term.elements.size() == 1) {
       RINGDB_ASSIGN_OR_RETURN(Bound b, bind(term.elements[0], CqlType::of(ValueKind::kBlob), arg0));
-      if (b.value) RINGDB_RETURN_IF_ERROR(schema::validate_value(type, *b.value));
+      if (b.value) RINGDB_RETURN_IF_ERROR(blob_conversion_check(f, type, *b.value));
       return b;
     }
     if (f.size() > 6 && f.substr(f.size() - 6) == "asblob" && term.elements.size() == 1) {
@@ -3040,7 +3047,12 @@ class Selection {
     RINGDB_ASSIGN_OR_RETURN(auto v, eval(s.args[0], row));
     if (!v || v->empty()) return std::optional<Bytes>();
     RINGDB_ASSIGN_OR_RETURN(CqlType arg, type_of(s.args[0]));
-    if (f.size() > 6 && (f.substr(f.size() - 6) == "asblob" || f.rfind("blobas", 0) == 0)) return v;
+    if (f.size() > 6 && f.rfind("blobas", 0) == 0) {
+      RINGDB_ASSIGN_OR_RETURN(CqlType to, type_of(s));
+      RINGDB_RETURN_IF_ERROR(blob_conversion_check(f, to, *v));
+      return v;
+    }
+    if (f.size() > 6 && f.substr(f.size() - 6) == "asblob") return v;
     int64_t millis;
     if (arg.kind == ValueKind::kTimeuuid)
       millis = uuid_v1_unix_millis(*v);

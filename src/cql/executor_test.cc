@@ -901,6 +901,51 @@ TEST_F(ProcessorTest, CollectionOperationsOnWrongColumnsAsCassandra) {
   });
 }
 
+// Bound values of the wrong size are refused in Cassandra's serializers' words (CreateTest):
+// tinyint, smallint, date and time take no empty value, the others do. blobAsX() checks its bytes
+// the same way, also in the selection (it used to send a 1-byte int to the driver).
+TEST_F(ProcessorTest, BoundValuesAreCheckedAsCassandraChecksThem) {
+  ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+  ok("CREATE TABLE ks.v (k int PRIMARY KEY, s smallint, t tinyint, i int, d date, u timeuuid, "
+     "b blob)");
+  struct Case {
+    std::string column;
+    Bytes value;
+    std::string message;  // empty: accepted
+  };
+  const std::vector<Case> cases = {
+      {"s", Bytes(4, '\0'), "Expected 2 bytes for a smallint (4)"},
+      {"s", Bytes(), "Expected 2 bytes for a smallint (0)"},
+      {"t", Bytes(2, '\0'), "Expected 1 byte for a tinyint (2)"},
+      {"i", Bytes(2, '\0'), "Expected 4 or 0 byte int (2)"},
+      {"i", Bytes(), ""},
+      {"d", Bytes(), "Expected 4 byte long for date (0)"},
+      {"u", Bytes(16, '\0'), "Invalid version for TimeUUID type."},
+      {"u", Bytes(3, '\0'), "UUID should be 16 or 0 bytes (3)"},
+  };
+  for (const auto& c : cases) {
+    const Bytes id = prepare("INSERT INTO ks.v (k, " + c.column + ") VALUES (1, ?)");
+    QueryOptions o;
+    o.values = {c.value};
+    auto answer = stack_.processor().execute(id, o, session_);
+    if (c.message.empty()) {
+      EXPECT_TRUE(std::holds_alternative<ResultMessage>(answer)) << c.column;
+      continue;
+    }
+    ASSERT_TRUE(std::holds_alternative<CqlError>(answer)) << c.column;
+    EXPECT_EQ(std::get<CqlError>(answer).message, c.message) << c.column;
+  }
+  ok("INSERT INTO ks.v (k, b) VALUES (2, 0x01)");
+  expect_refused({
+      {"SELECT blobAsInt(b) FROM ks.v WHERE k = 2",
+       "In call to function system.blobasint, value 0x01 is not a valid binary representation "
+       "for type int"},
+      {"INSERT INTO ks.v (k, s) VALUES (3, blobAsSmallint(0x01))",
+       "In call to function system.blobassmallint, value 0x01 is not a valid binary "
+       "representation for type smallint"},
+  });
+}
+
 TEST_F(ProcessorTest, GroupBySkipsColumnsRestrictedByEquality) {
   ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
   ok("CREATE TABLE ks.g (a int, b int, c int, d int, e int, PRIMARY KEY (a, b, c, d))");
