@@ -154,3 +154,20 @@ TEST(Uuid, VersionsAndTimes) {
 
 }  // namespace
 }  // namespace ringdb
+
+namespace ringdb {
+namespace {
+
+TEST(Utf8Escaped, KeepsWellFormedTextAndEscapesTheRest) {
+  EXPECT_EQ(utf8_escaped("plain"), "plain");
+  EXPECT_EQ(utf8_escaped("3\xc2\xb5s \xe2\x80\x93 \xf0\x9f\x98\x80"),
+            "3\xc2\xb5s \xe2\x80\x93 \xf0\x9f\x98\x80");
+  EXPECT_EQ(utf8_escaped(std::string("a\xc2", 2)), "a\\xc2");  // cut short
+  EXPECT_EQ(utf8_escaped("\xff\xfe"), "\\xff\\xfe");           // never UTF-8
+  EXPECT_EQ(utf8_escaped("\xc2\x41"), "\\xc2A");               // bad continuation
+  EXPECT_EQ(utf8_escaped("\xc0\xaf"), "\\xc0\\xaf");           // overlong
+  EXPECT_EQ(utf8_escaped("\\x41"), "\\x41");                   // text stays text
+}
+
+}  // namespace
+}  // namespace ringdb

@@ -113,13 +113,18 @@ class Lexer {
 
   // [0-9]+ unit ([0-9]+ unit)* with Cassandra's duration units.
   size_t duration_length() const {
-    static const char* kUnits[] = {"mo", "ms", "us", "ns", "y", "w", "d", "h", "m", "s"};
+    // µs: the micro sign, or the Greek mu, in UTF-8.
+    static const char* kUnits[] = {"mo", "ms", "us", "ns",        "y",         "w",
+                                   "d",  "h",  "m",  "\xc2\xb5s", "\xce\xbcs", "s"};
     size_t i = pos_;
     bool any = false;
     while (i < text_.size() && is_digit(text_[i])) {
       while (i < text_.size() && is_digit(text_[i])) ++i;
       size_t unit_start = i;
-      while (i < text_.size() && std::isalpha(static_cast<unsigned char>(text_[i]))) ++i;
+      while (i < text_.size() && (std::isalpha(static_cast<unsigned char>(text_[i])) ||
+                                  static_cast<unsigned char>(text_[i]) >= 0x80)) {
+        ++i;
+      }
       std::string unit = lower(text_.substr(unit_start, i - unit_start));
       bool known = false;
       for (const char* u : kUnits) known |= unit == u;
@@ -226,7 +231,12 @@ class Lexer {
         return Status::ok();
       }
     }
-    return error("no viable alternative at character '" + std::string(1, c) + "'");
+    // The whole character when it is UTF-8 (error messages must stay UTF-8).
+    size_t length = 1;
+    const auto lead = static_cast<unsigned char>(c);
+    if (lead >= 0xc0) length = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
+    return error("no viable alternative at character '" +
+                 utf8_escaped(text_.substr(pos_, std::min(length, text_.size() - pos_))) + "'");
   }
 
   Status quoted(char q, TokenKind kind, Token* t) {

@@ -122,7 +122,9 @@ Bytes encode_result(const ResultMessage& r, bool skip_metadata) {
 Bytes encode_error(const CqlError& e) {
   BodyWriter w;
   w.int_(static_cast<int32_t>(e.code));
-  w.string(e.message);
+  // A message may quote the client's bytes; the protocol's [string] must be UTF-8 (a driver that
+  // cannot decode it drops the connection).
+  w.string(utf8_escaped(e.message));
   switch (e.code) {
     case ErrorCode::kUnavailable:
       w.short_(static_cast<uint16_t>(e.consistency));

@@ -157,12 +157,13 @@ class Client {
   int fd_;
 };
 
-// A well-formed ERROR body: [int code][string message] with a known code, and nothing after the
-// code's own fields.
+// A well-formed ERROR body: [int code][string message] with a known code and a UTF-8 message (a
+// driver drops the connection on one it cannot decode), and nothing after the code's own fields.
 bool well_formed_error(BytesView body, int32_t* code) {
   BodyReader r(body);
   std::string message;
   if (!r.get_int(code) || !r.get_string(&message)) return false;
+  if (utf8_escaped(message) != message) return false;  // only ill-formed bytes get escaped
   static const int32_t kKnown[] = {0x0000, 0x000A, 0x0100, 0x1000, 0x1001, 0x1002,
                                    0x1003, 0x1100, 0x1200, 0x1300, 0x1400, 0x1500,
                                    0x2000, 0x2100, 0x2200, 0x2300, 0x2400, 0x2500};

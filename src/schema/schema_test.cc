@@ -156,6 +156,12 @@ TEST(Values, IsoDurations) {
     ASSERT_TRUE(v.is_ok()) << text << ": " << v.status().to_string();
     EXPECT_EQ(format_value(duration, *v), shown) << text;
   }
+  // Microseconds may be written us or µs (the micro sign; the Greek mu too).
+  for (const char* micros : {"3us", "3\xc2\xb5s", "3\xce\xbcs", "3US"}) {
+    auto v = value_from_literal(duration, LiteralKind::kString, micros);
+    ASSERT_TRUE(v.is_ok()) << micros << ": " << v.status().to_string();
+    EXPECT_EQ(format_value(duration, *v), "3us") << micros;
+  }
   // Every part is optional in Cassandra's pattern, so these are durations too.
   for (const char* zero_or_days : {"P", "PT", "P1DT"})
     EXPECT_TRUE(value_from_literal(duration, LiteralKind::kString, zero_or_days).is_ok());

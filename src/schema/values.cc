@@ -325,7 +325,11 @@ Result<Bytes> parse_duration(std::string_view text) {
     auto n = parse_int64(text.substr(start, i - start));
     if (!n.is_ok()) return Status::invalid_argument("bad duration");
     size_t unit_start = i;
-    while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
+    // Letters, and the bytes of the micro sign in "µs" (UTF-8).
+    while (i < text.size() && (std::isalpha(static_cast<unsigned char>(text[i])) ||
+                               static_cast<unsigned char>(text[i]) >= 0x80)) {
+      ++i;
+    }
     std::string unit(text.substr(unit_start, i - unit_start));
     for (auto& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     bool fits = true;
@@ -345,7 +349,7 @@ Result<Bytes> parse_duration(std::string_view text) {
       fits = add_scaled(&nanos, *n, 1'000'000'000);
     else if (unit == "ms")
       fits = add_scaled(&nanos, *n, 1'000'000);
-    else if (unit == "us" || unit == "µs")
+    else if (unit == "us" || unit == "\xc2\xb5s" || unit == "\xce\xbcs")  // µs: micro sign, mu
       fits = add_scaled(&nanos, *n, 1'000);
     else if (unit == "ns")
       fits = add_scaled(&nanos, *n, 1);

@@ -123,7 +123,8 @@ class DriverTest(unittest.TestCase):
         self.assertEqual(row.do, 1.5)
         self.assertEqual(row.du, Duration(1, 2, 3000000000))
         # Duration literals written by the node itself: every nanosecond width.
-        for literal, nanos in (("1h30m", 5400 * 10 ** 9), ("500us", 500000), ("20ms", 20 * 10 ** 6),
+        for literal, nanos in (("1h30m", 5400 * 10 ** 9), ("500us", 500000), ("500\u00b5s", 500000),
+                               ("'2\u00b5s'", 2000), ("20ms", 20 * 10 ** 6),
                                ("3w", 0), ("1y2mo3d4h5m6s7ms8us9ns", 14706007008009)):
             s.execute("UPDATE types SET du = %s WHERE k = 1" % literal)
             months, days = (14, 3) if literal.startswith("1y") else (0, 21 if literal == "3w" else 0)
