@@ -2,26 +2,32 @@
 
 namespace ringdb {
 
-std::string utf8_escaped(BytesView s) {
+namespace {
+
+// The length of the well-formed UTF-8 sequence at s[i], or 0 when the byte there starts none
+// (a stray continuation byte, a cut-short or overlong sequence, a byte UTF-8 never uses).
+size_t utf8_sequence_at(BytesView s, size_t i) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  const size_t length = c < 0x80                ? 1
+                        : c >= 0xc2 && c < 0xe0 ? 2
+                        : (c >> 4) == 0xe       ? 3
+                        : c >= 0xf0 && c < 0xf5 ? 4
+                                                : 0;
+  if (length == 0 || s.size() - i < length) return 0;
+  for (size_t k = 1; k < length; ++k) {
+    if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return 0;
+  }
+  return length;
+}
+
+template <typename OnBad>
+std::string utf8_rewritten(BytesView s, OnBad on_bad) {
   std::string out;
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    size_t length = c < 0x80           ? 1
-                    : (c >> 5) == 0x6  ? 2
-                    : (c >> 4) == 0xe  ? 3
-                    : (c >> 3) == 0x1e ? 4
-                                       : 0;
-    bool ok = length > 0 && s.size() - i >= length;
-    for (size_t k = 1; ok && k < length; ++k)
-      ok = (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80;
-    // Overlong two-byte forms (C0, C1) are not UTF-8 either.
-    if (ok && length == 2 && c < 0xc2) ok = false;
-    if (!ok) {
-      static const char kHex[] = "0123456789abcdef";
-      out += "\\x";
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 0xf]);
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    const size_t length = utf8_sequence_at(s, i);
+    if (length == 0) {
+      on_bad(static_cast<unsigned char>(s[i]), &out);
       ++i;
       continue;
     }
@@ -29,6 +35,21 @@ std::string utf8_escaped(BytesView s) {
     i += length;
   }
   return out;
+}
+
+}  // namespace
+
+std::string utf8_escaped(BytesView s) {
+  return utf8_rewritten(s, [](unsigned char c, std::string* out) {
+    static const char kHex[] = "0123456789abcdef";
+    *out += "\\x";
+    out->push_back(kHex[c >> 4]);
+    out->push_back(kHex[c & 0xf]);
+  });
+}
+
+std::string utf8_replaced(BytesView s) {
+  return utf8_rewritten(s, [](unsigned char, std::string* out) { *out += "\xef\xbf\xbd"; });
 }
 
 std::string to_hex(BytesView bytes) {

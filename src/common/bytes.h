@@ -113,5 +113,7 @@ std::string to_hex(BytesView bytes);
 // `s` with each byte that is not part of a well-formed UTF-8 sequence written as \xNN, so that
 // text quoted from untrusted input can go where the protocol requires UTF-8 (error messages).
 std::string utf8_escaped(BytesView s);
+// `s` with each such byte replaced by U+FFFD, as Java decodes text (Cassandra reads statements so).
+std::string utf8_replaced(BytesView s);
 
 }  // namespace ringdb

@@ -167,6 +167,12 @@ TEST(Utf8Escaped, KeepsWellFormedTextAndEscapesTheRest) {
   EXPECT_EQ(utf8_escaped("\xc2\x41"), "\\xc2A");               // bad continuation
   EXPECT_EQ(utf8_escaped("\xc0\xaf"), "\\xc0\\xaf");           // overlong
   EXPECT_EQ(utf8_escaped("\\x41"), "\\x41");                   // text stays text
+  // As Java decodes: each ill-formed byte becomes U+FFFD.
+  EXPECT_EQ(utf8_replaced("a\xff"
+                          "b\xc2"),
+            "a\xef\xbf\xbd"
+            "b\xef\xbf\xbd");
+  EXPECT_EQ(utf8_replaced("3\xc2\xb5s"), "3\xc2\xb5s");
 }
 
 }  // namespace

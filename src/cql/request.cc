@@ -130,6 +130,12 @@ Result<Request> decode_request(Opcode opcode, BytesView body) {
     default:
       why = "not a request with a query";
   }
+  // Statements are UTF-8: ill-formed bytes read as U+FFFD, as Java reads them in Cassandra, so
+  // that names and values taken from the text are UTF-8 wherever they go back to a client.
+  if (ok) {
+    request.query = utf8_replaced(request.query);
+    for (auto& entry : request.entries) entry.query = utf8_replaced(entry.query);
+  }
   if (!ok) {
     return Status::invalid_argument("Invalid " +
                                     std::string(opcode == Opcode::kBatch ? "BATCH" : "request") +

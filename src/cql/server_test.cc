@@ -210,6 +210,14 @@ TEST(BadInput, RandomAndMutatedFramesGetWellFormedReplies) {
     ASSERT_TRUE(client.read_frame(&h, &body));
     ASSERT_EQ(h.opcode, Opcode::kResult) << setup;
   }
+  // A statement with bytes that are not UTF-8 reads them as U+FFFD (as Cassandra's Java does), so
+  // the column name sent back in the metadata is UTF-8 too.
+  ASSERT_TRUE(client.send_all(Client::frame(
+      4, 0, 3, 0x07, client.query_body("SELECT k AS \"a\xff\" FROM fz.t WHERE k = 1"))));
+  ASSERT_TRUE(client.read_frame(&h, &body));
+  ASSERT_EQ(h.opcode, Opcode::kResult);
+  EXPECT_NE(body.find("a\xef\xbf\xbd"), Bytes::npos);
+  EXPECT_EQ(body.find("a\xff"), Bytes::npos);
   // Valid bodies to mutate: QUERY, PREPARE, EXECUTE, BATCH, REGISTER, OPTIONS.
   std::vector<std::pair<uint8_t, Bytes>> seeds;
   seeds.emplace_back(0x07, client.query_body("SELECT * FROM fz.t WHERE k = 1 AND c > 'a' LIMIT 5"));
