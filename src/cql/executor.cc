@@ -104,6 +104,18 @@ Status invalid(const std::string& m) {
   return Status::invalid_argument(m);
 }
 
+// True when an IF condition names a column that is not static.
+bool conditions_name_regular_columns(const TableMetadata& table,
+                                     const std::vector<Relation>& conditions) {
+  for (const auto& r : conditions) {
+    for (const auto& name : r.columns) {
+      const ColumnMetadata* c = table.column(name);
+      if (c != nullptr && c->kind != ColumnKind::kStatic) return true;
+    }
+  }
+  return false;
+}
+
 // blobAsX(b): the bytes must be a valid X, in Cassandra's words.
 Status blob_conversion_check(const std::string& function, const CqlType& type, BytesView value) {
   if (schema::validate_value(type, value).is_ok()) return Status::ok();
@@ -2119,6 +2131,9 @@ Status StatementRunner::update_mutations(const UpdateStatement& s, std::optional
   }
   const auto ck = table->clustering();
   const bool full_row = plan.selects_rows(ck.size());
+  // As Cassandra: a statement that writes only static columns but has a condition on a regular
+  // column is about one row, so it needs (and may have) the whole primary key.
+  if (conditions_name_regular_columns(*table, s.conditions)) only_static = false;
   if (only_static && !ck.empty() && !plan.clustering_filters.empty()) {
     return invalid(
         "Invalid restrictions on clustering columns since the UPDATE statement modifies only "
@@ -2258,7 +2273,8 @@ Status StatementRunner::delete_mutations(const DeleteStatement& s, std::optional
           target->cells.push_back({Kind::kDelete, c->id, std::nullopt, "", ts, 0, 0});
         }
       }
-      if (only_static && !ck.empty() && !plan.clustering_filters.empty()) {
+      if (only_static && !ck.empty() && !plan.clustering_filters.empty() &&
+          !conditions_name_regular_columns(*table, s.conditions)) {
         return invalid(
             "Invalid restrictions on clustering columns since the DELETE statement modifies only "
             "static columns");
@@ -5214,6 +5230,20 @@ Result<CasTarget> StatementRunner::cas_target(const Statement& st,
     }
     target.clustering = row.clustering;
   }
+  // A write of static columns only, whose conditions name a regular column, is about the row its
+  // WHERE names (Cassandra reads that row to check them).
+  if (!target.clustering && where != nullptr && !table->clustering().empty() &&
+      conditions_name_regular_columns(*table, std::holds_alternative<UpdateStatement>(st)
+                                                  ? std::get<UpdateStatement>(st).conditions
+                                                  : std::get<DeleteStatement>(st).conditions)) {
+    RINGDB_ASSIGN_OR_RETURN(
+        KeyPlan plan, plan_where(*table, *where,
+                                 std::holds_alternative<UpdateStatement>(st) ? WhereUse::kUpdate
+                                                                             : WhereUse::kDelete,
+                                 false));
+    if (plan.selects_rows(table->clustering().size()) && plan.clustering_prefixes.size() == 1)
+      target.clustering = plan.clustering_prefixes[0];
+  }
   target.partition_key = m.partition_key;
   for (auto& mutation : mutations) out->push_back(std::move(mutation));
   return target;
@@ -5246,7 +5276,10 @@ Result<CasCheck> StatementRunner::check_cas(const Statement& st, const CasTarget
   read.now_seconds = now;
   RINGDB_ASSIGN_OR_RETURN(storage::Partition p, qp_.engine_.read(read));
   const ColumnIndex index(*table);
-  check.row_exists = !p.rows.empty() || (!target.clustering && p.static_row.has_value());
+  // A statement about static columns only is about the static row: IF NOT EXISTS / IF EXISTS
+  // ask whether it has data, whatever rows the partition holds (Cassandra's rule). The first row,
+  // read along, still shows in a failed condition's answer.
+  check.row_exists = target.clustering ? !p.rows.empty() : p.static_row.has_value();
   check.current = materialize(*table, index, p, p.rows.empty() ? nullptr : &p.rows[0], now);
   const Materialized& current = check.current;
 
@@ -5521,6 +5554,9 @@ Result<ResultMessage> StatementRunner::conditional_batch(QueryProcessor& qp,
     RowValues row{Bytes(1, '\x00')};
     for (const auto* c : shown)
       row.push_back(check->current.values[static_cast<size_t>(c - table->columns.data())]);
+    // A static condition shows the partition's first row, which a condition on that row shows
+    // too: Cassandra reads (and shows) each row once.
+    if (std::find(failed.begin(), failed.end(), row) != failed.end()) continue;
     failed.push_back(std::move(row));
   }
   if (failed.empty()) {

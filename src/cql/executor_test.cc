@@ -946,6 +946,51 @@ TEST_F(ProcessorTest, BoundValuesAreCheckedAsCassandraChecksThem) {
   });
 }
 
+// Cases from Cassandra 4's InsertUpdateIfConditionStaticsTest: a write of static columns only is
+// about the static row (IF NOT EXISTS asks whether it has data), unless a condition names a
+// regular column: then it is about the row its WHERE names, which it must name whole.
+TEST_F(ProcessorTest, ConditionalWritesOfStaticColumnsAsCassandra) {
+  ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+  ok("CREATE TABLE ks.s (pk int, ck int, st int static, v int, PRIMARY KEY (pk, ck))");
+  ok("INSERT INTO ks.s (pk, ck, v) VALUES (1, 1, 2)");
+  ok("INSERT INTO ks.s (pk, ck, v) VALUES (1, 5, 6)");
+  // [applied] and what follows it, as digits of the int columns (n for null).
+  auto answer = [&](const std::string& cql) {
+    auto r = query(cql);
+    if (!std::holds_alternative<ResultMessage>(r)) return "error: " + std::get<CqlError>(r).message;
+    std::string out;
+    for (const auto& row : std::get<ResultMessage>(r).rows) {
+      out += out.empty() ? "" : " ";
+      out += (*row[0])[0] ? "T" : "F";
+      for (size_t i = 1; i < row.size(); ++i)
+        out += row[i] ? std::to_string(static_cast<uint8_t>((*row[i])[3])) : "n";
+    }
+    return out;
+  };
+  // The partition has rows but no static value yet: the static-only insert applies.
+  EXPECT_EQ(answer("INSERT INTO ks.s (pk, st) VALUES (1, 1) IF NOT EXISTS"), "T");
+  EXPECT_EQ(answer("INSERT INTO ks.s (pk, st) VALUES (1, 2) IF NOT EXISTS"), "F1112");
+  // A static write with a condition on a regular column: the row the WHERE names.
+  EXPECT_EQ(answer("UPDATE ks.s SET st = 3 WHERE pk = 1 AND ck = 5 IF v = 10"), "F6");
+  EXPECT_EQ(answer("UPDATE ks.s SET st = 3 WHERE pk = 1 AND ck = 5 IF v = 6"), "T");
+  EXPECT_EQ(answer("DELETE st FROM ks.s WHERE pk = 1 AND ck = 5 IF v = 6"), "T");
+  auto st = query("SELECT st FROM ks.s WHERE pk = 1 AND ck = 1");
+  ASSERT_TRUE(std::holds_alternative<ResultMessage>(st));
+  EXPECT_FALSE(std::get<ResultMessage>(st).rows.at(0)[0].has_value());  // deleted
+  expect_refused({
+      {"UPDATE ks.s SET st = 3 WHERE pk = 1 IF v = 4 AND st = 2",
+       "Some clustering keys are missing: ck"},
+      {"UPDATE ks.s SET st = 3 WHERE pk = 1 AND ck = 1 IF st = 1",
+       "Invalid restrictions on clustering columns since the UPDATE statement modifies only "
+       "static columns"},
+  });
+  // A batch whose static condition and row condition both fail shows the first row once.
+  ok("UPDATE ks.s SET st = 3 WHERE pk = 1");
+  EXPECT_EQ(answer("BEGIN BATCH UPDATE ks.s SET st = 4 WHERE pk = 1 IF st = 9; "
+                   "UPDATE ks.s SET v = 7 WHERE pk = 1 AND ck = 1 IF v = 9; APPLY BATCH"),
+            "F1132");
+}
+
 TEST_F(ProcessorTest, GroupBySkipsColumnsRestrictedByEquality) {
   ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
   ok("CREATE TABLE ks.g (a int, b int, c int, d int, e int, PRIMARY KEY (a, b, c, d))");
