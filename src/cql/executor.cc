@@ -5133,7 +5133,8 @@ namespace ringdb::cql {
 struct CasTarget {
   const TableMetadata* table = nullptr;
   Bytes partition_key;
-  std::optional<std::vector<Bytes>> clustering;  // none: the statement writes static data only
+  std::optional<std::vector<Bytes>> clustering;  // none: no one row (static data, or a range)
+  bool static_only = false;  // the statement writes static columns and nothing else
 };
 
 struct CasCheck {
@@ -5244,6 +5245,12 @@ Result<CasTarget> StatementRunner::cas_target(const Statement& st,
     if (plan.selects_rows(table->clustering().size()) && plan.clustering_prefixes.size() == 1)
       target.clustering = plan.clustering_prefixes[0];
   }
+  // A table without clustering columns has one row per partition: that row.
+  if (!target.clustering && table->clustering().empty()) target.clustering = std::vector<Bytes>{};
+  target.static_only =
+      !target.clustering && !m.rows.empty() && !m.partition_deletion_timestamp &&
+      m.range_deletions.empty() &&
+      std::all_of(m.rows.begin(), m.rows.end(), [](const auto& row) { return row.is_static; });
   target.partition_key = m.partition_key;
   for (auto& mutation : mutations) out->push_back(std::move(mutation));
   return target;
@@ -5279,7 +5286,8 @@ Result<CasCheck> StatementRunner::check_cas(const Statement& st, const CasTarget
   // A statement about static columns only is about the static row: IF NOT EXISTS / IF EXISTS
   // ask whether it has data, whatever rows the partition holds (Cassandra's rule). The first row,
   // read along, still shows in a failed condition's answer.
-  check.row_exists = target.clustering ? !p.rows.empty() : p.static_row.has_value();
+  check.row_exists = target.static_only ? p.static_row.has_value()
+                                        : !p.rows.empty() || (!target.clustering && p.static_row);
   check.current = materialize(*table, index, p, p.rows.empty() ? nullptr : &p.rows[0], now);
   const Materialized& current = check.current;
 
@@ -5307,7 +5315,10 @@ Result<CasCheck> StatementRunner::check_cas(const Statement& st, const CasTarget
         const bool is_map = c->type.kind == ValueKind::kMap;
         const CqlType& element = key || !is_map ? c->type.params[0] : c->type.params[1];
         RINGDB_ASSIGN_OR_RETURN(Bound b, binder_.bind(r.value, element, c->name));
-        if (b.unset) return invalid("Invalid 'unset' value in condition");
+        if (b.unset) {  // as Cassandra: CONTAINS an unset value does not hold
+          applied = false;
+          continue;
+        }
         if (!b.value) {
           return invalid(std::string("Invalid comparison with null for operator \"") +
                          op_text(r.op) + "\"");
@@ -5328,11 +5339,17 @@ Result<CasCheck> StatementRunner::check_cas(const Statement& st, const CasTarget
       if (r.element_key) {
         if (c->type.kind != ValueKind::kMap && c->type.kind != ValueKind::kList)
           return invalid("Invalid element condition on " + c->name);
-        RINGDB_ASSIGN_OR_RETURN(Bytes key, binder_.bind_required(*r.element_key,
-                                                                 c->type.kind == ValueKind::kMap
-                                                                     ? c->type.params[0]
-                                                                     : CqlType::of(ValueKind::kInt),
-                                                                 c->name));
+        const bool map = c->type.kind == ValueKind::kMap;
+        RINGDB_ASSIGN_OR_RETURN(
+            Bound bound_key,
+            binder_.bind(*r.element_key, map ? c->type.params[0] : CqlType::of(ValueKind::kInt),
+                         c->name));
+        const std::string kind = map ? "map" : "list";
+        if (bound_key.unset) return invalid("Invalid unset value for " + kind + " element access");
+        if (!bound_key.value) return invalid("Invalid null value for " + kind + " element access");
+        const Bytes key = std::move(*bound_key.value);
+        if (!map && load_signed(key) < 0)
+          return invalid("Invalid negative list index " + std::to_string(load_signed(key)));
         std::optional<Bytes> element;
         if (value) {
           std::vector<Bytes> items;
@@ -5383,6 +5400,17 @@ Result<CasCheck> StatementRunner::check_cas(const Statement& st, const CasTarget
         RINGDB_ASSIGN_OR_RETURN(Bound b, binder_.bind(r.value, type, c->name));
         if (b.unset) return invalid("Invalid 'unset' value in condition");
         expected.push_back(b.value);
+      }
+      // A non-frozen collection has no null, only an empty collection (Cassandra compares its
+      // cells): null on either side reads as empty, so l = [] holds and l < ['a'] too.
+      if (!r.element_key && c->type.is_multi_cell()) {
+        const Bytes empty = schema::serialize_list({});
+        if (!value) value = empty;
+        const bool equality =
+            r.op == Relation::Op::kEq || r.op == Relation::Op::kNeq || r.op == Relation::Op::kIn;
+        for (auto& e : expected) {
+          if (!e && equality) e = empty;  // an ordering with null stays an error
+        }
       }
       auto equal = [&](const std::optional<Bytes>& x) {
         if (!x || !value) return !x && !value;

@@ -991,6 +991,44 @@ TEST_F(ProcessorTest, ConditionalWritesOfStaticColumnsAsCassandra) {
             "F1132");
 }
 
+// Cases from Cassandra 4's InsertUpdateIfConditionCollectionsTest: a non-frozen collection is
+// never null, only empty (l = [] and l < ['a'] hold on a null list), element access checks its
+// key, CONTAINS of an unset value does not hold, and an element takes no CONTAINS.
+TEST_F(ProcessorTest, CollectionConditionsAsCassandra) {
+  ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+  ok("CREATE TABLE ks.c (k int PRIMARY KEY, l list<text>, fl frozen<list<text>>)");
+  ok("INSERT INTO ks.c (k, l, fl) VALUES (0, null, null)");
+  auto applied = [&](const std::string& condition, const QueryOptions& o = {}) {
+    auto r = query("UPDATE ks.c SET l = null WHERE k = 0 IF " + condition, o);
+    if (!std::holds_alternative<ResultMessage>(r)) return "error: " + std::get<CqlError>(r).message;
+    return std::string((*std::get<ResultMessage>(r).rows.at(0)[0])[0] ? "T" : "F");
+  };
+  EXPECT_EQ(applied("l = []"), "T");
+  EXPECT_EQ(applied("l = null"), "T");
+  EXPECT_EQ(applied("l < ['a']"), "T");
+  EXPECT_EQ(applied("l IN (['b'], [])"), "T");
+  EXPECT_EQ(applied("l >= ['a']"), "F");
+  EXPECT_EQ(applied("fl = []"), "F");  // a frozen list is null, not empty
+  EXPECT_EQ(applied("fl < ['a']"), "F");
+  EXPECT_EQ(applied("l < null"), "error: Invalid comparison with null for operator \"<\"");
+  QueryOptions unset;
+  unset.values = {std::nullopt};
+  unset.unset = {true};
+  EXPECT_EQ(applied("l CONTAINS ?", unset), "F");
+  ok("INSERT INTO ks.c (k, l) VALUES (0, ['foo', 'bar'])");
+  EXPECT_EQ(applied("l[-2] = 'x'"), "error: Invalid negative list index -2");
+  EXPECT_EQ(applied("l[null] = 'x'"), "error: Invalid null value for list element access");
+  auto contains = query("UPDATE ks.c SET l = null WHERE k = 0 IF l[1] CONTAINS 'x'");
+  ASSERT_TRUE(std::holds_alternative<CqlError>(contains));
+  EXPECT_EQ(std::get<CqlError>(contains).code, ErrorCode::kSyntaxError);
+  // A failed condition on a table without clustering columns shows the row's value.
+  auto failed = query("DELETE FROM ks.c WHERE k = 0 IF l[1] = 'x'");
+  ASSERT_TRUE(std::holds_alternative<ResultMessage>(failed));
+  const auto& row = std::get<ResultMessage>(failed).rows.at(0);
+  ASSERT_EQ(row.size(), 2u);
+  EXPECT_TRUE(row[1].has_value());
+}
+
 TEST_F(ProcessorTest, GroupBySkipsColumnsRestrictedByEquality) {
   ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
   ok("CREATE TABLE ks.g (a int, b int, c int, d int, e int, PRIMARY KEY (a, b, c, d))");

@@ -676,7 +676,14 @@ class Parser {
         RINGDB_RETURN_IF_ERROR(expect("]"));
       }
     }
+    const Token op_token = peek();
     RINGDB_ASSIGN_OR_RETURN(r.op, operator_());
+    // An element (m['k'], l[1]) takes comparisons and IN only, as in Cassandra's grammar.
+    if (r.element_key && r.op != Relation::Op::kIn && r.op != Relation::Op::kEq &&
+        r.op != Relation::Op::kNeq && r.op != Relation::Op::kLt && r.op != Relation::Op::kLe &&
+        r.op != Relation::Op::kGt && r.op != Relation::Op::kGe) {
+      return error_at(op_token, "no viable alternative at input '" + op_token.text + "'");
+    }
     if (r.op == Relation::Op::kIn) {
       if (peek().kind == TokenKind::kBindMarker || peek().kind == TokenKind::kNamedBindMarker) {
         RINGDB_ASSIGN_OR_RETURN(r.value, term(0));
