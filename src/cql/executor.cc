@@ -4223,7 +4223,11 @@ Status apply_table_options(const std::map<std::string, TableOption>& options,
         known |= full == std::string("org.apache.cassandra.db.compaction.") + strategy;
       if (!known)
         return Status::config_error("Unable to find compaction strategy class '" + full + "'");
+      // As Cassandra stores it: the full class name, and the thresholds' defaults.
       out->compaction = o.map;
+      out->compaction["class"] = full;
+      out->compaction.emplace("min_threshold", "4");
+      out->compaction.emplace("max_threshold", "32");
     } else if (name == "compression" && o.is_map) {
       out->compression = o.map;
     } else if (name == "caching" && o.is_map) {

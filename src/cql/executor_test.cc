@@ -1029,6 +1029,30 @@ TEST_F(ProcessorTest, CollectionConditionsAsCassandra) {
   EXPECT_TRUE(row[1].has_value());
 }
 
+// AlterTest: compaction options are stored as Cassandra stores them (full class name, threshold
+// defaults), and DROP ... USING TIMESTAMP says plainly that it is not supported yet.
+TEST_F(ProcessorTest, TableOptionsAsCassandraStoresThem) {
+  ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+  ok("CREATE TABLE ks.c (a int PRIMARY KEY, b int) WITH compaction = {'class': "
+     "'SizeTieredCompactionStrategy', 'min_threshold': 7}");
+  auto r = query(
+      "SELECT compaction FROM system_schema.tables WHERE keyspace_name = 'ks' AND table_name = "
+      "'c'");
+  ASSERT_TRUE(std::holds_alternative<ResultMessage>(r));
+  const auto& rows = std::get<ResultMessage>(r).rows;
+  ASSERT_EQ(rows.size(), 1u);
+  const Bytes map = *rows[0][0];
+  for (const char* part : {"org.apache.cassandra.db.compaction.SizeTieredCompactionStrategy",
+                           "max_threshold", "32", "min_threshold", "7"}) {
+    EXPECT_NE(map.find(part), Bytes::npos) << part;
+  }
+  auto drop = query("ALTER TABLE ks.c DROP b USING TIMESTAMP 20000");
+  ASSERT_TRUE(std::holds_alternative<CqlError>(drop));
+  EXPECT_EQ(std::get<CqlError>(drop).code, ErrorCode::kInvalid);
+  EXPECT_EQ(std::get<CqlError>(drop).message,
+            "ALTER TABLE ... DROP ... USING TIMESTAMP is not supported yet");
+}
+
 TEST_F(ProcessorTest, GroupBySkipsColumnsRestrictedByEquality) {
   ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
   ok("CREATE TABLE ks.g (a int, b int, c int, d int, e int, PRIMARY KEY (a, b, c, d))");

@@ -1182,6 +1182,14 @@ class Parser {
         s.drop.push_back(c);
       } while (accept(","));
       if (parenthesised) RINGDB_RETURN_IF_ERROR(expect(")"));
+      if (accept_keyword("using")) {
+        // Cassandra's DROP ... USING TIMESTAMP t keeps, for a column added back later, the cells
+        // written after t; here a column added back never sees the dropped one's cells.
+        RINGDB_RETURN_IF_ERROR(expect_keyword("timestamp"));
+        RINGDB_RETURN_IF_ERROR(term(0).status());
+        return Status::not_supported(
+            "ALTER TABLE ... DROP ... USING TIMESTAMP is not supported yet");
+      }
     } else if (accept_keyword("with")) {
       RINGDB_RETURN_IF_ERROR(table_options(&s.options, nullptr));
     } else if (accept_keyword("rename")) {
