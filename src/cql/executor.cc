@@ -104,6 +104,11 @@ Status invalid(const std::string& m) {
   return Status::invalid_argument(m);
 }
 
+constexpr const char* kRequiresAllowFiltering =
+    "Cannot execute this query as it might involve data filtering and thus may have unpredictable "
+    "performance. If you want to execute this query despite the performance unpredictability, use "
+    "ALLOW FILTERING";
+
 // True when an IF condition names a column that is not static.
 bool conditions_name_regular_columns(const TableMetadata& table,
                                      const std::vector<Relation>& conditions) {
@@ -1071,6 +1076,9 @@ Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
                         const ColumnMetadata& c) -> Result<Bytes> {
     RINGDB_ASSIGN_OR_RETURN(Bound b, binder_.bind(t, type, c.name));
     const bool key = c.kind == ColumnKind::kPartitionKey || c.kind == ColumnKind::kClustering;
+    // Cassandra checks for ALLOW FILTERING when it prepares and for values when it binds.
+    if (!key && (b.unset || !b.value) && use == WhereUse::kSelect && !allow_filtering)
+      return invalid(kRequiresAllowFiltering);
     if (b.unset)
       return invalid(std::string(key ? "Invalid" : "Unsupported") + " unset value for column " +
                      c.name);
@@ -3450,17 +3458,31 @@ Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
     return binder_.bind(t, type, name);
   });
   RINGDB_RETURN_IF_ERROR(selection.build(s.selectors, s.json));
+  // A selection alias names no column: Cassandra says so where one is used instead.
+  auto is_alias = [&](const std::string& name) {
+    return table->column(name) == nullptr &&
+           std::any_of(s.selectors.begin(), s.selectors.end(),
+                       [&](const Selector& sel) { return sel.alias == name; });
+  };
+  for (const Relation& r : s.where) {
+    for (const auto& name : r.columns) {
+      if (is_alias(name))
+        return invalid("Aliases aren't allowed in the where clause ('" + relation_text(r) + "')");
+    }
+  }
+  for (const auto& [name, ascending] : s.order_by) {
+    if (table->column(name) != nullptr) continue;
+    if (is_alias(name))
+      return invalid("Aliases are not allowed in order by clause ('" + name + "')");
+    return invalid("Order by on unknown column " + name);
+  }
   RINGDB_ASSIGN_OR_RETURN(KeyPlan plan,
                           plan_where(*table, s.where, WhereUse::kSelect, s.allow_filtering));
   if (s.distinct) RINGDB_RETURN_IF_ERROR(check_distinct(s, *table, plan));
   const bool has_clustering_restrictions = !plan.clustering_filters.empty();
   if (!s.allow_filtering &&
       (plan.needs_filtering || (!plan.partition_complete && has_clustering_restrictions))) {
-    return invalid(
-        "Cannot execute this query as it might involve data filtering and thus may have "
-        "unpredictable "
-        "performance. If you want to execute this query despite the performance unpredictability, "
-        "use ALLOW FILTERING");
+    return invalid(kRequiresAllowFiltering);
   }
   const auto ck = table->clustering();
   // A column restricted to one value (=, an IN of one value, or part of a tuple =), which ORDER BY

@@ -1053,6 +1053,28 @@ TEST_F(ProcessorTest, TableOptionsAsCassandraStoresThem) {
             "ALTER TABLE ... DROP ... USING TIMESTAMP is not supported yet");
 }
 
+// Cases from Cassandra 4's SelectTest: aliases are refused in WHERE and ORDER BY in Cassandra's
+// words, an unknown ORDER BY column is named as such, and a filter on a regular column asks for
+// ALLOW FILTERING before its value is looked at (Cassandra checks one when it prepares, the other
+// when it binds).
+TEST_F(ProcessorTest, SelectRefusalsInCassandrasOrder) {
+  ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+  ok("CREATE TABLE ks.a (id int PRIMARY KEY, name text, c int)");
+  const std::string filtering =
+      "Cannot execute this query as it might involve data filtering and thus may have "
+      "unpredictable performance. If you want to execute this query despite the performance "
+      "unpredictability, use ALLOW FILTERING";
+  expect_refused({
+      {"SELECT id AS user_id, name AS user_name FROM ks.a WHERE user_id = 0",
+       "Aliases aren't allowed in the where clause ('user_id = 0')"},
+      {"SELECT id AS user_id, name AS user_name FROM ks.a WHERE id IN (0) ORDER BY user_name",
+       "Aliases are not allowed in order by clause ('user_name')"},
+      {"SELECT * FROM ks.a WHERE id IN (0) ORDER BY nope", "Order by on unknown column nope"},
+      {"SELECT * FROM ks.a WHERE c = null", filtering},
+      {"SELECT * FROM ks.a WHERE c = null ALLOW FILTERING", "Unsupported null value for column c"},
+  });
+}
+
 TEST_F(ProcessorTest, GroupBySkipsColumnsRestrictedByEquality) {
   ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
   ok("CREATE TABLE ks.g (a int, b int, c int, d int, e int, PRIMARY KEY (a, b, c, d))");
