@@ -5169,6 +5169,9 @@ struct CasCheck {
   bool row_exists = false;                     // the target row (or static row) has live data
   std::vector<const ColumnMetadata*> columns;  // those its conditions name, in order
   Materialized current;                        // the target row as it is
+  // A statement about the static row shows the partition's first row, which it reads to tell a
+  // partition without static data from one that does not exist (Cassandra's rule).
+  bool partition_exists = false;
 };
 
 Result<CasTarget> StatementRunner::cas_target(const Statement& st,
@@ -5314,6 +5317,7 @@ Result<CasCheck> StatementRunner::check_cas(const Statement& st, const CasTarget
   // read along, still shows in a failed condition's answer.
   check.row_exists = target.static_only ? p.static_row.has_value()
                                         : !p.rows.empty() || (!target.clustering && p.static_row);
+  check.partition_exists = target.static_only && (!p.rows.empty() || p.static_row.has_value());
   check.current = materialize(*table, index, p, p.rows.empty() ? nullptr : &p.rows[0], now);
   const Materialized& current = check.current;
 
@@ -5484,7 +5488,7 @@ namespace {
 // What a failed condition shows of a row, as Cassandra does: the row when it exists, or its
 // static columns when the conditions name one that has a value; nothing otherwise.
 bool cas_row_visible(const TableMetadata& table, const CasCheck& check) {
-  if (check.row_exists) return true;
+  if (check.row_exists || check.partition_exists) return true;
   return std::any_of(check.columns.begin(), check.columns.end(), [&](const ColumnMetadata* c) {
     return c->kind == ColumnKind::kStatic &&
            check.current.values[static_cast<size_t>(c - table.columns.data())].has_value();

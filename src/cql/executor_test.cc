@@ -967,6 +967,10 @@ TEST_F(ProcessorTest, ConditionalWritesOfStaticColumnsAsCassandra) {
     }
     return out;
   };
+  // A failed static condition shows the partition's first row (st null) when the partition
+  // exists, nothing when it does not.
+  EXPECT_EQ(answer("UPDATE ks.s SET st = 1 WHERE pk = 1 IF st = 5"), "Fn");
+  EXPECT_EQ(answer("UPDATE ks.s SET st = 1 WHERE pk = 9 IF st = 5"), "F");
   // The partition has rows but no static value yet: the static-only insert applies.
   EXPECT_EQ(answer("INSERT INTO ks.s (pk, st) VALUES (1, 1) IF NOT EXISTS"), "T");
   EXPECT_EQ(answer("INSERT INTO ks.s (pk, st) VALUES (1, 2) IF NOT EXISTS"), "F1112");
