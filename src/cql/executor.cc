@@ -121,6 +121,16 @@ bool conditions_name_regular_columns(const TableMetadata& table,
   return false;
 }
 
+// Whether values written as `old_type` read correctly as `new_type` (Cassandra's
+// isValueCompatibleWith, in its common cases): the same type, a blob for any single-cell value,
+// text for ascii. A collection and a single-cell type never are.
+bool readable_as(const CqlType& new_type, const CqlType& old_type) {
+  if (new_type.to_cql() == old_type.to_cql()) return true;
+  if (new_type.is_multi_cell() || old_type.is_multi_cell()) return false;
+  if (new_type.kind == ValueKind::kBlob) return true;
+  return new_type.kind == ValueKind::kText && old_type.kind == ValueKind::kAscii;
+}
+
 // blobAsX(b): the bytes must be a valid X, in Cassandra's words.
 Status blob_conversion_check(const std::string& function, const CqlType& type, BytesView value) {
   if (schema::validate_value(type, value).is_ok()) return Status::ok();
@@ -4046,6 +4056,32 @@ std::optional<VirtualTable> system_table(const std::string& keyspace, const std:
     }
     return t;
   }
+  if (table == "dropped_columns") {
+    VirtualTable t = columns_of({{"keyspace_name", "text"},
+                                 {"table_name", "text"},
+                                 {"column_name", "text"},
+                                 {"dropped_time", "timestamp"},
+                                 {"kind", "text"},
+                                 {"type", "text"}});
+    for (const auto& [ks_name, ks] : schema.keyspaces) {
+      for (const auto& [name, tm] : ks.tables) {
+        std::vector<const schema::DroppedColumn*> by_name;  // clustered by column_name
+        for (const auto& d : tm.dropped_columns) by_name.push_back(&d);
+        std::sort(by_name.begin(), by_name.end(),
+                  [](const auto* x, const auto* y) { return x->name < y->name; });
+        for (const auto* dropped : by_name) {
+          const auto& d = *dropped;
+          t.rows.push_back({{"keyspace_name", Bytes(ks_name)},
+                            {"table_name", Bytes(name)},
+                            {"column_name", Bytes(d.name)},
+                            {"dropped_time", be64(d.dropped_time_micros / 1000)},
+                            {"kind", Bytes(schema::column_kind_name(d.kind))},
+                            {"type", Bytes(d.type.to_cql())}});
+        }
+      }
+    }
+    return t;
+  }
   if (table == "types") {
     return columns_of({{"keyspace_name", "text"},
                        {"type_name", "text"},
@@ -4434,6 +4470,23 @@ Result<ResultMessage> StatementRunner::ddl(const Statement& statement) {
       }
       if (c.type.is_counter() != t.is_counter_table())
         return invalid("Cannot mix counter and non counter columns in the same table");
+      // Cassandra's checks on adding back a dropped column.
+      for (const auto& d : t.dropped_columns) {
+        if (d.name != c.name) continue;
+        if (!readable_as(c.type, d.type)) {
+          return invalid("Cannot re-add previously dropped column '" + c.name + "' of type " +
+                         c.type.to_cql() + ", incompatible with previous type " + d.type.to_cql());
+        }
+        const bool was_static = d.kind == ColumnKind::kStatic;
+        if (was_static != (c.kind == ColumnKind::kStatic)) {
+          return invalid("Cannot re-add previously dropped column '" + c.name + "' of kind " +
+                         (c.kind == ColumnKind::kStatic ? "STATIC" : "REGULAR") +
+                         ", incompatible with previous kind " +
+                         (was_static ? "STATIC" : "REGULAR"));
+        }
+        if (t.is_counter_table())
+          return invalid("Cannot re-add previously dropped counter column " + c.name);
+      }
       t.columns.push_back(c);
     }
     for (const auto& name : s->drop) {
@@ -4442,6 +4495,8 @@ Result<ResultMessage> StatementRunner::ddl(const Statement& statement) {
       if (c->kind == ColumnKind::kPartitionKey || c->kind == ColumnKind::kClustering) {
         return invalid("Cannot drop PRIMARY KEY part " + name);
       }
+      std::erase_if(t.dropped_columns, [&](const auto& d) { return d.name == c->name; });
+      t.dropped_columns.push_back({c->name, c->type, c->kind, qp_.next_timestamp()});
       t.columns.erase(t.columns.begin() + (c - t.columns.data()));
     }
     // Only primary key columns can be renamed (as in Cassandra); storage knows columns by id.

@@ -1079,6 +1079,43 @@ TEST_F(ProcessorTest, SelectRefusalsInCassandrasOrder) {
   });
 }
 
+// Cases from Cassandra 4's AlterTest: a dropped column is remembered (system_schema.
+// dropped_columns) and may come back only with a type that reads its values and the same kind.
+TEST_F(ProcessorTest, DroppedColumnsComeBackAsCassandraAllows) {
+  ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+  ok("CREATE TABLE ks.t (a int, b int, m map<int, int>, f frozen<list<int>>, s int static, "
+     "PRIMARY KEY (a, b))");
+  ok("INSERT INTO ks.t (a, b, m) VALUES (1, 1, {1: 1})");
+  ok("ALTER TABLE ks.t DROP m");
+  ok("ALTER TABLE ks.t DROP f");
+  ok("ALTER TABLE ks.t DROP s");
+  expect_refused({
+      {"ALTER TABLE ks.t ADD m blob",
+       "Cannot re-add previously dropped column 'm' of type blob, incompatible with previous type "
+       "map<int, int>"},
+      {"ALTER TABLE ks.t ADD m map<text, int>",
+       "Cannot re-add previously dropped column 'm' of type map<text, int>, incompatible with "
+       "previous type map<int, int>"},
+      {"ALTER TABLE ks.t ADD s int",
+       "Cannot re-add previously dropped column 's' of kind REGULAR, incompatible with previous "
+       "kind STATIC"},
+  });
+  ok("ALTER TABLE ks.t ADD f blob");  // a frozen value reads as a blob
+  ok("ALTER TABLE ks.t ADD m map<int, int>");
+  auto m = query("SELECT m FROM ks.t WHERE a = 1");  // the dropped column's cells stay gone
+  ASSERT_TRUE(std::holds_alternative<ResultMessage>(m));
+  EXPECT_FALSE(std::get<ResultMessage>(m).rows.at(0)[0].has_value());
+  auto dropped = query(
+      "SELECT column_name, kind, type FROM system_schema.dropped_columns WHERE keyspace_name = "
+      "'ks' AND table_name = 't'");
+  ASSERT_TRUE(std::holds_alternative<ResultMessage>(dropped));
+  std::vector<std::string> names;
+  for (const auto& row : std::get<ResultMessage>(dropped).rows)
+    names.push_back(*row[0] + "/" + *row[1] + "/" + *row[2]);
+  EXPECT_EQ(names, (std::vector<std::string>{"f/regular/frozen<list<int>>",
+                                             "m/regular/map<int, int>", "s/static/int"}));
+}
+
 TEST_F(ProcessorTest, GroupBySkipsColumnsRestrictedByEquality) {
   ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
   ok("CREATE TABLE ks.g (a int, b int, c int, d int, e int, PRIMARY KEY (a, b, c, d))");

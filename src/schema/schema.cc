@@ -12,7 +12,8 @@ namespace ringdb::schema {
 namespace {
 
 constexpr storage::ColumnId kSchemaBlobColumn = 2;
-constexpr uint32_t kSerializationVersion = 1;
+// Version 2 adds each table's dropped columns; version 1 (without them) is still read.
+constexpr uint32_t kSerializationVersion = 2;
 const char kSimple[] = "org.apache.cassandra.locator.SimpleStrategy";
 const char kNetwork[] = "org.apache.cassandra.locator.NetworkTopologyStrategy";
 
@@ -216,6 +217,13 @@ Bytes serialize_schema(const Schema& schema) {
         w.put_u8(c.descending);
         w.put_u32(c.id);
       }
+      w.put_u32(static_cast<uint32_t>(t.dropped_columns.size()));
+      for (const auto& d : t.dropped_columns) {
+        put_string(w, d.name);
+        put_string(w, d.type.to_cql());
+        w.put_u8(static_cast<uint8_t>(d.kind));
+        w.put_i64(d.dropped_time_micros);
+      }
     }
   }
   return w.release();
@@ -225,7 +233,7 @@ Status deserialize_schema(BytesView bytes, Schema* schema) {
   BufferReader r(bytes);
   auto bad = [] { return Status::corruption("persisted schema does not decode"); };
   uint32_t version, n;
-  if (!r.get_u32(&version) || version != kSerializationVersion) return bad();
+  if (!r.get_u32(&version) || version < 1 || version > kSerializationVersion) return bad();
   if (!r.get_u32(&schema->next_storage_id) || !r.get_u32(&n)) return bad();
   for (uint32_t i = 0; i < n; ++i) {
     KeyspaceMetadata ks;
@@ -265,6 +273,22 @@ Status deserialize_schema(BytesView bytes, Schema* schema) {
         c.kind = static_cast<ColumnKind>(kind);
         c.descending = desc;
         t.columns.push_back(std::move(c));
+      }
+      uint32_t dropped = 0;
+      if (version >= 2 && !r.get_u32(&dropped)) return bad();
+      for (uint32_t k = 0; k < dropped; ++k) {
+        DroppedColumn d;
+        std::string type;
+        uint8_t kind;
+        if (!get_string(r, &d.name) || !get_string(r, &type) || !r.get_u8(&kind) ||
+            !r.get_i64(&d.dropped_time_micros)) {
+          return bad();
+        }
+        auto parsed = CqlType::parse(type);
+        if (!parsed.is_ok()) return bad();
+        d.type = *parsed;
+        d.kind = static_cast<ColumnKind>(kind);
+        t.dropped_columns.push_back(std::move(d));
       }
       ks.tables.emplace(t.name, std::move(t));
     }

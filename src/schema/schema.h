@@ -34,6 +34,16 @@ struct ColumnMetadata {
   storage::ColumnId id = 0;  // storage column id; 0 for key columns
 };
 
+// A column dropped from a table, remembered (as Cassandra does) so that adding a column of that
+// name back can be checked against it; listed in system_schema.dropped_columns. A column added
+// back gets a new storage id, so it never sees the dropped column's cells.
+struct DroppedColumn {
+  std::string name;
+  CqlType type;
+  ColumnKind kind = ColumnKind::kRegular;
+  int64_t dropped_time_micros = 0;
+};
+
 struct TableOptions {
   int32_t default_time_to_live = 0;
   int32_t gc_grace_seconds = storage::kDefaultGcGraceSeconds;
@@ -59,6 +69,7 @@ struct TableMetadata {
   std::vector<ColumnMetadata> columns;
   TableOptions options;
   storage::ColumnId next_column_id = storage::kFirstUserColumn;
+  std::vector<DroppedColumn> dropped_columns;  // one per name: its last drop
 
   const ColumnMetadata* column(const std::string& name) const;
   std::vector<const ColumnMetadata*> partition_key() const;

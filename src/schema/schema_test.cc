@@ -253,5 +253,45 @@ TEST(SchemaManager, PersistsAcrossRestartAndVersionsEveryChange) {
   EXPECT_NE((*engine)->table(t->storage_id), nullptr);  // re-registered with storage
 }
 
+// Dropped columns persist (format version 2), and a schema written before them (version 1,
+// without the list) still reads.
+TEST(SchemaSerialization, DroppedColumnsRoundTripAndVersionOneStillReads) {
+  Schema schema;
+  schema.next_storage_id = 7;
+  KeyspaceMetadata ks;
+  ks.name = "shop";
+  ks.replication = {{"class", "org.apache.cassandra.locator.SimpleStrategy"},
+                    {"replication_factor", "1"}};
+  TableMetadata t;
+  t.keyspace = "shop";
+  t.name = "orders";
+  t.id = Bytes(16, '\x01');
+  t.storage_id = 6;
+  t.columns = {{"id", *CqlType::parse("int"), ColumnKind::kPartitionKey, 0}};
+  ks.tables.emplace(t.name, t);
+  schema.keyspaces.emplace(ks.name, ks);
+  const Bytes without_dropped = serialize_schema(schema);
+  schema.keyspaces["shop"].tables["orders"].dropped_columns = {
+      {"gone", *CqlType::parse("map<int, text>"), ColumnKind::kStatic, 1234567}};
+  Schema back;
+  ASSERT_TRUE(deserialize_schema(serialize_schema(schema), &back).is_ok());
+  const auto& dropped = back.table("shop", "orders")->dropped_columns;
+  ASSERT_EQ(dropped.size(), 1u);
+  EXPECT_EQ(dropped[0].name, "gone");
+  EXPECT_EQ(dropped[0].type.to_cql(), "map<int, text>");
+  EXPECT_EQ(dropped[0].kind, ColumnKind::kStatic);
+  EXPECT_EQ(dropped[0].dropped_time_micros, 1234567);
+  // Version 1: the same bytes without the (last, empty) dropped-column count.
+  Bytes v1 = without_dropped.substr(0, without_dropped.size() - 4);
+  v1[3] = '\x01';
+  Schema old;
+  ASSERT_TRUE(deserialize_schema(v1, &old).is_ok());
+  ASSERT_NE(old.table("shop", "orders"), nullptr);
+  EXPECT_TRUE(old.table("shop", "orders")->dropped_columns.empty());
+  Bytes v3 = without_dropped;
+  v3[3] = '\x03';  // a version this build does not know
+  EXPECT_FALSE(deserialize_schema(v3, &old).is_ok());
+}
+
 }  // namespace
 }  // namespace ringdb::schema

@@ -76,6 +76,12 @@ class DriverTest(unittest.TestCase):
         table = self.cluster.metadata.keyspaces["pytest"].tables["events"]
         self.assertIn("source", table.columns)
         self.assertNotIn("payload", table.columns)
+        # The dropped column is remembered, and comes back only with a type that reads its values.
+        dropped = self.q("SELECT column_name, type FROM system_schema.dropped_columns "
+                         "WHERE keyspace_name = 'pytest' AND table_name = 'events'")
+        self.assertEqual([(r.column_name, r.type) for r in dropped], [("payload", "blob")])
+        with self.assertRaisesRegex(InvalidRequest, "Cannot re-add previously dropped column 'payload'"):
+            s.execute("ALTER TABLE events ADD payload list<int>")
         # Primary key columns can be renamed; the data stays.
         s.execute("INSERT INTO events (tenant, day, at, kind) VALUES ('t', '2026-01-02', now(), 'k')")
         s.execute("ALTER TABLE events RENAME at TO happened_at AND day TO on_day")
