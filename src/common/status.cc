@@ -10,6 +10,8 @@ const char* status_code_name(StatusCode code) {
       return "ConfigError";
     case StatusCode::kFunctionFailure:
       return "FunctionFailure";
+    case StatusCode::kUnauthorized:
+      return "Unauthorized";
     case StatusCode::kSyntaxError:
       return "SyntaxError";
     case StatusCode::kInvalidArgument:

@@ -31,6 +31,7 @@ enum class StatusCode {
   // "execution of 'keyspace.name[argtype, ...]' failed: detail", from which the edge takes the
   // error's function fields.
   kFunctionFailure,
+  kUnauthorized,  // not allowed to anyone (CQL Unauthorized), such as changing system keyspaces
 };
 
 const char* status_code_name(StatusCode code);
@@ -56,6 +57,7 @@ class [[nodiscard]] Status {
   static Status not_supported(std::string m) { return {StatusCode::kNotSupported, std::move(m)}; }
   static Status internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
   static Status config_error(std::string m) { return {StatusCode::kConfigError, std::move(m)}; }
+  static Status unauthorized(std::string m) { return {StatusCode::kUnauthorized, std::move(m)}; }
   static Status function_failure(std::string m) {
     return {StatusCode::kFunctionFailure, std::move(m)};
   }

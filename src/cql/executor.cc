@@ -43,6 +43,9 @@ CqlError to_cql_error(const Status& status) {
     case StatusCode::kConfigError:
       e.code = ErrorCode::kConfigError;
       break;
+    case StatusCode::kUnauthorized:
+      e.code = ErrorCode::kUnauthorized;
+      break;
     case StatusCode::kFunctionFailure: {
       // "execution of 'ks.name[t1, t2]' failed: ..." (see StatusCode::kFunctionFailure).
       e.code = ErrorCode::kFunctionFailure;
@@ -102,6 +105,15 @@ namespace {
 
 Status invalid(const std::string& m) {
   return Status::invalid_argument(m);
+}
+
+// The node's own keyspaces, whose schema and data only the node changes: Cassandra refuses any
+// change to them as Unauthorized, in these words.
+bool is_local_system_keyspace(const std::string& ks) {
+  return ks == "system" || ks == "system_schema";
+}
+Status not_user_modifiable(const std::string& ks) {
+  return Status::unauthorized(ks + " keyspace is not user-modifiable.");
 }
 
 constexpr const char* kRequiresAllowFiltering =
@@ -910,6 +922,8 @@ class StatementRunner {
           "No keyspace has been specified. USE a keyspace, or explicitly specify "
           "keyspace.tablename");
     }
+    // Writes and schema changes resolve tables here (reads of system tables do not).
+    if (is_local_system_keyspace(ks)) return not_user_modifiable(ks);
     const TableMetadata* t = schema_->table(ks, table);
     if (t == nullptr) {
       if (!schema_->keyspace(ks) && !schema::is_system_keyspace(ks))
@@ -4353,12 +4367,14 @@ Result<ResultMessage> StatementRunner::ddl(const Statement& statement) {
     return schema_change("CREATED", "KEYSPACE", s->name);
   }
   if (auto* s = std::get_if<AlterKeyspaceStatement>(&statement)) {
+    if (is_local_system_keyspace(s->name)) return not_user_modifiable(s->name);
     if (schema::is_system_keyspace(s->name))
       return Status(StatusCode::kInvalidArgument, "Cannot alter system keyspace " + s->name);
     RINGDB_RETURN_IF_ERROR(schemas.alter_keyspace(s->name, s->replication, s->durable_writes));
     return schema_change("UPDATED", "KEYSPACE", s->name);
   }
   if (auto* s = std::get_if<DropKeyspaceStatement>(&statement)) {
+    if (is_local_system_keyspace(s->name)) return not_user_modifiable(s->name);
     if (schema::is_system_keyspace(s->name))
       return invalid("Cannot drop system keyspace " + s->name);
     Status st = schemas.drop_keyspace(s->name);
@@ -4375,6 +4391,7 @@ Result<ResultMessage> StatementRunner::ddl(const Statement& statement) {
       return invalid(
           "No keyspace has been specified. USE a keyspace, or explicitly specify "
           "keyspace.tablename");
+    if (is_local_system_keyspace(ks)) return not_user_modifiable(ks);
     if (schema::is_system_keyspace(ks))
       return invalid("Cannot add new tables to system keyspace " + ks);
     if (!schema_->keyspace(ks)) return invalid("Keyspace " + ks + " does not exist");
@@ -4524,6 +4541,7 @@ Result<ResultMessage> StatementRunner::ddl(const Statement& statement) {
       return invalid(
           "No keyspace has been specified. USE a keyspace, or explicitly specify "
           "keyspace.tablename");
+    if (is_local_system_keyspace(ks)) return not_user_modifiable(ks);
     Status st = schemas.drop_table(ks, s->name);
     if (st.code() == StatusCode::kNotFound) {
       if (s->if_exists) return ResultMessage{};

@@ -1116,6 +1116,25 @@ TEST_F(ProcessorTest, DroppedColumnsComeBackAsCassandraAllows) {
                                              "m/regular/map<int, int>", "s/static/int"}));
 }
 
+// The node's own keyspaces (system, system_schema) take no schema change and no write: Cassandra
+// answers Unauthorized, in these words. Reading them stays open.
+TEST_F(ProcessorTest, SystemKeyspacesAreNotUserModifiable) {
+  for (const char* cql :
+       {"CREATE TABLE system.foo (k int PRIMARY KEY)", "DROP KEYSPACE system",
+        "ALTER KEYSPACE system WITH durable_writes = false", "DROP TABLE system_schema.tables",
+        "INSERT INTO system.local (key) VALUES ('x')", "TRUNCATE system.local",
+        "DELETE FROM system.local WHERE key = 'local'"}) {
+    auto answer = query(cql);
+    ASSERT_TRUE(std::holds_alternative<CqlError>(answer)) << cql;
+    const auto& e = std::get<CqlError>(answer);
+    EXPECT_EQ(e.code, ErrorCode::kUnauthorized) << cql;
+    const std::string ks =
+        std::string(cql).find("system_schema") != std::string::npos ? "system_schema" : "system";
+    EXPECT_EQ(e.message, ks + " keyspace is not user-modifiable.") << cql;
+  }
+  EXPECT_TRUE(std::holds_alternative<ResultMessage>(query("SELECT key FROM system.local")));
+}
+
 TEST_F(ProcessorTest, GroupBySkipsColumnsRestrictedByEquality) {
   ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
   ok("CREATE TABLE ks.g (a int, b int, c int, d int, e int, PRIMARY KEY (a, b, c, d))");
