@@ -3137,7 +3137,7 @@ class Selection {
       return Castable::kYes;
     if ((numeric(from.kind) || big(from.kind)) && (numeric(to.kind) || big(to.kind)) &&
         to.kind != ValueKind::kCounter)
-      return Castable::kNotYet;
+      return Castable::kYes;
     const bool time_from = from.kind == ValueKind::kTimeuuid ||
                            from.kind == ValueKind::kTimestamp || from.kind == ValueKind::kDate;
     if (time_from && (to.kind == ValueKind::kTimestamp || to.kind == ValueKind::kDate) &&
@@ -3180,6 +3180,9 @@ class Selection {
              k == ValueKind::kBigint || k == ValueKind::kCounter || k == ValueKind::kFloat ||
              k == ValueKind::kDouble;
     };
+    const bool big_from = from.kind == ValueKind::kDecimal || from.kind == ValueKind::kVarint;
+    const bool big_to = to.kind == ValueKind::kDecimal || to.kind == ValueKind::kVarint;
+    if (big_from || big_to) return cast_big(from, to, v);
     if (!numeric(from.kind) || !numeric(to.kind)) {
       return Status::not_supported("cast from " + from.to_cql() + " to " + to.to_cql() +
                                    " is not supported yet");
@@ -3218,6 +3221,121 @@ class Selection {
     for (int k = width - 1; k >= 0; --k)
       b.push_back(static_cast<char>(static_cast<uint64_t>(i) >> (8 * k)));
     return std::optional<Bytes>(b);
+  }
+
+  // Casts to or from decimal and varint, as Java's Number conversions that Cassandra's casts use:
+  // to an integer type the low bits of the whole part (wrapping), to float and double the nearest
+  // value, to decimal BigDecimal.valueOf (a double through its shortest digits), to varint the
+  // whole part.
+  static Result<std::optional<Bytes>> cast_big(const CqlType& from, const CqlType& to,
+                                               const Bytes& v) {
+    // The value as decimal digits and a power of ten: value = digits * 10^exponent.
+    BigInt digits_sign;
+    int64_t exponent = 0;
+    double real = 0;
+    const bool from_real = from.kind == ValueKind::kFloat || from.kind == ValueKind::kDouble;
+    if (from.kind == ValueKind::kDecimal) {
+      if (v.size() < 4) return invalid("malformed decimal");
+      exponent = -load_signed(BytesView(v).substr(0, 4));
+      digits_sign = bigint_from_twos_complement(BytesView(v).substr(4));
+    } else if (from.kind == ValueKind::kVarint) {
+      digits_sign = bigint_from_twos_complement(v);
+    } else if (from_real) {
+      if (from.kind == ValueKind::kFloat) {
+        uint32_t bits = static_cast<uint32_t>(load_signed(v));
+        float f;
+        std::memcpy(&f, &bits, 4);
+        real = f;
+      } else {
+        uint64_t bits = static_cast<uint64_t>(load_signed(v));
+        std::memcpy(&real, &bits, 8);
+      }
+    } else {
+      const __int128 i = load_signed(v);
+      digits_sign = bigint_from_twos_complement(varint_from_int128(i));
+    }
+    std::string digits;  // of the magnitude, without a sign
+    if (!from_real) {
+      digits = magnitude_to_digits(digits_sign.magnitude);
+      if (digits.empty()) digits = "0";
+    }
+    const bool negative = !from_real && digits_sign.negative;
+    // The whole part (truncated toward zero), for integer targets.
+    auto whole = [&]() -> BigInt {
+      BigInt b;
+      if (from_real) {
+        // Java's (long) conversion: saturating, NaN to 0.
+        int64_t l = std::isnan(real)                 ? 0
+                    : real >= 9.2233720368547758e18  ? INT64_MAX
+                    : real <= -9.2233720368547758e18 ? INT64_MIN
+                                                     : static_cast<int64_t>(real);
+        return bigint_from_twos_complement(varint_from_int128(l));
+      }
+      std::string w = digits;
+      if (exponent >= 0) {
+        w.append(static_cast<size_t>(std::min<int64_t>(exponent, 100'000)), '0');
+      } else {
+        const auto drop = static_cast<size_t>(-exponent);
+        w = drop >= w.size() ? "0" : w.substr(0, w.size() - drop);
+      }
+      b.magnitude = digits_to_magnitude(w);
+      b.negative = negative && !b.magnitude.empty();
+      return b;
+    };
+    if (to.kind == ValueKind::kVarint) {
+      // (Integer targets only keep low bits, which a large power of ten leaves at zero.)
+      if (exponent > 100'000) {
+        return Status::not_supported(
+            "casting a decimal of more than 100000 digits to varint is "
+            "not supported yet");
+      }
+      return std::optional<Bytes>(bigint_to_twos_complement(whole()));
+    }
+    if (to.kind == ValueKind::kDecimal) {
+      if (from_real) {
+        if (!std::isfinite(real))
+          return invalid("cannot cast " + schema::format_value(from, v) + " to decimal");
+        // BigDecimal.valueOf(double): the digits Double.toString prints.
+        const std::string text = schema::format_value(CqlType::of(ValueKind::kDouble), [&] {
+          uint64_t bits;
+          std::memcpy(&bits, &real, 8);
+          return be64(static_cast<int64_t>(bits));
+        }());
+        RINGDB_ASSIGN_OR_RETURN(Bytes d,
+                                schema::value_from_literal(CqlType::of(ValueKind::kDecimal),
+                                                           schema::LiteralKind::kFloat, text));
+        return std::optional<Bytes>(d);
+      }
+      if (from.kind == ValueKind::kDecimal) return std::optional<Bytes>(v);
+      return std::optional<Bytes>(be32(0) + bigint_to_twos_complement(digits_sign));
+    }
+    if (to.kind == ValueKind::kFloat || to.kind == ValueKind::kDouble) {
+      // The nearest value to the exact decimal, as strtod rounds.
+      const std::string text = (negative ? "-" : "") + digits + "e" + std::to_string(exponent);
+      if (to.kind == ValueKind::kFloat) {
+        const float f = std::strtof(text.c_str(), nullptr);
+        uint32_t bits;
+        std::memcpy(&bits, &f, 4);
+        return std::optional<Bytes>(be32(static_cast<int32_t>(bits)));
+      }
+      const double d = std::strtod(text.c_str(), nullptr);
+      uint64_t bits;
+      std::memcpy(&bits, &d, 8);
+      return std::optional<Bytes>(be64(static_cast<int64_t>(bits)));
+    }
+    // An integer type: the low bits of the whole part's two's complement.
+    const Bytes twos = bigint_to_twos_complement(whole());
+    const int width = to.kind == ValueKind::kTinyint    ? 1
+                      : to.kind == ValueKind::kSmallint ? 2
+                      : to.kind == ValueKind::kInt      ? 4
+                                                        : 8;
+    Bytes out;
+    for (int k = width; k > 0; --k) {
+      const auto at = static_cast<int64_t>(twos.size()) - k;
+      out.push_back(at >= 0 ? twos[static_cast<size_t>(at)]
+                            : (static_cast<uint8_t>(twos[0]) & 0x80 ? '\xff' : '\0'));
+    }
+    return std::optional<Bytes>(out);
   }
 
   RowValues to_json(const RowValues& values) const {

@@ -1338,6 +1338,34 @@ TEST_F(ProcessorTest, CastsAreCassandrasCasts) {
   }
 }
 
+// Casts to and from decimal and varint, as Java's Number conversions behind Cassandra's casts:
+// integer targets take the low bits of the whole part, decimal keeps a double's shortest digits.
+TEST_F(ProcessorTest, DecimalAndVarintCastsAsCassandra) {
+  ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+  ok("CREATE TABLE ks.n (k int PRIMARY KEY, d decimal, v varint, i int, f float, db double)");
+  ok("INSERT INTO ks.n (k, d, v, i, f, db) VALUES (1, -12.75, 123456789012345678901234567890, "
+     "-7, 1.1, 0.0025)");
+  auto text = [&](const std::string& expression) {
+    auto r = query("SELECT cast(" + expression + " as text) FROM ks.n WHERE k = 1");
+    if (!std::holds_alternative<ResultMessage>(r)) return "error: " + std::get<CqlError>(r).message;
+    return std::string(*std::get<ResultMessage>(r).rows.at(0)[0]);
+  };
+  // Through text, as each value prints.
+  EXPECT_EQ(text("cast(d as int)"), "-12");
+  EXPECT_EQ(text("cast(d as varint)"), "-12");
+  EXPECT_EQ(text("cast(d as double)"), "-12.75");
+  EXPECT_EQ(text("cast(v as int)"), "1312754386");  // the low 32 bits
+  EXPECT_EQ(text("cast(v as bigint)"), "-4362896299872285998");
+  EXPECT_EQ(text("cast(v as tinyint)"), "-46");
+  EXPECT_EQ(text("cast(v as decimal)"), "123456789012345678901234567890");
+  EXPECT_EQ(text("cast(v as double)"), "1.2345678901234568E29");
+  EXPECT_EQ(text("cast(i as decimal)"), "-7");
+  EXPECT_EQ(text("cast(i as varint)"), "-7");
+  EXPECT_EQ(text("cast(f as decimal)"), "1.100000023841858");  // BigDecimal.valueOf(double)
+  EXPECT_EQ(text("cast(db as decimal)"), "0.0025");
+  EXPECT_EQ(text("cast(db as varint)"), "0");
+}
+
 // Collection elements, null and unset values, as Cassandra's CollectionsTest expects.
 TEST_F(ProcessorTest, CollectionElementsNullAndUnsetAsCassandra) {
   ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
