@@ -121,6 +121,47 @@ constexpr const char* kRequiresAllowFiltering =
     "performance. If you want to execute this query despite the performance unpredictability, use "
     "ALLOW FILTERING";
 
+// Whether a receiver of type `to` takes a function result of type `from` as it is (Cassandra's
+// isValueCompatibleWith for function results): the same type, any result into a blob, a timeuuid
+// into a uuid, timestamps and bigints either way, integers into a varint, ascii into text.
+bool value_compatible(const CqlType& to, const CqlType& from) {
+  if (to.to_cql() == from.to_cql()) return true;
+  switch (to.kind) {
+    case ValueKind::kBlob:
+      return true;
+    case ValueKind::kUuid:
+      return from.kind == ValueKind::kTimeuuid;
+    case ValueKind::kBigint:
+      return from.kind == ValueKind::kTimestamp;
+    case ValueKind::kTimestamp:
+      return from.kind == ValueKind::kBigint;
+    case ValueKind::kVarint:
+      return from.kind == ValueKind::kInt || from.kind == ValueKind::kBigint ||
+             from.kind == ValueKind::kTimestamp;
+    case ValueKind::kText:
+      return from.kind == ValueKind::kAscii;
+    default:
+      return false;
+  }
+}
+
+// The type a term's value has on its own: a function's result, or a uuid literal (a timeuuid for
+// the time functions); none for strings, numbers and markers, which take their receiver's type.
+std::optional<ValueKind> natural_kind(const Term& t) {
+  if (t.kind == Term::Kind::kLiteral && t.literal_kind == schema::LiteralKind::kUuid)
+    return ValueKind::kTimeuuid;
+  if (t.kind != Term::Kind::kFunction) return std::nullopt;
+  const std::string& f = t.text;
+  if (f == "now" || f == "currenttimeuuid" || f == "mintimeuuid" || f == "maxtimeuuid")
+    return ValueKind::kTimeuuid;
+  if (f == "currenttimestamp" || f == "totimestamp" || f == "dateof") return ValueKind::kTimestamp;
+  if (f == "currentdate" || f == "todate") return ValueKind::kDate;
+  if (f == "tounixtimestamp" || f == "unixtimestampof") return ValueKind::kBigint;
+  if (f == "currenttime") return ValueKind::kTime;
+  if (f == "uuid") return ValueKind::kUuid;
+  return std::nullopt;
+}
+
 // True when an IF condition names a column that is not static.
 bool conditions_name_regular_columns(const TableMetadata& table,
                                      const std::vector<Relation>& conditions) {
@@ -333,7 +374,7 @@ class Binder {
       }
     }
     auto expect_type = [&](ValueKind kind) -> Status {
-      if (type.kind != kind) {
+      if (!value_compatible(type, CqlType::of(kind))) {
         return invalid("Type error: cannot assign result of function " + f + " (type " +
                        CqlType::of(kind).to_cql() + ") to " + receiver + " (type " + type.to_cql() +
                        ")");
@@ -348,11 +389,51 @@ class Binder {
       RINGDB_RETURN_IF_ERROR(expect_type(ValueKind::kUuid));
       return Bound{uuid_(), false};
     }
-    if ((f == "currenttimestamp" && term.elements.empty()) ||
-        (f == "totimestamp" && term.elements.size() == 1 &&
-         term.elements[0].kind == Term::Kind::kFunction && term.elements[0].text == "now")) {
+    if (f == "currenttimestamp" && term.elements.empty()) {
       RINGDB_RETURN_IF_ERROR(expect_type(ValueKind::kTimestamp));
       return Bound{be64(now_micros / 1000), false};
+    }
+    // The time conversions, of a value whose type its term says (another function's result or
+    // a uuid literal); a bare string or marker would match several of their signatures.
+    if ((f == "totimestamp" || f == "dateof" || f == "todate" || f == "tounixtimestamp" ||
+         f == "unixtimestampof") &&
+        term.elements.size() == 1) {
+      const ValueKind result = f == "todate" ? ValueKind::kDate
+                               : f == "tounixtimestamp" || f == "unixtimestampof"
+                                   ? ValueKind::kBigint
+                                   : ValueKind::kTimestamp;
+      RINGDB_RETURN_IF_ERROR(expect_type(result));
+      const std::optional<ValueKind> arg = natural_kind(term.elements[0]);
+      if (!arg) {
+        return invalid("Ambiguous call to function system." + f +
+                       ": its argument's type is unknown, use a function of a known type");
+      }
+      const bool takes =
+          *arg == ValueKind::kTimeuuid ||
+          (*arg == ValueKind::kDate && (f == "totimestamp" || f == "tounixtimestamp")) ||
+          (*arg == ValueKind::kTimestamp && (f == "todate" || f == "tounixtimestamp"));
+      if (!takes) {
+        return invalid("Type error: " + f + "() does not take an argument of type " +
+                       CqlType::of(*arg).to_cql());
+      }
+      RINGDB_ASSIGN_OR_RETURN(Bytes v, bind_required(term.elements[0], CqlType::of(*arg), arg0));
+      int64_t millis = 0;
+      if (*arg == ValueKind::kTimeuuid) {
+        millis = uuid_v1_unix_millis(v);
+      } else if (*arg == ValueKind::kTimestamp) {
+        millis = load_signed(v);
+      } else {
+        millis =
+            (static_cast<int64_t>(static_cast<uint32_t>(load_signed(v))) - (int64_t{1} << 31)) *
+            86'400'000;
+      }
+      if (result == ValueKind::kDate) {
+        const int64_t days =
+            millis >= 0 ? millis / 86'400'000 : -((-millis + 86'399'999) / 86'400'000);
+        return Bound{be32(static_cast<int32_t>(static_cast<uint32_t>(days + (int64_t{1} << 31)))),
+                     false};
+      }
+      return Bound{be64(millis), false};
     }
     if (f == "currenttimeuuid" && term.elements.empty()) {
       RINGDB_RETURN_IF_ERROR(expect_type(ValueKind::kTimeuuid));

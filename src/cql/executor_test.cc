@@ -1366,6 +1366,40 @@ TEST_F(ProcessorTest, DecimalAndVarintCastsAsCassandra) {
   EXPECT_EQ(text("cast(db as varint)"), "0");
 }
 
+// Cases from Cassandra 4's TypeTest: function results go where their values read as the
+// receiver's type (now() into a uuid, toUnixTimestamp() into a timestamp, toTimestamp() into a
+// bigint or varint), and the time conversions take any function of a time type.
+TEST_F(ProcessorTest, FunctionResultsAssignAsCassandra) {
+  ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+  ok("CREATE TABLE ks.u (a int, b uuid, PRIMARY KEY (a, b))");
+  ok("INSERT INTO ks.u (a, b) VALUES (0, now())");
+  EXPECT_EQ(row_count("SELECT * FROM ks.u WHERE a = 0 AND b < now()"), 1u);
+  ok("CREATE TABLE ks.d (a int, b timestamp, c bigint, d varint, PRIMARY KEY (a, b, c, d))");
+  ok("INSERT INTO ks.d (a, b, c, d) VALUES (0, toUnixTimestamp(now()), toTimestamp(now()), "
+     "toTimestamp(now()))");
+  ok("INSERT INTO ks.d (a, b, c, d) VALUES (1, unixTimestampOf(now()), dateOf(now()), "
+     "dateOf(now()))");
+  EXPECT_EQ(row_count("SELECT * FROM ks.d WHERE a = 1 AND b <= toUnixTimestamp(now())"), 1u);
+  ok("INSERT INTO ks.d (a, b, c, d) VALUES (2, toTimestamp(50554d6e-29bb-11e5-b345-feff819cdc9f), "
+     "toUnixTimestamp(toDate(50554d6e-29bb-11e5-b345-feff819cdc9f)), 0)");
+  auto r = query("SELECT b, c FROM ks.d WHERE a = 2");
+  ASSERT_TRUE(std::holds_alternative<ResultMessage>(r));
+  const auto& row = std::get<ResultMessage>(r).rows.at(0);
+  auto be64 = [](int64_t v) {
+    Bytes out;
+    for (int i = 7; i >= 0; --i)
+      out.push_back(static_cast<char>(static_cast<uint64_t>(v) >> (8 * i)));
+    return out;
+  };
+  EXPECT_EQ(*row[0], be64(1436832018805));                // 2015-07-14 00:00:18.805
+  EXPECT_EQ(*row[1], be64(int64_t{16630} * 86'400'000));  // that day at midnight
+  ok("CREATE TABLE ks.t (k int PRIMARY KEY, u timeuuid)");
+  expect_refused({
+      {"INSERT INTO ks.t (k, u) VALUES (1, uuid())",
+       "Type error: cannot assign result of function uuid (type uuid) to u (type timeuuid)"},
+  });
+}
+
 // Collection elements, null and unset values, as Cassandra's CollectionsTest expects.
 TEST_F(ProcessorTest, CollectionElementsNullAndUnsetAsCassandra) {
   ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
