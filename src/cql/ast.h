@@ -178,6 +178,8 @@ struct DropTableStatement {
   std::string keyspace;
   std::string name;
   bool if_exists = false;
+  // DROP TYPE: user-defined types cannot be created yet, so none exists to drop.
+  bool is_type = false;
 };
 
 struct TruncateStatement {

@@ -4741,6 +4741,12 @@ Result<ResultMessage> StatementRunner::ddl(const Statement& statement) {
           "No keyspace has been specified. USE a keyspace, or explicitly specify "
           "keyspace.tablename");
     if (is_local_system_keyspace(ks)) return not_user_modifiable(ks);
+    if (s->is_type) {
+      // No user-defined type can exist yet (CREATE TYPE is not supported yet).
+      if (s->if_exists) return ResultMessage{};
+      if (!schema_->keyspace(ks)) return invalid("Keyspace '" + ks + "' doesn't exist");
+      return invalid("Type '" + ks + "." + s->name + "' doesn't exist");
+    }
     Status st = schemas.drop_table(ks, s->name);
     if (st.code() == StatusCode::kNotFound) {
       if (s->if_exists) return ResultMessage{};

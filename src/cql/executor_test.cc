@@ -1135,6 +1135,16 @@ TEST_F(ProcessorTest, SystemKeyspacesAreNotUserModifiable) {
   EXPECT_TRUE(std::holds_alternative<ResultMessage>(query("SELECT key FROM system.local")));
 }
 
+// TypeTest: no user-defined type can exist yet, so DROP TYPE says the type (or its keyspace)
+// does not exist, and IF EXISTS does nothing.
+TEST_F(ProcessorTest, DropTypeOfNoType) {
+  ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+  expect_refused({{"DROP TYPE ks.nope", "Type 'ks.nope' doesn't exist"},
+                  {"DROP TYPE nokeyspace.nope", "Keyspace 'nokeyspace' doesn't exist"}});
+  ok("DROP TYPE IF EXISTS ks.nope");
+  ok("DROP TYPE IF EXISTS nokeyspace.nope");
+}
+
 TEST_F(ProcessorTest, GroupBySkipsColumnsRestrictedByEquality) {
   ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
   ok("CREATE TABLE ks.g (a int, b int, c int, d int, e int, PRIMARY KEY (a, b, c, d))");

@@ -446,9 +446,16 @@ class Parser {
         RINGDB_RETURN_IF_ERROR(qualified_name(&s.keyspace, &s.name));
         return Statement(s);
       }
-      if (is_keyword("index") || is_keyword("type") || is_keyword("function") ||
-          is_keyword("aggregate") || is_keyword("materialized") || is_keyword("trigger") ||
-          is_keyword("role") || is_keyword("user")) {
+      if (accept_keyword("type")) {
+        DropTableStatement s;
+        s.is_type = true;
+        RINGDB_RETURN_IF_ERROR(if_exists(&s.if_exists));
+        RINGDB_RETURN_IF_ERROR(qualified_name(&s.keyspace, &s.name));
+        return Statement(s);
+      }
+      if (is_keyword("index") || is_keyword("function") || is_keyword("aggregate") ||
+          is_keyword("materialized") || is_keyword("trigger") || is_keyword("role") ||
+          is_keyword("user")) {
         return Status::not_supported("DROP " + lower(peek().text) + " is not supported yet");
       }
       return unexpected("KEYSPACE or TABLE");
