@@ -60,6 +60,13 @@ class ProcessorTest : public ::testing::Test {
     rows_seen_ += a.rows.size();
   }
   static std::optional<Bytes> int32(int32_t v) { return storage::testing::int32_value(v); }
+  // A big-endian 64-bit value, as bigint and timestamp values are serialized.
+  static Bytes be64(int64_t v) {
+    Bytes out;
+    for (int i = 7; i >= 0; --i)
+      out.push_back(static_cast<char>(static_cast<uint64_t>(v) >> (8 * i)));
+    return out;
+  }
   // Each statement is refused with exactly that message.
   void expect_refused(const std::vector<std::pair<std::string, std::string>>& cases) {
     for (const auto& [cql, message] : cases) {
@@ -789,12 +796,6 @@ TEST_F(ProcessorTest, AggregatesInsideFunctionsAggregate) {
     EXPECT_EQ(rows.size(), 1u) << cql;
     return rows.empty() ? std::nullopt : rows[0][0];
   };
-  auto be64 = [](int64_t v) {
-    Bytes out;
-    for (int i = 7; i >= 0; --i)
-      out.push_back(static_cast<char>(static_cast<uint64_t>(v) >> (8 * i)));
-    return out;
-  };
   EXPECT_EQ(one("SELECT toUnixTimestamp(max(b)) FROM ks.a"), be64(3000));
   EXPECT_EQ(one("SELECT toUnixTimestamp(min(b)), a FROM ks.a"), be64(1000));
   EXPECT_EQ(one("SELECT blobAsBigint(bigintAsBlob(count(*))) FROM ks.a"), be64(3));
@@ -1320,7 +1321,6 @@ TEST_F(ProcessorTest, CastsAreCassandrasCasts) {
     for (int i = width - 1; i >= 0; --i) out.push_back(static_cast<char>(v >> (8 * i)));
     return out;
   };
-  auto be64 = [&](int64_t v) { return be(static_cast<uint64_t>(v), 8); };
   auto be32 = [&](int32_t v) { return be(static_cast<uint32_t>(v), 4); };
   ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
   ok("CREATE TABLE ks.tm (k int PRIMARY KEY, u timeuuid, ts timestamp, d date, e int)");
@@ -1395,12 +1395,6 @@ TEST_F(ProcessorTest, FunctionResultsAssignAsCassandra) {
   auto r = query("SELECT b, c FROM ks.d WHERE a = 2");
   ASSERT_TRUE(std::holds_alternative<ResultMessage>(r));
   const auto& row = std::get<ResultMessage>(r).rows.at(0);
-  auto be64 = [](int64_t v) {
-    Bytes out;
-    for (int i = 7; i >= 0; --i)
-      out.push_back(static_cast<char>(static_cast<uint64_t>(v) >> (8 * i)));
-    return out;
-  };
   EXPECT_EQ(*row[0], be64(1436832018805));                // 2015-07-14 00:00:18.805
   EXPECT_EQ(*row[1], be64(int64_t{16630} * 86'400'000));  // that day at midnight
   ok("CREATE TABLE ks.t (k int PRIMARY KEY, u timeuuid)");
