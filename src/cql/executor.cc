@@ -574,6 +574,10 @@ struct KeyPlan {
   // columns has its value bounds swapped.
   std::optional<storage::ClusteringBound> slice_start;
   std::optional<storage::ClusteringBound> slice_end;
+  // A DELETE's multi-column slice over ASC and DESC columns: not one range in clustering order
+  // but these ranges (in clustering order, relative to the prefix as slice_start/slice_end are).
+  std::vector<std::pair<storage::ClusteringBound, storage::ClusteringBound>> slice_ranges;
+  bool mixed_slice = false;  // slice_ranges holds the slice (possibly no range at all)
   std::optional<TokenRange> token;
   std::vector<Filter> filters;
   bool needs_filtering = false;
@@ -591,7 +595,7 @@ struct KeyPlan {
     return Status::invalid_argument("Non PRIMARY KEY columns found in where clause: " + names);
   }
 
-  bool has_slice() const { return slice_start.has_value() || slice_end.has_value(); }
+  bool has_slice() const { return slice_start.has_value() || slice_end.has_value() || mixed_slice; }
   // Every clustering column restricted to one value each (possibly several combinations).
   bool selects_rows(size_t clustering_columns) const {
     return clustering_prefix_length == clustering_columns && !has_slice();
@@ -608,6 +612,80 @@ struct KeyPlan {
     return {extend(slice_start), extend(slice_end)};
   }
 };
+
+// One side of a multi-column slice: (c1, ..., cn) > or >= (v1, ..., vn), in value order.
+struct TupleBound {
+  std::vector<Bytes> values;
+  bool inclusive = false;
+};
+
+// A multi-column slice over clustering columns of mixed ASC/DESC order, starting at clustering
+// column `first`, as the ranges of clustering order it is made of. In value order,
+// (c1..cn) > (v1..vn) holds when, for some i, c1..c(i-1) equal v1..v(i-1) and ci > vi; each such
+// term is one range under the prefix v1..v(i-1), at the start or the end of it as ci is DESC or
+// ASC (plus the point v1..vn itself when inclusive). With both bounds, the ranges are the
+// non-empty intersections of a lower term and an upper term. Bounds are relative to `first`.
+Result<std::vector<std::pair<storage::ClusteringBound, storage::ClusteringBound>>>
+mixed_order_ranges(const TableMetadata& table, size_t first, const std::optional<TupleBound>& lower,
+                   const std::optional<TupleBound>& upper) {
+  using Bound = storage::ClusteringBound;
+  using Range = std::pair<Bound, Bound>;
+  const auto ck = table.clustering();
+  // The clustering columns from `first` on, to encode the bounds for comparison.
+  storage::TableDescriptor columns;
+  for (size_t i = first; i < ck.size(); ++i)
+    columns.clustering.push_back({ck[i]->type.to_storage(), ck[i]->descending});
+  auto terms = [&](const TupleBound& b, bool is_lower) {
+    std::vector<Range> out;
+    for (size_t i = 0; i < b.values.size(); ++i) {
+      std::vector<Bytes> prefix(b.values.begin(), b.values.begin() + static_cast<long>(i));
+      std::vector<Bytes> at = prefix;
+      at.push_back(b.values[i]);
+      // Values past v(i) in value order lie after it in clustering order on an ASC column.
+      const bool after = is_lower != ck[first + i]->descending;
+      if (after) {
+        out.push_back({Bound{at, false}, Bound{prefix, true}});
+      } else {
+        out.push_back({Bound{prefix, true}, Bound{at, false}});
+      }
+    }
+    if (b.inclusive) out.push_back({Bound{b.values, true}, Bound{b.values, true}});
+    return out;
+  };
+  // A bound's position among encoded clusterings: starts at their first key (or after their
+  // prefix when exclusive), ends after their prefix (or before it when exclusive); nullopt is
+  // past everything.
+  auto position = [&](const Bound& b, bool is_start) -> Result<std::optional<Bytes>> {
+    Bytes enc;
+    RINGDB_RETURN_IF_ERROR(storage::encode_clustering(columns, b.prefix, &enc));
+    if (is_start == b.inclusive) return std::optional<Bytes>(enc);
+    return storage::prefix_successor(enc);
+  };
+  auto before = [](const std::optional<Bytes>& x, const std::optional<Bytes>& y) {
+    return x && (!y || *x < *y);
+  };
+  std::vector<Range> lowers, uppers;
+  if (lower) lowers = terms(*lower, true);
+  if (upper) uppers = terms(*upper, false);
+  if (!lower) return uppers;
+  if (!upper) return lowers;
+  std::vector<Range> out;
+  for (const auto& l : lowers) {
+    for (const auto& u : uppers) {
+      RINGDB_ASSIGN_OR_RETURN(auto l_start, position(l.first, true));
+      RINGDB_ASSIGN_OR_RETURN(auto u_start, position(u.first, true));
+      RINGDB_ASSIGN_OR_RETURN(auto l_end, position(l.second, false));
+      RINGDB_ASSIGN_OR_RETURN(auto u_end, position(u.second, false));
+      const bool lower_start = before(u_start, l_start);  // the later start wins
+      const bool lower_end = before(l_end, u_end);        // the earlier end wins
+      const auto& start = lower_start ? l_start : u_start;
+      const auto& end = lower_end ? l_end : u_end;
+      if (!before(start, end)) continue;  // empty
+      out.push_back({lower_start ? l.first : u.first, lower_end ? l.second : u.second});
+    }
+  }
+  return out;
+}
 
 // Every combination of one tuple from each group, concatenated: for groups sorted in clustering
 // order and taken in column order, the combinations are in clustering order too.
@@ -1528,11 +1606,18 @@ Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
       if (sl.lower) plan.slice_start = make(*sl.lower);
       if (sl.upper) plan.slice_end = make(*sl.upper);
     } else {
-      // A tuple slice over ASC and DESC columns is not one range in clustering order: read the
-      // range of its first column and check each row against the tuples.
-      if (use == WhereUse::kDelete)
-        return Status::not_supported(
-            "DELETE with a multi-column slice over mixed ASC/DESC columns is not supported yet");
+      // A tuple slice over ASC and DESC columns is not one range in clustering order. A DELETE
+      // takes it as the ranges it is made of; a SELECT reads the range of its first column and
+      // checks each row against the tuples.
+      if (use == WhereUse::kDelete) {
+        auto bound = [](const std::optional<SliceBound>& b) {
+          return b ? std::optional<TupleBound>(TupleBound{b->values, b->inclusive}) : std::nullopt;
+        };
+        RINGDB_ASSIGN_OR_RETURN(plan.slice_ranges,
+                                mixed_order_ranges(table, first, bound(sl.lower), bound(sl.upper)));
+        plan.mixed_slice = true;
+        continue;
+      }
       auto first_column = [&](const SliceBound& b) {
         return storage::ClusteringBound{{b.values[0]}, b.inclusive || b.values.size() > 1};
       };
@@ -2415,6 +2500,15 @@ Status StatementRunner::delete_mutations(const DeleteStatement& s, std::optional
     } else {
       // A range under each prefix: the slice, or the whole prefix.
       for (const auto& p : prefixes) {
+        if (plan.mixed_slice) {
+          for (const auto& [start, end] : plan.slice_ranges) {
+            storage::ClusteringBound s_bound{p, start.inclusive}, e_bound{p, end.inclusive};
+            s_bound.prefix.insert(s_bound.prefix.end(), start.prefix.begin(), start.prefix.end());
+            e_bound.prefix.insert(e_bound.prefix.end(), end.prefix.begin(), end.prefix.end());
+            m.range_deletions.push_back({std::move(s_bound), std::move(e_bound), ts});
+          }
+          continue;
+        }
         auto [start, end] = plan.bounds_under(p);
         m.range_deletions.push_back({std::move(start), std::move(end), ts});
       }
