@@ -314,6 +314,11 @@ class DriverTest(unittest.TestCase):
         mixed = s.prepare("SELECT c1, c2 FROM mixed WHERE p = 0 AND (c1, c2) >= ? AND (c1, c2) < ?")
         rows = s.execute(mixed, ((2, 3), (4, 5)))
         self.assertEqual([(r.c1, r.c2) for r in rows], [(4, 4), (3, 4), (2, 3), (2, 4)])
+        # DELETE takes the same slice as the ranges it is made of.
+        s.execute(s.prepare("DELETE FROM mixed WHERE p = 0 AND (c1, c2) >= ? AND (c1, c2) < ?"),
+                  ((2, 3), (4, 5)))
+        rows = self.q("SELECT c1, c2 FROM mixed WHERE p = 0")
+        self.assertEqual([(r.c1, r.c2) for r in rows], [(4, 5), (4, 6)])
         # Cassandra's refusals, with its messages.
         with self.assertRaisesRegex(InvalidRequest, 'PRIMARY KEY column "c2" cannot be restricted as '
                                     'preceding column "c1" is not restricted'):
