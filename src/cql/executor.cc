@@ -145,6 +145,84 @@ bool value_compatible(const CqlType& to, const CqlType& from) {
   }
 }
 
+std::string term_text(const Term& t);
+
+// One signature of a native function of one argument.
+struct Signature {
+  ValueKind param;
+  ValueKind result;
+};
+
+// The signatures of the native functions whose argument's type picks the overload, in the order
+// Cassandra registers them (its errors list them in that order). Empty for other functions.
+std::vector<Signature> native_signatures(const std::string& f) {
+  using K = ValueKind;
+  if (f == "dateof") return {{K::kTimeuuid, K::kTimestamp}};
+  if (f == "unixtimestampof") return {{K::kTimeuuid, K::kBigint}};
+  if (f == "todate") return {{K::kTimeuuid, K::kDate}, {K::kTimestamp, K::kDate}};
+  if (f == "totimestamp") return {{K::kTimeuuid, K::kTimestamp}, {K::kDate, K::kTimestamp}};
+  if (f == "tounixtimestamp")
+    return {{K::kTimeuuid, K::kBigint}, {K::kTimestamp, K::kBigint}, {K::kDate, K::kBigint}};
+  if (f == "sum" || f == "avg") {
+    return {{K::kTinyint, K::kTinyint}, {K::kSmallint, K::kSmallint}, {K::kInt, K::kInt},
+            {K::kBigint, K::kBigint},   {K::kFloat, K::kFloat},       {K::kDouble, K::kDouble},
+            {K::kDecimal, K::kDecimal}, {K::kVarint, K::kVarint},     {K::kCounter, K::kBigint}};
+  }
+  constexpr size_t kSuffix = 6;  // "asblob", "blobas"
+  if (f.size() > kSuffix && f.compare(f.size() - kSuffix, kSuffix, "asblob") == 0) {
+    auto t = CqlType::parse(f.substr(0, f.size() - kSuffix));
+    if (t.is_ok() && t->params.empty() && t->kind != K::kBlob) return {{t->kind, K::kBlob}};
+  }
+  if (f.size() > kSuffix && f.rfind("blobas", 0) == 0) {
+    auto t = CqlType::parse(f.substr(kSuffix));
+    if (t.is_ok() && t->params.empty() && t->kind != K::kBlob) return {{K::kBlob, t->kind}};
+  }
+  return {};
+}
+
+std::string signature_text(const std::string& f, const Signature& sig) {
+  return "system." + f + " : (" + CqlType::of(sig.param).to_cql() + ") -> " +
+         CqlType::of(sig.result).to_cql();
+}
+
+// Cassandra's choice among `signatures` for a call with arguments of `types` (written `texts`):
+// an exact match, else the one signature whose parameter reads the argument as it is.
+Result<ValueKind> resolve_call(const std::string& f, const std::vector<Signature>& signatures,
+                               const std::vector<CqlType>& types,
+                               const std::vector<std::string>& texts) {
+  auto listed = [&](const std::vector<Signature>& sigs) {
+    std::string out;
+    for (const auto& sig : sigs) out += (out.empty() ? "" : ", ") + signature_text(f, sig);
+    return out;
+  };
+  if (signatures.size() == 1 && types.size() != 1) {
+    return invalid("Invalid number of arguments in call to function system." + f +
+                   ": 1 required but " + std::to_string(types.size()) + " provided");
+  }
+  std::vector<Signature> weak;
+  if (types.size() == 1) {
+    for (const auto& sig : signatures) {
+      const CqlType param = CqlType::of(sig.param);
+      if (param.to_cql() == types[0].to_cql()) return sig.result;
+      if (value_compatible(param, types[0])) weak.push_back(sig);
+    }
+  }
+  if (weak.size() == 1) return weak[0].result;
+  if (weak.size() > 1) {
+    return invalid("Ambiguous call to function " + f +
+                   " (can be matched by following signatures: " + listed(weak) +
+                   "): use type casts to disambiguate");
+  }
+  if (signatures.size() == 1) {
+    return invalid("Type error: " + texts[0] +
+                   " cannot be passed as argument 0 of function system." + f + " of type " +
+                   CqlType::of(signatures[0].param).to_cql());
+  }
+  return invalid(
+      "Invalid call to function " + f +
+      ", none of its type signatures match (known type signatures: " + listed(signatures) + ")");
+}
+
 // The type a term's value has on its own: a function's result, or a uuid literal (a timeuuid for
 // the time functions); none for strings, numbers and markers, which take their receiver's type.
 std::optional<ValueKind> natural_kind(const Term& t) {
@@ -408,19 +486,14 @@ class Binder {
         return invalid("Ambiguous call to function system." + f +
                        ": its argument's type is unknown, use a function of a known type");
       }
-      const bool takes =
-          *arg == ValueKind::kTimeuuid ||
-          (*arg == ValueKind::kDate && (f == "totimestamp" || f == "tounixtimestamp")) ||
-          (*arg == ValueKind::kTimestamp && (f == "todate" || f == "tounixtimestamp"));
-      if (!takes) {
-        return invalid("Type error: " + f + "() does not take an argument of type " +
-                       CqlType::of(*arg).to_cql());
-      }
+      RINGDB_RETURN_IF_ERROR(resolve_call(f, native_signatures(f), {CqlType::of(*arg)},
+                                          std::vector<std::string>{term_text(term.elements[0])})
+                                 .status());
       RINGDB_ASSIGN_OR_RETURN(Bytes v, bind_required(term.elements[0], CqlType::of(*arg), arg0));
       int64_t millis = 0;
       if (*arg == ValueKind::kTimeuuid) {
         millis = uuid_v1_unix_millis(v);
-      } else if (*arg == ValueKind::kTimestamp) {
+      } else if (*arg == ValueKind::kTimestamp || *arg == ValueKind::kBigint) {
         millis = load_signed(v);
       } else {
         millis =
@@ -3153,18 +3226,22 @@ class Selection {
         const std::string& f = s.name;
         if (f == "token") return CqlType::of(ValueKind::kBigint);
         if (f == "count") return CqlType::of(ValueKind::kBigint);
-        if (f == "min" || f == "max" || f == "sum" || f == "avg") {
+        const std::vector<Signature> signatures = native_signatures(f);
+        if (!signatures.empty()) {
+          std::vector<CqlType> types;
+          std::vector<std::string> texts;
+          for (const auto& arg : s.args) {
+            RINGDB_ASSIGN_OR_RETURN(CqlType t, type_of(arg));
+            types.push_back(std::move(t));
+            texts.push_back(display_name(arg));
+          }
+          RINGDB_ASSIGN_OR_RETURN(ValueKind result, resolve_call(f, signatures, types, texts));
+          return CqlType::of(result);
+        }
+        if (f == "min" || f == "max") {
           if (s.args.size() != 1)
             return invalid("Invalid number of arguments in call to function " + f);
-          RINGDB_ASSIGN_OR_RETURN(CqlType t, type_of(s.args[0]));
-          if ((f == "sum" || f == "avg") && t.kind != ValueKind::kInt &&
-              t.kind != ValueKind::kBigint && t.kind != ValueKind::kSmallint &&
-              t.kind != ValueKind::kTinyint && t.kind != ValueKind::kFloat &&
-              t.kind != ValueKind::kDouble && t.kind != ValueKind::kCounter &&
-              t.kind != ValueKind::kDecimal && t.kind != ValueKind::kVarint) {
-            return invalid("Invalid call to function " + f + ": argument of type " + t.to_cql());
-          }
-          return t.kind == ValueKind::kCounter ? CqlType::of(ValueKind::kBigint) : t;
+          return type_of(s.args[0]);
         }
         if (f == "now" || f == "currenttimeuuid") return CqlType::of(ValueKind::kTimeuuid);
         if (f == "currenttime") return CqlType::of(ValueKind::kTime);
@@ -3179,17 +3256,8 @@ class Selection {
           return CqlType::of(ValueKind::kText);
         }
         if (f == "uuid") return CqlType::of(ValueKind::kUuid);
-        if (f == "currenttimestamp" || f == "totimestamp" || f == "dateof")
-          return CqlType::of(ValueKind::kTimestamp);
-        if (f == "currentdate" || f == "todate") return CqlType::of(ValueKind::kDate);
-        if (f == "tounixtimestamp" || f == "unixtimestampof")
-          return CqlType::of(ValueKind::kBigint);
-        if (f.size() > 6 && f.substr(f.size() - 6) == "asblob")
-          return CqlType::of(ValueKind::kBlob);
-        if (f.size() > 6 && f.rfind("blobas", 0) == 0) {
-          auto t = CqlType::parse(f.substr(6));
-          if (t.is_ok()) return *t;
-        }
+        if (f == "currenttimestamp") return CqlType::of(ValueKind::kTimestamp);
+        if (f == "currentdate") return CqlType::of(ValueKind::kDate);
         return invalid("Unknown function '" + f + "'");
       }
       case Selector::Kind::kTerm: {
@@ -3279,7 +3347,7 @@ class Selection {
     int64_t millis;
     if (arg.kind == ValueKind::kTimeuuid)
       millis = uuid_v1_unix_millis(*v);
-    else if (arg.kind == ValueKind::kTimestamp)
+    else if (arg.kind == ValueKind::kTimestamp || arg.kind == ValueKind::kBigint)
       millis = load_signed(*v);
     else if (arg.kind == ValueKind::kDate)
       millis = (static_cast<int64_t>(static_cast<uint32_t>(load_signed(*v))) - (int64_t{1} << 31)) *

@@ -61,6 +61,12 @@ class ProcessorTest : public ::testing::Test {
   }
   static std::optional<Bytes> int32(int32_t v) { return storage::testing::int32_value(v); }
   // A big-endian 64-bit value, as bigint and timestamp values are serialized.
+  static Bytes be32(int32_t v) {
+    Bytes out;
+    for (int i = 3; i >= 0; --i)
+      out.push_back(static_cast<char>(static_cast<uint32_t>(v) >> (8 * i)));
+    return out;
+  }
   static Bytes be64(int64_t v) {
     Bytes out;
     for (int i = 7; i >= 0; --i)
@@ -1316,12 +1322,6 @@ TEST_F(ProcessorTest, FromJsonReadsValuesAsCassandra) {
 }
 
 TEST_F(ProcessorTest, CastsAreCassandrasCasts) {
-  auto be = [](uint64_t v, int width) {
-    Bytes out;
-    for (int i = width - 1; i >= 0; --i) out.push_back(static_cast<char>(v >> (8 * i)));
-    return out;
-  };
-  auto be32 = [&](int32_t v) { return be(static_cast<uint32_t>(v), 4); };
   ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
   ok("CREATE TABLE ks.tm (k int PRIMARY KEY, u timeuuid, ts timestamp, d date, e int)");
   ok("INSERT INTO ks.tm (k, u, ts, d, e) VALUES (1, 50554d6e-29bb-11e5-b345-feff819cdc9f, "
@@ -1402,6 +1402,73 @@ TEST_F(ProcessorTest, FunctionResultsAssignAsCassandra) {
       {"INSERT INTO ks.t (k, u) VALUES (1, uuid())",
        "Type error: cannot assign result of function uuid (type uuid) to u (type timeuuid)"},
   });
+}
+
+// Function calls resolve as Cassandra's FunctionResolver: an argument of the parameter's type, or
+// of a type whose values the parameter reads as they are (a bigint as a timestamp, anything as a
+// blob); otherwise its errors, listing the signatures for overloaded functions. These were
+// accepted (intAsBlob(text) returned the text's bytes) or refused with other words.
+TEST_F(ProcessorTest, FunctionCallsResolveAsCassandra) {
+  ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+  ok("CREATE TABLE ks.f (k int PRIMARY KEY, a int, b bigint, t text, ts timestamp, d date)");
+  ok("INSERT INTO ks.f (k, a, b, t, ts, d) VALUES (1, 2, 1436832018805, 'x', 0, '1970-01-02')");
+  auto row = [&](const std::string& selection) {
+    auto r = query("SELECT " + selection + " FROM ks.f WHERE k = 1");
+    if (!std::holds_alternative<ResultMessage>(r)) {
+      ADD_FAILURE() << selection << ": " << std::get<CqlError>(r).message;
+      return std::vector<std::optional<Bytes>>();
+    }
+    return std::get<ResultMessage>(r).rows.at(0);
+  };
+  EXPECT_EQ(*row("blobAsInt(a)")[0], be32(2));  // a blob reads any value
+  EXPECT_EQ(*row("bigintAsBlob(ts)")[0], be64(0));
+  EXPECT_EQ(*row("varintAsBlob(a)")[0], be32(2));
+  EXPECT_EQ(*row("toUnixTimestamp(b)")[0], be64(1436832018805));  // a bigint read as a timestamp
+  EXPECT_EQ(*row("toDate(b)")[0], be32(static_cast<int32_t>(0x80000000u + 16630)));
+  EXPECT_EQ(*row("toTimestamp(d)")[0], be64(86'400'000));
+  EXPECT_EQ(*row("sum(a)")[0], be32(2));
+  const std::string sums =
+      "system.sum : (tinyint) -> tinyint, system.sum : (smallint) -> smallint, "
+      "system.sum : (int) -> int, system.sum : (bigint) -> bigint, system.sum : (float) -> float, "
+      "system.sum : (double) -> double, system.sum : (decimal) -> decimal, "
+      "system.sum : (varint) -> varint, system.sum : (counter) -> bigint";
+  expect_refused({
+      {"SELECT intAsBlob(t) FROM ks.f",
+       "Type error: t cannot be passed as argument 0 of function system.intasblob of type int"},
+      {"SELECT textAsBlob(a) FROM ks.f",
+       "Type error: a cannot be passed as argument 0 of function system.textasblob of type text"},
+      {"SELECT intAsBlob(a, a) FROM ks.f",
+       "Invalid number of arguments in call to function system.intasblob: 1 required but 2 "
+       "provided"},
+      {"SELECT fooAsBlob(a) FROM ks.f", "Unknown function 'fooasblob'"},
+      {"SELECT dateOf(ts) FROM ks.f",
+       "Type error: ts cannot be passed as argument 0 of function system.dateof of type timeuuid"},
+      {"SELECT toTimestamp(b) FROM ks.f",
+       "Invalid call to function totimestamp, none of its type signatures match (known type "
+       "signatures: system.totimestamp : (timeuuid) -> timestamp, system.totimestamp : (date) -> "
+       "timestamp)"},
+      {"SELECT toUnixTimestamp(a) FROM ks.f",
+       "Invalid call to function tounixtimestamp, none of its type signatures match (known type "
+       "signatures: system.tounixtimestamp : (timeuuid) -> bigint, system.tounixtimestamp : "
+       "(timestamp) -> bigint, system.tounixtimestamp : (date) -> bigint)"},
+      {"SELECT sum(t) FROM ks.f",
+       "Invalid call to function sum, none of its type signatures match (known type signatures: " +
+           sums + ")"},
+      {"SELECT sum(a, b) FROM ks.f",
+       "Invalid call to function sum, none of its type signatures match (known type signatures: " +
+           sums + ")"},
+      {"SELECT sum(ts) FROM ks.f",
+       "Ambiguous call to function sum (can be matched by following signatures: system.sum : "
+       "(bigint) -> bigint, system.sum : (varint) -> varint): use type casts to disambiguate"},
+      {"INSERT INTO ks.f (k, ts) VALUES (2, dateOf(toDate(now())))",
+       "Type error: todate(now()) cannot be passed as argument 0 of function system.dateof of type "
+       "timeuuid"},
+  });
+  // Refused on an empty table too: the call is resolved before any row is read.
+  ok("CREATE TABLE ks.e (k int PRIMARY KEY, t text)");
+  expect_refused({{"SELECT intAsBlob(t) FROM ks.e",
+                   "Type error: t cannot be passed as argument 0 of function system.intasblob of "
+                   "type int"}});
 }
 
 // A DELETE over a multi-column slice of mixed ASC/DESC columns removes exactly the rows a SELECT
