@@ -427,6 +427,16 @@ class DriverTest(unittest.TestCase):
         self.assertIn("Invalid STRING constant", str(e.exception))
         with self.assertRaises(InvalidRequest):
             s.execute("UPDATE errs USING TIMESTAMP 5 SET v = 1 WHERE k = 1 IF v = 2")
+        # Function calls resolve as Cassandra's: a text is not an int, a bigint reads as a timestamp.
+        s.execute("CREATE TABLE fcalls (k int PRIMARY KEY, t text, b bigint)")
+        s.execute("INSERT INTO fcalls (k, t, b) VALUES (1, 'x', 1436832018805)")
+        with self.assertRaisesRegex(InvalidRequest, "t cannot be passed as argument 0 of function system.intasblob"):
+            s.execute("SELECT intAsBlob(t) FROM fcalls")
+        with self.assertRaisesRegex(InvalidRequest, "none of its type signatures match"):
+            s.execute("SELECT sum(t) FROM fcalls")
+        row = s.execute("SELECT toUnixTimestamp(b) AS u, toDate(b) AS d FROM fcalls WHERE k = 1").one()
+        self.assertEqual(row.u, 1436832018805)
+        self.assertEqual(str(row.d), "2015-07-14")
 
     def test_lightweight_transactions(self):
         s = self.session
