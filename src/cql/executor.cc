@@ -1383,6 +1383,7 @@ Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
     return values;
   };
 
+  bool token_eq = false, token_start = false, token_end = false;
   for (const Relation& r : where) {
     if (r.is_token) {
       if (for_write) {
@@ -1391,13 +1392,46 @@ Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
       }
       std::vector<std::string> names;
       for (const auto* c : pk) names.push_back(c->name);
-      if (r.columns != names) {
-        return invalid("The token function arguments must be in the partition key order: " + [&] {
-          std::string s;
-          for (auto& n : names) s += (s.empty() ? "" : ", ") + n;
-          return s;
-        }());
+      std::string joined;
+      for (const auto& n : names) joined += (joined.empty() ? "" : ", ") + n;
+      if (r.columns != names) {  // Cassandra narrows the problem down, in this order
+        const std::set<std::string> given(r.columns.begin(), r.columns.end());
+        for (const auto& n : r.columns) {
+          if (table.column(n) == nullptr) return invalid("Undefined column name " + n);
+        }
+        for (const auto& n : names) {
+          if (given.count(n) == 0) {
+            return invalid(
+                "The token() function must be applied to all partition key components or none "
+                "of them");
+          }
+        }
+        if (given.size() != r.columns.size())
+          return invalid("The token() function contains duplicate partition key components");
+        if (given.size() != names.size())
+          return invalid("The token() function must contains only partition key components");
+        return invalid("The token function arguments must be in the partition key order: " +
+                       joined);
       }
+      // Merged as Cassandra merges token restrictions: one EQ alone, one bound of each side.
+      const bool eq = r.op == Relation::Op::kEq;
+      const bool start = r.op == Relation::Op::kGt || r.op == Relation::Op::kGe;
+      const bool end = r.op == Relation::Op::kLt || r.op == Relation::Op::kLe;
+      if (token_eq)
+        return invalid(joined +
+                       " cannot be restricted by more than one relation if it includes "
+                       "an Equal");
+      if ((token_start || token_end) && eq) {
+        return invalid("Columns \"" + joined +
+                       "\" cannot be restricted by both an equality and an inequality relation");
+      }
+      if (start && token_start)
+        return invalid("More than one restriction was found for the start bound on " + joined);
+      if (end && token_end)
+        return invalid("More than one restriction was found for the end bound on " + joined);
+      token_eq = token_eq || eq;
+      token_start = token_start || start;
+      token_end = token_end || end;
       int64_t t = 0;
       if (r.value.kind == Term::Kind::kFunction && r.value.text == "token") {
         // token(x, ...): the token of the partition key made of those values.

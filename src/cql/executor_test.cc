@@ -1471,6 +1471,45 @@ TEST_F(ProcessorTest, FunctionCallsResolveAsCassandra) {
                    "type int"}});
 }
 
+// Cases from Cassandra 4's SelectSingleColumnRelationTest and TokenRestriction: token() takes the
+// partition key in its order, and its relations merge as Cassandra merges them (an EQ alone, one
+// bound on each side). Two start bounds used to be intersected, an EQ and a slice too.
+TEST_F(ProcessorTest, TokenRestrictionsAreCheckedAsCassandraDoes) {
+  ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+  ok("CREATE TABLE ks.tk (a int, b text, c int, PRIMARY KEY ((a, b), c))");
+  for (const char* b : {"a", "b", "c"})
+    ok(std::string("INSERT INTO ks.tk (a, b, c) VALUES (0, '") + b + "', 1)");
+  // Murmur3 puts (0, 'c') first, then (0, 'b'), then (0, 'a').
+  EXPECT_EQ(row_count("SELECT * FROM ks.tk WHERE token(a, b) > token(0, 'c')"), 2u);
+  EXPECT_EQ(row_count("SELECT * FROM ks.tk WHERE token(a, b) >= token(0, 'c') AND "
+                      "token(a, b) < token(0, 'a')"),
+            2u);
+  EXPECT_EQ(row_count("SELECT * FROM ks.tk WHERE token(a, b) = token(0, 'b')"), 1u);
+  const std::string all_or_none =
+      "The token() function must be applied to all partition key components or none of them";
+  expect_refused({
+      {"SELECT * FROM ks.tk WHERE token(a) > token(0) AND token(b) > token('a')", all_or_none},
+      {"SELECT * FROM ks.tk WHERE token(a, a) > 0", all_or_none},
+      {"SELECT * FROM ks.tk WHERE token(b, a) > token(0, 'c')",
+       "The token function arguments must be in the partition key order: a, b"},
+      {"SELECT * FROM ks.tk WHERE token(a, b, c) > 0",
+       "The token() function must contains only partition key components"},
+      {"SELECT * FROM ks.tk WHERE token(a, b, b) > 0",
+       "The token() function contains duplicate partition key components"},
+      {"SELECT * FROM ks.tk WHERE token(a, x) > 0", "Undefined column name x"},
+      {"SELECT * FROM ks.tk WHERE token(a, b) > 0 AND token(a, b) >= 1",
+       "More than one restriction was found for the start bound on a, b"},
+      {"SELECT * FROM ks.tk WHERE token(a, b) < 0 AND token(a, b) <= 1",
+       "More than one restriction was found for the end bound on a, b"},
+      {"SELECT * FROM ks.tk WHERE token(a, b) = 0 AND token(a, b) > 1",
+       "a, b cannot be restricted by more than one relation if it includes an Equal"},
+      {"SELECT * FROM ks.tk WHERE token(a, b) = 0 AND token(a, b) = 0",
+       "a, b cannot be restricted by more than one relation if it includes an Equal"},
+      {"SELECT * FROM ks.tk WHERE token(a, b) < 0 AND token(a, b) = 1",
+       "Columns \"a, b\" cannot be restricted by both an equality and an inequality relation"},
+  });
+}
+
 // A DELETE over a multi-column slice of mixed ASC/DESC columns removes exactly the rows a SELECT
 // with the same slice reads (the ranges it is made of; it was "not supported yet"), and not a row
 // more: checked on a 3x3x3 grid for slices of every shape, each in its own partition.
