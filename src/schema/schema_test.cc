@@ -183,6 +183,34 @@ TEST(Values, JsonTimestampsAreCassandrasJsonDates) {
   EXPECT_EQ(format_json(*CqlType::parse("timestamp"), *epoch), "\"1970-01-01 00:00:00.000Z\"");
 }
 
+// Dates and times also take Cassandra's raw forms, as strings or integers: a date's day number
+// as sent (unsigned, the epoch at 2^31), a time's nanoseconds since midnight.
+TEST(Values, RawDatesAndTimesAsCassandra) {
+  EXPECT_EQ(literal("date", LiteralKind::kString, "2147483648"),
+            literal("date", LiteralKind::kString, "1970-01-01"));
+  EXPECT_EQ(literal("date", LiteralKind::kInteger, "2147483649"),
+            literal("date", LiteralKind::kString, "1970-01-02"));
+  EXPECT_EQ(literal("date", LiteralKind::kInteger, "0"), Bytes("\0\0\0\0", 4));
+  EXPECT_EQ(literal("date", LiteralKind::kInteger, "4294967295"), Bytes("\xff\xff\xff\xff", 4));
+  EXPECT_EQ(literal("time", LiteralKind::kString, "1000000000"),
+            literal("time", LiteralKind::kString, "00:00:01"));
+  EXPECT_EQ(literal("time", LiteralKind::kInteger, "1000000000"),
+            literal("time", LiteralKind::kString, "00:00:01"));
+  auto message = [](const char* type, LiteralKind kind, const char* text) {
+    return value_from_literal(*CqlType::parse(type), kind, text).status().message();
+  };
+  EXPECT_EQ(message("date", LiteralKind::kString, "-5"),
+            "Unable to make unsigned int (for date) from: '-5'");
+  EXPECT_EQ(message("date", LiteralKind::kInteger, "4294967296"),
+            "Unable to make unsigned int (for date) from: '4294967296'");
+  EXPECT_EQ(message("time", LiteralKind::kInteger, "86400000000000"),
+            "Unable to make long (for time) from: '86400000000000'");
+  EXPECT_EQ(message("time", LiteralKind::kString, "-1"),
+            "Unable to make long (for time) from: '-1'");
+  EXPECT_EQ(message("duration", LiteralKind::kInteger, "18000"),
+            "Unable to convert '18000' to a duration");
+}
+
 TEST(Values, RejectsMismatchesAndOverflow) {
   auto int_type = *CqlType::parse("int");
   EXPECT_EQ(value_from_literal(int_type, LiteralKind::kString, "1").status().message(),

@@ -13,6 +13,13 @@
 namespace ringdb::schema {
 namespace {
 
+// Cassandra's raw form of a date or time: an optional minus and digits (^-?\d+$).
+bool raw_digits(std::string_view text) {
+  if (!text.empty() && text[0] == '-') text.remove_prefix(1);
+  return !text.empty() &&
+         std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
 const char* literal_name(LiteralKind kind) {
   switch (kind) {
     case LiteralKind::kString:
@@ -799,7 +806,15 @@ Result<Bytes> value_from_literal(const CqlType& type, LiteralKind kind, std::str
       return fixed(static_cast<uint64_t>(*ms), 8);
     }
     case ValueKind::kDate: {
-      if (kind != LiteralKind::kString) return bad();
+      if (kind != LiteralKind::kString && kind != LiteralKind::kInteger) return bad();
+      if (raw_digits(text)) {  // the day number as sent, unsigned with the epoch at 2^31
+        auto raw = parse_int64(text);
+        if (!raw.is_ok() || *raw < 0 || *raw > int64_t{0xFFFFFFFF}) {
+          return Status::invalid_argument("Unable to make unsigned int (for date) from: '" +
+                                          std::string(text) + "'");
+        }
+        return fixed(static_cast<uint64_t>(*raw), 4);
+      }
       auto days = parse_date_days(text);
       if (!days.is_ok() || *days < -(int64_t{1} << 31) || *days >= (int64_t{1} << 31)) {
         return Status::invalid_argument("Unable to coerce '" + std::string(text) +
@@ -809,8 +824,15 @@ Result<Bytes> value_from_literal(const CqlType& type, LiteralKind kind, std::str
     }
     case ValueKind::kTime: {
       if (kind != LiteralKind::kString && kind != LiteralKind::kInteger) return bad();
-      Result<int64_t> nanos =
-          kind == LiteralKind::kInteger ? parse_int64(text) : parse_time_nanos(text);
+      if (raw_digits(text)) {  // nanoseconds since midnight
+        auto raw = parse_int64(text);
+        if (!raw.is_ok() || *raw < 0 || *raw >= 86'400'000'000'000) {
+          return Status::invalid_argument("Unable to make long (for time) from: '" +
+                                          std::string(text) + "'");
+        }
+        return fixed(static_cast<uint64_t>(*raw), 8);
+      }
+      Result<int64_t> nanos = parse_time_nanos(text);
       if (!nanos.is_ok() || *nanos < 0 || *nanos >= 86'400'000'000'000) {
         return Status::invalid_argument("Unable to coerce '" + std::string(text) +
                                         "' to a formatted time (long)");
@@ -826,7 +848,9 @@ Result<Bytes> value_from_literal(const CqlType& type, LiteralKind kind, std::str
       return Status::invalid_argument("Unable to make inet address from '" + s + "'");
     }
     case ValueKind::kDuration: {
-      if (kind != LiteralKind::kDuration && kind != LiteralKind::kString) return bad();
+      if (kind != LiteralKind::kDuration && kind != LiteralKind::kString &&
+          kind != LiteralKind::kInteger)
+        return bad();
       auto d = parse_duration(text);
       if (!d.is_ok())
         return Status::invalid_argument("Unable to convert '" + std::string(text) +
