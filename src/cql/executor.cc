@@ -223,6 +223,17 @@ Result<ValueKind> resolve_call(const std::string& f, const std::vector<Signature
       ", none of its type signatures match (known type signatures: " + listed(signatures) + ")");
 }
 
+// The type an untyped value in the selection takes as the argument of `call`: the parameter of
+// the function's one signature (Cassandra infers no other).
+std::optional<CqlType> selection_argument_type(const Selector& call, const Selector& arg) {
+  if (call.kind != Selector::Kind::kFunction || arg.kind != Selector::Kind::kTerm ||
+      !arg.cast_type.empty() || call.args.size() != 1)
+    return std::nullopt;
+  const std::vector<Signature> signatures = native_signatures(call.name);
+  if (signatures.size() != 1) return std::nullopt;
+  return CqlType::of(signatures[0].param);
+}
+
 // The type a term's value has on its own: a function's result, or a uuid literal (a timeuuid for
 // the time functions); none for strings, numbers and markers, which take their receiver's type.
 std::optional<ValueKind> natural_kind(const Term& t) {
@@ -3110,7 +3121,15 @@ class Selection {
     std::optional<Bytes> element, from, to;
   };
   Status bind_elements(const Selector& s) {
-    for (const auto& a : s.args) RINGDB_RETURN_IF_ERROR(bind_elements(a));
+    for (const auto& a : s.args) {
+      if (auto type = selection_argument_type(s, a); type && bind_) {
+        RINGDB_ASSIGN_OR_RETURN(Bound b, bind_(a.term, *type, "arg0(system." + s.name + ")"));
+        if (b.unset) return invalid("Invalid unset value in the selection");
+        term_values_[&a] = std::move(b.value);
+        continue;
+      }
+      RINGDB_RETURN_IF_ERROR(bind_elements(a));
+    }
     if (s.kind == Selector::Kind::kTerm && bind_ && !s.cast_type.empty()) {
       RINGDB_ASSIGN_OR_RETURN(CqlType type, CqlType::parse(s.cast_type));
       RINGDB_ASSIGN_OR_RETURN(Bound b, bind_(s.term, type, display_name(s)));
@@ -3261,12 +3280,20 @@ class Selection {
         if (f == "token") return CqlType::of(ValueKind::kBigint);
         if (f == "count") return CqlType::of(ValueKind::kBigint);
         const std::vector<Signature> signatures = native_signatures(f);
+        if (signatures.size() == 1 && s.args.size() != 1) {  // before the arguments' types
+          return invalid("Invalid number of arguments in call to function system." + f +
+                         ": 1 required but " + std::to_string(s.args.size()) + " provided");
+        }
         if (!signatures.empty()) {
           std::vector<CqlType> types;
           std::vector<std::string> texts;
           for (const auto& arg : s.args) {
-            RINGDB_ASSIGN_OR_RETURN(CqlType t, type_of(arg));
-            types.push_back(std::move(t));
+            if (auto type = selection_argument_type(s, arg)) {
+              types.push_back(*type);
+            } else {
+              RINGDB_ASSIGN_OR_RETURN(CqlType t, type_of(arg));
+              types.push_back(std::move(t));
+            }
             texts.push_back(display_name(arg));
           }
           RINGDB_ASSIGN_OR_RETURN(ValueKind result, resolve_call(f, signatures, types, texts));
@@ -3371,7 +3398,9 @@ class Selection {
     if (s.args.size() != 1) return invalid("Invalid number of arguments in call to function " + f);
     RINGDB_ASSIGN_OR_RETURN(auto v, eval(s.args[0], row));
     if (!v || v->empty()) return std::optional<Bytes>();
-    RINGDB_ASSIGN_OR_RETURN(CqlType arg, type_of(s.args[0]));
+    const std::optional<CqlType> inferred = selection_argument_type(s, s.args[0]);
+    RINGDB_ASSIGN_OR_RETURN(CqlType arg,
+                            inferred ? Result<CqlType>(*inferred) : type_of(s.args[0]));
     if (f.size() > 6 && f.rfind("blobas", 0) == 0) {
       RINGDB_ASSIGN_OR_RETURN(CqlType to, type_of(s));
       RINGDB_RETURN_IF_ERROR(blob_conversion_check(f, to, *v));
@@ -5170,7 +5199,12 @@ Status StatementRunner::describe_binds(std::vector<ColumnSpec>* specs,
     };
     for (const auto& sel : s->selectors) selection_markers(sel);
     std::function<void(const Selector&)> value_markers = [&](const Selector& sel) {
-      for (const auto& a : sel.args) value_markers(a);
+      for (const auto& a : sel.args) {
+        if (auto type = selection_argument_type(sel, a))
+          walk(a.term, *type, "arg0(system." + sel.name + ")");
+        else
+          value_markers(a);
+      }
       if (sel.kind != Selector::Kind::kTerm || sel.cast_type.empty()) return;
       if (auto type = CqlType::parse(sel.cast_type); type.is_ok())
         walk(sel.term, *type, "(" + sel.cast_type + ")" + term_text(sel.term));

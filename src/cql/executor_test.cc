@@ -1464,6 +1464,18 @@ TEST_F(ProcessorTest, FunctionCallsResolveAsCassandra) {
        "Type error: todate(now()) cannot be passed as argument 0 of function system.dateof of type "
        "timeuuid"},
   });
+  // A value without a type hint takes the parameter's type of a function with one signature.
+  EXPECT_EQ(*row("intAsBlob(7)")[0], be32(7));
+  EXPECT_EQ(*row("blobAsInt(0x00000007)")[0], be32(7));
+  expect_refused({
+      {"SELECT intAsBlob('x') FROM ks.f",
+       "Invalid STRING constant (x) for \"arg0(system.intasblob)\" of type int"},
+      {"SELECT intAsBlob(1, 2) FROM ks.f",
+       "Invalid number of arguments in call to function system.intasblob: 1 required but 2 "
+       "provided"},
+      {"SELECT toDate('2020-01-01') FROM ks.f",
+       "Cannot infer type for term '2020-01-01' in selection clause (try using a type hint)"},
+  });
   // Refused on an empty table too: the call is resolved before any row is read.
   ok("CREATE TABLE ks.e (k int PRIMARY KEY, t text)");
   expect_refused({{"SELECT intAsBlob(t) FROM ks.e",

@@ -437,6 +437,10 @@ class DriverTest(unittest.TestCase):
         row = s.execute("SELECT toUnixTimestamp(b) AS u, toDate(b) AS d FROM fcalls WHERE k = 1").one()
         self.assertEqual(row.u, 1436832018805)
         self.assertEqual(str(row.d), "2015-07-14")
+        # A marker as the argument of a function with one signature takes its parameter's type.
+        through = s.prepare("SELECT intAsBlob(?) AS b FROM fcalls WHERE k = 1")
+        self.assertEqual([m.name for m in through.column_metadata], ["arg0(system.intasblob)"])
+        self.assertEqual(s.execute(through, [7]).one().b, b"\x00\x00\x00\x07")
 
     def test_lightweight_transactions(self):
         s = self.session
