@@ -3401,12 +3401,13 @@ class Selection {
     const std::optional<CqlType> inferred = selection_argument_type(s, s.args[0]);
     RINGDB_ASSIGN_OR_RETURN(CqlType arg,
                             inferred ? Result<CqlType>(*inferred) : type_of(s.args[0]));
-    if (f.size() > 6 && f.rfind("blobas", 0) == 0) {
-      RINGDB_ASSIGN_OR_RETURN(CqlType to, type_of(s));
-      RINGDB_RETURN_IF_ERROR(blob_conversion_check(f, to, *v));
+    // The call was resolved when the selection was built; the bytes stay as they are.
+    const std::vector<Signature> signatures = native_signatures(f);
+    if (signatures.size() == 1 && signatures[0].param == ValueKind::kBlob) {  // blobAsX
+      RINGDB_RETURN_IF_ERROR(blob_conversion_check(f, CqlType::of(signatures[0].result), *v));
       return v;
     }
-    if (f.size() > 6 && f.substr(f.size() - 6) == "asblob") return v;
+    if (signatures.size() == 1 && signatures[0].result == ValueKind::kBlob) return v;  // xAsBlob
     int64_t millis;
     if (arg.kind == ValueKind::kTimeuuid)
       millis = uuid_v1_unix_millis(*v);
