@@ -3984,6 +3984,8 @@ Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
   RINGDB_RETURN_IF_ERROR(
       positive(s.per_partition_limit, "[per_partition_limit]", &per_partition_limit));
   if (s.distinct) per_partition_limit = 1;
+  // With GROUP BY, LIMIT and PER PARTITION LIMIT count groups (emit applies them), not rows.
+  const int64_t group_per_partition_limit = per_partition_limit;
   // GROUP BY: primary key columns in order, skipping only columns restricted by = (Cassandra 4).
   std::vector<size_t> group_columns;
   {
@@ -4015,6 +4017,7 @@ Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
       return invalid("Grouping on clustering columns is not allowed for SELECT DISTINCT queries");
   }
   const bool aggregate = selection.is_aggregate() || !group_columns.empty();
+  if (!group_columns.empty() && !s.distinct) per_partition_limit = INT64_MAX;
 
   ResultMessage result;
   result.kind = ResultMessage::Kind::kRows;
@@ -4033,6 +4036,15 @@ Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
   if (aggregate) selection.reset_group();
   std::vector<Materialized> to_sort;
   const bool sort_in_memory = !s.order_by.empty() && plan.partition_complete;
+  // Groups sorted in memory (ORDER BY over several partitions) are limited once sorted; the
+  // first row of each group gives the values they sort by.
+  const int64_t group_limit = sort_in_memory ? INT64_MAX : limit;
+  std::vector<Materialized> group_firsts;
+  std::vector<size_t> pk_index;
+  for (const auto* c : table->partition_key())
+    pk_index.push_back(static_cast<size_t>(c - table->columns.data()));
+  std::vector<std::optional<Bytes>> group_partition;  // the partition of the current group
+  int64_t groups_in_partition = 0;
 
   // Feeds one row through filters, grouping and projection. Returns false to stop.
   // Whether the last row given to emit passed the filters (PER PARTITION LIMIT counts those).
@@ -4047,11 +4059,26 @@ Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
       if (!group_columns.empty()) {
         std::vector<std::optional<Bytes>> key;
         for (size_t i : group_columns) key.push_back(m.values[i]);
-        if (group_key && *group_key != key) {
-          RINGDB_ASSIGN_OR_RETURN(RowValues row, selection.finish_group());
-          result.rows.push_back(std::move(row));
-          selection.reset_group();
-          if (static_cast<int64_t>(result.rows.size()) >= limit) return false;
+        if (!group_key || *group_key != key) {
+          std::vector<std::optional<Bytes>> partition;
+          for (size_t i : pk_index) partition.push_back(m.values[i]);
+          if (partition != group_partition) {
+            group_partition = std::move(partition);
+            groups_in_partition = 0;
+          }
+          // PER PARTITION LIMIT counts the partition's groups: rows of one more are skipped.
+          if (groups_in_partition >= group_per_partition_limit) {
+            row_passed = false;
+            return true;
+          }
+          ++groups_in_partition;
+          if (group_key) {
+            RINGDB_ASSIGN_OR_RETURN(RowValues row, selection.finish_group());
+            result.rows.push_back(std::move(row));
+            selection.reset_group();
+            if (static_cast<int64_t>(result.rows.size()) >= group_limit) return false;
+          }
+          if (sort_in_memory) group_firsts.push_back(m);
         }
         group_key = key;
       }
@@ -4258,22 +4285,22 @@ Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
     }
   }
 
-  if (sort_in_memory) {
-    std::vector<size_t> ck_index;
-    for (const auto* c : ck) ck_index.push_back(static_cast<size_t>(c - table->columns.data()));
-    std::stable_sort(to_sort.begin(), to_sort.end(),
-                     [&](const Materialized& a, const Materialized& b) {
-                       for (size_t i = 0; i < ck.size(); ++i) {
-                         const auto& x = a.values[ck_index[i]];
-                         const auto& y = b.values[ck_index[i]];
-                         // A partition's static-only row has no clustering values: they sort
-                         // as the smallest, as in Cassandra (first ASC, last DESC).
-                         if (!x && !y) continue;
-                         const int c = !x ? -1 : !y ? 1 : compare_values(ck[i]->type, *x, *y);
-                         if (c != 0) return ((c < 0) != ck[i]->descending) != reversed;
-                       }
-                       return false;
-                     });
+  std::vector<size_t> ck_index;
+  for (const auto* c : ck) ck_index.push_back(static_cast<size_t>(c - table->columns.data()));
+  auto clustering_order = [&](const Materialized& a, const Materialized& b) {
+    for (size_t i = 0; i < ck.size(); ++i) {
+      const auto& x = a.values[ck_index[i]];
+      const auto& y = b.values[ck_index[i]];
+      // A partition's static-only row has no clustering values: they sort as the smallest, as
+      // in Cassandra (first ASC, last DESC).
+      if (!x && !y) continue;
+      const int c = !x ? -1 : !y ? 1 : compare_values(ck[i]->type, *x, *y);
+      if (c != 0) return ((c < 0) != ck[i]->descending) != reversed;
+    }
+    return false;
+  };
+  if (sort_in_memory && !aggregate) {
+    std::stable_sort(to_sort.begin(), to_sort.end(), clustering_order);
     for (const auto& m : to_sort) {
       if (static_cast<int64_t>(result.rows.size()) >= limit) break;
       RINGDB_ASSIGN_OR_RETURN(RowValues row, selection.project(m));
@@ -4281,9 +4308,23 @@ Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
     }
   }
   if (aggregate && (group_columns.empty() || group_key) &&
-      static_cast<int64_t>(result.rows.size()) < limit) {
+      static_cast<int64_t>(result.rows.size()) < group_limit) {
     RINGDB_ASSIGN_OR_RETURN(RowValues row, selection.finish_group());
     result.rows.push_back(std::move(row));
+  }
+  if (sort_in_memory && aggregate && !group_columns.empty()) {
+    // Groups of several partitions, in the ORDER BY's order of their first rows.
+    std::vector<size_t> order(result.rows.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      return clustering_order(group_firsts[a], group_firsts[b]);
+    });
+    std::vector<RowValues> sorted;
+    for (size_t i : order) {
+      if (static_cast<int64_t>(sorted.size()) >= limit) break;
+      sorted.push_back(std::move(result.rows[i]));
+    }
+    result.rows = std::move(sorted);
   }
   return result;
 }

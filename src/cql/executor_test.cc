@@ -1179,6 +1179,46 @@ TEST_F(ProcessorTest, GroupBySkipsColumnsRestrictedByEquality) {
   expect_refused(refused);
 }
 
+// Cases from Cassandra 4's SelectGroupByTest: with GROUP BY, LIMIT and PER PARTITION LIMIT count
+// groups, not rows, and ORDER BY over several partitions orders the groups by their first rows.
+TEST_F(ProcessorTest, GroupByLimitsCountGroupsAsCassandra) {
+  ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+  ok("CREATE TABLE ks.g (a int, b int, c int, d int, e int, PRIMARY KEY (a, b, c, d))");
+  for (const char* row :
+       {"1, 2, 1, 3, 6", "1, 2, 2, 6, 12", "1, 3, 2, 12, 24", "1, 4, 2, 12, 24", "1, 4, 2, 6, 12",
+        "2, 2, 3, 3, 6", "2, 4, 3, 6, 12", "3, 3, 2, 12, 24", "4, 8, 2, 12, 24"})
+    ok(std::string("INSERT INTO ks.g (a, b, c, d, e) VALUES (") + row + ")");
+  ok("DELETE FROM ks.g WHERE a = 1 AND b = 3 AND c = 2 AND d = 12");
+  ok("DELETE FROM ks.g WHERE a = 3");
+  // Each row as a, b, then max(e) or c.
+  auto rows = [&](const std::string& cql) { return digit_rows(cql, 0, 3); };
+  using V = std::vector<std::string>;
+  // Token order of the partitions: 1, 2, 4.
+  EXPECT_EQ(rows("SELECT a, b, max(e) FROM ks.g GROUP BY a, b PER PARTITION LIMIT 1"),
+            (V{"1212", "226", "4824"}));
+  EXPECT_EQ(rows("SELECT a, b, max(e) FROM ks.g GROUP BY a PER PARTITION LIMIT 2"),
+            (V{"1224", "2212", "4824"}));
+  EXPECT_EQ(rows("SELECT a, b, max(e) FROM ks.g GROUP BY a, b PER PARTITION LIMIT 1 LIMIT 2"),
+            (V{"1212", "226"}));
+  EXPECT_EQ(rows("SELECT a, b, c FROM ks.g WHERE a = 1 GROUP BY a, b PER PARTITION LIMIT 2"),
+            (V{"121", "142"}));
+  EXPECT_EQ(rows("SELECT a, b, max(e) FROM ks.g WHERE a IN (1, 2, 4) GROUP BY a, b, c "
+                 "PER PARTITION LIMIT 2"),
+            (V{"126", "1212", "226", "2412", "4824"}));
+  // Reversed, the first row of group (1, 4, 2) is (1, 4, 2, 12, 24): max(e) of both rows.
+  EXPECT_EQ(rows("SELECT a, b, max(e) FROM ks.g WHERE a = 1 GROUP BY a, b, c "
+                 "ORDER BY b DESC, c DESC PER PARTITION LIMIT 1"),
+            (V{"1424"}));
+  EXPECT_EQ(rows("SELECT a, b, c FROM ks.g WHERE a IN (1, 2, 4) GROUP BY a, b "
+                 "ORDER BY b DESC, c DESC"),
+            (V{"482", "243", "142", "223", "122"}));
+  EXPECT_EQ(rows("SELECT a, b, c FROM ks.g WHERE a IN (1, 2, 4) GROUP BY a, b, c "
+                 "ORDER BY b DESC, c DESC LIMIT 3"),
+            (V{"482", "243", "142"}));
+  // DISTINCT still reads one row per partition.
+  EXPECT_EQ(row_count("SELECT DISTINCT a, count(a) FROM ks.g GROUP BY a"), 3u);
+}
+
 // CAST converts as Cassandra's cast functions do, and refuses the casts Cassandra has none for
 // when the statement is prepared, not row by row.
 // Cases from Cassandra 4's JsonTest: fromJson() reads each type as Cassandra reads it, and a
