@@ -391,6 +391,8 @@ class Binder {
       std::vector<std::optional<Bytes>> items;
       for (size_t i = 0; i < term.elements.size(); ++i) {
         RINGDB_ASSIGN_OR_RETURN(Bound b, bind(term.elements[i], type.params[i], receiver));
+        if (b.unset)
+          return invalid("Invalid unset value for tuple field number " + std::to_string(i));
         items.push_back(b.value);
       }
       return Bound{schema::serialize_tuple(items), false};
@@ -803,7 +805,7 @@ std::string term_text(const Term& t) {
   };
   switch (t.kind) {
     case Term::Kind::kNull:
-      return "null";
+      return "NULL";
     case Term::Kind::kBindMarker:
       return t.bind_name.empty() ? "?" : ":" + t.bind_name;
     case Term::Kind::kLiteral:
@@ -1453,10 +1455,12 @@ Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
         }
         std::vector<Bytes> parts;
         for (size_t i = 0; i < pk.size(); ++i) {
-          RINGDB_ASSIGN_OR_RETURN(
-              Bytes part, binder_.bind_required(r.value.elements[i], pk[i]->type,
-                                                "arg" + std::to_string(i) + "(system.token)"));
-          parts.push_back(std::move(part));
+          const std::string arg = "arg" + std::to_string(i) + "(system.token)";
+          RINGDB_ASSIGN_OR_RETURN(Bound part, binder_.bind(r.value.elements[i], pk[i]->type, arg));
+          if (part.unset)
+            return invalid("Invalid unset value for argument in call to function token");
+          if (!part.value) return invalid("Invalid null value for " + arg);
+          parts.push_back(std::move(*part.value));
         }
         t = murmur3_token(compose_partition_key(parts));
       } else {
@@ -1499,6 +1503,18 @@ Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
         for (const auto* c : cols) out += (out.empty() ? "" : ", ") + c->name;
         return "[" + out + "]";
       };
+      // A whole tuple (or IN list) bound at once is named as in the prepared metadata, "(a,b)";
+      // Cassandra's messages call it "tuple (a,b)" and "in(a,b)".
+      std::string joined;
+      for (const auto* c : cols) joined += (joined.empty() ? "(" : ",") + c->name;
+      joined += ")";
+      auto bind_tuple = [&](const Term& t, const CqlType& type, const std::string& receiver,
+                            const char* what) -> Result<Bytes> {
+        RINGDB_ASSIGN_OR_RETURN(Bound b, binder_.bind(t, type, receiver));
+        if (b.unset) return invalid("Invalid unset value for " + std::string(what) + receiver);
+        if (!b.value) return invalid("Invalid null value for " + std::string(what) + receiver);
+        return std::move(*b.value);
+      };
       // Cassandra names the null column of a single tuple, and all columns in an IN list.
       auto split_tuple = [&](const Bytes& v, bool one_of_several) -> Result<std::vector<Bytes>> {
         std::vector<Bytes> parts;
@@ -1523,15 +1539,14 @@ Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
         if (r.op == Relation::Op::kIn && r.value.kind == Term::Kind::kBindMarker) {
           // (a, b) IN ?: a list of tuples.
           RINGDB_ASSIGN_OR_RETURN(
-              Bytes list, binder_.bind_required(r.value, CqlType{ValueKind::kList, {tuple}, true},
-                                                "in(" + r.columns[0] + ", ...)"));
+              Bytes list,
+              bind_tuple(r.value, CqlType{ValueKind::kList, {tuple}, true}, "in" + joined, ""));
           RINGDB_RETURN_IF_ERROR(schema::split_collection(list, false, &bound));
         } else {
           std::vector<Term> terms =
               r.op == Relation::Op::kEq ? std::vector<Term>{r.value} : r.value.elements;
           for (const auto& t : terms) {
-            RINGDB_ASSIGN_OR_RETURN(Bytes v,
-                                    binder_.bind_required(t, tuple, "(" + r.columns[0] + ", ...)"));
+            RINGDB_ASSIGN_OR_RETURN(Bytes v, bind_tuple(t, tuple, joined, "tuple "));
             bound.push_back(std::move(v));
           }
         }
@@ -1545,8 +1560,7 @@ Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
         RINGDB_RETURN_IF_ERROR(add_eq_group(std::move(g)));
         continue;
       }
-      RINGDB_ASSIGN_OR_RETURN(Bytes v,
-                              binder_.bind_required(r.value, tuple, "(" + r.columns[0] + ", ...)"));
+      RINGDB_ASSIGN_OR_RETURN(Bytes v, bind_tuple(r.value, tuple, joined, "tuple "));
       if (r.op != Relation::Op::kGt && r.op != Relation::Op::kGe && r.op != Relation::Op::kLt &&
           r.op != Relation::Op::kLe)
         return invalid("Unsupported \"" + std::string(op_text(r.op)) +
@@ -3973,8 +3987,10 @@ Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
   int64_t limit = INT64_MAX, per_partition_limit = INT64_MAX;
   auto positive = [&](const std::optional<Term>& t, const char* what, int64_t* out) -> Status {
     if (!t) return Status::ok();
-    RINGDB_ASSIGN_OR_RETURN(Bytes v, binder_.bind_required(*t, CqlType::of(ValueKind::kInt), what));
-    *out = load_signed(v);
+    RINGDB_ASSIGN_OR_RETURN(Bound b, binder_.bind(*t, CqlType::of(ValueKind::kInt), what));
+    if (b.unset) return Status::ok();  // an unset limit is no limit, as in Cassandra
+    if (!b.value) return invalid("Invalid null value of limit");
+    *out = load_signed(*b.value);
     if (*out <= 0)
       return invalid(std::string(what == std::string("[limit]") ? "LIMIT" : "PER PARTITION LIMIT") +
                      " must be strictly positive");

@@ -64,7 +64,7 @@ class QueryProcessor {
  public:
   using Outcome = std::variant<ResultMessage, CqlError>;
   static constexpr size_t kPreparedStatementsMax = 10'000;
-  static constexpr size_t kInValuesMax = 1'000;          // IN lists × cartesian products
+  static constexpr size_t kInValuesMax = 100'000;        // IN lists × cartesian products
   static constexpr uint64_t kResultRowsMax = 1'000'000;  // rows one unpaged SELECT may read
 
   QueryProcessor(schema::SchemaManager& schemas, storage::Engine& engine, const Clock& clock,

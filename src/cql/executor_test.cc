@@ -410,7 +410,7 @@ TEST_F(ProcessorTest, ClusteringRestrictionsAreCheckedAsCassandraDoes) {
       {"SELECT * FROM ks.t1 WHERE a = 0 AND b IN (1) AND b > 1",
        "b cannot be restricted by more than one relation if it includes an Equal"},
       {"SELECT * FROM ks.t1 WHERE a = 0 AND b IS NOT NULL",
-       "Unsupported restriction: b IS NOT null"},
+       "Unsupported restriction: b IS NOT NULL"},
       {"SELECT * FROM ks.t1 WHERE a = 0 AND c LIKE 'x%' ALLOW FILTERING",
        "LIKE restriction is only supported on properly indexed columns. c LIKE 'x%' is not valid."},
       {"SELECT * FROM ks.t1 WHERE token(a) IN (1, 2)", "IN cannot be used with the token function"},
@@ -1177,6 +1177,68 @@ TEST_F(ProcessorTest, GroupBySkipsColumnsRestrictedByEquality) {
        "Grouping on clustering columns is not allowed for SELECT DISTINCT queries"},
   };
   expect_refused(refused);
+}
+
+// Cases from Cassandra 4's SelectSingleColumnRelationTest and SelectMultiColumnRelationTest:
+// unset values in relations are refused in Cassandra's words (a tuple's field by its number, a
+// whole tuple as "tuple (i,j)"), an unset LIMIT is no limit, and an IN may list 10,000 values.
+TEST_F(ProcessorTest, UnsetValuesInRelationsAsCassandra) {
+  ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+  ok("CREATE TABLE ks.t (k int, i int, j int, s text, PRIMARY KEY (k, i, j))");
+  ok("INSERT INTO ks.t (k, i, j) VALUES (1, 0, 0)");
+  ok("INSERT INTO ks.t (k, i, j) VALUES (2, 0, 0)");
+  // Values for the statement's markers: "u" unset, "n" null, digits an int.
+  auto values = [&](const std::string& spec) {
+    QueryOptions o;
+    for (char c : spec) {
+      o.values.push_back(c == 'u' || c == 'n' ? std::nullopt : std::optional<Bytes>(be32(c - '0')));
+      o.unset.push_back(c == 'u');
+    }
+    return o;
+  };
+  auto error_of = [&](const std::string& cql, const std::string& spec) {
+    auto answer = stack_.processor().execute(prepare(cql), values(spec), session_);
+    EXPECT_TRUE(std::holds_alternative<CqlError>(answer)) << cql;
+    return std::holds_alternative<CqlError>(answer) ? std::get<CqlError>(answer).message
+                                                    : std::string();
+  };
+  EXPECT_EQ(error_of("SELECT * FROM ks.t WHERE k = ?", "u"), "Invalid unset value for column k");
+  EXPECT_EQ(error_of("SELECT * FROM ks.t WHERE k IN (?, ?)", "1u"),
+            "Invalid unset value for column k");
+  EXPECT_EQ(error_of("SELECT * FROM ks.t WHERE k = 1 AND i > ?", "u"),
+            "Invalid unset value for column i");
+  EXPECT_EQ(error_of("SELECT * FROM ks.t WHERE (i, j) = (?, ?) ALLOW FILTERING", "u1"),
+            "Invalid unset value for tuple field number 0");
+  EXPECT_EQ(error_of("SELECT * FROM ks.t WHERE (i, j) IN ((?, ?)) ALLOW FILTERING", "u1"),
+            "Invalid unset value for tuple field number 0");
+  EXPECT_EQ(error_of("SELECT * FROM ks.t WHERE (i, j) > (1, ?) ALLOW FILTERING", "u"),
+            "Invalid unset value for tuple field number 1");
+  EXPECT_EQ(error_of("SELECT * FROM ks.t WHERE (i, j) = ? ALLOW FILTERING", "u"),
+            "Invalid unset value for tuple (i,j)");
+  EXPECT_EQ(error_of("SELECT * FROM ks.t WHERE i = ? AND (j) > ? ALLOW FILTERING", "1u"),
+            "Invalid unset value for tuple (j)");
+  EXPECT_EQ(error_of("SELECT * FROM ks.t WHERE (i, j) IN ? ALLOW FILTERING", "u"),
+            "Invalid unset value for in(i,j)");
+  EXPECT_EQ(error_of("SELECT * FROM ks.t WHERE token(k) >= token(?)", "u"),
+            "Invalid unset value for argument in call to function token");
+  EXPECT_EQ(error_of("SELECT * FROM ks.t LIMIT ?", "n"), "Invalid null value of limit");
+  // An unset LIMIT (or PER PARTITION LIMIT) is no limit.
+  EXPECT_EQ(
+      std::get<ResultMessage>(
+          stack_.processor().execute(prepare("SELECT k FROM ks.t LIMIT ?"), values("u"), session_))
+          .rows.size(),
+      2u);
+  EXPECT_EQ(std::get<ResultMessage>(
+                stack_.processor().execute(prepare("SELECT k FROM ks.t PER PARTITION LIMIT ?"),
+                                           values("u"), session_))
+                .rows.size(),
+            2u);
+  // An IN of 10,000 clustering values.
+  std::string in;
+  for (int v = 0; v < 10'000; ++v) in += (v ? ", " : "") + std::to_string(v);
+  EXPECT_EQ(row_count("SELECT * FROM ks.t WHERE k = 1 AND i = 0 AND j IN (" + in + ")"), 1u);
+  expect_refused({{"SELECT * FROM ks.t WHERE k = 1 AND i IS NOT NULL",
+                   "Unsupported restriction: i IS NOT NULL"}});
 }
 
 // Cases from Cassandra 4's SelectGroupByTest: with GROUP BY, LIMIT and PER PARTITION LIMIT count
