@@ -1703,7 +1703,9 @@ TEST_F(ProcessorTest, CollectionElementsNullAndUnsetAsCassandra) {
       {"UPDATE ks.c SET l = l + {'a'} WHERE k = 0", "Invalid set literal for l of type list<text>"},
       {"UPDATE ks.c SET m = m - ['a'] WHERE k = 0", "Invalid list literal for m of type set<text>"},
       {"UPDATE ks.c SET t = (1, 'a', 2) WHERE k = 0",
-       "Invalid tuple literal for t: too many elements. Type tuple<int, text> expects 2 but got 3"},
+       "Invalid tuple literal for t: too many elements. Type frozen<tuple<int, text>> expects 2 "
+       "but "
+       "got 3"},
   });
   EXPECT_EQ(message(run("UPDATE ks.c SET m[?] = 'foo' WHERE k = 10", {unset_value}, {true})),
             "Invalid unset map key");

@@ -10,12 +10,17 @@ namespace {
 
 TEST(CqlType, ParsesAndPrintsLikeCassandra) {
   for (const char* text : {"int", "text", "frozen<list<int>>", "map<text, frozen<set<uuid>>>",
-                           "tuple<int, text>", "set<timeuuid>", "frozen<map<int, text>>"}) {
+                           "frozen<tuple<int, text>>", "set<timeuuid>", "frozen<map<int, text>>",
+                           "list<frozen<tuple<int, int>>>"}) {
     auto t = CqlType::parse(text);
     ASSERT_TRUE(t.is_ok()) << text << ": " << t.status().to_string();
     EXPECT_EQ(t->to_cql(), text);
   }
   EXPECT_EQ(CqlType::parse("VARCHAR")->to_cql(), "text");
+  // Tuples are always frozen; Cassandra prints them so, at any depth.
+  EXPECT_EQ(CqlType::parse("tuple<int, text>")->to_cql(), "frozen<tuple<int, text>>");
+  EXPECT_EQ(CqlType::parse("tuple<int, tuple<text, double>>")->to_cql(),
+            "frozen<tuple<int, frozen<tuple<text, double>>>>");
   EXPECT_TRUE(CqlType::parse("list<int>")->is_multi_cell());
   EXPECT_FALSE(CqlType::parse("frozen<list<int>>")->is_multi_cell());
   for (const char* bad :
@@ -38,7 +43,8 @@ TEST(CqlType, ParsesAndPrintsLikeCassandra) {
     EXPECT_EQ(t.status().message(), message) << text;
   }
   // A tuple freezes the collections it holds; durations may be list elements and map values.
-  EXPECT_EQ(CqlType::parse("tuple<int, list<int>>")->to_cql(), "tuple<int, frozen<list<int>>>");
+  EXPECT_EQ(CqlType::parse("tuple<int, list<int>>")->to_cql(),
+            "frozen<tuple<int, frozen<list<int>>>>");
   // So does frozen<>, all the way down (Cassandra's JsonTest declares such maps).
   EXPECT_EQ(CqlType::parse("frozen<map<set<int>, boolean>>")->to_cql(),
             "frozen<map<frozen<set<int>>, boolean>>");

@@ -152,9 +152,10 @@ std::string CqlType::to_cql() const {
       base = "map<" + params[0].to_cql() + ", " + params[1].to_cql() + ">";
       break;
     case ValueKind::kTuple: {
-      base = "tuple<";
+      // Tuples are always frozen, and Cassandra prints them so (system_schema, messages).
+      base = "frozen<tuple<";
       for (size_t i = 0; i < params.size(); ++i) base += (i ? ", " : "") + params[i].to_cql();
-      return base + ">";  // tuples print without frozen<>
+      return base + ">>";
     }
     default:
       for (const auto& n : kNatives) {
