@@ -4955,20 +4955,29 @@ Result<ResultMessage> StatementRunner::ddl(const Statement& statement) {
     return schema_change("CREATED", "TABLE", ks, s->name);
   }
   if (auto* s = std::get_if<AlterTableStatement>(&statement)) {
+    // Cassandra 4's AlterTableStatement: its checks and messages, in its order.
+    const std::string alter_ks = s->keyspace.empty() ? default_keyspace_ : s->keyspace;
+    if (!alter_ks.empty() && !is_local_system_keyspace(alter_ks) &&
+        schema_->table(alter_ks, s->name) == nullptr) {
+      return invalid("Table '" + alter_ks + "." + s->name + "' doesn't exist");
+    }
     RINGDB_ASSIGN_OR_RETURN(const TableMetadata* current, resolve(s->keyspace, s->name));
     schema::TableMetadata t = *current;
+    const std::string quoted_name = "'" + t.keyspace + "." + t.name + "'";
     for (const auto& d : s->add) {
       RINGDB_ASSIGN_OR_RETURN(schema::ColumnMetadata c, column_definition(d));
-      if (t.column(c.name))
-        return invalid("Invalid column name " + c.name +
-                       " because it conflicts with an existing column");
+      if (t.column(c.name)) return invalid("Column with name '" + c.name + "' already exists");
       if (c.kind == ColumnKind::kStatic && t.clustering().empty()) {
         return invalid(
-            "Static columns are not allowed in COMPACT STORAGE tables or tables without clustering "
-            "columns");
+            "Static columns are only useful (and thus allowed) if the table has at least one "
+            "clustering column");
       }
-      if (c.type.is_counter() != t.is_counter_table())
-        return invalid("Cannot mix counter and non counter columns in the same table");
+      if (c.type.is_counter() != t.is_counter_table()) {
+        return Status::config_error(
+            c.type.is_counter()
+                ? "Cannot have a counter column (\"" + c.name + "\") in a non counter table"
+                : "Cannot have a non counter column (\"" + c.name + "\") in a counter table");
+      }
       // Cassandra's checks on adding back a dropped column.
       for (const auto& d : t.dropped_columns) {
         if (d.name != c.name) continue;
@@ -4988,11 +4997,13 @@ Result<ResultMessage> StatementRunner::ddl(const Statement& statement) {
       }
       t.columns.push_back(c);
     }
+    std::set<std::string> dropped_now;  // DROP (v, v) drops v once, as Cassandra's set does
     for (const auto& name : s->drop) {
+      if (!dropped_now.insert(name).second) continue;
       const ColumnMetadata* c = t.column(name);
-      if (c == nullptr) return invalid("Column " + name + " was not found in table " + t.name);
+      if (c == nullptr) return invalid("Column " + name + " was not found in table " + quoted_name);
       if (c->kind == ColumnKind::kPartitionKey || c->kind == ColumnKind::kClustering) {
-        return invalid("Cannot drop PRIMARY KEY part " + name);
+        return invalid("Cannot drop PRIMARY KEY column " + name);
       }
       std::erase_if(t.dropped_columns, [&](const auto& d) { return d.name == c->name; });
       t.dropped_columns.push_back({c->name, c->type, c->kind, qp_.next_timestamp()});
@@ -5004,16 +5015,19 @@ Result<ResultMessage> StatementRunner::ddl(const Statement& statement) {
       for (auto& column : t.columns) {
         if (column.name == from) c = &column;
       }
-      if (c == nullptr) return invalid("Column " + from + " was not found in table " + t.name);
+      if (c == nullptr)
+        return invalid("Column " + from + " was not found in table " + t.keyspace + "." + t.name);
       if (c->kind != ColumnKind::kPartitionKey && c->kind != ColumnKind::kClustering)
         return invalid("Cannot rename non PRIMARY KEY column " + from);
       if (t.column(to)) {
-        return invalid("Cannot rename column " + from + " to " + to + " in table '" + t.name +
-                       "'; another column with that name already exists");
+        return invalid("Cannot rename column " + from + " to " + to + " in table " + quoted_name +
+                       "; another column with that name already exists");
       }
       c->name = to;
     }
     RINGDB_RETURN_IF_ERROR(apply_table_options(s->options, &t.options));
+    if (t.is_counter_table() && t.options.default_time_to_live > 0)
+      return invalid("Cannot set default_time_to_live on a table with counters");
     RINGDB_RETURN_IF_ERROR(schemas.replace_table(t));
     return schema_change("UPDATED", "TABLE", t.keyspace, t.name);
   }

@@ -1179,6 +1179,45 @@ TEST_F(ProcessorTest, GroupBySkipsColumnsRestrictedByEquality) {
   expect_refused(refused);
 }
 
+// ALTER TABLE refuses what Cassandra 4's AlterTableStatement refuses, in its words; a counter
+// table stays one when its counters are dropped.
+TEST_F(ProcessorTest, AlterTableRefusalsAsCassandra) {
+  ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+  ok("CREATE TABLE ks.t (k int, c int, v int, PRIMARY KEY (k, c))");
+  ok("CREATE TABLE ks.p (k int PRIMARY KEY, v int)");
+  ok("CREATE TABLE ks.n (k int PRIMARY KEY, n counter)");
+  expect_refused({
+      {"ALTER TABLE ks.t ADD v text", "Column with name 'v' already exists"},
+      {"ALTER TABLE ks.t ADD (x int, x text)", "Column with name 'x' already exists"},
+      {"ALTER TABLE ks.t DROP nope", "Column nope was not found in table 'ks.t'"},
+      {"ALTER TABLE ks.t DROP c", "Cannot drop PRIMARY KEY column c"},
+      {"ALTER TABLE ks.t RENAME nope TO x", "Column nope was not found in table ks.t"},
+      {"ALTER TABLE ks.t RENAME v TO x", "Cannot rename non PRIMARY KEY column v"},
+      {"ALTER TABLE ks.t RENAME c TO v",
+       "Cannot rename column c to v in table 'ks.t'; another column with that name already "
+       "exists"},
+      {"ALTER TABLE ks.nope ADD x int", "Table 'ks.nope' doesn't exist"},
+      {"ALTER TABLE nokeyspace.nope ADD x int", "Table 'nokeyspace.nope' doesn't exist"},
+      {"ALTER TABLE ks.p ADD s int static",
+       "Static columns are only useful (and thus allowed) if the table has at least one "
+       "clustering column"},
+      {"ALTER TABLE ks.n WITH default_time_to_live = 10",
+       "Cannot set default_time_to_live on a table with counters"},
+      {"ALTER TABLE ks.p ADD x counter",
+       "Cannot have a counter column (\"x\") in a non counter table"},
+      {"ALTER TABLE ks.n ADD x int", "Cannot have a non counter column (\"x\") in a counter table"},
+  });
+  EXPECT_EQ(std::get<CqlError>(query("ALTER TABLE ks.p ADD x counter")).code,
+            ErrorCode::kConfigError);
+  ok("ALTER TABLE ks.t DROP (v, v)");  // a column named twice is dropped once
+  ok("ALTER TABLE ks.n DROP n");
+  expect_refused(
+      {{"ALTER TABLE ks.n ADD n counter", "Cannot re-add previously dropped counter column n"},
+       {"ALTER TABLE ks.n ADD x int",
+        "Cannot have a non counter column (\"x\") in a counter table"}});
+  ok("ALTER TABLE ks.n ADD x counter");
+}
+
 // Cases from Cassandra 4's SelectSingleColumnRelationTest and SelectMultiColumnRelationTest:
 // unset values in relations are refused in Cassandra's words (a tuple's field by its number, a
 // whole tuple as "tuple (i,j)"), an unset LIMIT is no limit, and an IN may list 10,000 values.

@@ -112,8 +112,17 @@ bool TableMetadata::has_static_columns() const {
 }
 
 bool TableMetadata::is_counter_table() const {
-  return std::any_of(columns.begin(), columns.end(),
-                     [](const auto& c) { return c.type.is_counter(); });
+  if (std::any_of(columns.begin(), columns.end(),
+                  [](const auto& c) { return c.type.is_counter(); })) {
+    return true;
+  }
+  // A counter table stays one when its counters are dropped (Cassandra keeps a table flag): it
+  // then has no regular or static column, and its dropped columns are counters.
+  const bool only_key = std::all_of(columns.begin(), columns.end(), [](const auto& c) {
+    return c.kind == ColumnKind::kPartitionKey || c.kind == ColumnKind::kClustering;
+  });
+  return only_key && std::any_of(dropped_columns.begin(), dropped_columns.end(),
+                                 [](const auto& d) { return d.type.is_counter(); });
 }
 
 storage::TableDescriptor TableMetadata::to_storage() const {
