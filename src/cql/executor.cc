@@ -4868,6 +4868,8 @@ Result<ResultMessage> StatementRunner::ddl(const Statement& statement) {
     return schema_change("DROPPED", "KEYSPACE", s->name);
   }
   if (auto* s = std::get_if<CreateTableStatement>(&statement)) {
+    // Cassandra 4's CreateTableStatement: its checks and messages, in its order (the parser
+    // has refused duplicate and missing declarations).
     const std::string ks = s->keyspace.empty() ? default_keyspace_ : s->keyspace;
     if (ks.empty())
       return invalid(
@@ -4876,39 +4878,48 @@ Result<ResultMessage> StatementRunner::ddl(const Statement& statement) {
     if (is_local_system_keyspace(ks)) return not_user_modifiable(ks);
     if (schema::is_system_keyspace(ks))
       return invalid("Cannot add new tables to system keyspace " + ks);
-    if (!schema_->keyspace(ks)) return invalid("Keyspace " + ks + " does not exist");
-    if (!valid_name(s->name))
-      return invalid(
-          "Table name must not be empty, more than 48 characters long, or contain "
-          "non-alphanumeric-underscore characters (got \"" +
-          s->name + "\")");
+    if (!schema_->keyspace(ks)) return invalid("Keyspace '" + ks + "' doesn't exist");
+    if (schema_->table(ks, s->name) != nullptr) {
+      if (s->if_not_exists) return ResultMessage{};
+      return Status::already_exists("Cannot add already existing table \"" + s->name +
+                                    "\" to keyspace \"" + ks + "\"");
+    }
     schema::TableMetadata t;
     t.keyspace = ks;
     t.name = s->name;
+    RINGDB_RETURN_IF_ERROR(apply_table_options(s->options, &t.options));
     std::map<std::string, schema::ColumnMetadata> defined;
     for (const auto& d : s->columns) {
       RINGDB_ASSIGN_OR_RETURN(schema::ColumnMetadata c, column_definition(d));
-      if (!defined.emplace(c.name, c).second)
-        return invalid("Duplicate column '" + c.name + "' declaration for table " + ks + "." +
-                       s->name);
+      defined.emplace(c.name, c);
     }
+    std::set<std::string> in_key;
     auto key_column = [&](const std::string& name, ColumnKind kind,
                           int position) -> Result<schema::ColumnMetadata> {
       auto it = defined.find(name);
-      if (it == defined.end())
-        return invalid("Unknown definition " + name + " referenced in PRIMARY KEY");
+      if (it == defined.end()) {
+        if (in_key.count(name)) {
+          return invalid("Duplicate column '" + name + "' in PRIMARY KEY clause for table '" +
+                         s->name + "'");
+        }
+        return invalid("Unknown column '" + name + "' referenced in PRIMARY KEY for table '" +
+                       s->name + "'");
+      }
       schema::ColumnMetadata c = it->second;
-      if (c.kind == ColumnKind::kStatic)
-        return invalid("Static column " + name + " cannot be part of the PRIMARY KEY");
-      if (c.type.is_multi_cell())
-        return invalid("Invalid non-frozen collection type for PRIMARY KEY component " + name);
+      if (c.type.is_multi_cell()) {
+        return invalid("Invalid non-frozen collection type " + c.type.to_cql() +
+                       " for PRIMARY KEY column '" + name + "'");
+      }
       if (c.type.is_counter())
         return invalid("counter type is not supported for PRIMARY KEY column '" + name + "'");
       if (c.type.kind == ValueKind::kDuration)
         return invalid("duration type is not supported for PRIMARY KEY column '" + name + "'");
+      if (c.kind == ColumnKind::kStatic)
+        return invalid("Static column '" + name + "' cannot be part of the PRIMARY KEY");
       c.kind = kind;
       c.position = position;
       defined.erase(it);
+      in_key.insert(name);
       return c;
     };
     for (size_t i = 0; i < s->partition_key.size(); ++i) {
@@ -4922,17 +4933,16 @@ Result<ResultMessage> StatementRunner::ddl(const Statement& statement) {
       t.columns.push_back(std::move(c));
     }
     if (!s->clustering_order.empty()) {
-      if (s->clustering_order.size() > s->clustering.size())
-        return invalid("Only clustering key columns can be defined in CLUSTERING ORDER directive");
-      for (size_t i = 0; i < s->clustering_order.size(); ++i) {
-        if (s->clustering_order[i].first != s->clustering[i]) {
-          return invalid(
-              "The order of columns in the CLUSTERING ORDER directive must be the one of the "
-              "clustering key (" +
-              s->clustering_order[i].first + " must appear as " + s->clustering[i] + ")");
-        }
-        t.columns[s->partition_key.size() + i].descending = s->clustering_order[i].second;
+      // All the clustering columns, in their order (Cassandra 4 enforces it).
+      bool exact = s->clustering_order.size() == s->clustering.size();
+      for (size_t i = 0; exact && i < s->clustering_order.size(); ++i)
+        exact = s->clustering_order[i].first == s->clustering[i];
+      if (!exact) {
+        return invalid(
+            "Clustering key columns must exactly match columns in CLUSTERING ORDER BY directive");
       }
+      for (size_t i = 0; i < s->clustering_order.size(); ++i)
+        t.columns[s->partition_key.size() + i].descending = s->clustering_order[i].second;
     }
     bool counters = false, non_counters = false;
     for (auto& [name, c] : defined) {
@@ -4946,9 +4956,13 @@ Result<ResultMessage> StatementRunner::ddl(const Statement& statement) {
     }
     if (counters && non_counters)
       return invalid("Cannot mix counter and non counter columns in the same table");
-    RINGDB_RETURN_IF_ERROR(apply_table_options(s->options, &t.options));
     if (counters && t.options.default_time_to_live > 0)
       return invalid("Cannot set default_time_to_live on a table with counters");
+    if (!valid_name(s->name))
+      return invalid(
+          "Table name must not be empty, more than 48 characters long, or contain "
+          "non-alphanumeric-underscore characters (got \"" +
+          s->name + "\")");
     Status st = schemas.create_table(t);
     if (st.code() == StatusCode::kAlreadyExists && s->if_not_exists) return ResultMessage{};
     RINGDB_RETURN_IF_ERROR(st);

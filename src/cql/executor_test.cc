@@ -1179,6 +1179,54 @@ TEST_F(ProcessorTest, GroupBySkipsColumnsRestrictedByEquality) {
   expect_refused(refused);
 }
 
+// CREATE TABLE refuses what Cassandra 4's CreateTableStatement refuses, in its words and order
+// (an existing table is reported before its new definition is checked).
+TEST_F(ProcessorTest, CreateTableRefusalsAsCassandra) {
+  ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+  ok("CREATE TABLE ks.t (k int PRIMARY KEY)");
+  expect_refused({
+      {"CREATE TABLE nokeyspace.t (k int PRIMARY KEY)", "Keyspace 'nokeyspace' doesn't exist"},
+      {"CREATE TABLE ks.t (k int, v int)",
+       "No PRIMARY KEY specifed for table 'ks.t' (exactly one "
+       "required)"},
+      {"CREATE TABLE ks.x (k int PRIMARY KEY, k int)",
+       "Duplicate column 'k' declaration for table 'ks.x'"},
+      {"CREATE TABLE ks.x (k int PRIMARY KEY, v int, PRIMARY KEY (k))",
+       "Multiple PRIMARY KEY specified for table 'ks.x' (exactly one required)"},
+      {"CREATE TABLE ks.x (k int, v int, PRIMARY KEY (k, nope))",
+       "Unknown column 'nope' referenced in PRIMARY KEY for table 'x'"},
+      {"CREATE TABLE ks.x (k int, v int, PRIMARY KEY (k, k))",
+       "Duplicate column 'k' in PRIMARY KEY clause for table 'x'"},
+      {"CREATE TABLE ks.x (k int, c list<int>, PRIMARY KEY (k, c))",
+       "Invalid non-frozen collection type list<int> for PRIMARY KEY column 'c'"},
+      {"CREATE TABLE ks.x (k int, s int static, c int, PRIMARY KEY (k, s))",
+       "Static column 's' cannot be part of the PRIMARY KEY"},
+      {"CREATE TABLE ks.x (k int, c int, d int, PRIMARY KEY (k, c, d)) "
+       "WITH CLUSTERING ORDER BY (c DESC)",
+       "Clustering key columns must exactly match columns in CLUSTERING ORDER BY directive"},
+      {"CREATE TABLE ks.x (k int, c int, d int, PRIMARY KEY (k, c, d)) "
+       "WITH CLUSTERING ORDER BY (d DESC, c ASC)",
+       "Clustering key columns must exactly match columns in CLUSTERING ORDER BY directive"},
+      {"CREATE TABLE ks.x (k int, c int, PRIMARY KEY (k, c)) WITH CLUSTERING ORDER BY (c DESC, "
+       "c ASC)",
+       "Duplicate column 'c' in CLUSTERING ORDER BY clause for table 'ks.x'"},
+      {"ALTER KEYSPACE nokeyspace WITH durable_writes = true",
+       "Keyspace 'nokeyspace' doesn't exist"},
+      {"DROP TABLE nokeyspace.t", "Table 'nokeyspace.t' doesn't exist"},
+  });
+  auto exists = query("CREATE TABLE ks.t (k int, v int, PRIMARY KEY (k, nope))");
+  ASSERT_TRUE(std::holds_alternative<CqlError>(exists));
+  EXPECT_EQ(std::get<CqlError>(exists).code, ErrorCode::kAlreadyExists);
+  EXPECT_EQ(std::get<CqlError>(exists).message,
+            "Cannot add already existing table \"t\" to keyspace \"ks\"");
+  auto keyspace = query(
+      "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+  ASSERT_TRUE(std::holds_alternative<CqlError>(keyspace));
+  EXPECT_EQ(std::get<CqlError>(keyspace).message, "Cannot add existing keyspace \"ks\"");
+  ok("CREATE TABLE IF NOT EXISTS ks.t (k int, v int, PRIMARY KEY (k, nope))");
+  ok("DROP TABLE IF EXISTS nokeyspace.t");
+}
+
 // ALTER TABLE refuses what Cassandra 4's AlterTableStatement refuses, in its words; a counter
 // table stays one when its counters are dropped.
 TEST_F(ProcessorTest, AlterTableRefusalsAsCassandra) {

@@ -1034,6 +1034,13 @@ class Parser {
             desc = true;
           else if (!accept_keyword("asc"))
             return unexpected("ASC or DESC");
+          for (const auto& [name, d] : create->clustering_order) {
+            if (name == c) {
+              return Status::invalid_argument("Duplicate column '" + c +
+                                              "' in CLUSTERING ORDER BY clause for table '" +
+                                              written_name(*create) + "'");
+            }
+          }
           create->clustering_order.emplace_back(c, desc);
         } while (accept(","));
         RINGDB_RETURN_IF_ERROR(expect(")"));
@@ -1113,6 +1120,11 @@ class Parser {
     return out + ">";
   }
 
+  // A table's name as the statement writes it (Cassandra's QualifiedName): ks.t or t.
+  static std::string written_name(const CreateTableStatement& s) {
+    return s.keyspace.empty() ? s.name : s.keyspace + "." + s.name;
+  }
+
   Result<CreateTableStatement> create_table() {
     CreateTableStatement s;
     RINGDB_RETURN_IF_ERROR(if_not_exists(&s.if_not_exists));
@@ -1126,8 +1138,7 @@ class Parser {
       if (is_keyword("primary") && is_keyword("key", 1)) {
         advance();
         advance();
-        if (have_key)
-          return error_at(peek(), "Multiple PRIMARY KEYs specified (exactly one required)");
+        if (have_key) return multiple_keys(s);
         have_key = true;
         RINGDB_RETURN_IF_ERROR(expect("("));
         if (accept("(")) {
@@ -1151,22 +1162,33 @@ class Parser {
       RINGDB_ASSIGN_OR_RETURN(c.name, identifier());
       RINGDB_ASSIGN_OR_RETURN(c.type, type_text(0));
       if (accept_keyword("static")) c.is_static = true;
+      for (const auto& d : s.columns) {
+        if (d.name == c.name) {
+          return Status::invalid_argument("Duplicate column '" + c.name +
+                                          "' declaration for table '" + written_name(s) + "'");
+        }
+      }
       if (is_keyword("primary")) {
         advance();
         RINGDB_RETURN_IF_ERROR(expect_keyword("key"));
-        if (have_key)
-          return error_at(peek(), "Multiple PRIMARY KEYs specified (exactly one required)");
+        if (have_key) return multiple_keys(s);
         have_key = true;
         s.partition_key.push_back(c.name);
       }
       s.columns.push_back(std::move(c));
     } while (accept(","));
     RINGDB_RETURN_IF_ERROR(expect(")"));
+    // Cassandra's own spelling ("specifed").
     if (!have_key)
-      return Status::invalid_argument("No PRIMARY KEY specified for table '" + s.name +
+      return Status::invalid_argument("No PRIMARY KEY specifed for table '" + written_name(s) +
                                       "' (exactly one required)");
     if (accept_keyword("with")) RINGDB_RETURN_IF_ERROR(table_options(&s.options, &s));
     return s;
+  }
+
+  static Status multiple_keys(const CreateTableStatement& s) {
+    return Status::invalid_argument("Multiple PRIMARY KEY specified for table '" + written_name(s) +
+                                    "' (exactly one required)");
   }
 
   Result<AlterTableStatement> alter_table() {

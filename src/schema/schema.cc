@@ -388,7 +388,7 @@ Status SchemaManager::create_keyspace(KeyspaceMetadata keyspace) {
   std::lock_guard ddl(ddl_mutex_);
   auto next = std::make_unique<Schema>(*current());
   if (is_system_keyspace(keyspace.name) || next->keyspace(keyspace.name)) {
-    return Status::already_exists("Keyspace " + keyspace.name + " already exists");
+    return Status::already_exists("Cannot add existing keyspace \"" + keyspace.name + "\"");
   }
   RINGDB_ASSIGN_OR_RETURN(keyspace.replication, normalize_replication(keyspace.replication));
   next->keyspaces.emplace(keyspace.name, std::move(keyspace));
@@ -401,7 +401,8 @@ Status SchemaManager::alter_keyspace(const std::string& name,
   std::lock_guard ddl(ddl_mutex_);
   auto next = std::make_unique<Schema>(*current());
   auto it = next->keyspaces.find(name);
-  if (it == next->keyspaces.end()) return Status::not_found("Keyspace " + name + " doesn't exist");
+  if (it == next->keyspaces.end())
+    return Status::invalid_argument("Keyspace '" + name + "' doesn't exist");
   if (!replication.empty()) {
     RINGDB_ASSIGN_OR_RETURN(it->second.replication, normalize_replication(replication));
   }
@@ -413,7 +414,8 @@ Status SchemaManager::drop_keyspace(const std::string& name) {
   std::lock_guard ddl(ddl_mutex_);
   auto next = std::make_unique<Schema>(*current());
   auto it = next->keyspaces.find(name);
-  if (it == next->keyspaces.end()) return Status::not_found("Keyspace " + name + " doesn't exist");
+  if (it == next->keyspaces.end())
+    return Status::not_found("Keyspace '" + name + "' doesn't exist");
   std::vector<storage::TableId> dropped;
   for (const auto& [table_name, t] : it->second.tables) dropped.push_back(t.storage_id);
   next->keyspaces.erase(it);
@@ -429,8 +431,8 @@ Status SchemaManager::create_table(TableMetadata table) {
   if (ks == next->keyspaces.end())
     return Status::invalid_argument("Keyspace " + table.keyspace + " does not exist");
   if (ks->second.tables.count(table.name)) {
-    return Status::already_exists("Object " + table.keyspace + "." + table.name +
-                                  " already exists");
+    return Status::already_exists("Cannot add already existing table \"" + table.name +
+                                  "\" to keyspace \"" + table.keyspace + "\"");
   }
   table.id = random_uuid();
   table.storage_id = next->next_storage_id++;
@@ -465,7 +467,7 @@ Status SchemaManager::drop_table(const std::string& keyspace, const std::string&
   auto next = std::make_unique<Schema>(*current());
   auto ks = next->keyspaces.find(keyspace);
   if (ks == next->keyspaces.end())
-    return Status::invalid_argument("Keyspace " + keyspace + " does not exist");
+    return Status::not_found("Table '" + keyspace + "." + name + "' doesn't exist");
   auto it = ks->second.tables.find(name);
   if (it == ks->second.tables.end())
     return Status::not_found("Table " + keyspace + "." + name + " doesn't exist");
