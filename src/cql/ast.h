@@ -126,6 +126,7 @@ struct BatchStatement {
 struct CreateKeyspaceStatement {
   std::string name;
   bool if_not_exists = false;
+  bool has_replication = false;  // WITH replication = {...} was given (Cassandra requires it)
   std::map<std::string, std::string> replication;
   std::optional<bool> durable_writes;
 };

@@ -4839,6 +4839,7 @@ Result<ResultMessage> StatementRunner::ddl(const Statement& statement) {
           "Keyspace name must not be empty, more than 48 characters long, or contain "
           "non-alphanumeric-underscore characters (got \"" +
           s->name + "\")");
+    if (!s->has_replication) return invalid("Missing mandatory option 'replication'");
     schema::KeyspaceMetadata ks;
     ks.name = s->name;
     ks.replication = s->replication;

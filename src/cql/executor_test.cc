@@ -1227,6 +1227,26 @@ TEST_F(ProcessorTest, CreateTableRefusalsAsCassandra) {
   ok("DROP TABLE IF EXISTS nokeyspace.t");
 }
 
+// Keyspace properties as Cassandra 4's KeyspaceAttributes reads them.
+TEST_F(ProcessorTest, KeyspacePropertiesAsCassandra) {
+  expect_refused({
+      {"CREATE KEYSPACE k1 WITH foo = 1", "Unknown property 'foo'"},
+      {"CREATE KEYSPACE k1 WITH durable_writes = false", "Missing mandatory option 'replication'"},
+      {"CREATE KEYSPACE k1 WITH replication = 'x'",
+       "Invalid value for property 'replication'. It should be a map."},
+      {"CREATE KEYSPACE k1 WITH replication = {'class': 'SimpleStrategy', "
+       "'replication_factor': 1} AND durable_writes = 'maybe'",
+       "Invalid boolean value maybe for 'durable_writes'. Valid values are 'true' or 'false'."},
+  });
+  ok("CREATE KEYSPACE k1 WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1} "
+     "AND durable_writes = 'no'");
+  auto durable =
+      query("SELECT durable_writes FROM system_schema.keyspaces WHERE keyspace_name = 'k1'");
+  ASSERT_TRUE(std::holds_alternative<ResultMessage>(durable));
+  ASSERT_EQ(std::get<ResultMessage>(durable).rows.size(), 1u);
+  EXPECT_EQ(std::get<ResultMessage>(durable).rows[0][0], Bytes(1, '\0'));
+}
+
 // ALTER TABLE refuses what Cassandra 4's AlterTableStatement refuses, in its words; a counter
 // table stays one when its counters are dropped.
 TEST_F(ProcessorTest, AlterTableRefusalsAsCassandra) {

@@ -1073,18 +1073,34 @@ class Parser {
     return Status::ok();
   }
 
+  // Keyspace properties, read as Cassandra's KeyspaceAttributes reads them.
   Status keyspace_options(std::map<std::string, std::string>* replication,
-                          std::optional<bool>* durable) {
+                          std::optional<bool>* durable, bool* has_replication = nullptr) {
     RINGDB_RETURN_IF_ERROR(expect_keyword("with"));
     std::map<std::string, TableOption> options;
     RINGDB_RETURN_IF_ERROR(table_options(&options, nullptr));
     for (auto& [name, value] : options) {
-      if (name == "replication" && value.is_map) {
+      if (name != "replication" && name != "durable_writes")
+        return Status::syntax_error("Unknown property '" + name + "'");
+    }
+    for (auto& [name, value] : options) {
+      if (name == "replication") {
+        if (!value.is_map) {
+          return Status::syntax_error(
+              "Invalid value for property 'replication'. It should be a "
+              "map.");
+        }
         *replication = value.map;
-      } else if (name == "durable_writes" && !value.is_map) {
-        *durable = lower(value.value) == "true";
+        if (has_replication) *has_replication = true;
       } else {
-        return Status::syntax_error("Unknown keyspace option " + name);
+        const std::string v = lower(value.value);
+        if (value.is_map ||
+            !(v == "true" || v == "false" || v == "yes" || v == "no" || v == "1" || v == "0")) {
+          return Status::syntax_error("Invalid boolean value " + value.value +
+                                      " for 'durable_writes'. Valid values are 'true' or "
+                                      "'false'.");
+        }
+        *durable = v == "true" || v == "yes" || v == "1";
       }
     }
     return Status::ok();
@@ -1094,7 +1110,7 @@ class Parser {
     CreateKeyspaceStatement s;
     RINGDB_RETURN_IF_ERROR(if_not_exists(&s.if_not_exists));
     RINGDB_ASSIGN_OR_RETURN(s.name, identifier());
-    RINGDB_RETURN_IF_ERROR(keyspace_options(&s.replication, &s.durable_writes));
+    RINGDB_RETURN_IF_ERROR(keyspace_options(&s.replication, &s.durable_writes, &s.has_replication));
     return s;
   }
 
