@@ -4725,8 +4725,107 @@ bool valid_name(const std::string& name) {
   });
 }
 
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// Cassandra's SpeculativeRetryPolicy forms: NONE, ALWAYS, 99PERCENTILE or 99p, 10ms, and
+// MIN(a, b) or MAX(a, b) of a percentile and a time, in any case.
+bool valid_retry_policy(const std::string& text) {
+  const std::string v = lower(text);
+  auto number_then = [](const std::string& s, const std::string& suffix, double lo, double hi) {
+    if (s.size() <= suffix.size() || s.compare(s.size() - suffix.size(), suffix.size(), suffix))
+      return false;
+    const std::string n = s.substr(0, s.size() - suffix.size());
+    char* end = nullptr;
+    const double x = std::strtod(n.c_str(), &end);
+    return !n.empty() && *end == '\0' && x >= lo && x < hi;
+  };
+  auto simple = [&](const std::string& s) {
+    return number_then(s, "percentile", 0, 100) || number_then(s, "p", 0, 100) ||
+           number_then(s, "ms", 0, 1e18);
+  };
+  if (v == "none" || v == "always" || simple(v)) return true;
+  for (const char* f : {"min(", "max("}) {
+    if (v.rfind(f, 0) != 0 || v.back() != ')') continue;
+    const std::string inner = v.substr(4, v.size() - 5);
+    const size_t comma = inner.find(',');
+    if (comma == std::string::npos) return false;
+    auto trim = [](std::string s) {
+      while (!s.empty() && s.front() == ' ') s.erase(s.begin());
+      while (!s.empty() && s.back() == ' ') s.pop_back();
+      return s;
+    };
+    return simple(trim(inner.substr(0, comma))) && simple(trim(inner.substr(comma + 1)));
+  }
+  return false;
+}
+
+// Cassandra's CompressionParams: a known compressor class (short or full name), or
+// enabled = false; chunk_length_in_kb a power of two.
+Status check_compression(const std::map<std::string, std::string>& m) {
+  auto enabled = m.find("enabled");
+  if (enabled != m.end() && lower(enabled->second) == "false") return Status::ok();
+  auto cls = m.find("class");
+  if (cls == m.end() && m.count("sstable_compression")) cls = m.find("sstable_compression");
+  if (cls == m.end())
+    return Status::config_error("Missing sub-option 'class' for the 'compression' option.");
+  std::string full = cls->second;
+  if (full.find('.') == std::string::npos) full = "org.apache.cassandra.io.compress." + full;
+  bool known = false;
+  for (const char* c : {"LZ4Compressor", "SnappyCompressor", "DeflateCompressor", "ZstdCompressor",
+                        "NoopCompressor"}) {
+    known |= full == std::string("org.apache.cassandra.io.compress.") + c;
+  }
+  if (!known) return Status::config_error("Could not create Compression for type " + full);
+  auto chunk = m.find("chunk_length_in_kb");
+  if (chunk != m.end()) {
+    char* end = nullptr;
+    const long long kb = std::strtoll(chunk->second.c_str(), &end, 10);
+    if (chunk->second.empty() || *end != '\0' || kb <= 0 || (kb & (kb - 1)) != 0)
+      return Status::config_error("chunk_length_in_kb must be a power of 2");
+  }
+  return Status::ok();
+}
+
+// Cassandra's CachingParams: keys ALL or NONE, rows_per_partition ALL, NONE or a positive count.
+Status check_caching(const std::map<std::string, std::string>& m) {
+  for (const auto& [key, value] : m) {
+    const std::string v = lower(value);
+    if (key == "keys") {
+      if (v != "all" && v != "none") {
+        return Status::config_error("Invalid value '" + value +
+                                    "' for caching sub-option 'keys': only 'ALL' and 'NONE' are "
+                                    "accepted");
+      }
+    } else if (key == "rows_per_partition") {
+      char* end = nullptr;
+      const long long n = std::strtoll(v.c_str(), &end, 10);
+      const bool count = !v.empty() && *end == '\0' && n > 0;
+      if (v != "all" && v != "none" && !count) {
+        return Status::config_error("Invalid value '" + value +
+                                    "' for caching sub-option 'rows_per_partition': only 'ALL', "
+                                    "'NONE' or a positive integer are accepted");
+      }
+    } else {
+      return Status::config_error("Invalid caching sub-options " + key +
+                                  ": only \"keys\" and \"rows_per_partition\" are allowed");
+    }
+  }
+  return Status::ok();
+}
+
 Status apply_table_options(const std::map<std::string, TableOption>& options,
                            schema::TableOptions* out) {
+  auto as_double = [](const TableOption& o, const std::string& name, double* v) -> Status {
+    char* end = nullptr;
+    const double x = std::strtod(o.value.c_str(), &end);
+    if (o.is_map || o.value.empty() || *end != '\0')
+      return Status::syntax_error("Invalid double value " + o.value + " for '" + name + "'");
+    *v = x;
+    return Status::ok();
+  };
   // Cassandra's words: a value that is not an integer is a syntax error, one out of range a
   // ConfigError.
   auto as_int = [](const TableOption& o, const std::string& name, int32_t* v) -> Status {
@@ -4757,11 +4856,30 @@ Status apply_table_options(const std::map<std::string, TableOption>& options,
     } else if (name == "comment") {
       out->comment = o.value;
     } else if (name == "bloom_filter_fp_chance") {
-      out->bloom_filter_fp_chance = std::strtod(o.value.c_str(), nullptr);
+      // Cassandra's floor: the smallest false-positive chance its bloom filters can reach.
+      constexpr double kMinBloomFilterFpChance = 6.71e-05;
+      RINGDB_RETURN_IF_ERROR(as_double(o, name, &out->bloom_filter_fp_chance));
+      const double v = out->bloom_filter_fp_chance;
+      if (!(v > kMinBloomFilterFpChance && v <= 1)) {
+        return Status::config_error("bloom_filter_fp_chance must be larger than " +
+                                    schema::java_double(kMinBloomFilterFpChance) +
+                                    " and less than or equal to 1.0 (got " +
+                                    schema::java_double(v) + ")");
+      }
     } else if (name == "crc_check_chance") {
-      out->crc_check_chance = std::strtod(o.value.c_str(), nullptr);
-    } else if (name == "speculative_retry") {
-      out->speculative_retry = o.value;
+      RINGDB_RETURN_IF_ERROR(as_double(o, name, &out->crc_check_chance));
+      const double v = out->crc_check_chance;
+      if (!(v >= 0 && v <= 1)) {
+        return Status::config_error(
+            "crc_check_chance must be larger than or equal to 0 and smaller than or equal to 1.0 "
+            "(got " +
+            schema::java_double(v) + ")");
+      }
+    } else if (name == "speculative_retry" || name == "additional_write_policy") {
+      if (o.is_map || !valid_retry_policy(o.value)) {
+        return Status::config_error("Invalid value " + o.value + " for option '" + name + "'");
+      }
+      if (name == "speculative_retry") out->speculative_retry = o.value;
     } else if (name == "compaction" && o.is_map) {
       // The strategies Cassandra 4 has (RocksDB's own compaction runs either way).
       auto cls = o.map.find("class");
@@ -4783,13 +4901,34 @@ Status apply_table_options(const std::map<std::string, TableOption>& options,
       out->compaction.emplace("min_threshold", "4");
       out->compaction.emplace("max_threshold", "32");
     } else if (name == "compression" && o.is_map) {
-      out->compression = o.map;
+      RINGDB_RETURN_IF_ERROR(check_compression(o.map));
+      // As Cassandra stores it: the full class name and the chunk length, or enabled: false.
+      auto enabled = o.map.find("enabled");
+      if (enabled != o.map.end() && lower(enabled->second) == "false") {
+        out->compression = {{"enabled", "false"}};
+      } else {
+        auto cls = o.map.find("class");
+        if (cls == o.map.end()) cls = o.map.find("sstable_compression");
+        std::string full = cls->second;
+        if (full.find('.') == std::string::npos) full = "org.apache.cassandra.io.compress." + full;
+        auto chunk = o.map.find("chunk_length_in_kb");
+        out->compression = {{"class", full},
+                            {"chunk_length_in_kb", chunk == o.map.end() ? "16" : chunk->second}};
+      }
     } else if (name == "caching" && o.is_map) {
-      out->caching = o.map;
+      RINGDB_RETURN_IF_ERROR(check_caching(o.map));
+      // As Cassandra stores it: both sub-options, the missing ones at their defaults.
+      std::map<std::string, std::string> caching = {{"keys", "ALL"},
+                                                    {"rows_per_partition", "NONE"}};
+      for (const auto& [key, value] : o.map) {
+        const std::string v = lower(value);
+        caching[key] = v == "all" ? "ALL" : v == "none" ? "NONE" : value;
+      }
+      out->caching = std::move(caching);
     } else if (name == "memtable_flush_period_in_ms" || name == "min_index_interval" ||
                name == "max_index_interval" || name == "read_repair_chance" ||
-               name == "dclocal_read_repair_chance" || name == "cdc" ||
-               name == "additional_write_policy" || name == "read_repair" || name == "extensions") {
+               name == "dclocal_read_repair_chance" || name == "cdc" || name == "read_repair" ||
+               name == "extensions") {
       // Accepted for compatibility; RocksDB's engine has no equivalent to tune.
     } else {
       return Status::syntax_error("Unknown property '" + name + "'");

@@ -1064,6 +1064,46 @@ TEST_F(ProcessorTest, TableOptionsAsCassandraStoresThem) {
             "ALTER TABLE ... DROP ... USING TIMESTAMP is not supported yet");
 }
 
+// Table option values are checked as Cassandra 4's TableParams, CachingParams,
+// CompressionParams and SpeculativeRetryPolicy check them, and stored as Cassandra stores them.
+TEST_F(ProcessorTest, TableOptionValuesAreCheckedAsCassandra) {
+  ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+  ok("CREATE TABLE ks.o (a int PRIMARY KEY, b int)");
+  expect_refused({
+      {"ALTER TABLE ks.o WITH bloom_filter_fp_chance = 0",
+       "bloom_filter_fp_chance must be larger than 6.71E-5 and less than or equal to 1.0 (got "
+       "0.0)"},
+      {"ALTER TABLE ks.o WITH bloom_filter_fp_chance = 'x'",
+       "Invalid double value x for 'bloom_filter_fp_chance'"},
+      {"ALTER TABLE ks.o WITH crc_check_chance = 2",
+       "crc_check_chance must be larger than or equal to 0 and smaller than or equal to 1.0 (got "
+       "2.0)"},
+      {"ALTER TABLE ks.o WITH speculative_retry = 'sometimes'",
+       "Invalid value sometimes for option 'speculative_retry'"},
+      {"ALTER TABLE ks.o WITH compression = {'class': 'Foo'}",
+       "Could not create Compression for type org.apache.cassandra.io.compress.Foo"},
+      {"ALTER TABLE ks.o WITH compression = {'class': 'LZ4Compressor', 'chunk_length_in_kb': 3}",
+       "chunk_length_in_kb must be a power of 2"},
+      {"ALTER TABLE ks.o WITH caching = {'keys': 'SOME'}",
+       "Invalid value 'SOME' for caching sub-option 'keys': only 'ALL' and 'NONE' are accepted"},
+      {"ALTER TABLE ks.o WITH caching = {'foo': 'x'}",
+       "Invalid caching sub-options foo: only \"keys\" and \"rows_per_partition\" are allowed"},
+  });
+  for (const char* retry : {"99PERCENTILE", "99p", "50ms", "NONE", "ALWAYS", "MIN(99p, 50ms)"})
+    ok(std::string("ALTER TABLE ks.o WITH speculative_retry = '") + retry + "'");
+  ok("ALTER TABLE ks.o WITH bloom_filter_fp_chance = 0.01 AND crc_check_chance = 0.5 AND "
+     "caching = {'rows_per_partition': '10'} AND compression = {'class': 'ZstdCompressor'}");
+  auto r = query(
+      "SELECT caching, compression FROM system_schema.tables WHERE keyspace_name = 'ks' AND "
+      "table_name = 'o'");
+  ASSERT_TRUE(std::holds_alternative<ResultMessage>(r));
+  const auto& row = std::get<ResultMessage>(r).rows.at(0);
+  for (const char* part : {"keys", "ALL", "rows_per_partition", "10"})
+    EXPECT_NE(row[0]->find(part), Bytes::npos) << part;
+  for (const char* part : {"org.apache.cassandra.io.compress.ZstdCompressor", "16"})
+    EXPECT_NE(row[1]->find(part), Bytes::npos) << part;
+}
+
 // Cases from Cassandra 4's SelectTest: aliases are refused in WHERE and ORDER BY in Cassandra's
 // words, an unknown ORDER BY column is named as such, and a filter on a regular column asks for
 // ALLOW FILTERING before its value is looked at (Cassandra checks one when it prepares, the other

@@ -1033,4 +1033,8 @@ std::string format_json(const CqlType& type, BytesView value) {
   return format_any(type, value, true);
 }
 
+std::string java_double(double value) {
+  return format_double(value);
+}
+
 }  // namespace ringdb::schema

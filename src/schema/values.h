@@ -36,6 +36,8 @@ Bytes serialize_tuple(const std::vector<std::optional<Bytes>>& components);
 
 // CQL literal text for a value (strings quoted, blobs as 0x…, collections in brackets).
 std::string format_value(const CqlType& type, BytesView value);
+// A double as Java's Double.toString() prints it (Cassandra's messages): 1.0, 6.71E-5.
+std::string java_double(double value);
 // The same as JSON (strings and non-numeric types as JSON strings).
 std::string format_json(const CqlType& type, BytesView value);
 
