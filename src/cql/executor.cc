@@ -107,6 +107,40 @@ Status invalid(const std::string& m) {
   return Status::invalid_argument(m);
 }
 
+// Builds a JSON document as nlohmann's DOM parser does, except that an integer too large for 64
+// bits keeps its digits (as a binary value, which JSON text never produces otherwise): Cassandra's
+// parser reads it as a BigInteger, exactly, where a double would round it.
+class BigIntegerKeepingSax : public nlohmann::detail::json_sax_dom_parser<nlohmann::json> {
+ public:
+  using Base = nlohmann::detail::json_sax_dom_parser<nlohmann::json>;
+  using Base::Base;
+  bool number_float(double value, const std::string& text) {
+    if (text.find_first_of(".eE") == std::string::npos) {
+      nlohmann::json::binary_t digits(std::vector<uint8_t>(text.begin(), text.end()));
+      return Base::binary(digits);
+    }
+    return Base::number_float(value, text);
+  }
+};
+
+// The document, or a discarded value when `text` is not JSON.
+nlohmann::json parse_json(const std::string& text) {
+  nlohmann::json doc;
+  BigIntegerKeepingSax sax(doc, false);
+  if (!nlohmann::json::sax_parse(text, &sax) || sax.is_errored())
+    return nlohmann::json(nlohmann::json::value_t::discarded);
+  return doc;
+}
+
+// The digits of an integer beyond 64 bits (see BigIntegerKeepingSax).
+bool is_big_integer(const nlohmann::json& j) {
+  return j.is_binary();
+}
+std::string big_integer_text(const nlohmann::json& j) {
+  const auto& digits = j.get_binary();
+  return std::string(digits.begin(), digits.end());
+}
+
 // The node's own keyspaces, whose schema and data only the node changes: Cassandra refuses any
 // change to them as Unauthorized, in these words.
 bool is_local_system_keyspace(const std::string& ks) {
@@ -537,7 +571,7 @@ class Binder {
       if (!text.value) return Bound{std::nullopt, false};  // fromJson(null) is null
       // Cassandra reports what the function met as a FunctionFailure.
       const std::string failed = "execution of 'system.fromjson[text]' failed: ";
-      nlohmann::json doc = nlohmann::json::parse(*text.value, nullptr, false);
+      nlohmann::json doc = parse_json(*text.value);
       if (doc.is_discarded()) {
         return Status::function_failure(failed + "Could not decode JSON string '" + *text.value +
                                         "'");
@@ -1973,6 +2007,7 @@ namespace {
 // LinkedHashMap.
 std::string java_class(const nlohmann::json& j) {
   if (j.is_boolean()) return "Boolean";
+  if (is_big_integer(j)) return "BigInteger";
   if (j.is_number_unsigned()) {
     const auto u = j.get<uint64_t>();
     return u <= INT32_MAX ? "Integer" : u <= INT64_MAX ? "Long" : "BigInteger";
@@ -1990,6 +2025,7 @@ std::string java_class(const nlohmann::json& j) {
 // The value as Java's toString() prints it ([a, b] for lists, {k=v} for maps).
 std::string java_text(const nlohmann::json& j) {
   if (j.is_string()) return j.get<std::string>();
+  if (is_big_integer(j)) return big_integer_text(j);
   if (j.is_null()) return "null";
   if (j.is_array() || j.is_object()) {
     std::string out = j.is_array() ? "[" : "{";
@@ -2039,7 +2075,7 @@ Result<std::optional<Bytes>> integer_from_text(const CqlType& type, const std::s
 // The parts of a collection or tuple: Cassandra also takes them as a JSON document in a string.
 Result<nlohmann::json> json_parts(const nlohmann::json& j) {
   if (!j.is_string()) return j;
-  nlohmann::json doc = nlohmann::json::parse(j.get<std::string>(), nullptr, false);
+  nlohmann::json doc = parse_json(j.get<std::string>());
   if (doc.is_discarded())
     return marshal("Could not decode JSON string '" + j.get<std::string>() + "'");
   return doc;
@@ -2099,6 +2135,8 @@ Result<std::optional<Bytes>> json_value(const CqlType& type, const nlohmann::jso
       if (j.is_number()) {
         return literal(j.is_number_float() ? LiteralKind::kFloat : LiteralKind::kInteger, j.dump());
       }
+      if (is_big_integer(j))  // a Number: Cassandra takes its double value
+        return literal(LiteralKind::kFloat, big_integer_text(j));
       if (!j.is_string()) return expected(is_double ? "a double value" : "a float value", j);
       const std::string text = j.get<std::string>();
       if (text.empty()) return empty();
@@ -2243,7 +2281,7 @@ Status StatementRunner::insert_json_mutations(const TableMetadata& table, const 
   if (json.unset) return invalid("Invalid unset value for [json]");
   if (!json.value) return invalid("Got null for INSERT JSON values");
   const Bytes& text = *json.value;
-  nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
+  nlohmann::json doc = parse_json(text);
   if (!doc.is_discarded() && doc.is_null()) return invalid("Got null for INSERT JSON values");
   if (doc.is_discarded() || !doc.is_object())
     return invalid("Could not decode JSON string as a map: " + text);
