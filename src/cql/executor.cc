@@ -5437,101 +5437,118 @@ Status StatementRunner::describe_binds(std::vector<ColumnSpec>* specs,
     table_name = table->name;
     return Status::ok();
   };
-  const Statement& st = parsed_.statement;
-  if (auto* s = std::get_if<SelectStatement>(&st)) {
-    const std::string ks = s->keyspace.empty() ? default_keyspace_ : s->keyspace;
-    if (schema::is_system_keyspace(ks)) {
-      ks_name = ks;
-      table_name = s->table;
-      for (const auto& r : s->where) {
-        for (const auto& e : r.value.elements) set(e, CqlType::of(ValueKind::kText), r.columns[0]);
-        set(r.value, CqlType::of(ValueKind::kText), r.columns.empty() ? "" : r.columns[0]);
+  // One statement's markers; a batch's are its statements' in order.
+  auto describe = [&](const Statement& st) -> Status {
+    if (auto* s = std::get_if<SelectStatement>(&st)) {
+      const std::string ks = s->keyspace.empty() ? default_keyspace_ : s->keyspace;
+      if (schema::is_system_keyspace(ks)) {
+        ks_name = ks;
+        table_name = s->table;
+        for (const auto& r : s->where) {
+          for (const auto& e : r.value.elements)
+            set(e, CqlType::of(ValueKind::kText), r.columns[0]);
+          set(r.value, CqlType::of(ValueKind::kText), r.columns.empty() ? "" : r.columns[0]);
+        }
+        return Status::ok();
       }
-      return Status::ok();
+      RINGDB_RETURN_IF_ERROR(resolve_into(s->keyspace, s->table));
+      // Keys of element selection (m[?], m[?..?]) take the collection's key type.
+      std::function<void(const Selector&)> selection_markers = [&](const Selector& sel) {
+        for (const auto& a : sel.args) selection_markers(a);
+        if (sel.kind != Selector::Kind::kElement || sel.args[0].kind != Selector::Kind::kColumn)
+          return;
+        const ColumnMetadata* c = table->column(sel.args[0].name);
+        if (c == nullptr || !c->type.is_collection() || c->type.params.empty()) return;
+        for (const auto* key : {&sel.element, &sel.range_from, &sel.range_to}) {
+          if (*key) walk(**key, c->type.params[0], "key(" + c->name + ")");
+        }
+      };
+      for (const auto& sel : s->selectors) selection_markers(sel);
+      std::function<void(const Selector&)> value_markers = [&](const Selector& sel) {
+        for (const auto& a : sel.args) {
+          if (auto type = selection_argument_type(sel, a))
+            walk(a.term, *type, "arg0(system." + sel.name + ")");
+          else
+            value_markers(a);
+        }
+        if (sel.kind != Selector::Kind::kTerm || sel.cast_type.empty()) return;
+        if (auto type = CqlType::parse(sel.cast_type); type.is_ok())
+          walk(sel.term, *type, "(" + sel.cast_type + ")" + term_text(sel.term));
+      };
+      for (const auto& sel : s->selectors) value_markers(sel);
+      relations(s->where);
+      if (s->per_partition_limit)
+        walk(*s->per_partition_limit, CqlType::of(ValueKind::kInt), "[per_partition_limit]");
+      if (s->limit) walk(*s->limit, CqlType::of(ValueKind::kInt), "[limit]");
+      Selection selection(
+          *table, [this](int64_t m) { return qp_.new_timeuuid(m); },
+          [this] { return qp_.random_uuid(); }, qp_.clock_);
+      RINGDB_RETURN_IF_ERROR(selection.build(s->selectors, s->json));
+      *result_columns = selection.columns(ks_name, table_name);
+    } else if (auto* s = std::get_if<InsertStatement>(&st)) {
+      RINGDB_RETURN_IF_ERROR(resolve_into(s->keyspace, s->table));
+      for (size_t i = 0; i < s->columns.size() && i < s->values.size(); ++i) {
+        const ColumnMetadata* c = table->column(s->columns[i]);
+        if (c == nullptr) return invalid("Undefined column name " + s->columns[i]);
+        walk(s->values[i], c->type, c->name);
+        if (c->kind == ColumnKind::kPartitionKey && s->values[i].kind == Term::Kind::kBindMarker) {
+          pk_marker[c->name] = s->values[i].bind_index;
+        }
+      }
+      if (s->json) walk(*s->json, CqlType::of(ValueKind::kText), "[json]");
+      using_clause(s->using_clause);
+    } else if (auto* s = std::get_if<UpdateStatement>(&st)) {
+      RINGDB_RETURN_IF_ERROR(resolve_into(s->keyspace, s->table));
+      using_clause(s->using_clause);
+      for (const auto& op : s->operations) {
+        const ColumnMetadata* c = table->column(op.column);
+        if (c == nullptr) return invalid("Undefined column name " + op.column);
+        if (op.kind == Operation::Kind::kSetElement && c->type.params.size() == 2) {
+          walk(*op.key, c->type.params[0], "key(" + c->name + ")");
+          walk(op.value, c->type.params[1], "value(" + c->name + ")");
+        } else if (op.kind == Operation::Kind::kSetElement && c->type.kind == ValueKind::kList) {
+          walk(*op.key, CqlType::of(ValueKind::kInt), "idx(" + c->name + ")");
+          walk(op.value, c->type.params[0], "value(" + c->name + ")");
+        } else if (c->type.is_counter()) {
+          walk(op.value, CqlType::of(ValueKind::kBigint), c->name);
+        } else if (op.kind == Operation::Kind::kSubtract && c->type.kind == ValueKind::kMap) {
+          walk(op.value, CqlType{ValueKind::kSet, {c->type.params[0]}, false}, c->name);
+        } else {
+          walk(op.value, c->type, c->name);
+        }
+      }
+      relations(s->where);
+      conditions(s->conditions);
+    } else if (auto* s = std::get_if<DeleteStatement>(&st)) {
+      RINGDB_RETURN_IF_ERROR(resolve_into(s->keyspace, s->table));
+      for (const auto& [name, key] : s->columns) {
+        const ColumnMetadata* c = table->column(name);
+        if (c && key && c->type.kind == ValueKind::kList)
+          walk(*key, CqlType::of(ValueKind::kInt), "idx(" + name + ")");
+        else if (c && key && !c->type.params.empty())
+          walk(*key, c->type.params[0], "key(" + name + ")");
+      }
+      using_clause(s->using_clause);
+      relations(s->where);
+      conditions(s->conditions);
     }
-    RINGDB_RETURN_IF_ERROR(resolve_into(s->keyspace, s->table));
-    // Keys of element selection (m[?], m[?..?]) take the collection's key type.
-    std::function<void(const Selector&)> selection_markers = [&](const Selector& sel) {
-      for (const auto& a : sel.args) selection_markers(a);
-      if (sel.kind != Selector::Kind::kElement || sel.args[0].kind != Selector::Kind::kColumn)
-        return;
-      const ColumnMetadata* c = table->column(sel.args[0].name);
-      if (c == nullptr || !c->type.is_collection() || c->type.params.empty()) return;
-      for (const auto* key : {&sel.element, &sel.range_from, &sel.range_to}) {
-        if (*key) walk(**key, c->type.params[0], "key(" + c->name + ")");
-      }
-    };
-    for (const auto& sel : s->selectors) selection_markers(sel);
-    std::function<void(const Selector&)> value_markers = [&](const Selector& sel) {
-      for (const auto& a : sel.args) {
-        if (auto type = selection_argument_type(sel, a))
-          walk(a.term, *type, "arg0(system." + sel.name + ")");
-        else
-          value_markers(a);
-      }
-      if (sel.kind != Selector::Kind::kTerm || sel.cast_type.empty()) return;
-      if (auto type = CqlType::parse(sel.cast_type); type.is_ok())
-        walk(sel.term, *type, "(" + sel.cast_type + ")" + term_text(sel.term));
-    };
-    for (const auto& sel : s->selectors) value_markers(sel);
-    relations(s->where);
-    if (s->per_partition_limit)
-      walk(*s->per_partition_limit, CqlType::of(ValueKind::kInt), "[per_partition_limit]");
-    if (s->limit) walk(*s->limit, CqlType::of(ValueKind::kInt), "[limit]");
-    Selection selection(
-        *table, [this](int64_t m) { return qp_.new_timeuuid(m); },
-        [this] { return qp_.random_uuid(); }, qp_.clock_);
-    RINGDB_RETURN_IF_ERROR(selection.build(s->selectors, s->json));
-    *result_columns = selection.columns(ks_name, table_name);
-  } else if (auto* s = std::get_if<InsertStatement>(&st)) {
-    RINGDB_RETURN_IF_ERROR(resolve_into(s->keyspace, s->table));
-    for (size_t i = 0; i < s->columns.size() && i < s->values.size(); ++i) {
-      const ColumnMetadata* c = table->column(s->columns[i]);
-      if (c == nullptr) return invalid("Undefined column name " + s->columns[i]);
-      walk(s->values[i], c->type, c->name);
-      if (c->kind == ColumnKind::kPartitionKey && s->values[i].kind == Term::Kind::kBindMarker) {
-        pk_marker[c->name] = s->values[i].bind_index;
-      }
-    }
-    if (s->json) walk(*s->json, CqlType::of(ValueKind::kText), "[json]");
-    using_clause(s->using_clause);
-  } else if (auto* s = std::get_if<UpdateStatement>(&st)) {
-    RINGDB_RETURN_IF_ERROR(resolve_into(s->keyspace, s->table));
-    using_clause(s->using_clause);
-    for (const auto& op : s->operations) {
-      const ColumnMetadata* c = table->column(op.column);
-      if (c == nullptr) return invalid("Undefined column name " + op.column);
-      if (op.kind == Operation::Kind::kSetElement && c->type.params.size() == 2) {
-        walk(*op.key, c->type.params[0], "key(" + c->name + ")");
-        walk(op.value, c->type.params[1], "value(" + c->name + ")");
-      } else if (op.kind == Operation::Kind::kSetElement && c->type.kind == ValueKind::kList) {
-        walk(*op.key, CqlType::of(ValueKind::kInt), "idx(" + c->name + ")");
-        walk(op.value, c->type.params[0], "value(" + c->name + ")");
-      } else if (c->type.is_counter()) {
-        walk(op.value, CqlType::of(ValueKind::kBigint), c->name);
-      } else if (op.kind == Operation::Kind::kSubtract && c->type.kind == ValueKind::kMap) {
-        walk(op.value, CqlType{ValueKind::kSet, {c->type.params[0]}, false}, c->name);
-      } else {
-        walk(op.value, c->type, c->name);
-      }
-    }
-    relations(s->where);
-    conditions(s->conditions);
-  } else if (auto* s = std::get_if<DeleteStatement>(&st)) {
-    RINGDB_RETURN_IF_ERROR(resolve_into(s->keyspace, s->table));
-    for (const auto& [name, key] : s->columns) {
-      const ColumnMetadata* c = table->column(name);
-      if (c && key && c->type.kind == ValueKind::kList)
-        walk(*key, CqlType::of(ValueKind::kInt), "idx(" + name + ")");
-      else if (c && key && !c->type.params.empty())
-        walk(*key, c->type.params[0], "key(" + name + ")");
-    }
-    using_clause(s->using_clause);
-    relations(s->where);
-    conditions(s->conditions);
-  } else {
     return Status::ok();  // DDL and USE take no bind markers
+  };
+  const Statement& st = parsed_.statement;
+  if (auto* b = std::get_if<BatchStatement>(&st)) {
+    // A prepared BATCH: no routing, as the statements may name different partitions.
+    using_clause(b->using_clause);
+    for (const auto& inner : b->statements) {
+      RINGDB_RETURN_IF_ERROR(
+          describe(std::visit([](const auto& one) { return Statement(one); }, inner)));
+    }
+    return Status::ok();
   }
+  RINGDB_RETURN_IF_ERROR(describe(st));
+  const bool routed =
+      std::holds_alternative<InsertStatement>(st) || std::holds_alternative<UpdateStatement>(st) ||
+      std::holds_alternative<DeleteStatement>(st) || std::holds_alternative<SelectStatement>(st);
+  if (table == nullptr || !routed) return Status::ok();
   // Routing: the partition key's markers in key order, only when every component has one.
   const auto pk = table->partition_key();
   std::vector<uint16_t> indexes;
@@ -5759,10 +5776,6 @@ void QueryProcessor::query_async(std::string_view text, const QueryOptions& opti
 QueryProcessor::Outcome QueryProcessor::prepare(std::string_view text, const Session& session) {
   auto parsed = parse_statement(text);
   if (!parsed.is_ok()) return to_cql_error(parsed.status());
-  if (std::holds_alternative<BatchStatement>(parsed->statement)) {
-    return to_cql_error(invalid(
-        "Batch statements cannot be prepared; prepare the statements and send a BATCH message"));
-  }
   auto prepared = std::make_shared<Prepared>();
   prepared->query = std::string(text);
   prepared->keyspace = session.keyspace;

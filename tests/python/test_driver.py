@@ -257,6 +257,22 @@ class DriverTest(unittest.TestCase):
         self.assertEqual(len(self.q("SELECT * FROM kv WHERE k = 300")), 0)
         with self.assertRaisesRegex(InvalidRequest, "Timestamp must be set either on BATCH or individual statements"):
             s.execute("BEGIN BATCH USING TIMESTAMP 5 INSERT INTO kv (k, v) VALUES (1, 'a') USING TIMESTAMP 6; APPLY BATCH")
+        # A BATCH statement can be prepared, as in Cassandra: its markers are its statements' in
+        # order (named ones too), the batch's USING TIMESTAMP first.
+        prepared = s.prepare("BEGIN BATCH USING TIMESTAMP ? INSERT INTO kv (k, v) VALUES (?, ?); "
+                             "UPDATE kv SET v = :val WHERE k = :key; DELETE FROM kv WHERE k = ? APPLY BATCH")
+        self.assertEqual([c.name for c in prepared.column_metadata],
+                         ["[timestamp]", "k", "v", "val", "key", "k"])
+        s.execute("INSERT INTO kv (k, v) VALUES (402, 'old') USING TIMESTAMP 10")
+        s.execute(prepared, (1000, 400, "p", "q", 401, 402))
+        self.assertEqual([(r.v, r.w) for r in self.q("SELECT v, writetime(v) AS w FROM kv WHERE k IN (400, 401)")],
+                         [("p", 1000), ("q", 1000)])
+        self.assertEqual(len(self.q("SELECT * FROM kv WHERE k = 402")), 0)
+        # A prepared BATCH may not go inside a protocol batch.
+        nested = BatchStatement()
+        nested.add(prepared, (1, 1, "x", "y", 2, 3))
+        with self.assertRaisesRegex(InvalidRequest, "only UPDATE, INSERT and DELETE statements are allowed"):
+            s.execute(nested)
 
     def test_select_forms(self):
         s = self.session
