@@ -5155,7 +5155,19 @@ Result<ResultMessage> StatementRunner::ddl(const Statement& statement) {
     }
     RINGDB_ASSIGN_OR_RETURN(const TableMetadata* current, resolve(s->keyspace, s->name));
     schema::TableMetadata t = *current;
-    const std::string quoted_name = "'" + t.keyspace + "." + t.name + "'";
+    // A table as Cassandra's TableMetadata prints itself: names quoted where CQL needs it.
+    auto maybe_quote = [](const std::string& name) {
+      const bool plain = !name.empty() && name[0] >= 'a' && name[0] <= 'z' &&
+                         std::all_of(name.begin(), name.end(), [](char c) {
+                           return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+                         });
+      if (plain) return name;
+      std::string out = "\"";
+      for (char c : name) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+      return out + "\"";
+    };
+    const std::string printed_name = maybe_quote(t.keyspace) + "." + maybe_quote(t.name);
+    const std::string quoted_name = "'" + printed_name + "'";
     for (const auto& d : s->add) {
       RINGDB_ASSIGN_OR_RETURN(schema::ColumnMetadata c, column_definition(d));
       if (t.column(c.name)) return invalid("Column with name '" + c.name + "' already exists");
@@ -5208,7 +5220,7 @@ Result<ResultMessage> StatementRunner::ddl(const Statement& statement) {
         if (column.name == from) c = &column;
       }
       if (c == nullptr)
-        return invalid("Column " + from + " was not found in table " + t.keyspace + "." + t.name);
+        return invalid("Column " + from + " was not found in table " + printed_name);
       if (c->kind != ColumnKind::kPartitionKey && c->kind != ColumnKind::kClustering)
         return invalid("Cannot rename non PRIMARY KEY column " + from);
       if (t.column(to)) {

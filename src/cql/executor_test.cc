@@ -1317,6 +1317,9 @@ TEST_F(ProcessorTest, AlterTableRefusalsAsCassandra) {
   });
   EXPECT_EQ(std::get<CqlError>(query("ALTER TABLE ks.p ADD x counter")).code,
             ErrorCode::kConfigError);
+  ok("CREATE TABLE ks.\"Mixed\" (k int PRIMARY KEY)");
+  expect_refused({{"ALTER TABLE ks.\"Mixed\" DROP nope",
+                   "Column nope was not found in table 'ks.\"Mixed\"'"}});
   ok("ALTER TABLE ks.t DROP (v, v)");  // a column named twice is dropped once
   ok("ALTER TABLE ks.n DROP n");
   expect_refused(
