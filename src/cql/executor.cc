@@ -149,6 +149,14 @@ bool is_local_system_keyspace(const std::string& ks) {
 Status not_user_modifiable(const std::string& ks) {
   return Status::unauthorized(ks + " keyspace is not user-modifiable.");
 }
+// Schema changes to the replicated system keyspaces other than ALTER KEYSPACE, refused as
+// Cassandra refuses them: "Cannot DROP <table system_auth.roles>".
+Status cannot_change_system(const char* permission, const std::string& ks,
+                            const std::string& table = "") {
+  return Status::unauthorized(std::string("Cannot ") + permission + " <" +
+                              (table.empty() ? "keyspace " + ks : "table " + ks + "." + table) +
+                              ">");
+}
 
 constexpr const char* kRequiresAllowFiltering =
     "Cannot execute this query as it might involve data filtering and thus may have unpredictable "
@@ -5035,6 +5043,8 @@ Result<ResultMessage> StatementRunner::ddl(const Statement& statement) {
   }
   if (auto* s = std::get_if<DropKeyspaceStatement>(&statement)) {
     if (is_local_system_keyspace(s->name)) return not_user_modifiable(s->name);
+    if (schema::is_replicated_system_keyspace(s->name))
+      return cannot_change_system("DROP", s->name);
     if (schema::is_system_keyspace(s->name))
       return invalid("Cannot drop system keyspace " + s->name);
     Status st = schemas.drop_keyspace(s->name);
@@ -5056,6 +5066,7 @@ Result<ResultMessage> StatementRunner::ddl(const Statement& statement) {
     if (is_local_system_keyspace(ks)) return not_user_modifiable(ks);
     if (schema::is_system_keyspace(ks))
       return invalid("Cannot add new tables to system keyspace " + ks);
+    if (schema::is_replicated_system_keyspace(ks)) return cannot_change_system("CREATE", ks);
     if (!schema_->keyspace(ks)) return invalid("Keyspace '" + ks + "' doesn't exist");
     if (schema_->table(ks, s->name) != nullptr) {
       if (s->if_not_exists) return ResultMessage{};
@@ -5149,6 +5160,10 @@ Result<ResultMessage> StatementRunner::ddl(const Statement& statement) {
   if (auto* s = std::get_if<AlterTableStatement>(&statement)) {
     // Cassandra 4's AlterTableStatement: its checks and messages, in its order.
     const std::string alter_ks = s->keyspace.empty() ? default_keyspace_ : s->keyspace;
+    if (schema::is_replicated_system_keyspace(alter_ks) &&
+        schema_->table(alter_ks, s->name) != nullptr) {
+      return cannot_change_system("ALTER", alter_ks, s->name);
+    }
     if (!alter_ks.empty() && !is_local_system_keyspace(alter_ks) &&
         schema_->table(alter_ks, s->name) == nullptr) {
       return invalid("Table '" + alter_ks + "." + s->name + "' doesn't exist");
@@ -5248,6 +5263,8 @@ Result<ResultMessage> StatementRunner::ddl(const Statement& statement) {
       if (!schema_->keyspace(ks)) return invalid("Keyspace '" + ks + "' doesn't exist");
       return invalid("Type '" + ks + "." + s->name + "' doesn't exist");
     }
+    if (schema::is_replicated_system_keyspace(ks) && schema_->table(ks, s->name) != nullptr)
+      return cannot_change_system("DROP", ks, s->name);
     Status st = schemas.drop_table(ks, s->name);
     if (st.code() == StatusCode::kNotFound) {
       if (s->if_exists) return ResultMessage{};

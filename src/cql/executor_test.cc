@@ -1267,6 +1267,38 @@ TEST_F(ProcessorTest, CreateTableRefusalsAsCassandra) {
   ok("DROP TABLE IF EXISTS nokeyspace.t");
 }
 
+// system_auth, system_distributed and system_traces exist with Cassandra's tables (and table
+// ids); operators may ALTER their replication, not change their tables.
+TEST_F(ProcessorTest, ReplicatedSystemKeyspacesAsCassandra) {
+  auto ids = query(
+      "SELECT table_name, id FROM system_schema.tables WHERE keyspace_name = 'system_traces'");
+  ASSERT_TRUE(std::holds_alternative<ResultMessage>(ids));
+  const auto& rows = std::get<ResultMessage>(ids).rows;
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(*rows[0][0], "events");
+  EXPECT_EQ(to_hex(*rows[0][1]), "8826e8e9e16a372887533bc1fc713c25");  // Cassandra's own
+  for (const char* table : {"system_auth.roles", "system_auth.role_members",
+                            "system_auth.role_permissions", "system_distributed.repair_history",
+                            "system_distributed.parent_repair_history", "system_traces.sessions"}) {
+    EXPECT_EQ(row_count(std::string("SELECT * FROM ") + table), 0u) << table;
+  }
+  ok("ALTER KEYSPACE system_auth WITH replication = {'class': 'SimpleStrategy', "
+     "'replication_factor': 3}");
+  expect_refused({
+      {"DROP KEYSPACE system_auth", "Cannot DROP <keyspace system_auth>"},
+      {"CREATE TABLE system_auth.x (k int PRIMARY KEY)", "Cannot CREATE <keyspace system_auth>"},
+      {"ALTER TABLE system_auth.roles ADD x int", "Cannot ALTER <table system_auth.roles>"},
+      {"DROP TABLE system_traces.events", "Cannot DROP <table system_traces.events>"},
+  });
+  EXPECT_EQ(std::get<CqlError>(query("DROP KEYSPACE system_traces")).code,
+            ErrorCode::kUnauthorized);
+  auto exists = query(
+      "CREATE KEYSPACE system_auth WITH replication = {'class': 'SimpleStrategy', "
+      "'replication_factor': 1}");
+  ASSERT_TRUE(std::holds_alternative<CqlError>(exists));
+  EXPECT_EQ(std::get<CqlError>(exists).code, ErrorCode::kAlreadyExists);
+}
+
 // Keyspace properties as Cassandra 4's KeyspaceAttributes reads them.
 TEST_F(ProcessorTest, KeyspacePropertiesAsCassandra) {
   expect_refused({

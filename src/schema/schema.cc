@@ -79,8 +79,11 @@ const char* column_kind_name(ColumnKind kind) {
 }
 
 bool is_system_keyspace(const std::string& name) {
-  return name == "system" || name == "system_schema" || name == "system_auth" ||
-         name == "system_distributed" || name == "system_traces" || name == "system_virtual_schema";
+  return name == "system" || name == "system_schema" || name == "system_virtual_schema";
+}
+
+bool is_replicated_system_keyspace(const std::string& name) {
+  return name == "system_auth" || name == "system_distributed" || name == "system_traces";
 }
 
 const ColumnMetadata* TableMetadata::column(const std::string& name) const {
@@ -346,7 +349,7 @@ Status SchemaManager::load() {
   read.table = kSchemaStoreTable;
   read.partition_key = "schema";
   RINGDB_ASSIGN_OR_RETURN(storage::Partition p, engine_.read(read));
-  if (p.rows.empty() || p.rows[0].cells.empty()) return Status::ok();
+  if (p.rows.empty() || p.rows[0].cells.empty()) return create_replicated_system_keyspaces();
   auto schema = std::make_shared<Schema>();
   RINGDB_RETURN_IF_ERROR(deserialize_schema(p.rows[0].cells[0].value, schema.get()));
   schema->version = digest_uuid(p.rows[0].cells[0].value);
@@ -354,9 +357,169 @@ Status SchemaManager::load() {
     for (const auto& [table_name, t] : ks.tables)
       RINGDB_RETURN_IF_ERROR(engine_.register_table(t.to_storage()));
   }
-  std::lock_guard lock(current_mutex_);
-  current_ = std::move(schema);
-  return Status::ok();
+  {
+    std::lock_guard lock(current_mutex_);
+    current_ = std::move(schema);
+  }
+  return create_replicated_system_keyspaces();
+}
+
+namespace {
+
+// Cassandra 4's replicated system keyspaces: their default replication and their tables (name,
+// columns as "name type", partition key, clustering), as Cassandra defines them.
+struct SystemTableDef {
+  const char* name;
+  std::vector<std::pair<const char*, const char*>> columns;
+  std::vector<const char*> partition_key;
+  std::vector<const char*> clustering;
+};
+struct SystemKeyspaceDef {
+  const char* name;
+  const char* replication_factor;
+  std::vector<SystemTableDef> tables;
+};
+
+const std::vector<SystemKeyspaceDef>& replicated_system_keyspaces() {
+  static const std::vector<SystemKeyspaceDef> defs = {
+      {"system_auth",
+       "1",
+       {{"network_permissions", {{"role", "text"}, {"dcs", "frozen<set<text>>"}}, {"role"}, {}},
+        {"resource_role_permissons_index",
+         {{"resource", "text"}, {"role", "text"}},
+         {"resource"},
+         {"role"}},
+        {"role_members", {{"role", "text"}, {"member", "text"}}, {"role"}, {"member"}},
+        {"role_permissions",
+         {{"role", "text"}, {"resource", "text"}, {"permissions", "set<text>"}},
+         {"role"},
+         {"resource"}},
+        {"roles",
+         {{"role", "text"},
+          {"can_login", "boolean"},
+          {"is_superuser", "boolean"},
+          {"member_of", "set<text>"},
+          {"salted_hash", "text"}},
+         {"role"},
+         {}}}},
+      {"system_distributed",
+       "3",
+       {{"parent_repair_history",
+         {{"parent_id", "timeuuid"},
+          {"columnfamily_names", "set<text>"},
+          {"exception_message", "text"},
+          {"exception_stacktrace", "text"},
+          {"finished_at", "timestamp"},
+          {"keyspace_name", "text"},
+          {"options", "map<text, text>"},
+          {"requested_ranges", "set<text>"},
+          {"started_at", "timestamp"},
+          {"successful_ranges", "set<text>"}},
+         {"parent_id"},
+         {}},
+        {"repair_history",
+         {{"keyspace_name", "text"},
+          {"columnfamily_name", "text"},
+          {"id", "timeuuid"},
+          {"coordinator", "inet"},
+          {"coordinator_port", "int"},
+          {"exception_message", "text"},
+          {"exception_stacktrace", "text"},
+          {"finished_at", "timestamp"},
+          {"parent_id", "timeuuid"},
+          {"participants", "set<inet>"},
+          {"participants_v2", "set<text>"},
+          {"range_begin", "text"},
+          {"range_end", "text"},
+          {"started_at", "timestamp"},
+          {"status", "text"}},
+         {"keyspace_name", "columnfamily_name"},
+         {"id"}},
+        {"view_build_status",
+         {{"keyspace_name", "text"},
+          {"view_name", "text"},
+          {"host_id", "uuid"},
+          {"status", "text"}},
+         {"keyspace_name", "view_name"},
+         {"host_id"}}}},
+      {"system_traces",
+       "2",
+       {{"events",
+         {{"session_id", "uuid"},
+          {"event_id", "timeuuid"},
+          {"activity", "text"},
+          {"source", "inet"},
+          {"source_elapsed", "int"},
+          {"source_port", "int"},
+          {"thread", "text"}},
+         {"session_id"},
+         {"event_id"}},
+        {"sessions",
+         {{"session_id", "uuid"},
+          {"client", "inet"},
+          {"command", "text"},
+          {"coordinator", "inet"},
+          {"coordinator_port", "int"},
+          {"duration", "int"},
+          {"parameters", "map<text, text>"},
+          {"request", "text"},
+          {"started_at", "timestamp"}},
+         {"session_id"},
+         {}}}},
+  };
+  return defs;
+}
+
+}  // namespace
+
+Status SchemaManager::create_replicated_system_keyspaces() {
+  std::lock_guard ddl(ddl_mutex_);
+  auto next = std::make_unique<Schema>(*current());
+  bool changed = false;
+  for (const auto& def : replicated_system_keyspaces()) {
+    if (next->keyspaces.count(def.name)) continue;
+    KeyspaceMetadata ks;
+    ks.name = def.name;
+    RINGDB_ASSIGN_OR_RETURN(
+        ks.replication, normalize_replication({{"class", "SimpleStrategy"},
+                                               {"replication_factor", def.replication_factor}}));
+    for (const auto& t : def.tables) {
+      TableMetadata table;
+      table.keyspace = def.name;
+      table.name = t.name;
+      // As Cassandra's TableId.forSystemTable: a name-based UUID of keyspace and table names.
+      table.id = digest_uuid(std::string(def.name) + t.name);
+      table.storage_id = next->next_storage_id++;
+      auto position = [](const std::vector<const char*>& names, const char* name) {
+        for (size_t i = 0; i < names.size(); ++i) {
+          if (std::string(names[i]) == name) return static_cast<int32_t>(i);
+        }
+        return -1;
+      };
+      for (const auto& [name, type_text] : t.columns) {
+        RINGDB_ASSIGN_OR_RETURN(CqlType type, CqlType::parse(type_text));
+        ColumnMetadata c;
+        c.name = name;
+        c.type = type;
+        if (int32_t p = position(t.partition_key, name); p >= 0) {
+          c.kind = ColumnKind::kPartitionKey;
+          c.position = p;
+        } else if (int32_t q = position(t.clustering, name); q >= 0) {
+          c.kind = ColumnKind::kClustering;
+          c.position = q;
+        } else {
+          c.id = table.next_column_id++;
+        }
+        table.columns.push_back(std::move(c));
+      }
+      RINGDB_RETURN_IF_ERROR(engine_.register_table(table.to_storage()));
+      ks.tables.emplace(table.name, std::move(table));
+    }
+    next->keyspaces.emplace(ks.name, std::move(ks));
+    changed = true;
+  }
+  if (!changed) return Status::ok();
+  return commit(std::move(next));
 }
 
 Status SchemaManager::commit(std::unique_ptr<Schema> next) {

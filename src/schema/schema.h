@@ -127,6 +127,8 @@ class SchemaManager {
 
  private:
   Status commit(std::unique_ptr<Schema> next);  // persist + swap; holds ddl_mutex_
+  // Creates the replicated system keyspaces and their tables, those missing (see load()).
+  Status create_replicated_system_keyspaces();
   Bytes random_uuid();
 
   storage::Engine& engine_;
@@ -143,5 +145,8 @@ Bytes serialize_schema(const Schema& schema);
 [[nodiscard]] Status deserialize_schema(BytesView bytes, Schema* schema);
 
 bool is_system_keyspace(const std::string& name);
+// system_auth, system_distributed and system_traces: real keyspaces, created when the node first
+// starts, whose replication operators may ALTER but whose tables they may not change.
+bool is_replicated_system_keyspace(const std::string& name);
 
 }  // namespace ringdb::schema
