@@ -41,6 +41,16 @@ printf 'USE shell_ks;\nSELECT v\n  FROM t\n  WHERE k = 1;\nDESCRIBE TABLE t\n' >
 out=$("$build_dir/ringdb" cql 127.0.0.1 "$port" -f "$data/script.cql")
 grep -q "CREATE TABLE shell_ks.t" <<< "$out" || fail "DESCRIBE: $out"
 grep -q " one" <<< "$out" || fail "multi-line statement: $out"
+# DESCRIBE prints what re-creates the table: quoted names, clustering order, every option.
+"$build_dir/ringdb" cql 127.0.0.1 "$port" -e 'CREATE TABLE shell_ks."Mixed" ("K" int, c int, v text, s int static, PRIMARY KEY ("K", c)) WITH CLUSTERING ORDER BY (c DESC) AND comment = '"'it''s'"' AND caching = {'"'keys'"': '"'NONE'"'} AND speculative_retry = '"'50ms'"'' > /dev/null
+first=$("$build_dir/ringdb" cql 127.0.0.1 "$port" -e 'DESCRIBE TABLE shell_ks."Mixed"')
+grep -q 'CREATE TABLE shell_ks."Mixed"' <<< "$first" || fail "DESCRIBE quoted: $first"
+grep -q "AND caching = {'keys': 'NONE', 'rows_per_partition': 'NONE'}" <<< "$first" || fail "DESCRIBE options: $first"
+"$build_dir/ringdb" cql 127.0.0.1 "$port" -e 'DROP TABLE shell_ks."Mixed"' > /dev/null
+printf '%s\n' "$first" > "$data/describe.cql"
+"$build_dir/ringdb" cql 127.0.0.1 "$port" -f "$data/describe.cql" > /dev/null || fail "DESCRIBE output does not run: $first"
+second=$("$build_dir/ringdb" cql 127.0.0.1 "$port" -e 'DESCRIBE TABLE shell_ks."Mixed"')
+[ "$first" = "$second" ] || fail "DESCRIBE after re-creating differs: $first /// $second"
 if "$build_dir/ringdb" cql 127.0.0.1 "$port" -e "SELEC 1" > "$data/err.out"; then fail "a bad statement exited 0"; fi
 grep -q "SyntaxException" "$data/err.out" || fail "syntax error message: $(cat "$data/err.out")"
 

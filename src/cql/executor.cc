@@ -4776,36 +4776,64 @@ std::string lower(std::string s) {
   return s;
 }
 
-// Cassandra's SpeculativeRetryPolicy forms: NONE, ALWAYS, 99PERCENTILE or 99p, 10ms, and
-// MIN(a, b) or MAX(a, b) of a percentile and a time, in any case.
-bool valid_retry_policy(const std::string& text) {
+// A speculative retry policy as Cassandra's SpeculativeRetryPolicy prints (and stores) it:
+// NONE, ALWAYS, 99p, 99.5p, 50ms, MIN(99p,50ms). Empty when `text` is not one.
+std::string retry_policy_text(const std::string& text) {
   const std::string v = lower(text);
-  auto number_then = [](const std::string& s, const std::string& suffix, double lo, double hi) {
+  if (v == "none") return "NONE";
+  if (v == "always") return "ALWAYS";
+  auto number = [](const std::string& s, const std::string& suffix, double lo, double hi,
+                   double* out) {
     if (s.size() <= suffix.size() || s.compare(s.size() - suffix.size(), suffix.size(), suffix))
       return false;
     const std::string n = s.substr(0, s.size() - suffix.size());
     char* end = nullptr;
-    const double x = std::strtod(n.c_str(), &end);
-    return !n.empty() && *end == '\0' && x >= lo && x < hi;
+    *out = std::strtod(n.c_str(), &end);
+    return !n.empty() && *end == '\0' && *out >= lo && *out < hi;
   };
-  auto simple = [&](const std::string& s) {
-    return number_then(s, "percentile", 0, 100) || number_then(s, "p", 0, 100) ||
-           number_then(s, "ms", 0, 1e18);
+  auto percentile = [&](const std::string& s) -> std::string {
+    double x = 0;
+    if (!number(s, "percentile", 0, 100, &x) && !number(s, "p", 0, 100, &x)) return "";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.4f", x);  // Java's DecimalFormat("#.####")
+    std::string out = buf;
+    while (out.back() == '0') out.pop_back();
+    if (out.back() == '.') out.pop_back();
+    return out + "p";
   };
-  if (v == "none" || v == "always" || simple(v)) return true;
-  for (const char* f : {"min(", "max("}) {
-    if (v.rfind(f, 0) != 0 || v.back() != ')') continue;
+  auto fixed = [&](const std::string& s) -> std::string {
+    double x = 0;
+    if (!number(s, "ms", 0, 1e15, &x)) return "";
+    return std::to_string(static_cast<int64_t>(x)) + "ms";
+  };
+  if (auto p = percentile(v); !p.empty()) return p;
+  if (auto f = fixed(v); !f.empty()) return f;
+  for (const char* fn : {"min(", "max("}) {
+    if (v.rfind(fn, 0) != 0 || v.back() != ')') continue;
     const std::string inner = v.substr(4, v.size() - 5);
     const size_t comma = inner.find(',');
-    if (comma == std::string::npos) return false;
+    if (comma == std::string::npos) return "";
     auto trim = [](std::string s) {
       while (!s.empty() && s.front() == ' ') s.erase(s.begin());
       while (!s.empty() && s.back() == ' ') s.pop_back();
       return s;
     };
-    return simple(trim(inner.substr(0, comma))) && simple(trim(inner.substr(comma + 1)));
+    const std::string a = trim(inner.substr(0, comma)), b = trim(inner.substr(comma + 1));
+    std::string p = percentile(a), f = fixed(b);
+    if (p.empty() || f.empty()) {
+      p = percentile(b);
+      f = fixed(a);
+    }
+    if (p.empty() || f.empty()) return "";
+    return std::string(fn[1] == 'i' ? "MIN(" : "MAX(") + p + "," + f + ")";
   }
-  return false;
+  return "";
+}
+
+// Cassandra's SpeculativeRetryPolicy forms: NONE, ALWAYS, 99PERCENTILE or 99p, 10ms, and
+// MIN(a, b) or MAX(a, b) of a percentile and a time, in any case.
+bool valid_retry_policy(const std::string& text) {
+  return !retry_policy_text(text).empty();
 }
 
 // Cassandra's CompressionParams: a known compressor class (short or full name), or
@@ -4925,7 +4953,7 @@ Status apply_table_options(const std::map<std::string, TableOption>& options,
       if (o.is_map || !valid_retry_policy(o.value)) {
         return Status::config_error("Invalid value " + o.value + " for option '" + name + "'");
       }
-      if (name == "speculative_retry") out->speculative_retry = o.value;
+      if (name == "speculative_retry") out->speculative_retry = retry_policy_text(o.value);
     } else if (name == "compaction" && o.is_map) {
       // The strategies Cassandra 4 has (RocksDB's own compaction runs either way).
       auto cls = o.map.find("class");

@@ -1089,8 +1089,21 @@ TEST_F(ProcessorTest, TableOptionValuesAreCheckedAsCassandra) {
       {"ALTER TABLE ks.o WITH caching = {'foo': 'x'}",
        "Invalid caching sub-options foo: only \"keys\" and \"rows_per_partition\" are allowed"},
   });
-  for (const char* retry : {"99PERCENTILE", "99p", "50ms", "NONE", "ALWAYS", "MIN(99p, 50ms)"})
+  // Stored as Cassandra prints the policy.
+  for (const auto& [retry, stored] :
+       std::vector<std::pair<const char*, const char*>>{{"99PERCENTILE", "99p"},
+                                                        {"99.5percentile", "99.5p"},
+                                                        {"50ms", "50ms"},
+                                                        {"none", "NONE"},
+                                                        {"ALWAYS", "ALWAYS"},
+                                                        {"min(50ms, 99p)", "MIN(99p,50ms)"}}) {
     ok(std::string("ALTER TABLE ks.o WITH speculative_retry = '") + retry + "'");
+    auto policy = query(
+        "SELECT speculative_retry FROM system_schema.tables WHERE keyspace_name = 'ks' AND "
+        "table_name = 'o'");
+    ASSERT_TRUE(std::holds_alternative<ResultMessage>(policy));
+    EXPECT_EQ(*std::get<ResultMessage>(policy).rows.at(0)[0], stored) << retry;
+  }
   ok("ALTER TABLE ks.o WITH bloom_filter_fp_chance = 0.01 AND crc_check_chance = 0.5 AND "
      "caching = {'rows_per_partition': '10'} AND compression = {'class': 'ZstdCompressor'}");
   auto r = query(

@@ -261,12 +261,30 @@ class Shell {
       if (what == "KEYSPACE") {
         ks = name.empty() ? keyspace_ : name;
       } else {
-        auto dot = name.find('.');
-        if (dot != std::string::npos) {
-          ks = name.substr(0, dot);
-          table = name.substr(dot + 1);
+        // ks.table, either part quoted ("MyTable") or not (then case-insensitive).
+        std::vector<std::string> parts(1);
+        bool quoted = false;
+        for (size_t i = 0; i < name.size(); ++i) {
+          const char c = name[i];
+          if (c == '"') {
+            if (quoted && i + 1 < name.size() && name[i + 1] == '"') {
+              parts.back() += '"';
+              ++i;
+            } else {
+              quoted = !quoted;
+            }
+          } else if (c == '.' && !quoted) {
+            parts.emplace_back();
+          } else {
+            parts.back() +=
+                quoted ? c : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+          }
+        }
+        if (parts.size() == 2) {
+          ks = parts[0];
+          table = parts[1];
         } else {
-          table = name;
+          table = parts[0];
         }
       }
       if (ks.empty()) {
@@ -279,7 +297,7 @@ class Shell {
                                        "system_schema.keyspaces WHERE keyspace_name = " +
                                        literal(ks))) {
           found = true;
-          out_ << "\nCREATE KEYSPACE " << ks << " WITH replication = "
+          out_ << "\nCREATE KEYSPACE " << cql_name(ks) << " WITH replication = "
                << schema::format_value(*schema::CqlType::parse("map<text, text>"), *row[2])
                << " AND durable_writes = " << (row[1] && (*row[1])[0] ? "true" : "false") << ";\n";
         }
@@ -302,6 +320,21 @@ class Shell {
     return false;
   }
 
+  // A name as CQL needs it written: quoted unless lower-case letters, digits and underscores.
+  static std::string cql_name(const std::string& n) {
+    const bool plain =
+        !n.empty() && n[0] >= 'a' && n[0] <= 'z' && std::all_of(n.begin(), n.end(), [](char c) {
+          return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+        });
+    if (plain) return n;
+    std::string out = "\"";
+    for (char c : n) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return out + "\"";
+  }
+
+  // CREATE TABLE as cqlsh prints it (the drivers' schema export): a single key column inline,
+  // CLUSTERING ORDER BY first, then every table option in alphabetical order, so that the output
+  // re-creates the table as it is.
   void describe_table(const std::string& ks, const std::string& table) {
     auto columns = rows_of(
         "SELECT column_name, clustering_order, kind, position, type FROM system_schema.columns "
@@ -328,36 +361,60 @@ class Shell {
     };
     auto pk = by_kind("partition_key");
     auto ck = by_kind("clustering");
-    out_ << "\nCREATE TABLE " << ks << "." << table << " (\n";
+    const bool inline_key = pk.size() == 1 && ck.empty();
+    out_ << "\nCREATE TABLE " << cql_name(ks) << "." << cql_name(table) << " (\n";
+    std::vector<std::string> lines;
     for (const auto& group : {pk, ck, by_kind("static"), by_kind("regular")}) {
-      for (const auto& c : group)
-        out_ << "    " << c.name << " " << c.type << (c.kind == "static" ? " static" : "") << ",\n";
+      for (const auto& c : group) {
+        lines.push_back("    " + cql_name(c.name) + " " + c.type +
+                        (c.kind == "static" ? " static" : "") +
+                        (inline_key && c.kind == "partition_key" ? " PRIMARY KEY" : ""));
+      }
     }
-    out_ << "    PRIMARY KEY (";
-    if (pk.size() > 1) out_ << "(";
-    for (size_t i = 0; i < pk.size(); ++i) out_ << (i ? ", " : "") << pk[i].name;
-    if (pk.size() > 1) out_ << ")";
-    for (const auto& c : ck) out_ << ", " << c.name;
-    out_ << ")\n)";
+    if (!inline_key) {
+      std::string key = "    PRIMARY KEY (";
+      if (pk.size() > 1) key += "(";
+      for (size_t i = 0; i < pk.size(); ++i) key += (i ? ", " : "") + cql_name(pk[i].name);
+      if (pk.size() > 1) key += ")";
+      for (const auto& c : ck) key += ", " + cql_name(c.name);
+      lines.push_back(key + ")");
+    }
+    for (size_t i = 0; i < lines.size(); ++i)
+      out_ << lines[i] << (i + 1 < lines.size() ? ",\n" : "\n");
+    out_ << ")";
+    std::vector<std::string> with;
     if (!ck.empty()) {
-      out_ << " WITH CLUSTERING ORDER BY (";
+      std::string order = "CLUSTERING ORDER BY (";
       for (size_t i = 0; i < ck.size(); ++i)
-        out_ << (i ? ", " : "") << ck[i].name << " " << upper(ck[i].order);
-      out_ << ")";
+        order += (i ? ", " : "") + cql_name(ck[i].name) + " " + upper(ck[i].order);
+      with.push_back(order + ")");
     }
-    auto options = rows_of(
-        "SELECT default_time_to_live, gc_grace_seconds, comment FROM system_schema.tables WHERE "
-        "keyspace_name = " +
-        literal(ks) + " AND table_name = " + literal(table));
-    if (!options.empty()) {
-      BufferReader ttl(*options[0][0]), gc(*options[0][1]);
-      int32_t ttl_value = 0, gc_value = 0;
-      (void)ttl.get_i32(&ttl_value);
-      (void)gc.get_i32(&gc_value);
-      out_ << (ck.empty() ? " WITH " : "\n    AND ") << "default_time_to_live = " << ttl_value
-           << "\n    AND gc_grace_seconds = " << gc_value << "\n    AND comment = '"
-           << text(options[0][2]) << "'";
+    auto r =
+        client_->query("SELECT * FROM system_schema.tables WHERE keyspace_name = " + literal(ks) +
+                       " AND table_name = " + literal(table));
+    if (r.is_ok() && !r->is_error && !r->result.rows.empty()) {
+      const auto& row = r->result.rows[0];
+      std::vector<std::string> options;
+      for (size_t i = 0; i < r->result.columns.size() && i < row.size(); ++i) {
+        const auto& spec = r->result.columns[i];
+        // Not options, or (the read repair chances) options Cassandra 4 no longer has.
+        static const char* const kNotOptions[] = {"keyspace_name",
+                                                  "table_name",
+                                                  "flags",
+                                                  "id",
+                                                  "read_repair_chance",
+                                                  "dclocal_read_repair_chance"};
+        if (std::find(std::begin(kNotOptions), std::end(kNotOptions), spec.name) !=
+                std::end(kNotOptions) ||
+            !row[i]) {
+          continue;
+        }
+        options.push_back(spec.name + " = " + schema::format_value(spec.type, *row[i]));
+      }
+      std::sort(options.begin(), options.end());
+      with.insert(with.end(), options.begin(), options.end());
     }
+    for (size_t i = 0; i < with.size(); ++i) out_ << (i ? "\n    AND " : " WITH ") << with[i];
     out_ << ";\n";
   }
 

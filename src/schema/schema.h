@@ -50,7 +50,7 @@ struct TableOptions {
   std::string comment;
   double bloom_filter_fp_chance = 0.01;
   double crc_check_chance = 1.0;
-  std::string speculative_retry = "99PERCENTILE";
+  std::string speculative_retry = "99p";
   std::map<std::string, std::string> compaction = {
       {"class", "org.apache.cassandra.db.compaction.SizeTieredCompactionStrategy"},
       {"max_threshold", "32"},
