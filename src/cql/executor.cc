@@ -265,15 +265,74 @@ Result<ValueKind> resolve_call(const std::string& f, const std::vector<Signature
       ", none of its type signatures match (known type signatures: " + listed(signatures) + ")");
 }
 
+// How a literal (or a bind marker) assigns to a parameter of `param` type, as Cassandra's
+// Constants.Literal.testAssignment: 2 exactly (the literal's preferred type), 1 weakly, 0 not.
+int literal_assignment(const Term& t, ValueKind param) {
+  using K = ValueKind;
+  using L = schema::LiteralKind;
+  if (t.kind == Term::Kind::kBindMarker) return 1;
+  if (t.kind != Term::Kind::kLiteral) return 0;
+  auto among = [&](std::initializer_list<K> kinds) {
+    return std::find(kinds.begin(), kinds.end(), param) != kinds.end() ? 1 : 0;
+  };
+  switch (t.literal_kind) {
+    case L::kString:
+      if (param == K::kText) return 2;
+      return among({K::kAscii, K::kInet, K::kDate, K::kTime, K::kTimestamp});
+    case L::kInteger: {
+      errno = 0;
+      char* end = nullptr;
+      const long long v = std::strtoll(t.text.c_str(), &end, 10);
+      const K preferred = errno == ERANGE || *end != '\0'    ? K::kVarint
+                          : v >= INT32_MIN && v <= INT32_MAX ? K::kInt
+                                                             : K::kBigint;
+      if (param == preferred) return 2;
+      return among({K::kBigint, K::kCounter, K::kDate, K::kDecimal, K::kDouble, K::kDuration,
+                    K::kFloat, K::kInt, K::kSmallint, K::kTime, K::kTimestamp, K::kTinyint,
+                    K::kVarint});
+    }
+    case L::kFloat:
+      if (param == K::kDouble) return 2;
+      return among({K::kDecimal, K::kFloat});
+    case L::kUuid: {
+      const bool v1 = t.text.size() > 14 && t.text[14] == '1';
+      if (param == (v1 ? K::kTimeuuid : K::kUuid)) return 2;
+      return among({K::kUuid, K::kTimeuuid});
+    }
+    case L::kBoolean:
+      return param == K::kBoolean ? 2 : 0;
+    case L::kHex:
+      return param == K::kBlob ? 2 : 0;
+    case L::kDuration:
+      return param == K::kDuration ? 2 : 0;
+  }
+  return 0;
+}
+
+// The signatures of an overloaded function an untyped value can be the argument of: the exact
+// one if there is one, else every weakly assignable one (Cassandra's FunctionResolver).
+std::vector<Signature> literal_candidates(const std::vector<Signature>& signatures, const Term& t) {
+  std::vector<Signature> weak;
+  for (const auto& sig : signatures) {
+    const int a = literal_assignment(t, sig.param);
+    if (a == 2) return {sig};
+    if (a == 1) weak.push_back(sig);
+  }
+  return weak;
+}
+
 // The type an untyped value in the selection takes as the argument of `call`: the parameter of
-// the function's one signature (Cassandra infers no other).
+// the function's one signature, or of the one overload it can be the argument of.
 std::optional<CqlType> selection_argument_type(const Selector& call, const Selector& arg) {
   if (call.kind != Selector::Kind::kFunction || arg.kind != Selector::Kind::kTerm ||
       !arg.cast_type.empty() || call.args.size() != 1)
     return std::nullopt;
   const std::vector<Signature> signatures = native_signatures(call.name);
-  if (signatures.size() != 1) return std::nullopt;
-  return CqlType::of(signatures[0].param);
+  if (signatures.size() == 1) return CqlType::of(signatures[0].param);
+  if (signatures.empty()) return std::nullopt;
+  const std::vector<Signature> candidates = literal_candidates(signatures, arg.term);
+  if (candidates.size() != 1) return std::nullopt;
+  return CqlType::of(candidates[0].param);
 }
 
 // The type a term's value has on its own: a function's result, or a uuid literal (a timeuuid for
@@ -3350,6 +3409,21 @@ class Selection {
           for (const auto& arg : s.args) {
             if (auto type = selection_argument_type(s, arg)) {
               types.push_back(*type);
+            } else if (arg.kind == Selector::Kind::kTerm && arg.cast_type.empty() &&
+                       s.args.size() == 1) {
+              // An untyped value that fits several overloads, or none.
+              const auto candidates = literal_candidates(signatures, arg.term);
+              std::string listed;
+              for (const auto& sig : candidates.empty() ? signatures : candidates)
+                listed += (listed.empty() ? "" : ", ") + signature_text(f, sig);
+              if (!candidates.empty()) {
+                return invalid("Ambiguous call to function " + f +
+                               " (can be matched by following signatures: " + listed +
+                               "): use type casts to disambiguate");
+              }
+              return invalid(
+                  "Invalid call to function " + f +
+                  ", none of its type signatures match (known type signatures: " + listed + ")");
             } else {
               RINGDB_ASSIGN_OR_RETURN(CqlType t, type_of(arg));
               types.push_back(std::move(t));

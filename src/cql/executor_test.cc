@@ -1779,8 +1779,22 @@ TEST_F(ProcessorTest, FunctionCallsResolveAsCassandra) {
       {"SELECT intAsBlob(1, 2) FROM ks.f",
        "Invalid number of arguments in call to function system.intasblob: 1 required but 2 "
        "provided"},
-      {"SELECT toDate('2020-01-01') FROM ks.f",
-       "Cannot infer type for term '2020-01-01' in selection clause (try using a type hint)"},
+  });
+  // An untyped value given to an overloaded function picks the overload it assigns to exactly,
+  // else the one it assigns to at all (Cassandra's FunctionResolver): a string reads as a
+  // timestamp for toDate, as a date for toTimestamp; an integer as an int for sum.
+  EXPECT_EQ(*row("toDate('1970-01-03')")[0], be32(static_cast<int32_t>(0x80000000u + 2)));
+  EXPECT_EQ(*row("toTimestamp('1970-01-02')")[0], be64(86'400'000));
+  EXPECT_EQ(*row("toDate(86400000)")[0], be32(static_cast<int32_t>(0x80000000u + 1)));
+  EXPECT_EQ(*row("sum(3)")[0], be32(3));
+  expect_refused({
+      {"SELECT toUnixTimestamp('2020-01-01') FROM ks.f",
+       "Ambiguous call to function tounixtimestamp (can be matched by following signatures: "
+       "system.tounixtimestamp : (timestamp) -> bigint, system.tounixtimestamp : (date) -> "
+       "bigint): use type casts to disambiguate"},
+      {"SELECT toDate(true) FROM ks.f",
+       "Invalid call to function todate, none of its type signatures match (known type "
+       "signatures: system.todate : (timeuuid) -> date, system.todate : (timestamp) -> date)"},
   });
   // Refused on an empty table too: the call is resolved before any row is read.
   ok("CREATE TABLE ks.e (k int PRIMARY KEY, t text)");
