@@ -595,10 +595,26 @@ class Binder {
                                    ? ValueKind::kBigint
                                    : ValueKind::kTimestamp;
       RINGDB_RETURN_IF_ERROR(expect_type(result));
-      const std::optional<ValueKind> arg = natural_kind(term.elements[0]);
+      std::optional<ValueKind> arg = natural_kind(term.elements[0]);
       if (!arg) {
-        return invalid("Ambiguous call to function system." + f +
-                       ": its argument's type is unknown, use a function of a known type");
+        // A string, a number or a marker: the overload it assigns to (Cassandra's
+        // FunctionResolver), if there is exactly one.
+        const std::vector<Signature> signatures = native_signatures(f);
+        const std::vector<Signature> candidates = literal_candidates(signatures, term.elements[0]);
+        std::string listed;
+        for (const auto& sig : candidates.empty() ? signatures : candidates)
+          listed += (listed.empty() ? "" : ", ") + signature_text(f, sig);
+        if (candidates.empty()) {
+          return invalid("Invalid call to function " + f +
+                         ", none of its type signatures match (known type signatures: " + listed +
+                         ")");
+        }
+        if (candidates.size() > 1) {
+          return invalid("Ambiguous call to function " + f +
+                         " (can be matched by following signatures: " + listed +
+                         "): use type casts to disambiguate");
+        }
+        arg = candidates[0].param;
       }
       RINGDB_RETURN_IF_ERROR(resolve_call(f, native_signatures(f), {CqlType::of(*arg)},
                                           std::vector<std::string>{term_text(term.elements[0])})
