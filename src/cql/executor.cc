@@ -329,6 +329,15 @@ std::optional<CqlType> selection_argument_type(const Selector& call, const Selec
     return std::nullopt;
   const std::vector<Signature> signatures = native_signatures(call.name);
   if (signatures.size() == 1) return CqlType::of(signatures[0].param);
+  if (call.name == "min" || call.name == "max") {
+    // Defined for every type: a literal's preferred type matches exactly.
+    for (ValueKind k : {ValueKind::kText, ValueKind::kInt, ValueKind::kBigint, ValueKind::kVarint,
+                        ValueKind::kDouble, ValueKind::kUuid, ValueKind::kTimeuuid,
+                        ValueKind::kBoolean, ValueKind::kBlob, ValueKind::kDuration}) {
+      if (literal_assignment(arg.term, k) == 2) return CqlType::of(k);
+    }
+    return std::nullopt;
+  }
   if (signatures.empty()) return std::nullopt;
   const std::vector<Signature> candidates = literal_candidates(signatures, arg.term);
   if (candidates.size() != 1) return std::nullopt;
@@ -3452,6 +3461,7 @@ class Selection {
         if (f == "min" || f == "max") {
           if (s.args.size() != 1)
             return invalid("Invalid number of arguments in call to function " + f);
+          if (auto type = selection_argument_type(s, s.args[0])) return *type;
           return type_of(s.args[0]);
         }
         if (f == "now" || f == "currenttimeuuid") return CqlType::of(ValueKind::kTimeuuid);

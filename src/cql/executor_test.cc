@@ -1787,6 +1787,8 @@ TEST_F(ProcessorTest, FunctionCallsResolveAsCassandra) {
   EXPECT_EQ(*row("toTimestamp('1970-01-02')")[0], be64(86'400'000));
   EXPECT_EQ(*row("toDate(86400000)")[0], be32(static_cast<int32_t>(0x80000000u + 1)));
   EXPECT_EQ(*row("sum(3)")[0], be32(3));
+  EXPECT_EQ(*row("max(3)")[0], be32(3));
+  EXPECT_EQ(*row("min('x')")[0], "x");
   // So it does where a value is assigned.
   ok("INSERT INTO ks.f (k, d, ts) VALUES (5, toDate('1970-01-03'), toTimestamp('1970-01-02'))");
   EXPECT_EQ(row_count("SELECT * FROM ks.f WHERE k = 5 AND d = toDate(172800000) ALLOW FILTERING"),
