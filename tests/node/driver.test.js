@@ -122,6 +122,13 @@ test('the Node.js driver works against ringdb', async (t) => {
     assert.deepStrictEqual(lost.rows.map((r) => [r.slot, r.who]), [[10, 'ann']]);
     const slots = await client.execute('SELECT slot FROM nodetest.slots WHERE day = 1');
     assert.deepStrictEqual(slots.rows.map((r) => r.slot), [9, 10]);
+    // A BATCH statement prepared as one statement, as Cassandra allows.
+    await client.execute(
+      'BEGIN BATCH INSERT INTO nodetest.slots (day, slot, who) VALUES (?, ?, ?); '
+      + 'UPDATE nodetest.slots SET who = ? WHERE day = ? AND slot = ? APPLY BATCH',
+      [2, 1, 'cy', 'dee', 2, 2], { prepare: true });
+    const day2 = await client.execute('SELECT slot, who FROM nodetest.slots WHERE day = 2');
+    assert.deepStrictEqual(day2.rows.map((r) => [r.slot, r.who]), [[1, 'cy'], [2, 'dee']]);
   });
 
   await t.test('token-aware routing metadata', async () => {
