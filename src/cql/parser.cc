@@ -3,6 +3,7 @@
 #include <cctype>
 #include <cstring>
 #include <optional>
+#include <set>
 
 namespace ringdb::cql {
 namespace {
@@ -1027,6 +1028,8 @@ class Parser {
         RINGDB_RETURN_IF_ERROR(expect_keyword("order"));
         RINGDB_RETURN_IF_ERROR(expect_keyword("by"));
         RINGDB_RETURN_IF_ERROR(expect("("));
+        std::set<std::string> ordered;
+        for (const auto& [name, d] : create->clustering_order) ordered.insert(name);
         do {
           RINGDB_ASSIGN_OR_RETURN(std::string c, identifier());
           bool desc = false;
@@ -1034,12 +1037,10 @@ class Parser {
             desc = true;
           else if (!accept_keyword("asc"))
             return unexpected("ASC or DESC");
-          for (const auto& [name, d] : create->clustering_order) {
-            if (name == c) {
-              return Status::invalid_argument("Duplicate column '" + c +
-                                              "' in CLUSTERING ORDER BY clause for table '" +
-                                              written_name(*create) + "'");
-            }
+          if (!ordered.insert(c).second) {
+            return Status::invalid_argument("Duplicate column '" + c +
+                                            "' in CLUSTERING ORDER BY clause for table '" +
+                                            written_name(*create) + "'");
           }
           create->clustering_order.emplace_back(c, desc);
         } while (accept(","));
@@ -1148,6 +1149,7 @@ class Parser {
     RINGDB_RETURN_IF_ERROR(expect("("));
     bool have_key = false;
     bool first = true;
+    std::set<std::string> declared;  // column names so far (a set: statements can be long)
     do {
       if (!first && is_symbol(")")) break;  // Cassandra's grammar allows a trailing comma
       first = false;
@@ -1178,11 +1180,9 @@ class Parser {
       RINGDB_ASSIGN_OR_RETURN(c.name, identifier());
       RINGDB_ASSIGN_OR_RETURN(c.type, type_text(0));
       if (accept_keyword("static")) c.is_static = true;
-      for (const auto& d : s.columns) {
-        if (d.name == c.name) {
-          return Status::invalid_argument("Duplicate column '" + c.name +
-                                          "' declaration for table '" + written_name(s) + "'");
-        }
+      if (!declared.insert(c.name).second) {
+        return Status::invalid_argument("Duplicate column '" + c.name +
+                                        "' declaration for table '" + written_name(s) + "'");
       }
       if (is_keyword("primary")) {
         advance();
