@@ -4405,7 +4405,7 @@ Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
             if (row_passed) ++in_partition;
             return more;
           };
-          if (p.rows.empty() && p.static_row && plan.clustering_filters.empty()) {
+          if (p.rows.empty() && p.static_row && !p.continued && plan.clustering_filters.empty()) {
             RINGDB_ASSIGN_OR_RETURN(bool more, one(nullptr));
             if (!more) stop = true;
           }

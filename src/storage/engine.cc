@@ -1,8 +1,8 @@
 #include "storage/engine.h"
 
 #include <rocksdb/convenience.h>
-#include <rocksdb/listener.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/listener.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/checkpoint.h>
@@ -403,9 +403,8 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& options, const
   RINGDB_RETURN_IF_ERROR(
       from_rocks(rocksdb::DB::Open(o, options.data_directory + "/db", &db), "open"));
   engine->db_.reset(db);
-  engine->commit_log_ =
-      std::make_unique<CommitLog>(db, options.commitlog_sync, options.commitlog_sync_period_ms,
-                                  metrics);
+  engine->commit_log_ = std::make_unique<CommitLog>(db, options.commitlog_sync,
+                                                    options.commitlog_sync_period_ms, metrics);
   return engine;
 }
 
@@ -868,27 +867,25 @@ Result<ScanPage> Engine::scan(const ScanCommand& command, ReadStats* stats) {
     const Bytes prefix(key.substr(0, pos));
     const bool resuming = !resume_prefix.empty() && prefix == resume_prefix;
     // Scans run on storage threads, which may wait. read_header seeks again once it is held.
-    SharedPartitionLock isolation(partition_locks_,
-                                  PartitionLocks::stripe_of(command.table, decode_token(prefix)),
-                                  false);
+    SharedPartitionLock isolation(
+        partition_locks_, PartitionLocks::stripe_of(command.table, decode_token(prefix)), false);
     PartitionHeader header;
     RINGDB_RETURN_IF_ERROR(reader.read_header(prefix, &header));
     Partition partition;
     partition.partition_key = std::move(partition_key);
     partition.token = decode_token(prefix);
-    if (!resuming) {
-      partition.static_row = reader.static_row(header);
-      if (partition.static_row) ++rows;
-    }
+    // Rows read after a resume need their partition's static values too. The static row does
+    // not use up the page's budget: a page never ends between a static row and the partition's
+    // first row (which would hide the partition's rows from readers of static-only partitions).
+    partition.static_row = reader.static_row(header);
+    partition.continued = resuming;
     ClusteringInterval interval;
     if (resuming) interval.lo = resume_lo;
     Bytes last;
-    const uint64_t budget = rows >= command.row_limit ? 0 : command.row_limit - rows;
-    if (budget > 0) {
-      RINGDB_RETURN_IF_ERROR(
-          reader.read_rows(prefix, header, interval, false, budget, &partition.rows, &last));
-    }
-    rows += partition.rows.size();
+    const uint64_t budget = command.row_limit - rows;  // > 0, checked at the top of the loop
+    RINGDB_RETURN_IF_ERROR(
+        reader.read_rows(prefix, header, interval, false, budget, &partition.rows, &last));
+    rows += partition.rows.size() + (partition.static_row && !resuming ? 1 : 0);
     const bool any = partition.static_row || !partition.rows.empty();
     if (rows >= command.row_limit && !last.empty()) {
       // The page may have stopped inside this partition: resume right after its last row.

@@ -101,6 +101,9 @@ struct Partition {
   int64_t token = 0;
   std::optional<Row> static_row;
   std::vector<Row> rows;
+  // A scan resumed inside this partition: `rows` continue an earlier page's (the static row is
+  // repeated for them), so no rows here does not make it a partition of static data only.
+  bool continued = false;
 };
 
 // Work done by one read; tests use it to prove range tombstones are skipped, not walked.
