@@ -1449,26 +1449,33 @@ TEST_F(ProcessorTest, UnsetValuesInRelationsAsCassandra) {
     return std::holds_alternative<CqlError>(answer) ? std::get<CqlError>(answer).message
                                                     : std::string();
   };
-  EXPECT_EQ(error_of("SELECT * FROM ks.t WHERE k = ?", "u"), "Invalid unset value for column k");
-  EXPECT_EQ(error_of("SELECT * FROM ks.t WHERE k IN (?, ?)", "1u"),
-            "Invalid unset value for column k");
-  EXPECT_EQ(error_of("SELECT * FROM ks.t WHERE k = 1 AND i > ?", "u"),
-            "Invalid unset value for column i");
-  EXPECT_EQ(error_of("SELECT * FROM ks.t WHERE (i, j) = (?, ?) ALLOW FILTERING", "u1"),
-            "Invalid unset value for tuple field number 0");
-  EXPECT_EQ(error_of("SELECT * FROM ks.t WHERE (i, j) IN ((?, ?)) ALLOW FILTERING", "u1"),
-            "Invalid unset value for tuple field number 0");
-  EXPECT_EQ(error_of("SELECT * FROM ks.t WHERE (i, j) > (1, ?) ALLOW FILTERING", "u"),
-            "Invalid unset value for tuple field number 1");
-  EXPECT_EQ(error_of("SELECT * FROM ks.t WHERE (i, j) = ? ALLOW FILTERING", "u"),
-            "Invalid unset value for tuple (i,j)");
-  EXPECT_EQ(error_of("SELECT * FROM ks.t WHERE i = ? AND (j) > ? ALLOW FILTERING", "1u"),
-            "Invalid unset value for tuple (j)");
-  EXPECT_EQ(error_of("SELECT * FROM ks.t WHERE (i, j) IN ? ALLOW FILTERING", "u"),
-            "Invalid unset value for in(i,j)");
-  EXPECT_EQ(error_of("SELECT * FROM ks.t WHERE token(k) >= token(?)", "u"),
-            "Invalid unset value for argument in call to function token");
-  EXPECT_EQ(error_of("SELECT * FROM ks.t LIMIT ?", "n"), "Invalid null value of limit");
+  struct Case {
+    const char* cql;
+    const char* values;
+    const char* message;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"SELECT * FROM ks.t WHERE k = ?", "u", "Invalid unset value for column k"},
+           {"SELECT * FROM ks.t WHERE k IN (?, ?)", "1u", "Invalid unset value for column k"},
+           {"SELECT * FROM ks.t WHERE k = 1 AND i > ?", "u", "Invalid unset value for column i"},
+           {"SELECT * FROM ks.t WHERE (i, j) = (?, ?) ALLOW FILTERING", "u1",
+            "Invalid unset value for tuple field number 0"},
+           {"SELECT * FROM ks.t WHERE (i, j) IN ((?, ?)) ALLOW FILTERING", "u1",
+            "Invalid unset value for tuple field number 0"},
+           {"SELECT * FROM ks.t WHERE (i, j) > (1, ?) ALLOW FILTERING", "u",
+            "Invalid unset value for tuple field number 1"},
+           {"SELECT * FROM ks.t WHERE (i, j) = ? ALLOW FILTERING", "u",
+            "Invalid unset value for tuple (i,j)"},
+           {"SELECT * FROM ks.t WHERE i = ? AND (j) > ? ALLOW FILTERING", "1u",
+            "Invalid unset value for tuple (j)"},
+           {"SELECT * FROM ks.t WHERE (i, j) IN ? ALLOW FILTERING", "u",
+            "Invalid unset value for in(i,j)"},
+           {"SELECT * FROM ks.t WHERE token(k) >= token(?)", "u",
+            "Invalid unset value for argument in call to function token"},
+           {"SELECT * FROM ks.t LIMIT ?", "n", "Invalid null value of limit"},
+       }) {
+    EXPECT_EQ(error_of(c.cql, c.values), c.message) << c.cql;
+  }
   // An unset LIMIT (or PER PARTITION LIMIT) is no limit.
   EXPECT_EQ(
       std::get<ResultMessage>(
