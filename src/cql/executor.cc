@@ -5583,15 +5583,17 @@ Status StatementRunner::describe_binds(std::vector<ColumnSpec>* specs,
         walk(r.value, c->type, c->name);
         if (r.op == Relation::Op::kEq && c->kind == ColumnKind::kPartitionKey &&
             r.value.kind == Term::Kind::kBindMarker) {
-          pk_marker[c->name] = r.value.bind_index;
+          pk_marker.emplace(c->name, r.value.bind_index);  // the first marker of the column
         }
       }
     }
   };
+  std::set<const TableMetadata*> tables;  // the tables the statement (or batch) names
   auto resolve_into = [&](const std::string& ks, const std::string& name) -> Status {
     RINGDB_ASSIGN_OR_RETURN(table, resolve(ks, name));
     ks_name = table->keyspace;
     table_name = table->name;
+    tables.insert(table);
     return Status::ok();
   };
   // One statement's markers; a batch's are its statements' in order.
@@ -5649,7 +5651,7 @@ Status StatementRunner::describe_binds(std::vector<ColumnSpec>* specs,
         if (c == nullptr) return invalid("Undefined column name " + s->columns[i]);
         walk(s->values[i], c->type, c->name);
         if (c->kind == ColumnKind::kPartitionKey && s->values[i].kind == Term::Kind::kBindMarker) {
-          pk_marker[c->name] = s->values[i].bind_index;
+          pk_marker.emplace(c->name, s->values[i].bind_index);
         }
       }
       if (s->json) walk(*s->json, CqlType::of(ValueKind::kText), "[json]");
@@ -5693,19 +5695,22 @@ Status StatementRunner::describe_binds(std::vector<ColumnSpec>* specs,
   };
   const Statement& st = parsed_.statement;
   if (auto* b = std::get_if<BatchStatement>(&st)) {
-    // A prepared BATCH: no routing, as the statements may name different partitions.
+    // A prepared BATCH routes by the first markers of the key columns when all its statements
+    // name one table (as Cassandra's BatchStatement does), else not at all.
     using_clause(b->using_clause);
     for (const auto& inner : b->statements) {
       RINGDB_RETURN_IF_ERROR(
           describe(std::visit([](const auto& one) { return Statement(one); }, inner)));
     }
-    return Status::ok();
+    if (tables.size() != 1) return Status::ok();
+  } else {
+    RINGDB_RETURN_IF_ERROR(describe(st));
+    const bool routed = std::holds_alternative<InsertStatement>(st) ||
+                        std::holds_alternative<UpdateStatement>(st) ||
+                        std::holds_alternative<DeleteStatement>(st) ||
+                        std::holds_alternative<SelectStatement>(st);
+    if (table == nullptr || !routed) return Status::ok();
   }
-  RINGDB_RETURN_IF_ERROR(describe(st));
-  const bool routed =
-      std::holds_alternative<InsertStatement>(st) || std::holds_alternative<UpdateStatement>(st) ||
-      std::holds_alternative<DeleteStatement>(st) || std::holds_alternative<SelectStatement>(st);
-  if (table == nullptr || !routed) return Status::ok();
   // Routing: the partition key's markers in key order, only when every component has one.
   const auto pk = table->partition_key();
   std::vector<uint16_t> indexes;

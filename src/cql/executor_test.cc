@@ -1374,6 +1374,27 @@ TEST_F(ProcessorTest, AlterTableRefusalsAsCassandra) {
   ok("ALTER TABLE ks.n ADD x counter");
 }
 
+// A prepared BATCH routes by the first markers of its key columns when all its statements name
+// one table, as Cassandra's BatchStatement does, and not at all otherwise.
+TEST_F(ProcessorTest, PreparedBatchesRouteAsCassandra) {
+  ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+  ok("CREATE TABLE ks.a (k int, c int, v int, PRIMARY KEY (k, c))");
+  ok("CREATE TABLE ks.b (k int PRIMARY KEY, v int)");
+  auto routing = [&](const std::string& cql) {
+    auto r = stack_.processor().prepare(cql, session_);
+    EXPECT_TRUE(std::holds_alternative<ResultMessage>(r)) << cql;
+    return std::holds_alternative<ResultMessage>(r)
+               ? std::get<ResultMessage>(r).partition_key_indexes
+               : std::vector<uint16_t>{};
+  };
+  EXPECT_EQ(routing("BEGIN BATCH USING TIMESTAMP ? INSERT INTO ks.a (k, c, v) VALUES (?, ?, ?); "
+                    "DELETE FROM ks.a WHERE k = ? AND c = ? APPLY BATCH"),
+            (std::vector<uint16_t>{1}));
+  EXPECT_TRUE(routing("BEGIN BATCH INSERT INTO ks.a (k, c, v) VALUES (?, ?, ?); "
+                      "INSERT INTO ks.b (k, v) VALUES (?, ?) APPLY BATCH")
+                  .empty());
+}
+
 // Paging over a table with static columns returns what one unpaged query returns, at every page
 // size: each row with its partition's static values, and a partition of static data only as one
 // row. (A page that ended right after a static row used to hide its partition's rows, and rows

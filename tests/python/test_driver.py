@@ -263,6 +263,9 @@ class DriverTest(unittest.TestCase):
                              "UPDATE kv SET v = :val WHERE k = :key; DELETE FROM kv WHERE k = ? APPLY BATCH")
         self.assertEqual([c.name for c in prepared.column_metadata],
                          ["[timestamp]", "k", "v", "val", "key", "k"])
+        # One table: it routes by the first marker of its key, as in Cassandra (the driver's own
+        # guess from the markers' names would be the last one, 5).
+        self.assertEqual(prepared.routing_key_indexes, [1])
         s.execute("INSERT INTO kv (k, v) VALUES (402, 'old') USING TIMESTAMP 10")
         s.execute(prepared, (1000, 400, "p", "q", 401, 402))
         self.assertEqual([(r.v, r.w) for r in self.q("SELECT v, writetime(v) AS w FROM kv WHERE k IN (400, 401)")],
