@@ -5465,6 +5465,7 @@ Status StatementRunner::describe_binds(std::vector<ColumnSpec>* specs,
           ks_name, table_name, t.bind_name.empty() ? name : t.bind_name, type};
     }
   };
+  Status walk_error = Status::ok();  // a call the markers make ambiguous, found while walking
   std::function<void(const Term&, const CqlType&, const std::string&)> walk =
       [&](const Term& t, const CqlType& type, const std::string& name) {
         set(t, type, name);
@@ -5488,6 +5489,26 @@ Status StatementRunner::describe_binds(std::vector<ColumnSpec>* specs,
           } else if (f.size() > 6 && f.substr(f.size() - 6) == "asblob") {
             if (auto source = CqlType::parse(f.substr(0, f.size() - 6)); source.is_ok())
               arg = *source;
+          } else if (const auto signatures = native_signatures(f); !signatures.empty()) {
+            // A function of one signature types its marker; an overloaded one takes the
+            // overload its value assigns to, and a marker fits them all: Cassandra refuses the
+            // call as ambiguous when it prepares it.
+            if (signatures.size() == 1) {
+              arg = CqlType::of(signatures[0].param);
+            } else if (t.elements.size() == 1 && natural_kind(t.elements[0]) == std::nullopt) {
+              const auto candidates = literal_candidates(signatures, t.elements[0]);
+              if (candidates.size() == 1) {
+                arg = CqlType::of(candidates[0].param);
+              } else if (candidates.size() > 1 && t.elements[0].kind == Term::Kind::kBindMarker &&
+                         walk_error.is_ok()) {
+                std::string listed;
+                for (const auto& sig : candidates)
+                  listed += (listed.empty() ? "" : ", ") + signature_text(f, sig);
+                walk_error = invalid("Ambiguous call to function " + f +
+                                     " (can be matched by following signatures: " + listed +
+                                     "): use type casts to disambiguate");
+              }
+            }
           }
           // Cassandra names a function's argument markers argN(system.f); not being named after
           // a key column, they are not taken for routing.
@@ -5702,9 +5723,11 @@ Status StatementRunner::describe_binds(std::vector<ColumnSpec>* specs,
       RINGDB_RETURN_IF_ERROR(
           describe(std::visit([](const auto& one) { return Statement(one); }, inner)));
     }
+    RINGDB_RETURN_IF_ERROR(walk_error);
     if (tables.size() != 1) return Status::ok();
   } else {
     RINGDB_RETURN_IF_ERROR(describe(st));
+    RINGDB_RETURN_IF_ERROR(walk_error);
     const bool routed = std::holds_alternative<InsertStatement>(st) ||
                         std::holds_alternative<UpdateStatement>(st) ||
                         std::holds_alternative<DeleteStatement>(st) ||

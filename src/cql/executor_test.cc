@@ -1869,6 +1869,19 @@ TEST_F(ProcessorTest, FunctionCallsResolveAsCassandra) {
   EXPECT_EQ(*row("sum(3)")[0], be32(3));
   EXPECT_EQ(*row("max(3)")[0], be32(3));
   EXPECT_EQ(*row("min('x')")[0], "x");
+  // A marker fits every overload: Cassandra refuses such a call when it is prepared. A function
+  // of one signature gives its marker the parameter's type.
+  auto prepared =
+      stack_.processor().prepare("INSERT INTO ks.f (k, d) VALUES (?, toDate(?))", session_);
+  ASSERT_TRUE(std::holds_alternative<CqlError>(prepared));
+  EXPECT_EQ(std::get<CqlError>(prepared).message,
+            "Ambiguous call to function todate (can be matched by following signatures: "
+            "system.todate : (timeuuid) -> date, system.todate : (timestamp) -> date): use type "
+            "casts to disambiguate");
+  auto typed =
+      stack_.processor().prepare("INSERT INTO ks.f (k, ts) VALUES (?, dateOf(?))", session_);
+  ASSERT_TRUE(std::holds_alternative<ResultMessage>(typed));
+  EXPECT_EQ(std::get<ResultMessage>(typed).bind_columns.at(1).type.to_cql(), "timeuuid");
   // So it does where a value is assigned.
   ok("INSERT INTO ks.f (k, d, ts) VALUES (5, toDate('1970-01-03'), toTimestamp('1970-01-02'))");
   EXPECT_EQ(row_count("SELECT * FROM ks.f WHERE k = 5 AND d = toDate(172800000) ALLOW FILTERING"),
