@@ -97,6 +97,22 @@ class ProcessorTest : public ::testing::Test {
     }
     return out;
   }
+  // Every row of every page of `cql`, following the paging state (a failure when refused).
+  std::vector<RowValues> all_pages(const std::string& cql, QueryOptions o) {
+    std::vector<RowValues> out;
+    for (int pages = 0; pages < 1000; ++pages) {
+      auto answer = query(cql, o);
+      if (!std::holds_alternative<ResultMessage>(answer)) {
+        ADD_FAILURE() << cql << ": " << std::get<CqlError>(answer).message;
+        return out;
+      }
+      const auto& result = std::get<ResultMessage>(answer);
+      out.insert(out.end(), result.rows.begin(), result.rows.end());
+      if (!result.paging_state) break;
+      o.paging_state = result.paging_state;
+    }
+    return out;
+  }
   // The number of rows a statement answers (a failure when it is refused).
   size_t row_count(const std::string& cql) {
     auto answer = query(cql);
@@ -255,26 +271,16 @@ TEST_F(ProcessorTest, MultiColumnRelationsSelectWhatAModelSelects) {
     std::vector<Key> out;
     QueryOptions o;
     if (page) o.page_size = 1 + r(4);
-    for (int pages = 0; pages < 1000; ++pages) {
-      auto answer = query(cql, o);
-      if (!std::holds_alternative<ResultMessage>(answer)) {
-        ADD_FAILURE() << cql << ": " << std::get<CqlError>(answer).message;
-        return out;
+    for (const auto& row : all_pages(cql, o)) {
+      Key k{};
+      for (size_t i = 0; i < 4; ++i) {
+        const Bytes& v = *row[i];  // a 4-byte big-endian int
+        k[i] = static_cast<int>((static_cast<uint32_t>(static_cast<uint8_t>(v[0])) << 24) |
+                                (static_cast<uint32_t>(static_cast<uint8_t>(v[1])) << 16) |
+                                (static_cast<uint32_t>(static_cast<uint8_t>(v[2])) << 8) |
+                                static_cast<uint32_t>(static_cast<uint8_t>(v[3])));
       }
-      const auto& result = std::get<ResultMessage>(answer);
-      for (const auto& row : result.rows) {
-        Key k{};
-        for (size_t i = 0; i < 4; ++i) {
-          const Bytes& v = *row[i];  // a 4-byte big-endian int
-          k[i] = static_cast<int>((static_cast<uint32_t>(static_cast<uint8_t>(v[0])) << 24) |
-                                  (static_cast<uint32_t>(static_cast<uint8_t>(v[1])) << 16) |
-                                  (static_cast<uint32_t>(static_cast<uint8_t>(v[2])) << 8) |
-                                  static_cast<uint32_t>(static_cast<uint8_t>(v[3])));
-        }
-        out.push_back(k);
-      }
-      if (!result.paging_state) break;
-      o.paging_state = result.paging_state;
+      out.push_back(k);
     }
     return out;
   };
@@ -1416,23 +1422,13 @@ TEST_F(ProcessorTest, PagesOverStaticColumnsMatchOneRead) {
   }
   // Every row of every page, as text.
   auto read_all = [&](const std::string& cql, int32_t page_size) {
-    std::vector<std::string> out;
     QueryOptions o;
     o.page_size = page_size;
-    for (int pages = 0; pages < 1000; ++pages) {
-      auto answer = query(cql, o);
-      if (!std::holds_alternative<ResultMessage>(answer)) {
-        ADD_FAILURE() << cql << ": " << std::get<CqlError>(answer).message;
-        return out;
-      }
-      const auto& result = std::get<ResultMessage>(answer);
-      for (const auto& row : result.rows) {
-        std::string text;
-        for (const auto& v : row) text += (v ? to_hex(*v) : std::string("null")) + " ";
-        out.push_back(text);
-      }
-      if (!result.paging_state) break;
-      o.paging_state = result.paging_state;
+    std::vector<std::string> out;
+    for (const auto& row : all_pages(cql, o)) {
+      std::string text;
+      for (const auto& v : row) text += (v ? to_hex(*v) : std::string("null")) + " ";
+      out.push_back(text);
     }
     return out;
   };
