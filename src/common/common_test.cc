@@ -98,6 +98,15 @@ TEST(Config, RejectsBadInput) {
   EXPECT_EQ(config.apply_yaml("commitlog_sync: sometimes").code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(config.apply_yaml("[unclosed").code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(config.apply_override("num_tokens", "12abc").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(config.apply_yaml("range_request_timeout_in_ms: 0").code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST(Config, RangeRequestTimeout) {
+  NodeConfig config;
+  EXPECT_EQ(config.range_request_timeout_in_ms, 10000);  // cassandra.yaml's default
+  ASSERT_TRUE(config.apply_yaml("range_request_timeout_in_ms: 2500").is_ok());
+  EXPECT_EQ(config.range_request_timeout_in_ms, 2500);
 }
 
 TEST(Metrics, HistogramPercentilesAreBucketBounded) {

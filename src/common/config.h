@@ -32,6 +32,9 @@ struct NodeConfig {
   int32_t commitlog_sync_period_in_ms = 10000;
   // Whole small partitions cached for point reads; 0 (the default, as in Cassandra) disables.
   int32_t row_cache_size_in_mb = 0;
+  // How long a token-range read (a scan, an aggregate over ranges) may run before it answers
+  // ReadTimeout, as cassandra.yaml's range_request_timeout_in_ms.
+  int32_t range_request_timeout_in_ms = 10000;
   // Event loops serving CQL connections; 0 means one per core. (RingDB's own key.)
   int32_t native_transport_event_loops = 0;
   std::string endpoint_snitch = "SimpleSnitch";

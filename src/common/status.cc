@@ -32,6 +32,8 @@ const char* status_code_name(StatusCode code) {
       return "Unavailable";
     case StatusCode::kTimeout:
       return "Timeout";
+    case StatusCode::kReadTimeout:
+      return "ReadTimeout";
     case StatusCode::kNotSupported:
       return "NotSupported";
     case StatusCode::kInternal:

@@ -32,6 +32,7 @@ enum class StatusCode {
   // error's function fields.
   kFunctionFailure,
   kUnauthorized,  // not allowed to anyone (CQL Unauthorized), such as changing system keyspaces
+  kReadTimeout,   // a read ran past its time budget (CQL ReadTimeout)
 };
 
 const char* status_code_name(StatusCode code);
@@ -54,6 +55,7 @@ class [[nodiscard]] Status {
   static Status overloaded(std::string m) { return {StatusCode::kOverloaded, std::move(m)}; }
   static Status unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
   static Status timeout(std::string m) { return {StatusCode::kTimeout, std::move(m)}; }
+  static Status read_timeout(std::string m) { return {StatusCode::kReadTimeout, std::move(m)}; }
   static Status not_supported(std::string m) { return {StatusCode::kNotSupported, std::move(m)}; }
   static Status internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
   static Status config_error(std::string m) { return {StatusCode::kConfigError, std::move(m)}; }

@@ -75,6 +75,12 @@ CqlError to_cql_error(const Status& status) {
     case StatusCode::kTimeout:
       e.code = ErrorCode::kWriteTimeout;
       break;
+    case StatusCode::kReadTimeout:
+      // As a coordinator whose one replica did not answer in time (consistency ONE).
+      e.code = ErrorCode::kReadTimeout;
+      e.required = 1;
+      e.alive = 0;
+      break;
     default:
       e.code = ErrorCode::kServerError;
       break;
@@ -4378,6 +4384,7 @@ Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
     uint32_t in_partition = state.kind == 2 ? state.rows_in_partition : 0;
     std::vector<Filter> filters = plan.filters;
     filters.insert(filters.end(), plan.clustering_filters.begin(), plan.clustering_filters.end());
+    const int64_t scan_start = qp_.clock_.monotonic_micros();
     if (!(plan.token && plan.token->start >= plan.token->end && plan.token->start != INT64_MIN)) {
       for (;;) {
         const int64_t want = std::min(page_size - emitted, limit - emitted);
@@ -4385,6 +4392,10 @@ Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
         if (aggregate || !filters.empty() || per_partition_limit != INT64_MAX)
           scan.row_limit = 5000;
         if (nonblocking_) return Status::would_block("a scan reads storage");
+        // A range read has range_request_timeout_in_ms, as in Cassandra; aggregates over the
+        // whole table are bounded by it, not by a row count.
+        if (qp_.clock_.monotonic_micros() - scan_start > qp_.range_timeout_micros_)
+          return Status::read_timeout("Operation timed out - received only 0 responses.");
         RINGDB_ASSIGN_OR_RETURN(storage::ScanPage page, qp_.engine_.scan(scan));
         bool stop = false;
         const storage::Partition* last_partition = nullptr;
@@ -4398,7 +4409,6 @@ Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
             last_partition = &p;
             last_row = row;
             ++rows_read;
-            if (aggregate && rows_read > QueryProcessor::kResultRowsMax) return too_many();
             if (static_cast<int64_t>(in_partition) >= per_partition_limit) return true;
             Materialized m = materialize(*table, index, p, row, now);
             RINGDB_ASSIGN_OR_RETURN(bool more, emit(m, filters));

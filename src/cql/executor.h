@@ -123,6 +123,9 @@ class QueryProcessor {
                 Session& session);
 
   const NodeInfo& node() const { return node_; }
+  // How long a token-range read may run before it answers ReadTimeout (cassandra.yaml's
+  // range_request_timeout_in_ms). Set before serving.
+  void set_range_request_timeout_micros(int64_t micros) { range_timeout_micros_ = micros; }
 
   struct Prepared;  // defined in executor.cc
 
@@ -144,6 +147,7 @@ class QueryProcessor {
   storage::Engine& engine_;
   const Clock& clock_;
   NodeInfo node_;
+  int64_t range_timeout_micros_ = 10'000'000;
   std::mutex rng_mutex_;
   SeededRng rng_;
   std::atomic<int64_t> last_timestamp_{0};

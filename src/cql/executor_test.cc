@@ -1380,6 +1380,29 @@ TEST_F(ProcessorTest, AlterTableRefusalsAsCassandra) {
   ok("ALTER TABLE ks.n ADD x counter");
 }
 
+// A token-range read that runs past range_request_timeout_in_ms answers ReadTimeout, as
+// Cassandra's coordinator does (a budget below zero makes the first page late); reads of named
+// partitions are not range reads.
+TEST_F(ProcessorTest, RangeReadsTimeOutAsCassandra) {
+  ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+  ok("CREATE TABLE ks.r (k int PRIMARY KEY, v int)");
+  ok("INSERT INTO ks.r (k, v) VALUES (1, 1)");
+  stack_.processor().set_range_request_timeout_micros(-1);
+  for (const char* cql : {"SELECT * FROM ks.r", "SELECT count(*) FROM ks.r",
+                          "SELECT * FROM ks.r WHERE v = 1 ALLOW FILTERING"}) {
+    auto answer = query(cql);
+    ASSERT_TRUE(std::holds_alternative<CqlError>(answer)) << cql;
+    const auto& e = std::get<CqlError>(answer);
+    EXPECT_EQ(e.code, ErrorCode::kReadTimeout) << cql;
+    EXPECT_EQ(e.message, "Operation timed out - received only 0 responses.");
+    EXPECT_EQ(e.required, 1);
+    EXPECT_EQ(e.alive, 0);
+  }
+  EXPECT_EQ(row_count("SELECT * FROM ks.r WHERE k = 1"), 1u);
+  stack_.processor().set_range_request_timeout_micros(10'000'000);
+  EXPECT_EQ(row_count("SELECT * FROM ks.r"), 1u);
+}
+
 // A prepared BATCH routes by the first markers of its key columns when all its statements name
 // one table, as Cassandra's BatchStatement does, and not at all otherwise.
 TEST_F(ProcessorTest, PreparedBatchesRouteAsCassandra) {

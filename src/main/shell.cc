@@ -76,8 +76,18 @@ const char* error_name(cql::ErrorCode code) {
       return "ProtocolError";
     case cql::ErrorCode::kUnavailable:
       return "Unavailable";
-    default:
+    case cql::ErrorCode::kReadTimeout:
+      return "ReadTimeout";
+    case cql::ErrorCode::kWriteTimeout:
+      return "WriteTimeout";
+    case cql::ErrorCode::kUnauthorized:
+      return "Unauthorized";
+    case cql::ErrorCode::kFunctionFailure:
+      return "FunctionFailure";
+    case cql::ErrorCode::kServerError:
       return "ServerError";
+    default:
+      return "Error";
   }
 }
 
