@@ -52,6 +52,14 @@ std::string utf8_replaced(BytesView s) {
   return utf8_rewritten(s, [](unsigned char, std::string* out) { *out += "\xef\xbf\xbd"; });
 }
 
+std::string ascii_lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
 std::string to_hex(BytesView bytes) {
   static const char kDigits[] = "0123456789abcdef";
   std::string out;

@@ -233,16 +233,27 @@ std::string signature_text(const std::string& f, const Signature& sig) {
          CqlType::of(sig.result).to_cql();
 }
 
+// Cassandra's FunctionResolver refusing a call of an overloaded function: several `candidates`
+// left (ambiguous, listing them) or none (listing every signature).
+Status unresolved_call(const std::string& f, const std::vector<Signature>& signatures,
+                       const std::vector<Signature>& candidates) {
+  std::string listed;
+  for (const auto& sig : candidates.empty() ? signatures : candidates)
+    listed += (listed.empty() ? "" : ", ") + signature_text(f, sig);
+  if (!candidates.empty()) {
+    return invalid("Ambiguous call to function " + f +
+                   " (can be matched by following signatures: " + listed +
+                   "): use type casts to disambiguate");
+  }
+  return invalid("Invalid call to function " + f +
+                 ", none of its type signatures match (known type signatures: " + listed + ")");
+}
+
 // Cassandra's choice among `signatures` for a call with arguments of `types` (written `texts`):
 // an exact match, else the one signature whose parameter reads the argument as it is.
 Result<ValueKind> resolve_call(const std::string& f, const std::vector<Signature>& signatures,
                                const std::vector<CqlType>& types,
                                const std::vector<std::string>& texts) {
-  auto listed = [&](const std::vector<Signature>& sigs) {
-    std::string out;
-    for (const auto& sig : sigs) out += (out.empty() ? "" : ", ") + signature_text(f, sig);
-    return out;
-  };
   if (signatures.size() == 1 && types.size() != 1) {
     return invalid("Invalid number of arguments in call to function system." + f +
                    ": 1 required but " + std::to_string(types.size()) + " provided");
@@ -256,19 +267,12 @@ Result<ValueKind> resolve_call(const std::string& f, const std::vector<Signature
     }
   }
   if (weak.size() == 1) return weak[0].result;
-  if (weak.size() > 1) {
-    return invalid("Ambiguous call to function " + f +
-                   " (can be matched by following signatures: " + listed(weak) +
-                   "): use type casts to disambiguate");
-  }
-  if (signatures.size() == 1) {
+  if (weak.empty() && signatures.size() == 1) {
     return invalid("Type error: " + texts[0] +
                    " cannot be passed as argument 0 of function system." + f + " of type " +
                    CqlType::of(signatures[0].param).to_cql());
   }
-  return invalid(
-      "Invalid call to function " + f +
-      ", none of its type signatures match (known type signatures: " + listed(signatures) + ")");
+  return unresolved_call(f, signatures, weak);
 }
 
 // How a literal (or a bind marker) assigns to a parameter of `param` type, as Cassandra's
@@ -325,6 +329,15 @@ std::vector<Signature> literal_candidates(const std::vector<Signature>& signatur
     if (a == 1) weak.push_back(sig);
   }
   return weak;
+}
+
+// The parameter an untyped value (a string, a number or a marker) takes as the one argument of a
+// function of `signatures`, or Cassandra's refusal when it fits several or none.
+Result<ValueKind> resolve_untyped(const std::string& f, const std::vector<Signature>& signatures,
+                                  const Term& t) {
+  const std::vector<Signature> candidates = literal_candidates(signatures, t);
+  if (candidates.size() == 1) return candidates[0].param;
+  return unresolved_call(f, signatures, candidates);
 }
 
 // The type an untyped value in the selection takes as the argument of `call`: the parameter of
@@ -611,25 +624,8 @@ class Binder {
                                    : ValueKind::kTimestamp;
       RINGDB_RETURN_IF_ERROR(expect_type(result));
       std::optional<ValueKind> arg = natural_kind(term.elements[0]);
-      if (!arg) {
-        // A string, a number or a marker: the overload it assigns to (Cassandra's
-        // FunctionResolver), if there is exactly one.
-        const std::vector<Signature> signatures = native_signatures(f);
-        const std::vector<Signature> candidates = literal_candidates(signatures, term.elements[0]);
-        std::string listed;
-        for (const auto& sig : candidates.empty() ? signatures : candidates)
-          listed += (listed.empty() ? "" : ", ") + signature_text(f, sig);
-        if (candidates.empty()) {
-          return invalid("Invalid call to function " + f +
-                         ", none of its type signatures match (known type signatures: " + listed +
-                         ")");
-        }
-        if (candidates.size() > 1) {
-          return invalid("Ambiguous call to function " + f +
-                         " (can be matched by following signatures: " + listed +
-                         "): use type casts to disambiguate");
-        }
-        arg = candidates[0].param;
+      if (!arg) {  // a string, a number or a marker: the overload it assigns to
+        RINGDB_ASSIGN_OR_RETURN(arg, resolve_untyped(f, native_signatures(f), term.elements[0]));
       }
       RINGDB_RETURN_IF_ERROR(resolve_call(f, native_signatures(f), {CqlType::of(*arg)},
                                           std::vector<std::string>{term_text(term.elements[0])})
@@ -3443,18 +3439,8 @@ class Selection {
             } else if (arg.kind == Selector::Kind::kTerm && arg.cast_type.empty() &&
                        s.args.size() == 1) {
               // An untyped value that fits several overloads, or none.
-              const auto candidates = literal_candidates(signatures, arg.term);
-              std::string listed;
-              for (const auto& sig : candidates.empty() ? signatures : candidates)
-                listed += (listed.empty() ? "" : ", ") + signature_text(f, sig);
-              if (!candidates.empty()) {
-                return invalid("Ambiguous call to function " + f +
-                               " (can be matched by following signatures: " + listed +
-                               "): use type casts to disambiguate");
-              }
-              return invalid(
-                  "Invalid call to function " + f +
-                  ", none of its type signatures match (known type signatures: " + listed + ")");
+              RINGDB_ASSIGN_OR_RETURN(ValueKind k, resolve_untyped(f, signatures, arg.term));
+              types.push_back(CqlType::of(k));
             } else {
               RINGDB_ASSIGN_OR_RETURN(CqlType t, type_of(arg));
               types.push_back(std::move(t));
@@ -4881,15 +4867,10 @@ bool valid_name(const std::string& name) {
   });
 }
 
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 // A speculative retry policy as Cassandra's SpeculativeRetryPolicy prints (and stores) it:
 // NONE, ALWAYS, 99p, 99.5p, 50ms, MIN(99p,50ms). Empty when `text` is not one.
 std::string retry_policy_text(const std::string& text) {
-  const std::string v = lower(text);
+  const std::string v = ascii_lower(text);
   if (v == "none") return "NONE";
   if (v == "always") return "ALWAYS";
   auto number = [](const std::string& s, const std::string& suffix, double lo, double hi,
@@ -4940,17 +4921,11 @@ std::string retry_policy_text(const std::string& text) {
   return "";
 }
 
-// Cassandra's SpeculativeRetryPolicy forms: NONE, ALWAYS, 99PERCENTILE or 99p, 10ms, and
-// MIN(a, b) or MAX(a, b) of a percentile and a time, in any case.
-bool valid_retry_policy(const std::string& text) {
-  return !retry_policy_text(text).empty();
-}
-
 // Cassandra's CompressionParams: a known compressor class (short or full name), or
 // enabled = false; chunk_length_in_kb a power of two.
 Status check_compression(const std::map<std::string, std::string>& m) {
   auto enabled = m.find("enabled");
-  if (enabled != m.end() && lower(enabled->second) == "false") return Status::ok();
+  if (enabled != m.end() && ascii_lower(enabled->second) == "false") return Status::ok();
   auto cls = m.find("class");
   if (cls == m.end() && m.count("sstable_compression")) cls = m.find("sstable_compression");
   if (cls == m.end())
@@ -4976,7 +4951,7 @@ Status check_compression(const std::map<std::string, std::string>& m) {
 // Cassandra's CachingParams: keys ALL or NONE, rows_per_partition ALL, NONE or a positive count.
 Status check_caching(const std::map<std::string, std::string>& m) {
   for (const auto& [key, value] : m) {
-    const std::string v = lower(value);
+    const std::string v = ascii_lower(value);
     if (key == "keys") {
       if (v != "all" && v != "none") {
         return Status::config_error("Invalid value '" + value +
@@ -5060,7 +5035,7 @@ Status apply_table_options(const std::map<std::string, TableOption>& options,
             schema::java_double(v) + ")");
       }
     } else if (name == "speculative_retry" || name == "additional_write_policy") {
-      if (o.is_map || !valid_retry_policy(o.value)) {
+      if (o.is_map || retry_policy_text(o.value).empty()) {
         return Status::config_error("Invalid value " + o.value + " for option '" + name + "'");
       }
       if (name == "speculative_retry") out->speculative_retry = retry_policy_text(o.value);
@@ -5088,7 +5063,7 @@ Status apply_table_options(const std::map<std::string, TableOption>& options,
       RINGDB_RETURN_IF_ERROR(check_compression(o.map));
       // As Cassandra stores it: the full class name and the chunk length, or enabled: false.
       auto enabled = o.map.find("enabled");
-      if (enabled != o.map.end() && lower(enabled->second) == "false") {
+      if (enabled != o.map.end() && ascii_lower(enabled->second) == "false") {
         out->compression = {{"enabled", "false"}};
       } else {
         auto cls = o.map.find("class");
@@ -5105,7 +5080,7 @@ Status apply_table_options(const std::map<std::string, TableOption>& options,
       std::map<std::string, std::string> caching = {{"keys", "ALL"},
                                                     {"rows_per_partition", "NONE"}};
       for (const auto& [key, value] : o.map) {
-        const std::string v = lower(value);
+        const std::string v = ascii_lower(value);
         caching[key] = v == "all" ? "ALL" : v == "none" ? "NONE" : value;
       }
       out->caching = std::move(caching);
@@ -5309,17 +5284,7 @@ Result<ResultMessage> StatementRunner::ddl(const Statement& statement) {
     RINGDB_ASSIGN_OR_RETURN(const TableMetadata* current, resolve(s->keyspace, s->name));
     schema::TableMetadata t = *current;
     // A table as Cassandra's TableMetadata prints itself: names quoted where CQL needs it.
-    auto maybe_quote = [](const std::string& name) {
-      const bool plain = !name.empty() && name[0] >= 'a' && name[0] <= 'z' &&
-                         std::all_of(name.begin(), name.end(), [](char c) {
-                           return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-                         });
-      if (plain) return name;
-      std::string out = "\"";
-      for (char c : name) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-      return out + "\"";
-    };
-    const std::string printed_name = maybe_quote(t.keyspace) + "." + maybe_quote(t.name);
+    const std::string printed_name = schema::cql_name(t.keyspace) + "." + schema::cql_name(t.name);
     const std::string quoted_name = "'" + printed_name + "'";
     for (const auto& d : s->add) {
       RINGDB_ASSIGN_OR_RETURN(schema::ColumnMetadata c, column_definition(d));
@@ -5506,18 +5471,11 @@ Status StatementRunner::describe_binds(std::vector<ColumnSpec>* specs,
             if (signatures.size() == 1) {
               arg = CqlType::of(signatures[0].param);
             } else if (t.elements.size() == 1 && natural_kind(t.elements[0]) == std::nullopt) {
-              const auto candidates = literal_candidates(signatures, t.elements[0]);
-              if (candidates.size() == 1) {
-                arg = CqlType::of(candidates[0].param);
-              } else if (candidates.size() > 1 && t.elements[0].kind == Term::Kind::kBindMarker &&
-                         walk_error.is_ok()) {
-                std::string listed;
-                for (const auto& sig : candidates)
-                  listed += (listed.empty() ? "" : ", ") + signature_text(f, sig);
-                walk_error = invalid("Ambiguous call to function " + f +
-                                     " (can be matched by following signatures: " + listed +
-                                     "): use type casts to disambiguate");
-              }
+              auto chosen = resolve_untyped(f, signatures, t.elements[0]);
+              if (chosen.is_ok())
+                arg = CqlType::of(*chosen);
+              else if (walk_error.is_ok())
+                walk_error = chosen.status();
             }
           }
           // Cassandra names a function's argument markers argN(system.f); not being named after

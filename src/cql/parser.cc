@@ -43,12 +43,6 @@ bool is_ident_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 class Lexer {
  public:
   explicit Lexer(std::string_view text) : text_(text) {}
@@ -126,7 +120,7 @@ class Lexer {
                                   static_cast<unsigned char>(text_[i]) >= 0x80)) {
         ++i;
       }
-      std::string unit = lower(text_.substr(unit_start, i - unit_start));
+      std::string unit = ascii_lower(text_.substr(unit_start, i - unit_start));
       bool known = false;
       for (const char* u : kUnits) known |= unit == u;
       if (!known) return 0;
@@ -189,7 +183,7 @@ class Lexer {
       size_t end = pos_;
       while (end < text_.size() && is_ident_char(text_[end])) ++end;
       t->kind = TokenKind::kIdentifier;
-      t->text = lower(text_.substr(pos_, end - pos_));
+      t->text = ascii_lower(text_.substr(pos_, end - pos_));
       pos_ = end;
       return Status::ok();
     }
@@ -425,7 +419,8 @@ class Parser {
       if (is_keyword("index") || is_keyword("custom") || is_keyword("type") ||
           is_keyword("function") || is_keyword("aggregate") || is_keyword("materialized") ||
           is_keyword("trigger") || is_keyword("role") || is_keyword("user")) {
-        return Status::not_supported("CREATE " + lower(peek().text) + " is not supported yet");
+        return Status::not_supported("CREATE " + ascii_lower(peek().text) +
+                                     " is not supported yet");
       }
       return unexpected("KEYSPACE or TABLE");
     }
@@ -457,7 +452,7 @@ class Parser {
       if (is_keyword("index") || is_keyword("function") || is_keyword("aggregate") ||
           is_keyword("materialized") || is_keyword("trigger") || is_keyword("role") ||
           is_keyword("user")) {
-        return Status::not_supported("DROP " + lower(peek().text) + " is not supported yet");
+        return Status::not_supported("DROP " + ascii_lower(peek().text) + " is not supported yet");
       }
       return unexpected("KEYSPACE or TABLE");
     }
@@ -1094,7 +1089,7 @@ class Parser {
         *replication = value.map;
         if (has_replication) *has_replication = true;
       } else {
-        const std::string v = lower(value.value);
+        const std::string v = ascii_lower(value.value);
         if (value.is_map ||
             !(v == "true" || v == "false" || v == "yes" || v == "no" || v == "1" || v == "0")) {
           return Status::syntax_error("Invalid boolean value " + value.value +

@@ -307,7 +307,7 @@ class Shell {
                                        "system_schema.keyspaces WHERE keyspace_name = " +
                                        literal(ks))) {
           found = true;
-          out_ << "\nCREATE KEYSPACE " << cql_name(ks) << " WITH replication = "
+          out_ << "\nCREATE KEYSPACE " << schema::cql_name(ks) << " WITH replication = "
                << schema::format_value(*schema::CqlType::parse("map<text, text>"), *row[2])
                << " AND durable_writes = " << (row[1] && (*row[1])[0] ? "true" : "false") << ";\n";
         }
@@ -328,18 +328,6 @@ class Shell {
     }
     out_ << "Improper DESCRIBE command.\n";
     return false;
-  }
-
-  // A name as CQL needs it written: quoted unless lower-case letters, digits and underscores.
-  static std::string cql_name(const std::string& n) {
-    const bool plain =
-        !n.empty() && n[0] >= 'a' && n[0] <= 'z' && std::all_of(n.begin(), n.end(), [](char c) {
-          return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-        });
-    if (plain) return n;
-    std::string out = "\"";
-    for (char c : n) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-    return out + "\"";
   }
 
   // CREATE TABLE as cqlsh prints it (the drivers' schema export): a single key column inline,
@@ -372,11 +360,11 @@ class Shell {
     auto pk = by_kind("partition_key");
     auto ck = by_kind("clustering");
     const bool inline_key = pk.size() == 1 && ck.empty();
-    out_ << "\nCREATE TABLE " << cql_name(ks) << "." << cql_name(table) << " (\n";
+    out_ << "\nCREATE TABLE " << schema::cql_name(ks) << "." << schema::cql_name(table) << " (\n";
     std::vector<std::string> lines;
     for (const auto& group : {pk, ck, by_kind("static"), by_kind("regular")}) {
       for (const auto& c : group) {
-        lines.push_back("    " + cql_name(c.name) + " " + c.type +
+        lines.push_back("    " + schema::cql_name(c.name) + " " + c.type +
                         (c.kind == "static" ? " static" : "") +
                         (inline_key && c.kind == "partition_key" ? " PRIMARY KEY" : ""));
       }
@@ -384,9 +372,9 @@ class Shell {
     if (!inline_key) {
       std::string key = "    PRIMARY KEY (";
       if (pk.size() > 1) key += "(";
-      for (size_t i = 0; i < pk.size(); ++i) key += (i ? ", " : "") + cql_name(pk[i].name);
+      for (size_t i = 0; i < pk.size(); ++i) key += (i ? ", " : "") + schema::cql_name(pk[i].name);
       if (pk.size() > 1) key += ")";
-      for (const auto& c : ck) key += ", " + cql_name(c.name);
+      for (const auto& c : ck) key += ", " + schema::cql_name(c.name);
       lines.push_back(key + ")");
     }
     for (size_t i = 0; i < lines.size(); ++i)
@@ -396,7 +384,7 @@ class Shell {
     if (!ck.empty()) {
       std::string order = "CLUSTERING ORDER BY (";
       for (size_t i = 0; i < ck.size(); ++i)
-        order += (i ? ", " : "") + cql_name(ck[i].name) + " " + upper(ck[i].order);
+        order += (i ? ", " : "") + schema::cql_name(ck[i].name) + " " + upper(ck[i].order);
       with.push_back(order + ")");
     }
     auto r =

@@ -1037,4 +1037,15 @@ std::string java_double(double value) {
   return format_double(value);
 }
 
+std::string cql_name(std::string_view name) {
+  const bool plain = !name.empty() && name[0] >= 'a' && name[0] <= 'z' &&
+                     std::all_of(name.begin(), name.end(), [](char c) {
+                       return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+                     });
+  if (plain) return std::string(name);
+  std::string out = "\"";
+  for (char c : name) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
 }  // namespace ringdb::schema

@@ -38,6 +38,9 @@ Bytes serialize_tuple(const std::vector<std::optional<Bytes>>& components);
 std::string format_value(const CqlType& type, BytesView value);
 // A double as Java's Double.toString() prints it (Cassandra's messages): 1.0, 6.71E-5.
 std::string java_double(double value);
+// A keyspace, table or column name as CQL needs it written (Cassandra's maybeQuote): as it is
+// when lower-case letters, digits and underscores starting with a letter, else double-quoted.
+std::string cql_name(std::string_view name);
 // The same as JSON (strings and non-numeric types as JSON strings).
 std::string format_json(const CqlType& type, BytesView value);
 
