@@ -15,13 +15,14 @@ namespace ringdb::cql {
 // A value expression: a literal, null, a bind marker, a collection or tuple literal, or a
 // function call such as now() or token(...).
 struct Term {
-  enum class Kind { kLiteral, kNull, kBindMarker, kList, kSet, kMap, kTuple, kFunction };
+  enum class Kind { kLiteral, kNull, kBindMarker, kList, kSet, kMap, kTuple, kFunction, kUdt };
   Kind kind = Kind::kNull;
   schema::LiteralKind literal_kind = schema::LiteralKind::kString;
   std::string text;            // literal text; function name
   int bind_index = -1;         // position among the statement's bind markers
   std::string bind_name;       // for :name markers
   std::vector<Term> elements;  // collection elements (maps: key, value, key, …), tuple items, args
+  std::vector<std::string> field_names;  // kUdt: {name: value, …}, one per element
 };
 
 struct Selector {
@@ -179,8 +180,14 @@ struct DropTableStatement {
   std::string keyspace;
   std::string name;
   bool if_exists = false;
-  // DROP TYPE: user-defined types cannot be created yet, so none exists to drop.
-  bool is_type = false;
+  bool is_type = false;  // DROP TYPE
+};
+
+struct CreateTypeStatement {
+  std::string keyspace;
+  std::string name;
+  bool if_not_exists = false;
+  std::vector<std::pair<std::string, std::string>> fields;  // name, type text
 };
 
 struct TruncateStatement {
@@ -192,10 +199,11 @@ struct UseStatement {
   std::string keyspace;
 };
 
-using Statement = std::variant<SelectStatement, InsertStatement, UpdateStatement, DeleteStatement,
-                               BatchStatement, CreateKeyspaceStatement, AlterKeyspaceStatement,
-                               DropKeyspaceStatement, CreateTableStatement, AlterTableStatement,
-                               DropTableStatement, TruncateStatement, UseStatement>;
+using Statement =
+    std::variant<SelectStatement, InsertStatement, UpdateStatement, DeleteStatement, BatchStatement,
+                 CreateKeyspaceStatement, AlterKeyspaceStatement, DropKeyspaceStatement,
+                 CreateTableStatement, AlterTableStatement, DropTableStatement, TruncateStatement,
+                 UseStatement, CreateTypeStatement>;
 
 struct ParsedStatement {
   Statement statement;

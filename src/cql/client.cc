@@ -50,6 +50,21 @@ Result<schema::CqlType> decode_type(BodyReader& r, int depth) {
       t.params = {k, v};
       return t;
     }
+    case 0x0030: {
+      uint16_t n;
+      if (!r.get_string(&t.keyspace) || !r.get_string(&t.name) || !r.get_short(&n))
+        return Status::corruption("truncated user type");
+      t.kind = ValueKind::kUdt;
+      t.frozen = true;
+      for (uint16_t i = 0; i < n; ++i) {
+        std::string field;
+        if (!r.get_string(&field)) return Status::corruption("truncated user type");
+        RINGDB_ASSIGN_OR_RETURN(schema::CqlType e, decode_type(r, depth + 1));
+        t.field_names.push_back(std::move(field));
+        t.params.push_back(e);
+      }
+      return t;
+    }
     case 0x0031: {
       uint16_t n;
       if (!r.get_short(&n)) return Status::corruption("truncated tuple type");

@@ -62,7 +62,7 @@ class CqlClient {
   asio::ip::tcp::socket socket_;
   std::thread thread_;
   std::thread::id io_thread_id_;
-  std::mutex mutex_;  // guards streams_, free_streams_ and failed_
+  std::mutex mutex_;               // guards streams_, free_streams_ and failed_
   std::vector<Callback> streams_;  // by stream id; empty when the stream is free
   std::vector<int16_t> free_streams_;
   // I/O thread only. Frames queued while a read's answers run are written once, after them.

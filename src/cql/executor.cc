@@ -465,6 +465,8 @@ class Binder {
       case Term::Kind::kMap:
       case Term::Kind::kTuple:
         return bind_collection(term, type, receiver);
+      case Term::Kind::kUdt:
+        return bind_user_value(term, type, receiver);
       case Term::Kind::kFunction:
         return call(term, type, receiver);
     }
@@ -498,6 +500,30 @@ class Binder {
     const auto& v = options_.values[index];
     if (v) RINGDB_RETURN_IF_ERROR(schema::validate_value(type, *v));
     return Bound{v, false};
+  }
+
+  // {field: value, …} (Cassandra's UserTypes.Literal): fields in any order, those left out null.
+  Result<Bound> bind_user_value(const Term& term, const CqlType& type,
+                                const std::string& receiver) {
+    if (!type.is_udt()) {
+      return invalid("Invalid user type literal for " + receiver + " of type " + type.to_cql());
+    }
+    std::vector<std::optional<Bytes>> fields(type.params.size());
+    for (size_t i = 0; i < term.elements.size(); ++i) {
+      const std::string& name = term.field_names[i];
+      auto it = std::find(type.field_names.begin(), type.field_names.end(), name);
+      if (it == type.field_names.end()) {
+        return invalid("Unknown field '" + name + "' in value of user defined type " + type.name);
+      }
+      const size_t field = static_cast<size_t>(it - type.field_names.begin());
+      RINGDB_ASSIGN_OR_RETURN(Bound b,
+                              bind(term.elements[i], type.params[field], receiver + "." + name));
+      if (b.unset)
+        return invalid("Invalid unset value for field '" + name + "' of user defined type " +
+                       type.name);
+      fields[field] = std::move(b.value);
+    }
+    return Bound{schema::serialize_tuple(fields), false};
   }
 
   Result<Bound> bind_collection(const Term& term, const CqlType& type,
@@ -949,6 +975,14 @@ std::string term_text(const Term& t) {
       return join(t.elements, "{", "}");
     case Term::Kind::kTuple:
       return join(t.elements, "(", ")");
+    case Term::Kind::kUdt: {
+      std::string out = "{";
+      for (size_t i = 0; i < t.elements.size(); ++i) {
+        out +=
+            (i ? ", " : "") + schema::cql_name(t.field_names[i]) + ": " + term_text(t.elements[i]);
+      }
+      return out + "}";
+    }
     case Term::Kind::kMap: {
       std::string out = "{";
       for (size_t i = 0; i + 1 < t.elements.size(); i += 2) {
@@ -1493,8 +1527,8 @@ Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
     if (r.op == Relation::Op::kIn) {
       if (r.value.kind == Term::Kind::kBindMarker) {
         RINGDB_ASSIGN_OR_RETURN(
-            Bound list,
-            binder_.bind(r.value, CqlType{ValueKind::kList, {c.type}, true}, "in(" + c.name + ")"));
+            Bound list, binder_.bind(r.value, CqlType::make(ValueKind::kList, {c.type}, true),
+                                     "in(" + c.name + ")"));
         if (list.unset) return invalid("Invalid unset value for column " + c.name);
         if (!list.value) return invalid("Invalid null value for column " + c.name);
         std::vector<Bytes> items;
@@ -1624,7 +1658,7 @@ Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
       // check_clustering_restrictions has checked the columns: clustering ones, in order.
       std::vector<const ColumnMetadata*> cols;
       for (const auto& name : r.columns) cols.push_back(table.column(name));
-      CqlType tuple{ValueKind::kTuple, {}, true};
+      CqlType tuple = CqlType::make(ValueKind::kTuple, {}, true);
       for (const auto* c : cols) tuple.params.push_back(c->type);
       auto names = [&] {
         std::string out;
@@ -1667,8 +1701,8 @@ Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
         if (r.op == Relation::Op::kIn && r.value.kind == Term::Kind::kBindMarker) {
           // (a, b) IN ?: a list of tuples.
           RINGDB_ASSIGN_OR_RETURN(
-              Bytes list,
-              bind_tuple(r.value, CqlType{ValueKind::kList, {tuple}, true}, "in" + joined, ""));
+              Bytes list, bind_tuple(r.value, CqlType::make(ValueKind::kList, {tuple}, true),
+                                     "in" + joined, ""));
           RINGDB_RETURN_IF_ERROR(schema::split_collection(list, false, &bound));
         } else {
           std::vector<Term> terms =
@@ -2528,7 +2562,7 @@ Status StatementRunner::update_mutations(const UpdateStatement& s, std::optional
           break;
         }
         // set - {elements}; map - {keys}
-        const CqlType keys{ValueKind::kSet, {type.params[0]}, false};
+        const CqlType keys = CqlType::make(ValueKind::kSet, {type.params[0]}, false);
         RINGDB_ASSIGN_OR_RETURN(Bound b, binder_.bind(op.value, keys, c->name));
         if (b.unset || !b.value) break;
         std::vector<Bytes> items;
@@ -4721,10 +4755,24 @@ std::optional<VirtualTable> system_table(const std::string& keyspace, const std:
     return t;
   }
   if (table == "types") {
-    return columns_of({{"keyspace_name", "text"},
-                       {"type_name", "text"},
-                       {"field_names", "frozen<list<text>>"},
-                       {"field_types", "frozen<list<text>>"}});
+    VirtualTable t = columns_of({{"keyspace_name", "text"},
+                                 {"type_name", "text"},
+                                 {"field_names", "frozen<list<text>>"},
+                                 {"field_types", "frozen<list<text>>"}});
+    for (const auto& [ks_name, ks] : schema.keyspaces) {
+      for (const auto& [name, type] : ks.types) {
+        std::vector<Bytes> names, types;
+        for (size_t i = 0; i < type.params.size(); ++i) {
+          names.emplace_back(type.field_names[i]);
+          types.emplace_back(type.params[i].to_cql());
+        }
+        t.rows.push_back({{"keyspace_name", Bytes(ks_name)},
+                          {"type_name", Bytes(name)},
+                          {"field_names", schema::serialize_list(names)},
+                          {"field_types", schema::serialize_list(types)}});
+      }
+    }
+    return t;
   }
   if (table == "functions") {
     return columns_of({{"keyspace_name", "text"},
@@ -5107,9 +5155,16 @@ ResultMessage schema_change(const char* change, const char* target, const std::s
   return r;
 }
 
-Result<schema::ColumnMetadata> column_definition(const ColumnDefinition& d) {
-  auto type = CqlType::parse(d.type);
+// A column's type may name user-defined types of `keyspace` (the table's) or of another one.
+Result<schema::ColumnMetadata> column_definition(const ColumnDefinition& d,
+                                                 const schema::Schema& schema,
+                                                 const std::string& keyspace) {
+  auto type = schema.parse_type(keyspace, d.type);
   if (!type.is_ok()) return type.status();
+  if (type->is_udt() && !type->frozen) {
+    return Status::not_supported("Non-frozen user-defined types are not supported yet: declare " +
+                                 d.name + " as frozen<" + type->to_cql() + ">");
+  }
   schema::ColumnMetadata c;
   c.name = d.name;
   c.type = *type;
@@ -5192,7 +5247,7 @@ Result<ResultMessage> StatementRunner::ddl(const Statement& statement) {
     RINGDB_RETURN_IF_ERROR(apply_table_options(s->options, &t.options));
     std::map<std::string, schema::ColumnMetadata> defined;
     for (const auto& d : s->columns) {
-      RINGDB_ASSIGN_OR_RETURN(schema::ColumnMetadata c, column_definition(d));
+      RINGDB_ASSIGN_OR_RETURN(schema::ColumnMetadata c, column_definition(d, *schema_, ks));
       defined.emplace(c.name, c);
     }
     std::set<std::string> in_key;
@@ -5287,7 +5342,7 @@ Result<ResultMessage> StatementRunner::ddl(const Statement& statement) {
     const std::string printed_name = schema::cql_name(t.keyspace) + "." + schema::cql_name(t.name);
     const std::string quoted_name = "'" + printed_name + "'";
     for (const auto& d : s->add) {
-      RINGDB_ASSIGN_OR_RETURN(schema::ColumnMetadata c, column_definition(d));
+      RINGDB_ASSIGN_OR_RETURN(schema::ColumnMetadata c, column_definition(d, *schema_, t.keyspace));
       if (t.column(c.name)) return invalid("Column with name '" + c.name + "' already exists");
       if (c.kind == ColumnKind::kStatic && t.clustering().empty()) {
         return invalid(
@@ -5328,7 +5383,8 @@ Result<ResultMessage> StatementRunner::ddl(const Statement& statement) {
         return invalid("Cannot drop PRIMARY KEY column " + name);
       }
       std::erase_if(t.dropped_columns, [&](const auto& d) { return d.name == c->name; });
-      t.dropped_columns.push_back({c->name, c->type, c->kind, qp_.next_timestamp()});
+      t.dropped_columns.push_back(
+          {c->name, c->type.expand_user_types(), c->kind, qp_.next_timestamp()});
       t.columns.erase(t.columns.begin() + (c - t.columns.data()));
     }
     // Only primary key columns can be renamed (as in Cassandra); storage knows columns by id.
@@ -5353,6 +5409,44 @@ Result<ResultMessage> StatementRunner::ddl(const Statement& statement) {
     RINGDB_RETURN_IF_ERROR(schemas.replace_table(t));
     return schema_change("UPDATED", "TABLE", t.keyspace, t.name);
   }
+  if (auto* s = std::get_if<CreateTypeStatement>(&statement)) {
+    // Cassandra 4's CreateTypeStatement: its checks and messages, in its order.
+    const std::string ks = s->keyspace.empty() ? default_keyspace_ : s->keyspace;
+    if (ks.empty())
+      return invalid(
+          "No keyspace has been specified. USE a keyspace, or explicitly specify "
+          "keyspace.tablename");
+    if (is_local_system_keyspace(ks)) return not_user_modifiable(ks);
+    if (schema::is_replicated_system_keyspace(ks)) return cannot_change_system("CREATE", ks);
+    const schema::KeyspaceMetadata* keyspace = schema_->keyspace(ks);
+    if (keyspace == nullptr) return invalid("Keyspace '" + ks + "' doesn't exist");
+    if (keyspace->types.count(s->name)) {
+      if (s->if_not_exists) return ResultMessage{};
+      return invalid("A user type with name '" + s->name + "' already exists");
+    }
+    if (auto native = CqlType::parse(s->name); native.is_ok() || s->name == "frozen")
+      return invalid("'" + s->name + "' is a reserved type name");
+    CqlType t;
+    t.kind = ValueKind::kUdt;
+    t.keyspace = ks;
+    t.name = s->name;
+    std::set<std::string> used;
+    for (const auto& [field, text] : s->fields) {
+      if (!used.insert(field).second)
+        return invalid("Duplicate field name '" + field + "' in type '" + s->name + "'");
+    }
+    for (const auto& [field, text] : s->fields) {
+      RINGDB_ASSIGN_OR_RETURN(CqlType type, schema_->parse_type(ks, text));
+      if (type.is_counter()) return invalid("A user type cannot contain counters");
+      if (type.is_udt() && !type.frozen)
+        return invalid("A user type cannot contain non-frozen UDTs");
+      t.field_names.push_back(field);
+      t.params.push_back(std::move(type));
+    }
+    Status st = schemas.create_type(std::move(t));
+    RINGDB_RETURN_IF_ERROR(st);
+    return schema_change("CREATED", "TYPE", ks, s->name);
+  }
   if (auto* s = std::get_if<DropTableStatement>(&statement)) {
     const std::string ks = s->keyspace.empty() ? default_keyspace_ : s->keyspace;
     if (ks.empty())
@@ -5361,10 +5455,14 @@ Result<ResultMessage> StatementRunner::ddl(const Statement& statement) {
           "keyspace.tablename");
     if (is_local_system_keyspace(ks)) return not_user_modifiable(ks);
     if (s->is_type) {
-      // No user-defined type can exist yet (CREATE TYPE is not supported yet).
-      if (s->if_exists) return ResultMessage{};
-      if (!schema_->keyspace(ks)) return invalid("Keyspace '" + ks + "' doesn't exist");
-      return invalid("Type '" + ks + "." + s->name + "' doesn't exist");
+      if (schema::is_replicated_system_keyspace(ks)) return cannot_change_system("DROP", ks);
+      Status st = schemas.drop_type(ks, s->name);
+      if (st.code() == StatusCode::kNotFound) {
+        if (s->if_exists) return ResultMessage{};
+        return invalid(st.message());
+      }
+      RINGDB_RETURN_IF_ERROR(st);
+      return schema_change("DROPPED", "TYPE", ks, s->name);
     }
     if (schema::is_replicated_system_keyspace(ks) && schema_->table(ks, s->name) != nullptr)
       return cannot_change_system("DROP", ks, s->name);
@@ -5453,6 +5551,13 @@ Status StatementRunner::describe_binds(std::vector<ColumnSpec>* specs,
         } else if (t.kind == Term::Kind::kTuple) {
           for (size_t i = 0; i < t.elements.size() && i < type.params.size(); ++i)
             walk(t.elements[i], type.params[i], name);
+        } else if (t.kind == Term::Kind::kUdt && type.is_udt()) {
+          for (size_t i = 0; i < t.elements.size(); ++i) {
+            auto it = std::find(type.field_names.begin(), type.field_names.end(), t.field_names[i]);
+            if (it != type.field_names.end())
+              walk(t.elements[i], type.params[static_cast<size_t>(it - type.field_names.begin())],
+                   name + "." + t.field_names[i]);
+          }
         } else if (t.kind == Term::Kind::kFunction) {
           // The argument types of the functions a value can call.
           const std::string& f = t.text;
@@ -5509,7 +5614,7 @@ Status StatementRunner::describe_binds(std::vector<ColumnSpec>* specs,
       }
       if (r.op == Relation::Op::kIn) {
         if (r.value.kind == Term::Kind::kBindMarker)
-          set(r.value, CqlType{ValueKind::kList, {type}, true}, "in(" + c->name + ")");
+          set(r.value, CqlType::make(ValueKind::kList, {type}, true), "in(" + c->name + ")");
         for (const auto& e : r.value.elements) walk(e, type, c->name);
       } else {
         walk(r.value, type, c->name);
@@ -5534,7 +5639,7 @@ Status StatementRunner::describe_binds(std::vector<ColumnSpec>* specs,
         continue;
       }
       if (r.tuple_notation) {
-        CqlType tuple{ValueKind::kTuple, {}, true};
+        CqlType tuple = CqlType::make(ValueKind::kTuple, {}, true);
         std::string joined;
         for (const auto& n : r.columns) {
           const ColumnMetadata* c = table->column(n);
@@ -5550,7 +5655,7 @@ Status StatementRunner::describe_binds(std::vector<ColumnSpec>* specs,
             walk(t.elements[i], tuple.params[i], r.columns[i]);
         };
         if (r.op == Relation::Op::kIn) {
-          set(r.value, CqlType{ValueKind::kList, {tuple}, true}, "in" + joined);
+          set(r.value, CqlType::make(ValueKind::kList, {tuple}, true), "in" + joined);
           for (const auto& e : r.value.elements) walk_tuple(e);
         } else {
           walk_tuple(r.value);
@@ -5561,7 +5666,7 @@ Status StatementRunner::describe_binds(std::vector<ColumnSpec>* specs,
       if (c == nullptr) continue;
       if (r.op == Relation::Op::kIn) {
         if (r.value.kind == Term::Kind::kBindMarker)
-          set(r.value, CqlType{ValueKind::kList, {c->type}, true}, "in(" + c->name + ")");
+          set(r.value, CqlType::make(ValueKind::kList, {c->type}, true), "in(" + c->name + ")");
         for (const auto& e : r.value.elements) walk(e, c->type, c->name);
       } else if (r.op == Relation::Op::kContains || r.op == Relation::Op::kContainsKey) {
         walk(r.value, contained(*c, r.op), c->name);
@@ -5660,7 +5765,7 @@ Status StatementRunner::describe_binds(std::vector<ColumnSpec>* specs,
         } else if (c->type.is_counter()) {
           walk(op.value, CqlType::of(ValueKind::kBigint), c->name);
         } else if (op.kind == Operation::Kind::kSubtract && c->type.kind == ValueKind::kMap) {
-          walk(op.value, CqlType{ValueKind::kSet, {c->type.params[0]}, false}, c->name);
+          walk(op.value, CqlType::make(ValueKind::kSet, {c->type.params[0]}, false), c->name);
         } else {
           walk(op.value, c->type, c->name);
         }
@@ -6339,9 +6444,9 @@ Result<CasCheck> StatementRunner::check_cas(const Statement& st, const CasTarget
       std::vector<std::optional<Bytes>> expected;
       if (r.op == Relation::Op::kIn && r.value.kind == Term::Kind::kBindMarker) {
         // IF c IN ?: a list, whose elements may be null.
-        RINGDB_ASSIGN_OR_RETURN(
-            Bound b,
-            binder_.bind(r.value, CqlType{ValueKind::kList, {type}, true}, "in(" + c->name + ")"));
+        RINGDB_ASSIGN_OR_RETURN(Bound b,
+                                binder_.bind(r.value, CqlType::make(ValueKind::kList, {type}, true),
+                                             "in(" + c->name + ")"));
         if (b.unset) return invalid("Invalid 'unset' value in condition");
         if (!b.value) return invalid("Invalid null list in IN condition");
         BufferReader rd(*b.value);

@@ -1201,12 +1201,12 @@ TEST_F(ProcessorTest, SystemKeyspacesAreNotUserModifiable) {
   EXPECT_TRUE(std::holds_alternative<ResultMessage>(query("SELECT key FROM system.local")));
 }
 
-// TypeTest: no user-defined type can exist yet, so DROP TYPE says the type (or its keyspace)
-// does not exist, and IF EXISTS does nothing.
+// Cassandra 4's DropTypeStatement: a missing type, in a keyspace or not, "doesn't exist", and
+// IF EXISTS does nothing.
 TEST_F(ProcessorTest, DropTypeOfNoType) {
   ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
   expect_refused({{"DROP TYPE ks.nope", "Type 'ks.nope' doesn't exist"},
-                  {"DROP TYPE nokeyspace.nope", "Keyspace 'nokeyspace' doesn't exist"}});
+                  {"DROP TYPE nokeyspace.nope", "Type 'nokeyspace.nope' doesn't exist"}});
   ok("DROP TYPE IF EXISTS ks.nope");
   ok("DROP TYPE IF EXISTS nokeyspace.nope");
 }

@@ -416,9 +416,10 @@ class Parser {
     if (accept_keyword("create")) {
       if (accept_keyword("keyspace") || accept_keyword("schema")) return wrap(create_keyspace());
       if (accept_keyword("table") || accept_keyword("columnfamily")) return wrap(create_table());
-      if (is_keyword("index") || is_keyword("custom") || is_keyword("type") ||
-          is_keyword("function") || is_keyword("aggregate") || is_keyword("materialized") ||
-          is_keyword("trigger") || is_keyword("role") || is_keyword("user")) {
+      if (accept_keyword("type")) return wrap(create_type());
+      if (is_keyword("index") || is_keyword("custom") || is_keyword("function") ||
+          is_keyword("aggregate") || is_keyword("materialized") || is_keyword("trigger") ||
+          is_keyword("role") || is_keyword("user")) {
         return Status::not_supported("CREATE " + ascii_lower(peek().text) +
                                      " is not supported yet");
       }
@@ -427,6 +428,10 @@ class Parser {
     if (accept_keyword("alter")) {
       if (accept_keyword("keyspace") || accept_keyword("schema")) return wrap(alter_keyspace());
       if (accept_keyword("table") || accept_keyword("columnfamily")) return wrap(alter_table());
+      if (is_keyword("type") || is_keyword("materialized") || is_keyword("role") ||
+          is_keyword("user")) {
+        return Status::not_supported("ALTER " + ascii_lower(peek().text) + " is not supported yet");
+      }
       return unexpected("KEYSPACE or TABLE");
     }
     if (accept_keyword("drop")) {
@@ -795,12 +800,26 @@ class Parser {
     return t;
   }
 
-  // {} is an empty set or map; {a, b} a set; {k: v, …} a map.
+  // {} is an empty set or map; {a, b} a set; {k: v, …} a map; {field: v, …} (a name before
+  // the first ':') a user-defined type's value.
   Result<Term> brace_literal(int depth) {
     advance();
     Term t;
     t.kind = Term::Kind::kSet;
     if (accept("}")) return t;
+    if (is_field_name(peek()) && peek(1).kind == TokenKind::kSymbol && peek(1).text == ":") {
+      t.kind = Term::Kind::kUdt;
+      do {
+        if (!is_field_name(peek())) return unexpected("a field name");
+        t.field_names.push_back(peek().text);
+        advance();
+        RINGDB_RETURN_IF_ERROR(expect(":"));
+        RINGDB_ASSIGN_OR_RETURN(Term v, term(depth + 1));
+        t.elements.push_back(std::move(v));
+      } while (accept(","));
+      RINGDB_RETURN_IF_ERROR(expect("}"));
+      return t;
+    }
     RINGDB_ASSIGN_OR_RETURN(Term first, term(depth + 1));
     if (accept(":")) {
       t.kind = Term::Kind::kMap;
@@ -823,6 +842,14 @@ class Parser {
     }
     RINGDB_RETURN_IF_ERROR(expect("}"));
     return t;
+  }
+
+  // A name that is not itself a value (true, false, NaN, Infinity and null are).
+  static bool is_field_name(const Token& t) {
+    if (t.kind == TokenKind::kQuotedIdentifier) return true;
+    if (t.kind != TokenKind::kIdentifier) return false;
+    return t.text != "true" && t.text != "false" && t.text != "nan" && t.text != "infinity" &&
+           t.text != "null";
   }
 
   Status using_clause(UsingClause* u) {
@@ -1120,7 +1147,11 @@ class Parser {
   // A type: an identifier, possibly with <...> parameters, collected as text for CqlType::parse.
   Result<std::string> type_text(int depth) {
     if (depth > kNestingDepthMax) return error_at(peek(), "type nested too deeply");
-    RINGDB_ASSIGN_OR_RETURN(std::string name, identifier());
+    RINGDB_ASSIGN_OR_RETURN(std::string name, type_name_text());
+    if (accept(".")) {  // keyspace.type
+      RINGDB_ASSIGN_OR_RETURN(std::string type_name, type_name_text());
+      return name + "." + type_name;
+    }
     if (!accept("<")) return name;
     std::string out = name + "<";
     do {
@@ -1130,6 +1161,30 @@ class Parser {
     } while (accept(","));
     RINGDB_RETURN_IF_ERROR(expect(">"));
     return out + ">";
+  }
+
+  // CREATE TYPE [IF NOT EXISTS] [ks.]name (field type, ...)
+  Result<CreateTypeStatement> create_type() {
+    CreateTypeStatement s;
+    RINGDB_RETURN_IF_ERROR(if_not_exists(&s.if_not_exists));
+    RINGDB_RETURN_IF_ERROR(qualified_name(&s.keyspace, &s.name));
+    RINGDB_RETURN_IF_ERROR(expect("("));
+    do {
+      RINGDB_ASSIGN_OR_RETURN(std::string field, identifier());
+      RINGDB_ASSIGN_OR_RETURN(std::string type, type_text(0));
+      s.fields.emplace_back(std::move(field), std::move(type));
+    } while (accept(","));
+    RINGDB_RETURN_IF_ERROR(expect(")"));
+    return s;
+  }
+
+  // A name in type text: a quoted one keeps its quotes (a user-defined type "Address").
+  Result<std::string> type_name_text() {
+    if (peek().kind != TokenKind::kQuotedIdentifier) return identifier();
+    std::string out = "\"";
+    for (char c : peek().text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+    advance();
+    return out + "\"";
   }
 
   // A table's name as the statement writes it (Cassandra's QualifiedName): ks.t or t.

@@ -36,6 +36,17 @@ void encode_type(const schema::CqlType& type, BodyWriter& w) {
     w.string("org.apache.cassandra.db.marshal.DurationType");
     return;
   }
+  if (type.kind == ValueKind::kUdt) {  // [keyspace][name][n]([field name][field type])*
+    w.short_(0x0030);
+    w.string(type.keyspace);
+    w.string(type.name);
+    w.short_(static_cast<uint16_t>(type.params.size()));
+    for (size_t i = 0; i < type.params.size(); ++i) {
+      w.string(type.field_names[i]);
+      encode_type(type.params[i], w);
+    }
+    return;
+  }
   for (const auto& [kind, id] : kIds) {
     if (kind != type.kind) continue;
     w.short_(id);

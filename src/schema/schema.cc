@@ -7,13 +7,14 @@
 #include <cstring>
 
 #include "common/uuid.h"
+#include "schema/values.h"
 
 namespace ringdb::schema {
 namespace {
 
 constexpr storage::ColumnId kSchemaBlobColumn = 2;
 // Version 2 adds each table's dropped columns; version 1 (without them) is still read.
-constexpr uint32_t kSerializationVersion = 2;
+constexpr uint32_t kSerializationVersion = 3;  // 3: user-defined types
 const char kSimple[] = "org.apache.cassandra.locator.SimpleStrategy";
 const char kNetwork[] = "org.apache.cassandra.locator.NetworkTopologyStrategy";
 
@@ -155,6 +156,25 @@ const TableMetadata* Schema::table(const std::string& ks, const std::string& nam
   return it == k->tables.end() ? nullptr : &it->second;
 }
 
+Result<CqlType> Schema::parse_type(const std::string& ks, std::string_view text) const {
+  CqlType::UdtResolver resolve = [&](const std::string& named_keyspace,
+                                     const std::string& name) -> Result<CqlType> {
+    const std::string& in = named_keyspace.empty() ? ks : named_keyspace;
+    if (in != ks) {
+      return Status::invalid_argument("Statement on keyspace " + ks +
+                                      " cannot refer to a user type in keyspace " + in +
+                                      "; user types can only be used in the keyspace they are "
+                                      "defined in");
+    }
+    const KeyspaceMetadata* k = keyspace(in);
+    if (k != nullptr) {
+      if (auto it = k->types.find(name); it != k->types.end()) return it->second;
+    }
+    return Status::invalid_argument("Unknown type " + cql_name(in) + "." + cql_name(name));
+  };
+  return CqlType::parse(text, &resolve);
+}
+
 Result<std::map<std::string, std::string>> normalize_replication(
     const std::map<std::string, std::string>& options) {
   auto cls = options.find("class");
@@ -205,6 +225,15 @@ Bytes serialize_schema(const Schema& schema) {
     put_string(w, ks.name);
     put_map(w, ks.replication);
     w.put_u8(ks.durable_writes);
+    w.put_u32(static_cast<uint32_t>(ks.types.size()));
+    for (const auto& [type_name, type] : ks.types) {
+      put_string(w, type_name);
+      w.put_u32(static_cast<uint32_t>(type.params.size()));
+      for (size_t i = 0; i < type.params.size(); ++i) {
+        put_string(w, type.field_names[i]);
+        put_string(w, type.params[i].to_cql());
+      }
+    }
     w.put_u32(static_cast<uint32_t>(ks.tables.size()));
     for (const auto& [table_name, t] : ks.tables) {
       put_string(w, t.name);
@@ -251,10 +280,49 @@ Status deserialize_schema(BytesView bytes, Schema* schema) {
     KeyspaceMetadata ks;
     uint8_t durable;
     uint32_t tables;
-    if (!get_string(r, &ks.name) || !get_map(r, &ks.replication) || !r.get_u8(&durable) ||
-        !r.get_u32(&tables))
+    if (!get_string(r, &ks.name) || !get_map(r, &ks.replication) || !r.get_u8(&durable))
       return bad();
     ks.durable_writes = durable;
+    // User-defined types, as field names and type texts; a field may name another type of the
+    // keyspace, resolved (once) whatever their order.
+    std::map<std::string, std::vector<std::pair<std::string, std::string>>> type_texts;
+    uint32_t types = 0;
+    if (version >= 3 && !r.get_u32(&types)) return bad();
+    for (uint32_t j = 0; j < types; ++j) {
+      std::string type_name;
+      uint32_t fields;
+      if (!get_string(r, &type_name) || !r.get_u32(&fields)) return bad();
+      auto& texts = type_texts[type_name];
+      for (uint32_t k = 0; k < fields; ++k) {
+        std::string field, text;
+        if (!get_string(r, &field) || !get_string(r, &text)) return bad();
+        texts.emplace_back(std::move(field), std::move(text));
+      }
+    }
+    int depth = 0;
+    CqlType::UdtResolver resolve = [&](const std::string& keyspace,
+                                       const std::string& type_name) -> Result<CqlType> {
+      if (!keyspace.empty() && keyspace != ks.name) return Status::corruption("foreign type");
+      if (auto it = ks.types.find(type_name); it != ks.types.end()) return it->second;
+      auto texts = type_texts.find(type_name);
+      if (texts == type_texts.end() || ++depth > 64) return Status::corruption("unknown type");
+      CqlType t;
+      t.kind = ValueKind::kUdt;
+      t.keyspace = ks.name;
+      t.name = type_name;
+      for (const auto& [field, text] : texts->second) {
+        RINGDB_ASSIGN_OR_RETURN(CqlType field_type, CqlType::parse(text, &resolve));
+        t.field_names.push_back(field);
+        t.params.push_back(std::move(field_type));
+      }
+      --depth;
+      ks.types.emplace(type_name, t);
+      return t;
+    };
+    for (const auto& [type_name, texts] : type_texts) {
+      if (!resolve(ks.name, type_name).is_ok()) return bad();
+    }
+    if (!r.get_u32(&tables)) return bad();
     for (uint32_t j = 0; j < tables; ++j) {
       TableMetadata t;
       t.keyspace = ks.name;
@@ -279,7 +347,7 @@ Status deserialize_schema(BytesView bytes, Schema* schema) {
             !r.get_i32(&c.position) || !r.get_u8(&desc) || !r.get_u32(&c.id)) {
           return bad();
         }
-        auto parsed = CqlType::parse(type);
+        auto parsed = CqlType::parse(type, &resolve);
         if (!parsed.is_ok()) return bad();
         c.type = *parsed;
         c.kind = static_cast<ColumnKind>(kind);
@@ -638,6 +706,51 @@ Status SchemaManager::drop_table(const std::string& keyspace, const std::string&
   ks->second.tables.erase(it);
   RINGDB_RETURN_IF_ERROR(commit(std::move(next)));
   return engine_.drop_table(id);
+}
+
+Status SchemaManager::create_type(CqlType type) {
+  std::lock_guard ddl(ddl_mutex_);
+  auto next = std::make_unique<Schema>(*current());
+  auto ks = next->keyspaces.find(type.keyspace);
+  if (ks == next->keyspaces.end())
+    return Status::invalid_argument("Keyspace '" + type.keyspace + "' doesn't exist");
+  if (ks->second.types.count(type.name)) {
+    return Status::invalid_argument("A user type with name '" + type.name + "' already exists");
+  }
+  type.frozen = false;
+  ks->second.types.emplace(type.name, std::move(type));
+  return commit(std::move(next));
+}
+
+Status SchemaManager::drop_type(const std::string& keyspace, const std::string& name) {
+  std::lock_guard ddl(ddl_mutex_);
+  auto next = std::make_unique<Schema>(*current());
+  auto ks = next->keyspaces.find(keyspace);
+  if (ks == next->keyspaces.end() || !ks->second.types.count(name))
+    return Status::not_found("Type '" + keyspace + "." + name + "' doesn't exist");
+  // As Cassandra: a type some other type or some table still uses stays.
+  std::string users;
+  for (const auto& [other, t] : ks->second.types) {
+    if (other != name && t.references(keyspace, name)) users += (users.empty() ? "" : ", ") + other;
+  }
+  if (!users.empty()) {
+    return Status::invalid_argument("Cannot drop user type '" + keyspace + "." + name +
+                                    "' as it is still used by user types " + users);
+  }
+  for (const auto& [table_name, t] : ks->second.tables) {
+    for (const auto& c : t.columns) {
+      if (c.type.references(keyspace, name)) {
+        users += (users.empty() ? "" : ", ") + table_name;
+        break;
+      }
+    }
+  }
+  if (!users.empty()) {
+    return Status::invalid_argument("Cannot drop user type '" + keyspace + "." + name +
+                                    "' as it is still used by tables " + users);
+  }
+  ks->second.types.erase(name);
+  return commit(std::move(next));
 }
 
 Status SchemaManager::truncate_table(const std::string& keyspace, const std::string& name) {

@@ -84,6 +84,9 @@ struct KeyspaceMetadata {
   std::map<std::string, std::string> replication;  // 'class' plus strategy options
   bool durable_writes = true;
   std::map<std::string, TableMetadata> tables;
+  // User-defined types by name (each a kUdt CqlType). A type never changes once created (ALTER
+  // TYPE is not supported yet), so the copies inside column types stay equal to it.
+  std::map<std::string, CqlType> types;
 };
 
 struct Schema {
@@ -93,6 +96,10 @@ struct Schema {
 
   const KeyspaceMetadata* keyspace(const std::string& name) const;
   const TableMetadata* table(const std::string& keyspace, const std::string& name) const;
+  // Resolves type text against the user-defined types of `keyspace` (the statement's keyspace,
+  // used when the text names none), with Cassandra's "Unknown type ks.name".
+  [[nodiscard]] Result<CqlType> parse_type(const std::string& keyspace,
+                                           std::string_view text) const;
 };
 
 // Validates and normalises replication options: class names (short or qualified) become their
@@ -123,6 +130,11 @@ class SchemaManager {
   // Replaces an existing table's metadata (ALTER TABLE); the caller derived it from current().
   [[nodiscard]] Status replace_table(TableMetadata table);
   [[nodiscard]] Status drop_table(const std::string& keyspace, const std::string& name);
+  // `type` is a kUdt CqlType whose keyspace exists. AlreadyExists-free: Cassandra answers an
+  // existing type with Invalid, so does this.
+  [[nodiscard]] Status create_type(CqlType type);
+  // NotFound when there is no such type; InvalidArgument while a type or table uses it.
+  [[nodiscard]] Status drop_type(const std::string& keyspace, const std::string& name);
   [[nodiscard]] Status truncate_table(const std::string& keyspace, const std::string& name);
 
  private:

@@ -302,6 +302,11 @@ TEST(SchemaSerialization, DroppedColumnsRoundTripAndVersionOneStillReads) {
   t.id = Bytes(16, '\x01');
   t.storage_id = 6;
   t.columns = {{"id", *CqlType::parse("int"), ColumnKind::kPartitionKey, 0}};
+  Schema keyspace_only;
+  keyspace_only.next_storage_id = schema.next_storage_id;
+  keyspace_only.keyspaces.emplace(ks.name, ks);
+  // It ends with the keyspace's type count (version 3 on) and table count, both 0.
+  const size_t type_count_at = serialize_schema(keyspace_only).size() - 8;
   ks.tables.emplace(t.name, t);
   schema.keyspaces.emplace(ks.name, ks);
   const Bytes without_dropped = serialize_schema(schema);
@@ -315,16 +320,24 @@ TEST(SchemaSerialization, DroppedColumnsRoundTripAndVersionOneStillReads) {
   EXPECT_EQ(dropped[0].type.to_cql(), "map<int, text>");
   EXPECT_EQ(dropped[0].kind, ColumnKind::kStatic);
   EXPECT_EQ(dropped[0].dropped_time_micros, 1234567);
-  // Version 1: the same bytes without the (last, empty) dropped-column count.
-  Bytes v1 = without_dropped.substr(0, without_dropped.size() - 4);
+  // Version 2: the same bytes without the (empty) type count; version 1 also without the (last,
+  // empty) dropped-column count.
+  Bytes v2 = without_dropped;
+  ASSERT_EQ(v2.substr(type_count_at, 4), Bytes(4, '\0'));
+  v2.erase(type_count_at, 4);
+  v2[3] = '\x02';
+  Bytes v1 = v2.substr(0, v2.size() - 4);
   v1[3] = '\x01';
+  for (const Bytes& old_bytes : {v1, v2}) {
+    Schema old;
+    ASSERT_TRUE(deserialize_schema(old_bytes, &old).is_ok());
+    ASSERT_NE(old.table("shop", "orders"), nullptr);
+    EXPECT_TRUE(old.table("shop", "orders")->dropped_columns.empty());
+  }
   Schema old;
-  ASSERT_TRUE(deserialize_schema(v1, &old).is_ok());
-  ASSERT_NE(old.table("shop", "orders"), nullptr);
-  EXPECT_TRUE(old.table("shop", "orders")->dropped_columns.empty());
-  Bytes v3 = without_dropped;
-  v3[3] = '\x03';  // a version this build does not know
-  EXPECT_FALSE(deserialize_schema(v3, &old).is_ok());
+  Bytes v4 = without_dropped;
+  v4[3] = '\x04';  // a version this build does not know
+  EXPECT_FALSE(deserialize_schema(v4, &old).is_ok());
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "schema/values.h"
+
 namespace ringdb::schema {
 namespace {
 
@@ -25,7 +27,8 @@ constexpr NativeName kNatives[] = {
 
 class TypeParser {
  public:
-  explicit TypeParser(std::string_view text) : text_(text) {}
+  TypeParser(std::string_view text, const CqlType::UdtResolver* resolver)
+      : text_(text), resolver_(resolver) {}
 
   Result<CqlType> parse_all() {
     RINGDB_ASSIGN_OR_RETURN(CqlType t, parse_type());
@@ -36,8 +39,11 @@ class TypeParser {
 
  private:
   Result<CqlType> parse_type() {
-    std::string name = identifier();
+    skip_space();
+    const bool quoted = peek() == '"';
+    std::string name = quoted ? quoted_identifier() : identifier();
     if (name.empty()) return error("expected a type name");
+    if (quoted) return user_type("", name);
     if (name == "frozen") {
       RINGDB_RETURN_IF_ERROR(expect('<'));
       // frozen<> freezes every collection inside it too, as in Cassandra:
@@ -47,7 +53,7 @@ class TypeParser {
       --frozen_depth_;
       RINGDB_ASSIGN_OR_RETURN(CqlType inner, std::move(parsed));
       RINGDB_RETURN_IF_ERROR(expect('>'));
-      if (!inner.is_collection() && inner.kind != ValueKind::kTuple) {
+      if (!inner.is_collection() && inner.kind != ValueKind::kTuple && !inner.is_udt()) {
         return Status::invalid_argument(
             "frozen<> is only allowed on collections, tuples, and user-defined types (got " +
             inner.to_cql() + ")");
@@ -81,15 +87,20 @@ class TypeParser {
       // the collections it holds.
       for (auto& param : t.params) {
         if (frozen_depth_ > 0 && param.is_collection()) param.frozen = true;
+        if (frozen_depth_ > 0 && param.is_udt()) param.frozen = true;
         if (t.kind == ValueKind::kTuple) {
           if (param.is_counter())
             return Status::invalid_argument("Counters are not allowed inside tuples");
-          if (param.is_collection()) param.frozen = true;
+          if (param.is_collection() || param.is_udt()) param.frozen = true;
           continue;
         }
         if (param.is_collection() && !param.frozen) {
           return Status::invalid_argument(
               "Non-frozen collections are not allowed inside collections: " + t.to_cql());
+        }
+        if (param.is_udt() && !param.frozen) {
+          return Status::invalid_argument("Non-frozen UDTs are not allowed inside collections: " +
+                                          t.to_cql());
         }
         if (param.is_counter())
           return Status::invalid_argument("Counters are not allowed inside collections: " +
@@ -104,8 +115,46 @@ class TypeParser {
     for (const auto& n : kNatives) {
       if (name == n.name) return CqlType::of(n.kind);
     }
-    return Status::not_supported("type '" + name +
-                                 "' is not supported yet (user-defined types come later)");
+    return user_type("", name);
+  }
+
+  // `first` was read: a user-defined type's name, or its keyspace when a '.' follows.
+  Result<CqlType> user_type(std::string first, std::string second) {
+    std::string keyspace = std::move(first), name = std::move(second);
+    skip_space();
+    if (peek() == '.') {
+      ++pos_;
+      skip_space();
+      keyspace = std::move(name);
+      name = peek() == '"' ? quoted_identifier() : identifier();
+      if (name.empty()) return error("expected a type name after '.'");
+    }
+    if (resolver_ == nullptr) {
+      return Status::invalid_argument(
+          "Unknown type " + (keyspace.empty() ? "" : cql_name(keyspace) + ".") + cql_name(name));
+    }
+    RINGDB_ASSIGN_OR_RETURN(CqlType t, (*resolver_)(keyspace, name));
+    t.frozen = frozen_depth_ > 0;
+    return t;
+  }
+
+  // "Name" with "" for a quote inside; keeps its case.
+  std::string quoted_identifier() {
+    std::string out;
+    ++pos_;  // the opening quote
+    while (pos_ < text_.size()) {
+      if (text_[pos_] == '"') {
+        if (pos_ + 1 < text_.size() && text_[pos_ + 1] == '"') {
+          out.push_back('"');
+          pos_ += 2;
+          continue;
+        }
+        ++pos_;
+        return out;
+      }
+      out.push_back(text_[pos_++]);
+    }
+    return "";  // unterminated
   }
 
   std::string identifier() {
@@ -133,6 +182,7 @@ class TypeParser {
   }
 
   std::string_view text_;
+  const CqlType::UdtResolver* resolver_;
   size_t pos_ = 0;
   int frozen_depth_ = 0;  // frozen<> levels around the type being parsed
 };
@@ -150,6 +200,9 @@ std::string CqlType::to_cql() const {
       break;
     case ValueKind::kMap:
       base = "map<" + params[0].to_cql() + ", " + params[1].to_cql() + ">";
+      break;
+    case ValueKind::kUdt:
+      base = cql_name(name);
       break;
     case ValueKind::kTuple: {
       // Tuples are always frozen, and Cassandra prints them so (system_schema, messages).
@@ -172,8 +225,29 @@ storage::ValueType CqlType::to_storage() const {
   return t;
 }
 
-Result<CqlType> CqlType::parse(std::string_view text) {
-  return TypeParser(text).parse_all();
+bool CqlType::references(const std::string& ks, const std::string& type_name) const {
+  if (is_udt() && keyspace == ks && name == type_name) return true;
+  for (const auto& p : params) {
+    if (p.references(ks, type_name)) return true;
+  }
+  return false;
+}
+
+CqlType CqlType::expand_user_types() const {
+  CqlType t = *this;
+  if (t.is_udt()) {
+    t.kind = ValueKind::kTuple;
+    t.frozen = true;
+    t.keyspace.clear();
+    t.name.clear();
+    t.field_names.clear();
+  }
+  for (auto& p : t.params) p = p.expand_user_types();
+  return t;
+}
+
+Result<CqlType> CqlType::parse(std::string_view text, const UdtResolver* resolver) {
+  return TypeParser(text, resolver).parse_all();
 }
 
 }  // namespace ringdb::schema

@@ -2,6 +2,7 @@
 // value types. Plain values, thread-safe.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,10 +16,26 @@ using storage::ValueKind;
 
 struct CqlType {
   ValueKind kind = ValueKind::kBlob;
-  std::vector<CqlType> params;  // list/set: element; map: key, value; tuple: components
-  bool frozen = false;          // collections and tuples; tuples are always frozen
+  // list/set: element; map: key, value; tuple: components; user-defined type: field types
+  std::vector<CqlType> params;
+  bool frozen = false;  // collections, tuples and user-defined types; tuples are always frozen
+  // A user-defined type (kUdt): its keyspace, its name and its field names, one per param.
+  std::string keyspace;
+  std::string name;
+  std::vector<std::string> field_names;
 
-  static CqlType of(ValueKind kind) { return CqlType{kind, {}, false}; }
+  static CqlType make(ValueKind kind, std::vector<CqlType> params, bool frozen) {
+    CqlType t;
+    t.kind = kind;
+    t.params = std::move(params);
+    t.frozen = frozen;
+    return t;
+  }
+  static CqlType of(ValueKind kind) {
+    CqlType t;
+    t.kind = kind;
+    return t;
+  }
 
   bool is_collection() const {
     return kind == ValueKind::kList || kind == ValueKind::kSet || kind == ValueKind::kMap;
@@ -27,13 +44,29 @@ struct CqlType {
   bool is_multi_cell() const { return is_collection() && !frozen; }
   bool is_counter() const { return kind == ValueKind::kCounter; }
 
-  // CQL text, as Cassandra prints it in system_schema ("map<text, frozen<list<int>>>").
+  bool is_udt() const { return kind == ValueKind::kUdt; }
+  // Does this type, or a type inside it, use the user-defined type `keyspace`.`name`?
+  bool references(const std::string& keyspace, const std::string& name) const;
+  // The same type with every user-defined type in it replaced by a tuple of its field types, as
+  // Cassandra records the type of a dropped column (its values decode the same way).
+  CqlType expand_user_types() const;
+
+  // CQL text, as Cassandra prints it in system_schema ("map<text, frozen<list<int>>>"); a
+  // user-defined type by its name ("frozen<address>").
   std::string to_cql() const;
   storage::ValueType to_storage() const;
   bool operator==(const CqlType&) const = default;
 
-  // Parses CQL type text ("int", "varchar", "frozen<set<uuid>>", "tuple<int, text>").
-  [[nodiscard]] static Result<CqlType> parse(std::string_view text);
+  // Finds the user-defined type named in type text: `keyspace` is empty when the text did not
+  // name one. Returns InvalidArgument when there is no such type.
+  using UdtResolver =
+      std::function<Result<CqlType>(const std::string& keyspace, const std::string& name)>;
+
+  // Parses CQL type text ("int", "varchar", "frozen<set<uuid>>", "tuple<int, text>"). Other names
+  // ("address", "ks.address", "\"Address\"") are user-defined types, found through `resolver`;
+  // without one they are refused.
+  [[nodiscard]] static Result<CqlType> parse(std::string_view text,
+                                             const UdtResolver* resolver = nullptr);
 };
 
 }  // namespace ringdb::schema

@@ -658,8 +658,34 @@ std::string format_any(const CqlType& type, BytesView v, bool json) {
     case ValueKind::kSet:
     case ValueKind::kMap:
       return format_collection(type, v, json);
-    case ValueKind::kTuple:
     case ValueKind::kUdt: {
+      // {street: 'Main', zip: 1}; as JSON {"street": "Main", "zip": 1}. Fields the value does
+      // not reach (it was written before the type had them) are null.
+      BufferReader r(v);
+      std::string out = "{";
+      for (size_t i = 0; i < type.params.size(); ++i) {
+        const std::string& field = i < type.field_names.size() ? type.field_names[i] : "";
+        out += i ? ", " : "";
+        if (json) {
+          // Cassandra's UserType.toJSONString: a name with capitals keeps its CQL quotes.
+          const bool lower =
+              std::none_of(field.begin(), field.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
+          out += json_string(lower ? field : "\"" + field + "\"");
+        } else {
+          out += cql_name(field);
+        }
+        out += ": ";
+        int32_t len = -1;
+        BytesView item;
+        if (!r.at_end() &&
+            (!r.get_i32(&len) || (len >= 0 && !r.get_bytes(static_cast<size_t>(len), &item)))) {
+          break;
+        }
+        out += len < 0 ? "null" : format_any(type.params[i], item, json);
+      }
+      return out + "}";
+    }
+    case ValueKind::kTuple: {
       BufferReader r(v);
       std::string out = json ? "[" : "(";
       for (size_t i = 0; !r.at_end() && i < type.params.size(); ++i) {
