@@ -35,7 +35,8 @@ struct Selector {
     kTtl,
     kCast,
     kTerm,
-    kElement
+    kElement,
+    kField  // args[0].name: a field of a user-defined type's value
   };
   Kind kind = Kind::kColumn;
   std::string name;  // column or function name

@@ -2393,6 +2393,32 @@ Result<std::optional<Bytes>> json_value(const CqlType& type, const nlohmann::jso
       }
       return std::optional<Bytes>(schema::serialize_tuple(items));
     }
+    case ValueKind::kUdt: {  // Cassandra's UserType.fromJSONObject
+      RINGDB_ASSIGN_OR_RETURN(nlohmann::json parts, json_parts(j));
+      if (!parts.is_object()) return expected("a map", parts);
+      // A key in double quotes keeps its case; others are lower-cased (Json.handleCaseSensitivity).
+      std::map<std::string, const nlohmann::json*> fields;
+      for (const auto& [key, value] : parts.items()) {
+        const bool quoted = key.size() >= 2 && key.front() == '"' && key.back() == '"';
+        fields[quoted ? key.substr(1, key.size() - 2) : ascii_lower(key)] = &value;
+      }
+      std::vector<std::optional<Bytes>> items;
+      for (size_t i = 0; i < type.params.size(); ++i) {
+        auto it = fields.find(type.field_names[i]);
+        if (it == fields.end() || it->second->is_null()) {
+          items.emplace_back();
+        } else {
+          RINGDB_ASSIGN_OR_RETURN(auto v, json_value(type.params[i], *it->second));
+          items.push_back(std::move(v));
+        }
+        if (it != fields.end()) fields.erase(it);
+      }
+      if (!fields.empty()) {
+        return marshal("Unknown field '" + fields.begin()->first +
+                       "' in value of user defined type " + type.name);
+      }
+      return std::optional<Bytes>(schema::serialize_tuple(items));
+    }
     default:
       return Status::not_supported("JSON values of type " + type.to_cql() +
                                    " are not supported yet");
@@ -3386,6 +3412,8 @@ class Selection {
         return "cast(" + display_name(s.args[0]) + " as " + s.cast_type + ")";
       case Selector::Kind::kTerm:
         return (s.cast_type.empty() ? "" : "(" + s.cast_type + ")") + term_text(s.term);
+      case Selector::Kind::kField:
+        return display_name(s.args[0]) + "." + s.name;
       case Selector::Kind::kElement: {
         auto text = [](const std::optional<Term>& t) { return t ? term_text(*t) : std::string(); };
         return display_name(s.args[0]) + "[" +
@@ -3410,6 +3438,18 @@ class Selection {
       }
       case Selector::Kind::kCountStar:
         return CqlType::of(ValueKind::kBigint);
+      case Selector::Kind::kField: {  // Cassandra's Selectable.WithFieldSelection
+        RINGDB_ASSIGN_OR_RETURN(CqlType base, type_of(s.args[0]));
+        const std::string selected = display_name(s.args[0]);
+        if (!base.is_udt()) {
+          return invalid("Invalid field selection: " + selected + " of type " + base.to_cql() +
+                         " is not a user type");
+        }
+        auto it = std::find(base.field_names.begin(), base.field_names.end(), s.name);
+        if (it == base.field_names.end())
+          return invalid(selected + " of type " + base.to_cql() + " has no field " + s.name);
+        return base.params[static_cast<size_t>(it - base.field_names.begin())];
+      }
       case Selector::Kind::kElement: {
         RINGDB_ASSIGN_OR_RETURN(CqlType base, type_of(s.args[0]));
         const std::string selected = display_name(s.args[0]);
@@ -3550,6 +3590,25 @@ class Selection {
         return call(s, row);
       case Selector::Kind::kElement:
         return element(s, row);
+      case Selector::Kind::kField: {
+        RINGDB_ASSIGN_OR_RETURN(auto v, eval(s.args[0], row));
+        if (!v) return v;
+        RINGDB_ASSIGN_OR_RETURN(CqlType base, type_of(s.args[0]));
+        const size_t field = static_cast<size_t>(
+            std::find(base.field_names.begin(), base.field_names.end(), s.name) -
+            base.field_names.begin());
+        BufferReader r(*v);
+        for (size_t i = 0; !r.at_end();
+             ++i) {  // a value written before a field was added ends early
+          int32_t len;
+          BytesView item;
+          if (!r.get_i32(&len)) break;
+          if (len >= 0 && !r.get_bytes(static_cast<size_t>(len), &item)) break;
+          if (i == field)
+            return len < 0 ? std::optional<Bytes>() : std::optional<Bytes>(Bytes(item));
+        }
+        return std::optional<Bytes>();
+      }
       case Selector::Kind::kTerm: {
         auto value = term_values_.find(&s);
         if (value == term_values_.end()) return invalid("selection value without a bound value");

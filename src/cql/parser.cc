@@ -587,8 +587,19 @@ class Parser {
       sel.kind = Selector::Kind::kColumn;
       sel.name = t.text;
       advance();
-      // m['k'], s['e'], m['a'..'z'] (Cassandra 4 element and slice selection).
-      while (accept("[")) {
+      // m['k'], s['e'], m['a'..'z'] (Cassandra 4 element and slice selection), and u.field
+      // (a field of a user-defined type's value).
+      for (;;) {
+        if (is_symbol(".") && !is_symbol(".", 1)) {
+          advance();
+          Selector f;
+          f.kind = Selector::Kind::kField;
+          RINGDB_ASSIGN_OR_RETURN(f.name, identifier());
+          f.args.push_back(std::move(sel));
+          sel = std::move(f);
+          continue;
+        }
+        if (!accept("[")) break;
         Selector e;
         e.kind = Selector::Kind::kElement;
         e.args.push_back(std::move(sel));

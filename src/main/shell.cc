@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -109,7 +110,7 @@ class Shell {
     if (command == "PAGING") return paging(words);
     if (command == "HELP") {
       out_ << "CQL statements end with ';'. Shell commands: DESCRIBE KEYSPACES | KEYSPACE <ks> | "
-              "TABLES | TABLE <t>,\n"
+              "TABLES | TABLE <t> | TYPES | TYPE <t>,\n"
               "CONSISTENCY [level], PAGING [ON | OFF | <page size>], EXIT.\n";
       return true;
     }
@@ -266,7 +267,21 @@ class Shell {
       out_ << "\n";
       return true;
     }
-    if (what == "KEYSPACE" || what == "TABLE" || what == "COLUMNFAMILY") {
+    if (what == "TYPES") {
+      std::string ks = name.empty() ? keyspace_ : name;
+      std::string current;
+      for (const auto& row : rows_of("SELECT keyspace_name, type_name FROM system_schema.types")) {
+        if (!ks.empty() && text(row[0]) != ks) continue;
+        if (text(row[0]) != current) {
+          current = text(row[0]);
+          out_ << "\nKeyspace " << current << "\n---------\n";
+        }
+        out_ << schema::cql_name(text(row[1])) << "  ";
+      }
+      out_ << "\n";
+      return true;
+    }
+    if (what == "KEYSPACE" || what == "TABLE" || what == "COLUMNFAMILY" || what == "TYPE") {
       std::string ks = keyspace_, table;
       if (what == "KEYSPACE") {
         ks = name.empty() ? keyspace_ : name;
@@ -312,15 +327,19 @@ class Shell {
                << " AND durable_writes = " << (row[1] && (*row[1])[0] ? "true" : "false") << ";\n";
         }
       }
+      if (what == "KEYSPACE" || what == "TYPE")
+        found = describe_types(ks, what == "TYPE" ? table : "") || found;
       for (const auto& t :
            rows_of("SELECT table_name FROM system_schema.tables WHERE keyspace_name = " +
                    literal(ks))) {
+        if (what == "TYPE") break;
         if (!table.empty() && text(t[0]) != table) continue;
         found = true;
         describe_table(ks, text(t[0]));
       }
       if (!found) {
         out_ << (what == "KEYSPACE" ? "Keyspace '" + ks + "' not found\n"
+                 : what == "TYPE"   ? "User type '" + ks + "." + table + "' not found\n"
                                     : "Table '" + ks + "." + table + "' not found\n");
         return false;
       }
@@ -328,6 +347,62 @@ class Shell {
     }
     out_ << "Improper DESCRIBE command.\n";
     return false;
+  }
+
+  // CREATE TYPE statements for `only` (or every type of `ks`, each after the types its fields
+  // use, so the output runs as it is). True when any was printed.
+  bool describe_types(const std::string& ks, const std::string& only) {
+    struct Type {
+      std::string name;
+      std::vector<std::pair<std::string, std::string>> fields;  // name, type text
+    };
+    std::vector<Type> pending;
+    for (const auto& row : rows_of("SELECT type_name, field_names, field_types FROM "
+                                   "system_schema.types WHERE keyspace_name = " +
+                                   literal(ks))) {
+      if (!only.empty() && text(row[0]) != only) continue;
+      std::vector<Bytes> names, types;
+      if (!row[1] || !row[2] || !schema::split_collection(*row[1], false, &names).is_ok() ||
+          !schema::split_collection(*row[2], false, &types).is_ok() || names.size() != types.size())
+        continue;
+      Type t{text(row[0]), {}};
+      for (size_t i = 0; i < names.size(); ++i) t.fields.emplace_back(names[i], types[i]);
+      pending.push_back(std::move(t));
+    }
+    const bool any = !pending.empty();
+    while (!pending.empty()) {
+      // The first type whose fields name no type still to print (all of them if none is: a
+      // cycle cannot happen, a type's fields only name types that existed before it).
+      auto uses_pending = [&](const Type& t) {
+        for (const auto& other : pending) {
+          if (other.name == t.name) continue;
+          const std::string used = schema::cql_name(other.name);
+          for (const auto& [field, type] : t.fields) {
+            for (size_t at = type.find(used); at != std::string::npos;
+                 at = type.find(used, at + 1)) {
+              const bool start = at == 0 || !std::isalnum(static_cast<unsigned char>(type[at - 1]));
+              const size_t end = at + used.size();
+              if (start &&
+                  (end == type.size() || !std::isalnum(static_cast<unsigned char>(type[end]))))
+                return true;
+            }
+          }
+        }
+        return false;
+      };
+      auto next = std::find_if(pending.begin(), pending.end(),
+                               [&](const Type& t) { return !uses_pending(t); });
+      if (next == pending.end()) next = pending.begin();
+      out_ << "\nCREATE TYPE " << schema::cql_name(ks) << "." << schema::cql_name(next->name)
+           << " (\n";
+      for (size_t i = 0; i < next->fields.size(); ++i) {
+        out_ << "    " << schema::cql_name(next->fields[i].first) << " " << next->fields[i].second
+             << (i + 1 < next->fields.size() ? ",\n" : "\n");
+      }
+      out_ << ");\n";
+      pending.erase(next);
+    }
+    return any;
   }
 
   // CREATE TABLE as cqlsh prints it (the drivers' schema export): a single key column inline,
