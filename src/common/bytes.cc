@@ -60,6 +60,14 @@ std::string ascii_lower(std::string_view s) {
   return out;
 }
 
+std::string ascii_upper(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  }
+  return out;
+}
+
 std::string to_hex(BytesView bytes) {
   static const char kDigits[] = "0123456789abcdef";
   std::string out;

@@ -112,6 +112,8 @@ class BufferReader {
 std::string to_hex(BytesView bytes);
 // `s` with ASCII letters in lower case (CQL keywords and unquoted names are case-insensitive).
 std::string ascii_lower(std::string_view s);
+// `s` with ASCII letters in upper case (keywords quoted back in messages).
+std::string ascii_upper(std::string_view s);
 // `s` with each byte that is not part of a well-formed UTF-8 sequence written as \xNN, so that
 // text quoted from untrusted input can go where the protocol requires UTF-8 (error messages).
 std::string utf8_escaped(BytesView s);

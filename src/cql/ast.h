@@ -91,9 +91,10 @@ struct InsertStatement {
 };
 
 struct Operation {
-  enum class Kind { kSet, kAdd, kSubtract, kPrepend, kSetElement };
+  enum class Kind { kSet, kAdd, kSubtract, kPrepend, kSetElement, kSetField };
   Kind kind = Kind::kSet;
   std::string column;
+  std::string field;        // kSetField: col.field = value
   std::optional<Term> key;  // col[key] = value
   Term value;
 };
@@ -112,6 +113,7 @@ struct DeleteStatement {
   std::string keyspace;
   std::string table;
   std::vector<std::pair<std::string, std::optional<Term>>> columns;  // column, element key
+  std::vector<std::pair<std::string, std::string>> fields;           // DELETE col.field
   UsingClause using_clause;
   std::vector<Relation> where;
   std::vector<Relation> conditions;

@@ -426,6 +426,53 @@ int64_t load_signed(BytesView v) {
   return v.empty() ? 0 : static_cast<int64_t>(r << shift) >> shift;
 }
 
+// Whether `t` can be assigned to a receiver of `type` at all (Cassandra's testAssignment): a
+// literal of the right kind, a collection, tuple or user-type literal whose elements all can.
+// A value that merely fails to parse is assignable; binding reports it. Markers, nulls and
+// function calls are checked when bound.
+bool assignable(const Term& t, const CqlType& type) {
+  auto all = [&](size_t first, size_t step, const CqlType& element) {
+    for (size_t i = first; i < t.elements.size(); i += step) {
+      if (!assignable(t.elements[i], element)) return false;
+    }
+    return true;
+  };
+  switch (t.kind) {
+    case Term::Kind::kNull:
+    case Term::Kind::kBindMarker:
+    case Term::Kind::kFunction:
+      return true;
+    case Term::Kind::kLiteral: {
+      auto v = schema::value_from_literal(type, t.literal_kind, t.text);
+      const std::string& m = v.status().message();
+      return v.is_ok() || m.rfind("Invalid ", 0) != 0 || m.find(" constant (") == std::string::npos;
+    }
+    case Term::Kind::kList:
+      return type.kind == ValueKind::kList && all(0, 1, type.params[0]);
+    case Term::Kind::kSet:  // {} is also an empty map
+      if (type.kind == ValueKind::kMap) return t.elements.empty();
+      return type.kind == ValueKind::kSet && all(0, 1, type.params[0]);
+    case Term::Kind::kMap:
+      return type.kind == ValueKind::kMap && all(0, 2, type.params[0]) && all(1, 2, type.params[1]);
+    case Term::Kind::kTuple:  // a user type is a tuple with names (Cassandra 4 takes one)
+      if (type.kind != ValueKind::kTuple && !type.is_udt()) return false;
+      if (t.elements.size() > type.params.size()) return false;
+      for (size_t i = 0; i < t.elements.size(); ++i) {
+        if (!assignable(t.elements[i], type.params[i])) return false;
+      }
+      return true;
+    case Term::Kind::kUdt:
+      if (!type.is_udt()) return false;
+      for (size_t i = 0; i < t.elements.size(); ++i) {
+        auto it = std::find(type.field_names.begin(), type.field_names.end(), t.field_names[i]);
+        if (it == type.field_names.end()) continue;  // refused as an unknown field
+        if (!assignable(t.elements[i], type.params[it - type.field_names.begin()])) return false;
+      }
+      return true;
+  }
+  return false;
+}
+
 // --- Binding values ---------------------------------------------------------------------------
 
 struct Bound {
@@ -508,6 +555,17 @@ class Binder {
     if (!type.is_udt()) {
       return invalid("Invalid user type literal for " + receiver + " of type " + type.to_cql());
     }
+    // Cassandra's order: each field's type in the type's order, then unknown fields.
+    for (size_t field = 0; field < type.field_names.size(); ++field) {
+      for (size_t i = 0; i < term.elements.size(); ++i) {
+        if (term.field_names[i] != type.field_names[field]) continue;
+        if (!assignable(term.elements[i], type.params[field])) {
+          return invalid("Invalid user type literal for " + receiver + ": field " +
+                         schema::cql_name(type.field_names[field]) + " is not of type " +
+                         type.params[field].to_cql());
+        }
+      }
+    }
     std::vector<std::optional<Bytes>> fields(type.params.size());
     for (size_t i = 0; i < term.elements.size(); ++i) {
       const std::string& name = term.field_names[i];
@@ -537,11 +595,19 @@ class Binder {
                      type.to_cql());
     };
     if (term.kind == Term::Kind::kTuple) {
-      if (type.kind != ValueKind::kTuple) return mismatch();
+      if (type.kind != ValueKind::kTuple && !type.is_udt()) {
+        return invalid("Invalid tuple type literal for " + receiver + " of type " + type.to_cql());
+      }
       if (term.elements.size() > type.params.size()) {
         return invalid("Invalid tuple literal for " + receiver + ": too many elements. Type " +
                        type.to_cql() + " expects " + std::to_string(type.params.size()) +
                        " but got " + std::to_string(term.elements.size()));
+      }
+      for (size_t i = 0; i < term.elements.size(); ++i) {
+        if (!assignable(term.elements[i], type.params[i])) {
+          return invalid("Invalid tuple literal for " + receiver + ": component " +
+                         std::to_string(i) + " is not of type " + type.params[i].to_cql());
+        }
       }
       std::vector<std::optional<Bytes>> items;
       for (size_t i = 0; i < term.elements.size(); ++i) {
@@ -566,6 +632,25 @@ class Binder {
     };
     // An empty {} is a set or a map literal, whichever the receiver is.
     const bool empty_braces = term.kind == Term::Kind::kSet && term.elements.empty();
+    // Each element must be of the element type before any is bound (Cassandra's messages).
+    auto check = [&](const Term& e, const CqlType& t, const char* kind,
+                     const char* what) -> Status {
+      if (assignable(e, t)) return Status::ok();
+      return invalid(std::string("Invalid ") + kind + " literal for " + receiver + ": " + what +
+                     " " + term_text(e) + " is not of type " + t.to_cql());
+    };
+    if (type.kind == ValueKind::kMap && term.kind == Term::Kind::kMap) {
+      for (size_t i = 0; i + 1 < term.elements.size(); i += 2) {
+        RINGDB_RETURN_IF_ERROR(check(term.elements[i], type.params[0], "map", "key"));
+        RINGDB_RETURN_IF_ERROR(check(term.elements[i + 1], type.params[1], "map", "value"));
+      }
+    } else if (type.kind == ValueKind::kSet && term.kind == Term::Kind::kSet) {
+      for (const auto& e : term.elements)
+        RINGDB_RETURN_IF_ERROR(check(e, type.params[0], "set", "value"));
+    } else if (type.kind == ValueKind::kList && term.kind == Term::Kind::kList) {
+      for (const auto& e : term.elements)
+        RINGDB_RETURN_IF_ERROR(check(e, type.params[0], "list", "value"));
+    }
     if (type.kind == ValueKind::kMap && (term.kind == Term::Kind::kMap || empty_braces)) {
       std::map<Bytes, std::pair<Bytes, Bytes>> sorted;  // comparable key → (key, value)
       for (size_t i = 0; i + 1 < term.elements.size(); i += 2) {
@@ -2597,6 +2682,12 @@ Status StatementRunner::update_mutations(const UpdateStatement& s, std::optional
           target->cells.push_back({Kind::kDelete, c->id, item, "", ts, 0, 0});
         break;
       }
+      case Operation::Kind::kSetField: {  // only non-frozen UDTs take it
+        const std::string written =
+            "Invalid operation (" + c->name + "." + op.field + " = " + term_text(op.value) + ")";
+        if (!type.is_udt()) return invalid(written + " for non-UDT column " + c->name);
+        return invalid(written + " for frozen UDT column " + c->name);
+      }
       case Operation::Kind::kSetElement: {
         const std::string written = "Invalid operation (" + c->name + "[" + term_text(*op.key) +
                                     "] = " + term_text(op.value) + ")";
@@ -2736,6 +2827,13 @@ Status StatementRunner::delete_mutations(const DeleteStatement& s, std::optional
     storage::Mutation m;
     m.table = table->storage_id;
     m.partition_key = key;
+    for (const auto& [name, field] : s.fields) {  // only non-frozen UDTs take it
+      const ColumnMetadata* c = table->column(name);
+      if (c == nullptr) return invalid("Undefined column name " + name);
+      if (!c->type.is_udt())
+        return invalid("Invalid field deletion operation for non-UDT column " + name);
+      return invalid("Frozen UDT column " + name + " does not support field deletion");
+    }
     if (!s.columns.empty()) {
       storage::RowWrite row, static_row;
       static_row.is_static = true;
@@ -5220,15 +5318,18 @@ Result<schema::ColumnMetadata> column_definition(const ColumnDefinition& d,
                                                  const std::string& keyspace) {
   auto type = schema.parse_type(keyspace, d.type);
   if (!type.is_ok()) return type.status();
-  if (type->is_udt() && !type->frozen) {
-    return Status::not_supported("Non-frozen user-defined types are not supported yet: declare " +
-                                 d.name + " as frozen<" + type->to_cql() + ">");
-  }
   schema::ColumnMetadata c;
   c.name = d.name;
   c.type = *type;
   c.kind = d.is_static ? ColumnKind::kStatic : ColumnKind::kRegular;
   return c;
+}
+
+// Non-frozen UDT columns (one cell per field) are not built yet; a key column never takes one.
+Status refuse_non_frozen_udt(const schema::ColumnMetadata& c) {
+  if (!c.type.is_udt() || c.type.frozen) return Status::ok();
+  return Status::not_supported("Non-frozen user-defined types are not supported yet: declare " +
+                               c.name + " as frozen<" + c.type.to_cql() + ">");
 }
 
 }  // namespace
@@ -5326,6 +5427,10 @@ Result<ResultMessage> StatementRunner::ddl(const Statement& statement) {
         return invalid("Invalid non-frozen collection type " + c.type.to_cql() +
                        " for PRIMARY KEY column '" + name + "'");
       }
+      if (c.type.is_udt() && !c.type.frozen) {
+        return invalid("Invalid non-frozen user-defined type " + c.type.to_cql() +
+                       " for PRIMARY KEY column '" + name + "'");
+      }
       if (c.type.is_counter())
         return invalid("counter type is not supported for PRIMARY KEY column '" + name + "'");
       if (c.type.kind == ValueKind::kDuration)
@@ -5362,6 +5467,7 @@ Result<ResultMessage> StatementRunner::ddl(const Statement& statement) {
     }
     bool counters = false, non_counters = false;
     for (auto& [name, c] : defined) {
+      RINGDB_RETURN_IF_ERROR(refuse_non_frozen_udt(c));
       if (c.kind == ColumnKind::kStatic && s->clustering.empty()) {
         return invalid(
             "Static columns are only useful (and thus allowed) if the table has at least one "
@@ -5402,6 +5508,7 @@ Result<ResultMessage> StatementRunner::ddl(const Statement& statement) {
     const std::string quoted_name = "'" + printed_name + "'";
     for (const auto& d : s->add) {
       RINGDB_ASSIGN_OR_RETURN(schema::ColumnMetadata c, column_definition(d, *schema_, t.keyspace));
+      RINGDB_RETURN_IF_ERROR(refuse_non_frozen_udt(c));
       if (t.column(c.name)) return invalid("Column with name '" + c.name + "' already exists");
       if (c.kind == ColumnKind::kStatic && t.clustering().empty()) {
         return invalid(

@@ -420,7 +420,7 @@ class Parser {
       if (is_keyword("index") || is_keyword("custom") || is_keyword("function") ||
           is_keyword("aggregate") || is_keyword("materialized") || is_keyword("trigger") ||
           is_keyword("role") || is_keyword("user")) {
-        return Status::not_supported("CREATE " + ascii_lower(peek().text) +
+        return Status::not_supported("CREATE " + ascii_upper(peek().text) +
                                      " is not supported yet");
       }
       return unexpected("KEYSPACE or TABLE");
@@ -430,7 +430,7 @@ class Parser {
       if (accept_keyword("table") || accept_keyword("columnfamily")) return wrap(alter_table());
       if (is_keyword("type") || is_keyword("materialized") || is_keyword("role") ||
           is_keyword("user")) {
-        return Status::not_supported("ALTER " + ascii_lower(peek().text) + " is not supported yet");
+        return Status::not_supported("ALTER " + ascii_upper(peek().text) + " is not supported yet");
       }
       return unexpected("KEYSPACE or TABLE");
     }
@@ -457,12 +457,12 @@ class Parser {
       if (is_keyword("index") || is_keyword("function") || is_keyword("aggregate") ||
           is_keyword("materialized") || is_keyword("trigger") || is_keyword("role") ||
           is_keyword("user")) {
-        return Status::not_supported("DROP " + ascii_lower(peek().text) + " is not supported yet");
+        return Status::not_supported("DROP " + ascii_upper(peek().text) + " is not supported yet");
       }
       return unexpected("KEYSPACE or TABLE");
     }
     if (is_keyword("grant") || is_keyword("revoke") || is_keyword("list")) {
-      return Status::not_supported(peek().text + " statements are not supported yet");
+      return Status::not_supported(ascii_upper(peek().text) + " statements are not supported yet");
     }
     return unexpected();
   }
@@ -930,7 +930,12 @@ class Parser {
     do {
       Operation op;
       RINGDB_ASSIGN_OR_RETURN(op.column, identifier());
-      if (accept("[")) {
+      if (accept(".")) {
+        RINGDB_ASSIGN_OR_RETURN(op.field, identifier());
+        RINGDB_RETURN_IF_ERROR(expect("="));
+        op.kind = Operation::Kind::kSetField;
+        RINGDB_ASSIGN_OR_RETURN(op.value, term(0));
+      } else if (accept("[")) {
         RINGDB_ASSIGN_OR_RETURN(Term key, term(0));
         op.key = key;
         RINGDB_RETURN_IF_ERROR(expect("]"));
@@ -986,6 +991,11 @@ class Parser {
       do {
         RINGDB_ASSIGN_OR_RETURN(std::string c, identifier());
         std::optional<Term> key;
+        if (accept(".")) {
+          RINGDB_ASSIGN_OR_RETURN(std::string field, identifier());
+          s.fields.emplace_back(std::move(c), std::move(field));
+          continue;
+        }
         if (accept("[")) {
           RINGDB_ASSIGN_OR_RETURN(Term k, term(0));
           key = k;
