@@ -131,6 +131,28 @@ test('the Node.js driver works against ringdb', async (t) => {
     assert.deepStrictEqual(day2.rows.map((r) => [r.slot, r.who]), [[1, 'cy'], [2, 'dee']]);
   });
 
+  await t.test('user-defined types', async () => {
+    await client.execute('CREATE TYPE nodetest.address (street text, zip int)');
+    await client.execute('CREATE TYPE nodetest.person (name text, addr frozen<address>)');
+    await client.execute('CREATE TABLE nodetest.people (id int PRIMARY KEY, p frozen<person>, homes list<frozen<address>>)');
+    const udt = await client.metadata.getUdt('nodetest', 'address');
+    assert.deepStrictEqual(udt.fields.map((f) => f.name), ['street', 'zip']);
+    // Objects by field name in and out; fields left out are null.
+    await client.execute('INSERT INTO nodetest.people (id, p, homes) VALUES (?, ?, ?)',
+      [1, { name: 'ann', addr: { street: 'Main', zip: 42 } }, [{ street: 'Elm' }]], { prepare: true });
+    await client.execute("INSERT INTO nodetest.people (id, p) VALUES (2, {name: 'bob', addr: {zip: 7}})");
+    const rows = (await client.execute('SELECT id, p, homes FROM nodetest.people WHERE id IN (1, 2)')).rows;
+    assert.deepStrictEqual(rows.map((r) => [r.id, r.p.name, r.p.addr.street, r.p.addr.zip]),
+      [[1, 'ann', 'Main', 42], [2, 'bob', null, 7]]);
+    assert.deepStrictEqual(rows[0].homes, [{ street: 'Elm', zip: null }]);
+    const fields = await client.execute('SELECT p.addr.zip AS zip FROM nodetest.people WHERE id = ?', [2], { prepare: true });
+    assert.strictEqual(fields.rows[0].zip, 7);
+    await assert.rejects(client.execute('INSERT INTO nodetest.people (id, p) VALUES (3, {nope: 1})'),
+      (e) => e.code === 0x2200 && /Unknown field 'nope' in value of user defined type person/.test(e.message));
+    await assert.rejects(client.execute('DROP TYPE nodetest.address'),
+      (e) => e.code === 0x2200 && /still used by user types person/.test(e.message));
+  });
+
   await t.test('token-aware routing metadata', async () => {
     const replicas = client.getReplicas('nodetest', Buffer.from([0, 0, 0, 1]));
     assert.strictEqual(replicas.length, 1);

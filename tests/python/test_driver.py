@@ -589,5 +589,65 @@ class DriverTest(unittest.TestCase):
         self.assertLess(row.t.nanosecond_time, 86400 * 10**9)
 
 
+    def test_user_defined_types(self):
+        s = self.session
+        s.execute("CREATE TYPE address (street text, zip int, tags frozen<set<text>>)")
+        s.execute("CREATE TYPE person (name text, addr frozen<address>)")
+        s.execute("CREATE TABLE people (id int PRIMARY KEY, p frozen<person>, homes list<frozen<address>>)")
+        # Schema metadata from system_schema.types, refreshed on the TYPE schema-change event.
+        ks = self.cluster.metadata.keyspaces["pytest"]
+        self.assertEqual(ks.user_types["address"].field_names, ["street", "zip", "tags"])
+        self.assertEqual(ks.user_types["person"].as_cql_query(),
+                         "CREATE TYPE pytest.person (name text, addr frozen<address>)")
+        self.assertIn("p frozen<person>", ks.tables["people"].as_cql_query())
+        # Literals, and values the driver decodes into named tuples.
+        s.execute("INSERT INTO people (id, p, homes) VALUES (1, {name: 'ann', addr: {street: 'Main', zip: 42, "
+                  "tags: {'x'}}}, [{street: 'Elm'}])")
+        row = self.q("SELECT p, homes FROM people WHERE id = 1")[0]
+        self.assertEqual((row.p.name, row.p.addr.street, row.p.addr.zip, row.p.addr.tags), ("ann", "Main", 42, {"x"}))
+        self.assertEqual((row.homes[0].street, row.homes[0].zip), ("Elm", None))
+        # Bound values: a tuple in field order, or a class registered for the type.
+        insert = s.prepare("INSERT INTO people (id, p) VALUES (?, ?)")
+        udt = insert.column_metadata[1].type
+        self.assertEqual((udt.keyspace, udt.typename, tuple(udt.fieldnames)), ("pytest", "person", ("name", "addr")))
+        s.execute(insert, (2, ("bob", ("Oak", 7, None))))
+
+        class Address(object):
+            def __init__(self, street=None, zip=None, tags=None):
+                self.street, self.zip, self.tags = street, zip, tags
+
+        self.cluster.register_user_type("pytest", "address", Address)
+        s.execute(s.prepare("UPDATE people SET homes = ? WHERE id = 3"), ([Address("Pine", 9, {"a", "b"})],))
+        home = self.q("SELECT homes FROM people WHERE id = 3")[0].homes[0]
+        self.assertIsInstance(home, Address)
+        self.assertEqual((home.street, home.zip, home.tags), ("Pine", 9, {"a", "b"}))
+        # Field selection, JSON in and out.
+        rows = self.q("SELECT id, p.name, p.addr.zip FROM people WHERE id IN (1, 2)")
+        self.assertEqual([tuple(r) for r in rows], [(1, "ann", 42), (2, "bob", 7)])
+        s.execute("""INSERT INTO people JSON '{"id": 4, "p": {"name": "cy", "addr": {"zip": 5}}}'""")
+        self.assertEqual(self.q("SELECT toJson(p) AS j FROM people WHERE id = 4")[0].j,
+                         '{"name": "cy", "addr": {"street": null, "zip": 5, "tags": null}}')
+        # A frozen UDT clusters field by field.
+        s.execute("CREATE TABLE visits (k int, at frozen<address>, n int, PRIMARY KEY (k, at))")
+        for street, zip_code, n in (("b", 1, 1), ("a", 2, 2), ("a", 1, 3)):
+            s.execute("INSERT INTO visits (k, at, n) VALUES (0, {street: %s, zip: %s}, %s)", (street, zip_code, n))
+        self.assertEqual([r.n for r in self.q("SELECT n FROM visits WHERE k = 0")], [3, 2, 1])
+        # Cassandra's refusals.
+        with self.assertRaisesRegex(InvalidRequest, "A user type with name 'address' already exists"):
+            s.execute("CREATE TYPE address (a int)")
+        with self.assertRaisesRegex(InvalidRequest, "Cannot drop user type 'pytest.address' as it is still used"):
+            s.execute("DROP TYPE address")
+        with self.assertRaisesRegex(InvalidRequest, "Unknown field 'nope' in value of user defined type person"):
+            s.execute("INSERT INTO people (id, p) VALUES (9, {nope: 1})")
+        with self.assertRaisesRegex(InvalidRequest, "Invalid operation \\(p.name = 'x'\\) for frozen UDT column p"):
+            s.execute("UPDATE people SET p.name = 'x' WHERE id = 1")
+        with self.assertRaisesRegex(InvalidRequest, "Non-frozen user-defined types are not supported yet"):
+            s.execute("CREATE TABLE nonfrozen (k int PRIMARY KEY, a address)")
+        s.execute("DROP TABLE visits")
+        s.execute("CREATE TYPE unused (a int)")
+        s.execute("DROP TYPE unused")
+        self.assertNotIn("unused", self.cluster.metadata.keyspaces["pytest"].user_types)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

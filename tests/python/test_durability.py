@@ -43,6 +43,10 @@ class DurabilityTest(unittest.TestCase):
             session = cluster.connect()
             session.execute("CREATE KEYSPACE d WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}")
             session.execute("CREATE TABLE d.acks (id int PRIMARY KEY, payload text)")
+            # The schema (a user type too) and a value of it are as durable as the rows.
+            session.execute("CREATE TYPE d.point (x int, y int)")
+            session.execute("CREATE TABLE d.shapes (id int PRIMARY KEY, at frozen<point>)")
+            session.execute("INSERT INTO d.shapes (id, at) VALUES (1, {x: 3, y: 4})")
             insert = session.prepare("INSERT INTO d.acks (id, payload) VALUES (?, ?)")
             acknowledged = []
             lock = threading.Lock()
@@ -81,6 +85,9 @@ class DurabilityTest(unittest.TestCase):
                 missing = [i for i in acked if not list(session.execute(select, (i,)))]
                 print("%d writes acknowledged before SIGKILL, %d missing after restart" % (len(acked), len(missing)))
                 self.assertEqual(missing, [])
+                at = list(session.execute("SELECT at FROM d.shapes WHERE id = 1"))[0].at
+                self.assertEqual((at.x, at.y), (3, 4))
+                self.assertEqual(cluster.metadata.keyspaces["d"].user_types["point"].field_names, ["x", "y"])
                 cluster.shutdown()
             finally:
                 server.terminate()
