@@ -380,10 +380,11 @@ class Shell {
           for (const auto& [field, type] : t.fields) {
             for (size_t at = type.find(used); at != std::string::npos;
                  at = type.find(used, at + 1)) {
-              const bool start = at == 0 || !std::isalnum(static_cast<unsigned char>(type[at - 1]));
+              auto name_char = [&](size_t i) {
+                return std::isalnum(static_cast<unsigned char>(type[i])) || type[i] == '_';
+              };
               const size_t end = at + used.size();
-              if (start &&
-                  (end == type.size() || !std::isalnum(static_cast<unsigned char>(type[end]))))
+              if ((at == 0 || !name_char(at - 1)) && (end == type.size() || !name_char(end)))
                 return true;
             }
           }
