@@ -186,11 +186,15 @@ struct DropTableStatement {
   bool is_type = false;  // DROP TYPE
 };
 
+// CREATE TYPE, and ALTER TYPE (`alter` says which form; ADD has its one field in `fields`).
 struct CreateTypeStatement {
+  enum class Alter { kNone, kAdd, kRename, kAlterField };
   std::string keyspace;
   std::string name;
   bool if_not_exists = false;
   std::vector<std::pair<std::string, std::string>> fields;  // name, type text
+  Alter alter = Alter::kNone;
+  std::vector<std::pair<std::string, std::string>> renames;  // RENAME old TO new AND …
 };
 
 struct TruncateStatement {

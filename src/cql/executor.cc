@@ -1465,6 +1465,7 @@ class StatementRunner {
   Result<std::optional<ResultMessage>> run_single_row_read(const SingleRowRead& plan);
   Result<ResultMessage> system_select(const SelectStatement& s, const std::string& keyspace);
   Result<ResultMessage> ddl(const Statement& statement);
+  Result<ResultMessage> alter_type(const CreateTypeStatement& s, const std::string& ks);
 
   QueryProcessor& qp_;
   Session& session_;
@@ -5583,6 +5584,7 @@ Result<ResultMessage> StatementRunner::ddl(const Statement& statement) {
           "No keyspace has been specified. USE a keyspace, or explicitly specify "
           "keyspace.tablename");
     if (is_local_system_keyspace(ks)) return not_user_modifiable(ks);
+    if (s->alter != CreateTypeStatement::Alter::kNone) return alter_type(*s, ks);
     if (schema::is_replicated_system_keyspace(ks)) return cannot_change_system("CREATE", ks);
     const schema::KeyspaceMetadata* keyspace = schema_->keyspace(ks);
     if (keyspace == nullptr) return invalid("Keyspace '" + ks + "' doesn't exist");
@@ -5646,6 +5648,91 @@ Result<ResultMessage> StatementRunner::ddl(const Statement& statement) {
     return ResultMessage{};
   }
   return invalid("not a schema statement");
+}
+
+// Cassandra 4's AlterTypeStatement: ADD a field (not to a type a partition key uses, as Cassandra
+// refuses; nor, here, to one a clustering column, a set element or a map key uses, whose stored
+// values would order differently from new ones), RENAME fields; ALTER of a field's type is
+// refused. Every table and type using the type sees the change.
+Result<ResultMessage> StatementRunner::alter_type(const CreateTypeStatement& s,
+                                                  const std::string& ks) {
+  using Alter = CreateTypeStatement::Alter;
+  const schema::KeyspaceMetadata* keyspace = schema_->keyspace(ks);
+  if (keyspace == nullptr || !keyspace->types.count(s.name))
+    return invalid("Type " + ks + "." + s.name + " doesn't exist");
+  auto found = keyspace->types.find(s.name);
+  if (schema::is_replicated_system_keyspace(ks)) return cannot_change_system("ALTER", ks);
+  CqlType type = found->second;
+  const std::string type_name = schema::cql_name(ks) + "." + schema::cql_name(s.name);
+  if (s.alter == Alter::kAlterField) return invalid("Altering field types is no longer supported");
+  if (s.alter == Alter::kAdd) {
+    const auto& [field, text] = s.fields.at(0);
+    if (std::find(type.field_names.begin(), type.field_names.end(), field) !=
+        type.field_names.end()) {
+      return invalid("Cannot add field " + schema::cql_name(field) + " to type " + type_name +
+                     ": a field with name " + schema::cql_name(field) + " already exists");
+    }
+    RINGDB_ASSIGN_OR_RETURN(CqlType field_type, schema_->parse_type(ks, text));
+    const std::string adding = "Cannot add new field " + schema::cql_name(field) + " of type " +
+                               text + " to user type " + type_name;
+    if (field_type.references(ks, s.name))
+      return invalid(adding + " as it would create a circular reference");
+    if (field_type.is_counter()) return invalid("A user type cannot contain counters");
+    if (field_type.is_udt() && !field_type.frozen)
+      return invalid("A user type cannot contain non-frozen UDTs");
+    // Where values are compared as stored bytes, a value written before (without the field)
+    // and one written after (with it null) would differ.
+    std::function<bool(const CqlType&)> ordered_use = [&](const CqlType& t) {
+      if ((t.kind == ValueKind::kSet || t.kind == ValueKind::kMap) &&
+          t.params[0].references(ks, s.name))
+        return true;
+      for (const auto& p : t.params) {
+        if (ordered_use(p)) return true;
+      }
+      return false;
+    };
+    std::string in_partition_key, elsewhere;
+    for (const auto& [table_name, t] : keyspace->tables) {
+      const std::string qualified = schema::cql_name(ks) + "." + schema::cql_name(table_name);
+      for (const auto& c : t.columns) {
+        if (c.kind == ColumnKind::kPartitionKey && c.type.references(ks, s.name)) {
+          in_partition_key += (in_partition_key.empty() ? "" : ", ") + qualified;
+          break;
+        }
+        if (elsewhere.empty() &&
+            ((c.kind == ColumnKind::kClustering && c.type.references(ks, s.name)) ||
+             ordered_use(c.type))) {
+          elsewhere = (c.kind == ColumnKind::kClustering ? "clustering column " : "column ") +
+                      schema::cql_name(c.name) + " of " + qualified;
+        }
+      }
+    }
+    if (!in_partition_key.empty()) {
+      return invalid(adding +
+                     " as the type is being used in partition key by the following tables: " +
+                     in_partition_key);
+    }
+    if (!elsewhere.empty()) {
+      return Status::not_supported("ALTER TYPE ... ADD on a type used as a key (by " + elsewhere +
+                                   ") is not supported yet");
+    }
+    type.field_names.push_back(field);
+    type.params.push_back(std::move(field_type));
+  } else {
+    for (const auto& [from, to] : s.renames) {
+      auto it = std::find(type.field_names.begin(), type.field_names.end(), from);
+      if (it == type.field_names.end())
+        return invalid("Unkown field " + schema::cql_name(from) + " in user type " + type_name);
+      *it = to;
+    }
+    for (const auto& name : type.field_names) {
+      if (std::count(type.field_names.begin(), type.field_names.end(), name) > 1)
+        // Cassandra's words, which name the keyspace where the type was meant.
+        return invalid("Duplicate field name " + schema::cql_name(name) + " in type " + ks);
+    }
+  }
+  RINGDB_RETURN_IF_ERROR(qp_.schemas_.alter_type(type));
+  return schema_change("UPDATED", "TYPE", ks, s.name);
 }
 
 Result<ResultMessage> StatementRunner::run() {

@@ -2216,7 +2216,7 @@ TEST_F(ProcessorTest, GatheredWriteGroupsKeepEachRequestsAnswer) {
 
 // Frozen user-defined types as Cassandra 4 has them (its UserTypesTest and CreateTypeStatement):
 // creating and dropping types, literals, keys and clustering order, field selection, JSON, and
-// the refusals in Cassandra's words. Non-frozen UDT columns and ALTER TYPE say not supported yet.
+// the refusals in Cassandra's words. Non-frozen UDT columns say not supported yet.
 TEST_F(ProcessorTest, UserTypesAsCassandra) {
   ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
   ok("CREATE KEYSPACE other WITH replication = {'class': 'SimpleStrategy', "
@@ -2243,7 +2243,6 @@ TEST_F(ProcessorTest, UserTypesAsCassandra) {
        "Non-frozen UDTs are not allowed inside collections: list<address>"},
       {"CREATE TABLE ks.w (k int PRIMARY KEY, v address)",
        "Non-frozen user-defined types are not supported yet: declare v as frozen<address>"},
-      {"ALTER TYPE ks.address ADD c int", "ALTER TYPE is not supported yet"},
   });
   ok("CREATE TABLE ks.t (k int PRIMARY KEY, p frozen<person>, l list<frozen<address>>)");
   ok("CREATE TABLE ks.o (k int, c frozen<address>, v int, PRIMARY KEY (k, c)) "
@@ -2364,10 +2363,40 @@ TEST_F(ProcessorTest, UserTypesAsCassandra) {
       {"DROP TYPE ks.nope", "Type 'ks.nope' doesn't exist"},
   });
   ok("DROP TYPE IF EXISTS ks.nope");
+  // ALTER TYPE: values written before a field was added read it as null; renames apply to every
+  // table and type using the type.
+  expect_refused({
+      {"ALTER TYPE ks.address ADD zip int",
+       "Cannot add field zip to type ks.address: a field with name zip already exists"},
+      {"ALTER TYPE ks.address ADD me frozen<person>",
+       "Cannot add new field me of type frozen<person> to user type ks.address as it would create "
+       "a circular reference"},
+      {"ALTER TYPE ks.address ADD city text",
+       "Cannot add new field city of type text to user type ks.address as the type is being used "
+       "in partition key by the following tables: ks.m"},
+      {"ALTER TYPE ks.address ALTER zip TYPE bigint",
+       "Altering field types is no longer supported"},
+      {"ALTER TYPE ks.nope ADD a int", "Type ks.nope doesn't exist"},
+      {"ALTER TYPE ks.address RENAME nope TO a", "Unkown field nope in user type ks.address"},
+      {"ALTER TYPE ks.address RENAME street TO zip", "Duplicate field name zip in type ks"},
+  });
+  ok("DROP TABLE ks.m");
+  expect_refused({{"ALTER TYPE ks.address ADD city text",
+                   "ALTER TYPE ... ADD on a type used as a key (by clustering column c of ks.o) is "
+                   "not supported yet"}});
+  ok("DROP TABLE ks.o");
+  ok("ALTER TYPE ks.address ADD city text");
+  ok("ALTER TYPE ks.address RENAME street TO road AND zip TO postcode");
+  ok("INSERT INTO ks.t (k, l) VALUES (8, [{road: 'r', city: 'c'}])");
+  EXPECT_EQ(json_rows("SELECT toJson(p.addr) FROM ks.t WHERE k = 1"),
+            (std::vector<std::string>{R"({"road": "main", "postcode": 1, "city": null})"}));
+  EXPECT_EQ(json_rows("SELECT toJson(l) FROM ks.t WHERE k IN (6, 8)"),
+            (std::vector<std::string>{R"([{"road": "tw", "postcode": 12, "city": null}])",
+                                      R"([{"road": "r", "postcode": null, "city": "c"}])"}));
+  EXPECT_EQ(json_rows("SELECT toJson(p.addr.road) FROM ks.t WHERE k = 1"),
+            (std::vector<std::string>{"\"main\""}));
   ok("DROP TABLE ks.t");
   ok("DROP TYPE ks.person");
-  ok("DROP TABLE ks.o");
-  ok("DROP TABLE ks.m");
   ok("DROP TYPE ks.address");
   ok("CREATE TYPE ks.address (a int)");  // the name is free again
 }

@@ -428,8 +428,8 @@ class Parser {
     if (accept_keyword("alter")) {
       if (accept_keyword("keyspace") || accept_keyword("schema")) return wrap(alter_keyspace());
       if (accept_keyword("table") || accept_keyword("columnfamily")) return wrap(alter_table());
-      if (is_keyword("type") || is_keyword("materialized") || is_keyword("role") ||
-          is_keyword("user")) {
+      if (accept_keyword("type")) return wrap(alter_type());
+      if (is_keyword("materialized") || is_keyword("role") || is_keyword("user")) {
         return Status::not_supported("ALTER " + ascii_upper(peek().text) + " is not supported yet");
       }
       return unexpected("KEYSPACE or TABLE");
@@ -1196,6 +1196,36 @@ class Parser {
       s.fields.emplace_back(std::move(field), std::move(type));
     } while (accept(","));
     RINGDB_RETURN_IF_ERROR(expect(")"));
+    return s;
+  }
+
+  // ALTER TYPE name ADD field type | RENAME a TO b [AND c TO d …] | ALTER field TYPE type.
+  Result<CreateTypeStatement> alter_type() {
+    using Alter = CreateTypeStatement::Alter;
+    CreateTypeStatement s;
+    RINGDB_RETURN_IF_ERROR(qualified_name(&s.keyspace, &s.name));
+    if (accept_keyword("add")) {
+      s.alter = Alter::kAdd;
+      RINGDB_ASSIGN_OR_RETURN(std::string field, identifier());
+      RINGDB_ASSIGN_OR_RETURN(std::string type, type_text(0));
+      s.fields.emplace_back(std::move(field), std::move(type));
+    } else if (accept_keyword("rename")) {
+      s.alter = Alter::kRename;
+      do {
+        RINGDB_ASSIGN_OR_RETURN(std::string from, identifier());
+        RINGDB_RETURN_IF_ERROR(expect_keyword("to"));
+        RINGDB_ASSIGN_OR_RETURN(std::string to, identifier());
+        s.renames.emplace_back(std::move(from), std::move(to));
+      } while (accept_keyword("and"));
+    } else if (accept_keyword("alter")) {
+      s.alter = Alter::kAlterField;
+      RINGDB_ASSIGN_OR_RETURN(std::string field, identifier());
+      RINGDB_RETURN_IF_ERROR(expect_keyword("type"));
+      RINGDB_ASSIGN_OR_RETURN(std::string type, type_text(0));
+      s.fields.emplace_back(std::move(field), std::move(type));
+    } else {
+      return unexpected("ADD, RENAME or ALTER");
+    }
     return s;
   }
 

@@ -722,6 +722,19 @@ Status SchemaManager::create_type(CqlType type) {
   return commit(std::move(next));
 }
 
+Status SchemaManager::alter_type(const CqlType& type) {
+  std::lock_guard ddl(ddl_mutex_);
+  auto next = std::make_unique<Schema>(*current());
+  auto ks = next->keyspaces.find(type.keyspace);
+  if (ks == next->keyspaces.end() || !ks->second.types.count(type.name))
+    return Status::not_found("Type " + type.keyspace + "." + type.name + " doesn't exist");
+  for (auto& [name, t] : ks->second.types) t.replace_user_type(type);
+  for (auto& [name, table] : ks->second.tables) {
+    for (auto& c : table.columns) c.type.replace_user_type(type);
+  }
+  return commit(std::move(next));
+}
+
 Status SchemaManager::drop_type(const std::string& keyspace, const std::string& name) {
   std::lock_guard ddl(ddl_mutex_);
   auto next = std::make_unique<Schema>(*current());

@@ -84,8 +84,8 @@ struct KeyspaceMetadata {
   std::map<std::string, std::string> replication;  // 'class' plus strategy options
   bool durable_writes = true;
   std::map<std::string, TableMetadata> tables;
-  // User-defined types by name (each a kUdt CqlType). A type never changes once created (ALTER
-  // TYPE is not supported yet), so the copies inside column types stay equal to it.
+  // User-defined types by name (each a kUdt CqlType). Column types and other types hold copies;
+  // ALTER TYPE updates every copy with the type.
   std::map<std::string, CqlType> types;
 };
 
@@ -133,6 +133,9 @@ class SchemaManager {
   // `type` is a kUdt CqlType whose keyspace exists. AlreadyExists-free: Cassandra answers an
   // existing type with Invalid, so does this.
   [[nodiscard]] Status create_type(CqlType type);
+  // Replaces the type of `type`'s keyspace and name (which must exist) and every use of it in
+  // the keyspace's other types and tables' columns (ALTER TYPE ADD / RENAME).
+  [[nodiscard]] Status alter_type(const CqlType& type);
   // NotFound when there is no such type; InvalidArgument while a type or table uses it.
   [[nodiscard]] Status drop_type(const std::string& keyspace, const std::string& name);
   [[nodiscard]] Status truncate_table(const std::string& keyspace, const std::string& name);

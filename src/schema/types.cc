@@ -246,6 +246,18 @@ CqlType CqlType::expand_user_types() const {
   return t;
 }
 
+bool CqlType::replace_user_type(const CqlType& updated) {
+  if (is_udt() && keyspace == updated.keyspace && name == updated.name) {
+    const bool was_frozen = frozen;
+    *this = updated;
+    frozen = was_frozen;
+    return true;
+  }
+  bool changed = false;
+  for (auto& p : params) changed = p.replace_user_type(updated) || changed;
+  return changed;
+}
+
 Result<CqlType> CqlType::parse(std::string_view text, const UdtResolver* resolver) {
   return TypeParser(text, resolver).parse_all();
 }

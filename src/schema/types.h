@@ -50,6 +50,9 @@ struct CqlType {
   // The same type with every user-defined type in it replaced by a tuple of its field types, as
   // Cassandra records the type of a dropped column (its values decode the same way).
   CqlType expand_user_types() const;
+  // Puts `updated` (an altered user-defined type) wherever this type uses the type of that
+  // keyspace and name, keeping each use's frozenness. True when anything changed.
+  bool replace_user_type(const CqlType& updated);
 
   // CQL text, as Cassandra prints it in system_schema ("map<text, frozen<list<int>>>"); a
   // user-defined type by its name ("frozen<address>").

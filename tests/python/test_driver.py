@@ -632,6 +632,19 @@ class DriverTest(unittest.TestCase):
         for street, zip_code, n in (("b", 1, 1), ("a", 2, 2), ("a", 1, 3)):
             s.execute("INSERT INTO visits (k, at, n) VALUES (0, {street: %s, zip: %s}, %s)", (street, zip_code, n))
         self.assertEqual([r.n for r in self.q("SELECT n FROM visits WHERE k = 0")], [3, 2, 1])
+        # ALTER TYPE: a value written before a field was added reads it as null.
+        s.execute("CREATE TYPE phone (number text)")
+        s.execute("CREATE TABLE contacts (id int PRIMARY KEY, ph frozen<phone>)")
+        s.execute("INSERT INTO contacts (id, ph) VALUES (1, {number: '555'})")
+        s.execute("ALTER TYPE phone ADD kind text")
+        s.execute("ALTER TYPE phone RENAME number TO digits")
+        self.assertEqual(self.cluster.metadata.keyspaces["pytest"].user_types["phone"].field_names,
+                         ["digits", "kind"])
+        s.execute("INSERT INTO contacts (id, ph) VALUES (2, {digits: '777', kind: 'home'})")
+        rows = self.q("SELECT id, ph.digits, ph.kind FROM contacts WHERE id IN (1, 2)")
+        self.assertEqual([tuple(r) for r in rows], [(1, "555", None), (2, "777", "home")])
+        with self.assertRaisesRegex(InvalidRequest, "Altering field types is no longer supported"):
+            s.execute("ALTER TYPE phone ALTER kind TYPE int")
         # Cassandra's refusals.
         with self.assertRaisesRegex(InvalidRequest, "A user type with name 'address' already exists"):
             s.execute("CREATE TYPE address (a int)")
