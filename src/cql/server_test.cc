@@ -594,7 +594,9 @@ TEST(BadInput, RandomAndMutatedCqlGetTypedErrors) {
   for (const char* setup :
        {"CREATE KEYSPACE fz WITH replication = {'class': 'SimpleStrategy', 'replication_factor': "
         "1}",
-        "CREATE TABLE fz.t (k int, c text, v list<int>, m map<text, int>, PRIMARY KEY (k, c))"}) {
+        "CREATE TYPE fz.addr (s text, z int)",
+        "CREATE TABLE fz.t (k int, c text, v list<int>, m map<text, int>, a frozen<addr>, "
+        "PRIMARY KEY (k, c))"}) {
     ASSERT_TRUE(std::holds_alternative<ResultMessage>(qp.query(setup, options, session)));
   }
   session.keyspace = "fz";
@@ -606,16 +608,20 @@ TEST(BadInput, RandomAndMutatedCqlGetTypedErrors) {
       "BEGIN BATCH INSERT INTO t (k, c) VALUES (2, 'b'); DELETE FROM t WHERE k = 3; APPLY BATCH",
       "SELECT k, count(*), max(k) FROM t WHERE token(k) > 0 GROUP BY k ALLOW FILTERING",
       "SELECT JSON DISTINCT k FROM t WHERE k IN (1, 2, 3)",
+      "INSERT INTO t (k, c, a) VALUES (1, 'a', {s: 'x', z: 1})",
+      "SELECT a.s, toJson(a) FROM t WHERE k = 1 AND a = (null, 2) ALLOW FILTERING",
+      "UPDATE t SET a = {z: 3}, a.s = 'q' WHERE k = 1 AND c = 'a'",
+      "CREATE TYPE IF NOT EXISTS addr (s frozen<list<int>>, z tuple<int, frozen<addr>>)",
   };
   const std::vector<std::string> vocabulary = {
-      "SELECT",    "INSERT", "UPDATE",   "DELETE",   "FROM",  "WHERE", "AND",   "INTO",
-      "VALUES",    "SET",    "(",        ")",        ",",     "=",     "<",     ">",
-      "?",         "*",      "t",        "k",        "c",     "v",     "m",     "1",
-      "'x'",       "0x00",   "[",        "]",        "{",     "}",     ":",     "IN",
-      "LIMIT",     "token",  "TTL",      "USING",    "BATCH", "APPLY", ";",     "-1",
-      "1.5e10",    "null",   "now()",    "CONTAINS", "KEY",   "\"q\"", "$$",    "--",
-      "IF",        "EXISTS", "DISTINCT", "JSON",     "ORDER", "BY",    "GROUP", "ALLOW",
-      "FILTERING", "TABLE",  "TRUNCATE"};
+      "SELECT",    "INSERT", "UPDATE",   "DELETE",   "FROM",  "WHERE", "AND",    "INTO",
+      "VALUES",    "SET",    "(",        ")",        ",",     "=",     "<",      ">",
+      "?",         "*",      "t",        "k",        "c",     "v",     "m",      "1",
+      "'x'",       "0x00",   "[",        "]",        "{",     "}",     ":",      "IN",
+      "LIMIT",     "token",  "TTL",      "USING",    "BATCH", "APPLY", ";",      "-1",
+      "1.5e10",    "null",   "now()",    "CONTAINS", "KEY",   "\"q\"", "$$",     "--",
+      "IF",        "EXISTS", "DISTINCT", "JSON",     "ORDER", "BY",    "GROUP",  "ALLOW",
+      "FILTERING", "TABLE",  "TRUNCATE", "TYPE",     "a",     ".",     "frozen", "addr"};
   SeededRng rng(99);
   int errors = 0, results = 0;
   for (int i = 0; i < kIterations; ++i) {
