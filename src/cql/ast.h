@@ -58,6 +58,7 @@ struct Relation {
   Op op = Op::kEq;
   Term value;                       // for IN: a kList term (or a single bind marker)
   std::optional<Term> element_key;  // m['k'] = v in conditions
+  std::string field;                // u.f = v in conditions (a user type's field)
 };
 
 struct UsingClause {

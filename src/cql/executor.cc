@@ -1835,6 +1835,9 @@ Result<KeyPlan> StatementRunner::plan_where(const TableMetadata& table,
                        " are not supported");
       if (r.op != Relation::Op::kEq)
         return invalid("Only EQ relations are supported on map entries");
+    } else if (c->type.is_udt() && c->type.is_multi_cell()) {
+      return invalid("Non-frozen UDT column '" + c->name + "' (" + c->type.to_cql() +
+                     ") cannot be restricted by any relation");
     } else if (c->type.is_collection() && c->type.is_multi_cell() &&
                r.op != Relation::Op::kContains && r.op != Relation::Op::kContainsKey) {
       return invalid("Collection column '" + c->name + "' (" + c->type.to_cql() +
@@ -2109,6 +2112,14 @@ constexpr int64_t kPrependReference =
 
 }  // namespace
 
+// The cell path of a non-frozen user type's field: its position, a 2-byte big-endian short.
+Bytes field_path(size_t position) {
+  Bytes out(2, '\0');
+  out[0] = static_cast<char>(position >> 8);
+  out[1] = static_cast<char>(position & 0xff);
+  return out;
+}
+
 Status StatementRunner::add_cell_writes(const TableMetadata& table, const ColumnMetadata& column,
                                         const Bound& value, int64_t ts, int32_t ttl,
                                         storage::RowWrite* row, storage::RowWrite* static_row) {
@@ -2126,6 +2137,15 @@ Status StatementRunner::add_cell_writes(const TableMetadata& table, const Column
   // Overwriting a whole collection: delete what was there just before this write.
   target->cells.push_back({Kind::kCollectionDelete, column.id, std::nullopt, "", ts - 1, 0, 0});
   if (!value.value) return Status::ok();
+  if (column.type.is_udt()) {  // a cell for each field that is not null
+    std::vector<std::optional<Bytes>> fields;
+    RINGDB_RETURN_IF_ERROR(schema::split_tuple(*value.value, &fields));
+    for (size_t i = 0; i < fields.size() && i < column.type.params.size(); ++i) {
+      if (fields[i])
+        target->cells.push_back({Kind::kSet, column.id, field_path(i), *fields[i], ts, ttl, 0});
+    }
+    return Status::ok();
+  }
   const bool is_map = column.type.kind == ValueKind::kMap;
   std::vector<Bytes> items;
   RINGDB_RETURN_IF_ERROR(schema::split_collection(*value.value, is_map, &items));
@@ -2687,7 +2707,22 @@ Status StatementRunner::update_mutations(const UpdateStatement& s, std::optional
         const std::string written =
             "Invalid operation (" + c->name + "." + op.field + " = " + term_text(op.value) + ")";
         if (!type.is_udt()) return invalid(written + " for non-UDT column " + c->name);
-        return invalid(written + " for frozen UDT column " + c->name);
+        if (type.frozen) return invalid(written + " for frozen UDT column " + c->name);
+        const auto at = std::find(type.field_names.begin(), type.field_names.end(), op.field);
+        if (at == type.field_names.end()) {
+          return invalid("UDT column " + c->name + " does not have a field named " +
+                         schema::cql_name(op.field));
+        }
+        const size_t field = static_cast<size_t>(at - type.field_names.begin());
+        RINGDB_ASSIGN_OR_RETURN(
+            Bound b, binder_.bind(op.value, type.params[field], c->name + "." + op.field));
+        if (b.unset) break;
+        if (b.value) {
+          target->cells.push_back({Kind::kSet, c->id, field_path(field), *b.value, ts, ttl, 0});
+        } else {
+          target->cells.push_back({Kind::kDelete, c->id, field_path(field), "", ts, 0, 0});
+        }
+        break;
       }
       case Operation::Kind::kSetElement: {
         const std::string written = "Invalid operation (" + c->name + "[" + term_text(*op.key) +
@@ -2828,17 +2863,28 @@ Status StatementRunner::delete_mutations(const DeleteStatement& s, std::optional
     storage::Mutation m;
     m.table = table->storage_id;
     m.partition_key = key;
-    for (const auto& [name, field] : s.fields) {  // only non-frozen UDTs take it
-      const ColumnMetadata* c = table->column(name);
-      if (c == nullptr) return invalid("Undefined column name " + name);
-      if (!c->type.is_udt())
-        return invalid("Invalid field deletion operation for non-UDT column " + name);
-      return invalid("Frozen UDT column " + name + " does not support field deletion");
-    }
-    if (!s.columns.empty()) {
+    if (!s.columns.empty() || !s.fields.empty()) {
       storage::RowWrite row, static_row;
       static_row.is_static = true;
       bool only_static = true, skipped = false;  // skipped: an element deletion with an unset key
+      for (const auto& [name, field] : s.fields) {  // DELETE u.f: only non-frozen UDTs take it
+        const ColumnMetadata* c = table->column(name);
+        if (c == nullptr) return invalid("Undefined column name " + name);
+        if (!c->type.is_udt())
+          return invalid("Invalid field deletion operation for non-UDT column " + name);
+        if (c->type.frozen)
+          return invalid("Frozen UDT column " + name + " does not support field deletion");
+        const auto at = std::find(c->type.field_names.begin(), c->type.field_names.end(), field);
+        if (at == c->type.field_names.end()) {
+          return invalid("UDT column " + name + " does not have a field named " +
+                         schema::cql_name(field));
+        }
+        if (c->kind != ColumnKind::kStatic) only_static = false;
+        (c->kind == ColumnKind::kStatic ? static_row : row)
+            .cells.push_back({Kind::kDelete, c->id,
+                              field_path(static_cast<size_t>(at - c->type.field_names.begin())), "",
+                              ts, 0, 0});
+      }
       for (const auto& [name, element] : s.columns) {
         const ColumnMetadata* c = table->column(name);
         if (c == nullptr) return invalid("Undefined column name " + name);
@@ -2990,6 +3036,17 @@ struct Materialized {
 };
 
 Bytes collection_from_cells(const CqlType& type, const std::vector<const storage::Cell*>& cells) {
+  if (type.is_udt()) {  // one cell per field set, keyed by the field's position
+    std::vector<std::optional<Bytes>> fields(type.params.size());
+    for (const auto* cell : cells) {
+      const auto& path = *cell->path;
+      if (path.size() != 2) continue;
+      const size_t at = (static_cast<size_t>(static_cast<unsigned char>(path[0])) << 8) |
+                        static_cast<unsigned char>(path[1]);
+      if (at < fields.size()) fields[at] = cell->value;
+    }
+    return schema::serialize_tuple(fields);
+  }
   std::vector<Bytes> items;
   std::vector<std::pair<Bytes, Bytes>> entries;
   for (const auto* cell : cells) {
@@ -3052,9 +3109,13 @@ Materialized materialize(const TableMetadata& table, const ColumnIndex& index,
 }
 
 int compare_values(const CqlType& type, BytesView a, BytesView b) {
+  // A value of a non-frozen user type is its fields serialized as the frozen type's are.
+  CqlType as_value = type;
+  if (as_value.is_udt()) as_value.frozen = true;
+  const storage::ValueType stored = as_value.to_storage();
   Bytes ea, eb;
-  if (!storage::encode_comparable(type.to_storage(), a, false, &ea).is_ok() ||
-      !storage::encode_comparable(type.to_storage(), b, false, &eb).is_ok()) {
+  if (!storage::encode_comparable(stored, a, false, &ea).is_ok() ||
+      !storage::encode_comparable(stored, b, false, &eb).is_ok()) {
     return a.compare(b);
   }
   return ea.compare(eb);
@@ -3573,9 +3634,11 @@ class Selection {
                          " on PRIMARY KEY part " + s.name);
         }
         if (c->type.is_multi_cell()) {
-          return invalid("Cannot use selection function " +
-                         std::string(s.kind == Selector::Kind::kTtl ? "ttl" : "writeTime") +
-                         " on non-frozen collection " + s.name);
+          return invalid(
+              "Cannot use selection function " +
+              std::string(s.kind == Selector::Kind::kTtl ? "ttl" : "writeTime") +
+              (c->type.is_udt() ? " on non-frozen user type " : " on non-frozen collection ") +
+              s.name);
         }
         return CqlType::of(s.kind == Selector::Kind::kTtl ? ValueKind::kInt : ValueKind::kBigint);
       }
@@ -5326,13 +5389,6 @@ Result<schema::ColumnMetadata> column_definition(const ColumnDefinition& d,
   return c;
 }
 
-// Non-frozen UDT columns (one cell per field) are not built yet; a key column never takes one.
-Status refuse_non_frozen_udt(const schema::ColumnMetadata& c) {
-  if (!c.type.is_udt() || c.type.frozen) return Status::ok();
-  return Status::not_supported("Non-frozen user-defined types are not supported yet: declare " +
-                               c.name + " as frozen<" + c.type.to_cql() + ">");
-}
-
 }  // namespace
 
 Result<ResultMessage> StatementRunner::ddl(const Statement& statement) {
@@ -5425,12 +5481,9 @@ Result<ResultMessage> StatementRunner::ddl(const Statement& statement) {
       }
       schema::ColumnMetadata c = it->second;
       if (c.type.is_multi_cell()) {
-        return invalid("Invalid non-frozen collection type " + c.type.to_cql() +
-                       " for PRIMARY KEY column '" + name + "'");
-      }
-      if (c.type.is_udt() && !c.type.frozen) {
-        return invalid("Invalid non-frozen user-defined type " + c.type.to_cql() +
-                       " for PRIMARY KEY column '" + name + "'");
+        return invalid(std::string(c.type.is_udt() ? "Invalid non-frozen user-defined type "
+                                                   : "Invalid non-frozen collection type ") +
+                       c.type.to_cql() + " for PRIMARY KEY column '" + name + "'");
       }
       if (c.type.is_counter())
         return invalid("counter type is not supported for PRIMARY KEY column '" + name + "'");
@@ -5468,7 +5521,6 @@ Result<ResultMessage> StatementRunner::ddl(const Statement& statement) {
     }
     bool counters = false, non_counters = false;
     for (auto& [name, c] : defined) {
-      RINGDB_RETURN_IF_ERROR(refuse_non_frozen_udt(c));
       if (c.kind == ColumnKind::kStatic && s->clustering.empty()) {
         return invalid(
             "Static columns are only useful (and thus allowed) if the table has at least one "
@@ -5509,7 +5561,6 @@ Result<ResultMessage> StatementRunner::ddl(const Statement& statement) {
     const std::string quoted_name = "'" + printed_name + "'";
     for (const auto& d : s->add) {
       RINGDB_ASSIGN_OR_RETURN(schema::ColumnMetadata c, column_definition(d, *schema_, t.keyspace));
-      RINGDB_RETURN_IF_ERROR(refuse_non_frozen_udt(c));
       if (t.column(c.name)) return invalid("Column with name '" + c.name + "' already exists");
       if (c.kind == ColumnKind::kStatic && t.clustering().empty()) {
         return invalid(
@@ -5859,18 +5910,26 @@ Status StatementRunner::describe_binds(std::vector<ColumnSpec>* specs,
         continue;
       }
       CqlType type = c->type;
+      std::string receiver = c->name;
       if (r.element_key && (c->type.kind == ValueKind::kMap || c->type.kind == ValueKind::kList)) {
         const bool is_map = c->type.kind == ValueKind::kMap;
         walk(*r.element_key, is_map ? c->type.params[0] : CqlType::of(ValueKind::kInt),
              "key(" + c->name + ")");
         type = is_map ? c->type.params[1] : c->type.params[0];
       }
+      if (!r.field.empty() && c->type.is_udt()) {
+        auto at = std::find(c->type.field_names.begin(), c->type.field_names.end(), r.field);
+        if (at != c->type.field_names.end()) {
+          type = c->type.params[static_cast<size_t>(at - c->type.field_names.begin())];
+          receiver = c->name + "." + r.field;
+        }
+      }
       if (r.op == Relation::Op::kIn) {
         if (r.value.kind == Term::Kind::kBindMarker)
-          set(r.value, CqlType::make(ValueKind::kList, {type}, true), "in(" + c->name + ")");
-        for (const auto& e : r.value.elements) walk(e, type, c->name);
+          set(r.value, CqlType::make(ValueKind::kList, {type}, true), "in(" + receiver + ")");
+        for (const auto& e : r.value.elements) walk(e, type, receiver);
       } else {
-        walk(r.value, type, c->name);
+        walk(r.value, type, receiver);
       }
     }
   };
@@ -6009,7 +6068,12 @@ Status StatementRunner::describe_binds(std::vector<ColumnSpec>* specs,
       for (const auto& op : s->operations) {
         const ColumnMetadata* c = table->column(op.column);
         if (c == nullptr) return invalid("Undefined column name " + op.column);
-        if (op.kind == Operation::Kind::kSetElement && c->type.params.size() == 2) {
+        auto field = std::find(c->type.field_names.begin(), c->type.field_names.end(), op.field);
+        if (op.kind == Operation::Kind::kSetField && c->type.is_udt() &&
+            field != c->type.field_names.end()) {
+          walk(op.value, c->type.params[static_cast<size_t>(field - c->type.field_names.begin())],
+               c->name + "." + op.field);
+        } else if (op.kind == Operation::Kind::kSetElement && c->type.kind == ValueKind::kMap) {
           walk(*op.key, c->type.params[0], "key(" + c->name + ")");
           walk(op.value, c->type.params[1], "value(" + c->name + ")");
         } else if (op.kind == Operation::Kind::kSetElement && c->type.kind == ValueKind::kList) {
@@ -6694,12 +6758,32 @@ Result<CasCheck> StatementRunner::check_cas(const Statement& st, const CasTarget
         value = element;
         type = c->type.kind == ValueKind::kMap ? c->type.params[1] : c->type.params[0];
       }
+      std::string receiver = c->name;
+      if (!r.field.empty()) {  // IF u.f op v: the field of the current value (Cassandra 4)
+        if (!c->type.is_udt()) {
+          return invalid("Invalid field selection: " + c->name + " of type " + c->type.to_cql() +
+                         " is not a user type");
+        }
+        const auto at = std::find(c->type.field_names.begin(), c->type.field_names.end(), r.field);
+        if (at == c->type.field_names.end())
+          return invalid("Unknown field " + schema::cql_name(r.field) + " for column " + c->name);
+        const size_t field = static_cast<size_t>(at - c->type.field_names.begin());
+        std::optional<Bytes> field_value;
+        if (value) {
+          std::vector<std::optional<Bytes>> fields;
+          RINGDB_RETURN_IF_ERROR(schema::split_tuple(*value, &fields));
+          if (field < fields.size()) field_value = fields[field];
+        }
+        value = std::move(field_value);
+        type = c->type.params[field];
+        receiver = c->name + "." + r.field;
+      }
       std::vector<std::optional<Bytes>> expected;
       if (r.op == Relation::Op::kIn && r.value.kind == Term::Kind::kBindMarker) {
         // IF c IN ?: a list, whose elements may be null.
         RINGDB_ASSIGN_OR_RETURN(Bound b,
                                 binder_.bind(r.value, CqlType::make(ValueKind::kList, {type}, true),
-                                             "in(" + c->name + ")"));
+                                             "in(" + receiver + ")"));
         if (b.unset) return invalid("Invalid 'unset' value in condition");
         if (!b.value) return invalid("Invalid null list in IN condition");
         BufferReader rd(*b.value);
@@ -6719,17 +6803,17 @@ Result<CasCheck> StatementRunner::check_cas(const Statement& st, const CasTarget
         }
       } else if (r.op == Relation::Op::kIn) {
         for (const auto& t : r.value.elements) {
-          RINGDB_ASSIGN_OR_RETURN(Bound b, binder_.bind(t, type, c->name));
+          RINGDB_ASSIGN_OR_RETURN(Bound b, binder_.bind(t, type, receiver));
           if (!b.unset) expected.push_back(b.value);  // an unset IN value is left out
         }
       } else {
-        RINGDB_ASSIGN_OR_RETURN(Bound b, binder_.bind(r.value, type, c->name));
+        RINGDB_ASSIGN_OR_RETURN(Bound b, binder_.bind(r.value, type, receiver));
         if (b.unset) return invalid("Invalid 'unset' value in condition");
         expected.push_back(b.value);
       }
       // A non-frozen collection has no null, only an empty collection (Cassandra compares its
       // cells): null on either side reads as empty, so l = [] holds and l < ['a'] too.
-      if (!r.element_key && c->type.is_multi_cell()) {
+      if (!r.element_key && r.field.empty() && c->type.is_multi_cell() && c->type.is_collection()) {
         const Bytes empty = schema::serialize_list({});
         if (!value) value = empty;
         const bool equality =

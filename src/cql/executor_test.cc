@@ -2216,7 +2216,7 @@ TEST_F(ProcessorTest, GatheredWriteGroupsKeepEachRequestsAnswer) {
 
 // Frozen user-defined types as Cassandra 4 has them (its UserTypesTest and CreateTypeStatement):
 // creating and dropping types, literals, keys and clustering order, field selection, JSON, and
-// the refusals in Cassandra's words. Non-frozen UDT columns say not supported yet.
+// the refusals in Cassandra's words.
 TEST_F(ProcessorTest, UserTypesAsCassandra) {
   ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
   ok("CREATE KEYSPACE other WITH replication = {'class': 'SimpleStrategy', "
@@ -2241,8 +2241,6 @@ TEST_F(ProcessorTest, UserTypesAsCassandra) {
        "Invalid non-frozen user-defined type address for PRIMARY KEY column 'c'"},
       {"CREATE TABLE ks.w (k int PRIMARY KEY, v list<address>)",
        "Non-frozen UDTs are not allowed inside collections: list<address>"},
-      {"CREATE TABLE ks.w (k int PRIMARY KEY, v address)",
-       "Non-frozen user-defined types are not supported yet: declare v as frozen<address>"},
   });
   ok("CREATE TABLE ks.t (k int PRIMARY KEY, p frozen<person>, l list<frozen<address>>)");
   ok("CREATE TABLE ks.o (k int, c frozen<address>, v int, PRIMARY KEY (k, c)) "
@@ -2399,6 +2397,76 @@ TEST_F(ProcessorTest, UserTypesAsCassandra) {
   ok("DROP TYPE ks.person");
   ok("DROP TYPE ks.address");
   ok("CREATE TYPE ks.address (a int)");  // the name is free again
+}
+
+// Non-frozen user types (Cassandra 3.6+): a cell per field, so fields are set and deleted one by
+// one; a whole value overwrites all of them; no fields left reads as null.
+TEST_F(ProcessorTest, NonFrozenUserTypesAsCassandra) {
+  ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+  ok("CREATE TYPE ks.address (street text, zip int)");
+  ok("CREATE TABLE ks.t (k int, c int, a address, s address static, PRIMARY KEY (k, c))");
+  auto json = [&](const std::string& cql) {
+    auto answer = query(cql);
+    if (!std::holds_alternative<ResultMessage>(answer)) {
+      ADD_FAILURE() << cql << ": " << std::get<CqlError>(answer).message;
+      return std::string();
+    }
+    const auto& rows = std::get<ResultMessage>(answer).rows;
+    std::string out;
+    for (const auto& row : rows) out += (out.empty() ? "" : "\n") + std::string(*row.at(0));
+    return out;
+  };
+  ok("INSERT INTO ks.t (k, c, a) VALUES (1, 1, {street: 'main', zip: 1})");
+  ok("UPDATE ks.t SET a.zip = 2 WHERE k = 1 AND c = 1");
+  ok("UPDATE ks.t SET a.street = 'elm' WHERE k = 1 AND c = 2");
+  ok("UPDATE ks.t SET s.zip = 9 WHERE k = 1");
+  EXPECT_EQ(json("SELECT JSON c, a, s FROM ks.t WHERE k = 1"),
+            R"({"c": 1, "a": {"street": "main", "zip": 2}, "s": {"street": null, "zip": 9}})"
+            "\n"
+            R"({"c": 2, "a": {"street": "elm", "zip": null}, "s": {"street": null, "zip": 9}})");
+  // Deleting every field leaves no value; a whole value replaces all the fields.
+  ok("DELETE a.street FROM ks.t WHERE k = 1 AND c = 1");
+  EXPECT_EQ(json("SELECT toJson(a) FROM ks.t WHERE k = 1 AND c = 1"),
+            R"({"street": null, "zip": 2})");
+  ok("DELETE a.zip FROM ks.t WHERE k = 1 AND c = 1");
+  EXPECT_EQ(json("SELECT toJson(a) FROM ks.t WHERE k = 1 AND c = 1"), "null");
+  ok("UPDATE ks.t SET a = {zip: 3} WHERE k = 1 AND c = 2");
+  EXPECT_EQ(json("SELECT toJson(a) FROM ks.t WHERE k = 1 AND c = 2"),
+            R"({"street": null, "zip": 3})");
+  ok("UPDATE ks.t SET a.zip = null WHERE k = 1 AND c = 2");
+  // UPDATE wrote no row marker: with its only cells gone the row is gone.
+  EXPECT_EQ(json("SELECT toJson(a) FROM ks.t WHERE k = 1 AND c = 2"), "");
+  // Conditions on the value and on one field.
+  ok("UPDATE ks.t SET a = {street: 'x', zip: 4} WHERE k = 1 AND c = 2");
+  EXPECT_EQ(json("UPDATE ks.t SET a.zip = 5 WHERE k = 1 AND c = 2 IF a.street = 'x'"),
+            std::string(1, '\x01'));
+  EXPECT_EQ(json("UPDATE ks.t SET a.zip = 6 WHERE k = 1 AND c = 2 IF a = {street: 'x', zip: 4}"),
+            std::string(1, '\x00'));
+  EXPECT_EQ(json("SELECT toJson(a.zip) FROM ks.t WHERE k = 1 AND c = 2"), "5");
+  // ALTER TYPE ADD: a new field gets its own cell.
+  ok("ALTER TYPE ks.address ADD city text");
+  ok("UPDATE ks.t SET a.city = 'paris' WHERE k = 1 AND c = 2");
+  EXPECT_EQ(json("SELECT toJson(a) FROM ks.t WHERE k = 1 AND c = 2"),
+            R"({"street": "x", "zip": 5, "city": "paris"})");
+  ok("DELETE a FROM ks.t WHERE k = 1 AND c = 2");
+  EXPECT_EQ(json("SELECT toJson(a) FROM ks.t WHERE k = 1 AND c = 2"), "");
+  expect_refused({
+      {"UPDATE ks.t SET a.nope = 1 WHERE k = 1 AND c = 1",
+       "UDT column a does not have a field named nope"},
+      {"DELETE a.nope FROM ks.t WHERE k = 1 AND c = 1",
+       "UDT column a does not have a field named nope"},
+      {"UPDATE ks.t SET a.zip = 1 WHERE k = 1 AND c = 1 IF a.nope = 1",
+       "Unknown field nope for column a"},
+      {"UPDATE ks.t SET a.zip = 1 WHERE k = 1 AND c = 1 IF a.zip = 'x'",
+       "Invalid STRING constant (x) for \"a.zip\" of type int"},
+      {"SELECT writetime(a) FROM ks.t",
+       "Cannot use selection function writeTime on non-frozen "
+       "user type a"},
+      {"SELECT * FROM ks.t WHERE a = {zip: 1} ALLOW FILTERING",
+       "Non-frozen UDT column 'a' (address) cannot be restricted by any relation"},
+      {"CREATE TABLE ks.w (k address PRIMARY KEY)",
+       "Invalid non-frozen user-defined type address for PRIMARY KEY column 'k'"},
+  });
 }
 
 }  // namespace

@@ -693,6 +693,8 @@ class Parser {
         RINGDB_ASSIGN_OR_RETURN(Term key, term(0));
         r.element_key = key;
         RINGDB_RETURN_IF_ERROR(expect("]"));
+      } else if (in_conditions_ && accept(".")) {  // IF u.f = v
+        RINGDB_ASSIGN_OR_RETURN(r.field, identifier());
       }
     }
     const Token op_token = peek();
@@ -919,7 +921,10 @@ class Parser {
       *exists = true;
       return Status::ok();
     }
-    return relations(out);
+    in_conditions_ = true;
+    Status st = relations(out);
+    in_conditions_ = false;
+    return st;
   }
 
   Result<UpdateStatement> update() {
@@ -1358,6 +1363,7 @@ class Parser {
   size_t pos_ = 0;
   int bind_count_ = 0;
   std::vector<std::string> bind_names_;
+  bool in_conditions_ = false;  // IF …: relations may name a user type's field
 };
 
 }  // namespace

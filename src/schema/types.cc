@@ -220,6 +220,10 @@ std::string CqlType::to_cql() const {
 }
 
 storage::ValueType CqlType::to_storage() const {
+  if (is_udt() && !frozen) {
+    return storage::ValueType::map_of(storage::ValueType::of(ValueKind::kSmallint),
+                                      storage::ValueType::of(ValueKind::kBlob));
+  }
   storage::ValueType t{kind, {}};
   for (const auto& p : params) t.params.push_back(p.to_storage());
   return t;

@@ -40,8 +40,9 @@ struct CqlType {
   bool is_collection() const {
     return kind == ValueKind::kList || kind == ValueKind::kSet || kind == ValueKind::kMap;
   }
-  // A non-frozen collection stores each element as its own cell.
-  bool is_multi_cell() const { return is_collection() && !frozen; }
+  // A non-frozen collection stores each element as its own cell, a non-frozen user-defined type
+  // each field (keyed by its position, as Cassandra's cell paths).
+  bool is_multi_cell() const { return (is_collection() || kind == ValueKind::kUdt) && !frozen; }
   bool is_counter() const { return kind == ValueKind::kCounter; }
 
   bool is_udt() const { return kind == ValueKind::kUdt; }
@@ -57,6 +58,7 @@ struct CqlType {
   // CQL text, as Cassandra prints it in system_schema ("map<text, frozen<list<int>>>"); a
   // user-defined type by its name ("frozen<address>").
   std::string to_cql() const;
+  // The engine's type: a non-frozen user-defined type is a map<smallint, blob> of its fields.
   storage::ValueType to_storage() const;
   bool operator==(const CqlType&) const = default;
 

@@ -1022,6 +1022,24 @@ Bytes serialize_map(const std::vector<std::pair<Bytes, Bytes>>& entries) {
   return w.release();
 }
 
+Status split_tuple(BytesView value, std::vector<std::optional<Bytes>>* components) {
+  BufferReader r(value);
+  components->clear();
+  while (!r.at_end()) {
+    int32_t len;
+    BytesView item;
+    if (!r.get_i32(&len)) return Status::invalid_argument("Invalid tuple value: truncated");
+    if (len < 0) {
+      components->emplace_back();
+      continue;
+    }
+    if (!r.get_bytes(static_cast<size_t>(len), &item))
+      return Status::invalid_argument("Invalid tuple value: truncated");
+    components->emplace_back(Bytes(item));
+  }
+  return Status::ok();
+}
+
 Bytes serialize_tuple(const std::vector<std::optional<Bytes>>& components) {
   BufferWriter w;
   for (const auto& c : components) {

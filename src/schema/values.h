@@ -31,6 +31,9 @@ enum class LiteralKind { kString, kInteger, kFloat, kBoolean, kUuid, kHex, kDura
 Bytes serialize_list(const std::vector<Bytes>& elements);  // also sets
 Bytes serialize_map(const std::vector<std::pair<Bytes, Bytes>>& entries);
 Bytes serialize_tuple(const std::vector<std::optional<Bytes>>& components);
+// Splits a serialized tuple or user-type value into its components (null ones empty); a value
+// written before fields were added has fewer.
+[[nodiscard]] Status split_tuple(BytesView value, std::vector<std::optional<Bytes>>* components);
 // Splits a serialized list/set ([int n][int len][bytes]…) or map (pairs) into its parts.
 [[nodiscard]] Status split_collection(BytesView value, bool is_map, std::vector<Bytes>* items);
 

@@ -149,6 +149,11 @@ test('the Node.js driver works against ringdb', async (t) => {
     assert.strictEqual(fields.rows[0].zip, 7);
     await assert.rejects(client.execute('INSERT INTO nodetest.people (id, p) VALUES (3, {nope: 1})'),
       (e) => e.code === 0x2200 && /Unknown field 'nope' in value of user defined type person/.test(e.message));
+    // A non-frozen user type: one field set through a bound value.
+    await client.execute('CREATE TABLE nodetest.homes (id int PRIMARY KEY, addr address)');
+    await client.execute('UPDATE nodetest.homes SET addr.zip = ? WHERE id = ?', [9, 1], { prepare: true });
+    const home = await client.execute('SELECT addr FROM nodetest.homes WHERE id = 1');
+    assert.deepStrictEqual(home.rows[0].addr, { street: null, zip: 9 });
     await assert.rejects(client.execute('DROP TYPE nodetest.address'),
       (e) => e.code === 0x2200 && /still used by user types person/.test(e.message));
   });

@@ -654,8 +654,18 @@ class DriverTest(unittest.TestCase):
             s.execute("INSERT INTO people (id, p) VALUES (9, {nope: 1})")
         with self.assertRaisesRegex(InvalidRequest, "Invalid operation \\(p.name = 'x'\\) for frozen UDT column p"):
             s.execute("UPDATE people SET p.name = 'x' WHERE id = 1")
-        with self.assertRaisesRegex(InvalidRequest, "Non-frozen user-defined types are not supported yet"):
-            s.execute("CREATE TABLE nonfrozen (k int PRIMARY KEY, a address)")
+        # A non-frozen user type: fields set, deleted and compared one by one.
+        s.execute("CREATE TABLE nonfrozen (k int PRIMARY KEY, ph phone)")
+        s.execute(s.prepare("INSERT INTO nonfrozen (k, ph) VALUES (?, ?)"), (1, ("123", None)))
+        s.execute("UPDATE nonfrozen SET ph.kind = 'work' WHERE k = 1")
+        s.execute(s.prepare("UPDATE nonfrozen SET ph.digits = ? WHERE k = 1 IF ph.kind = ?"), ("456", "work"))
+        ph = self.q("SELECT ph FROM nonfrozen WHERE k = 1")[0].ph
+        self.assertEqual((ph.digits, ph.kind), ("456", "work"))
+        s.execute("DELETE ph.digits FROM nonfrozen WHERE k = 1")
+        self.assertEqual(tuple(self.q("SELECT ph FROM nonfrozen WHERE k = 1")[0].ph), (None, "work"))
+        self.assertIn("ph phone", self.cluster.metadata.keyspaces["pytest"].tables["nonfrozen"].as_cql_query())
+        with self.assertRaisesRegex(InvalidRequest, "Invalid non-frozen user-defined type phone for PRIMARY KEY"):
+            s.execute("CREATE TABLE badkey (k phone PRIMARY KEY)")
         s.execute("DROP TABLE visits")
         s.execute("CREATE TYPE unused (a int)")
         s.execute("DROP TYPE unused")
