@@ -47,6 +47,9 @@ class DurabilityTest(unittest.TestCase):
             session.execute("CREATE TYPE d.point (x int, y int)")
             session.execute("CREATE TABLE d.shapes (id int PRIMARY KEY, at frozen<point>)")
             session.execute("INSERT INTO d.shapes (id, at) VALUES (1, {x: 3, y: 4})")
+            session.execute("ALTER TYPE d.point ADD z int")
+            session.execute("ALTER TABLE d.shapes ADD label frozen<point>")
+            session.execute("INSERT INTO d.shapes (id, label) VALUES (2, {z: 5})")
             insert = session.prepare("INSERT INTO d.acks (id, payload) VALUES (?, ?)")
             acknowledged = []
             lock = threading.Lock()
@@ -86,8 +89,10 @@ class DurabilityTest(unittest.TestCase):
                 print("%d writes acknowledged before SIGKILL, %d missing after restart" % (len(acked), len(missing)))
                 self.assertEqual(missing, [])
                 at = list(session.execute("SELECT at FROM d.shapes WHERE id = 1"))[0].at
-                self.assertEqual((at.x, at.y), (3, 4))
-                self.assertEqual(cluster.metadata.keyspaces["d"].user_types["point"].field_names, ["x", "y"])
+                self.assertEqual((at.x, at.y, at.z), (3, 4, None))
+                label = list(session.execute("SELECT label FROM d.shapes WHERE id = 2"))[0].label
+                self.assertEqual((label.x, label.z), (None, 5))
+                self.assertEqual(cluster.metadata.keyspaces["d"].user_types["point"].field_names, ["x", "y", "z"])
                 cluster.shutdown()
             finally:
                 server.terminate()
