@@ -84,6 +84,8 @@ Status NodeConfig::apply_override(const std::string& key, const std::string& val
     return parse_int(key, value, 0, 1 << 20, &row_cache_size_in_mb);
   } else if (key == "range_request_timeout_in_ms") {
     return parse_int(key, value, 1, 24 * 3600 * 1000, &range_request_timeout_in_ms);
+  } else if (key == "read_request_timeout_in_ms") {
+    return parse_int(key, value, 1, 24 * 3600 * 1000, &read_request_timeout_in_ms);
   } else if (key == "endpoint_snitch") {
     endpoint_snitch = value;
   } else if (key == "data_center") {

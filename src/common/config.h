@@ -35,6 +35,8 @@ struct NodeConfig {
   // How long a token-range read (a scan, an aggregate over ranges) may run before it answers
   // ReadTimeout, as cassandra.yaml's range_request_timeout_in_ms.
   int32_t range_request_timeout_in_ms = 10000;
+  // The same for reads of named partitions (WHERE k = … or k IN …), as read_request_timeout_in_ms.
+  int32_t read_request_timeout_in_ms = 5000;
   // Event loops serving CQL connections; 0 means one per core. (RingDB's own key.)
   int32_t native_transport_event_loops = 0;
   std::string endpoint_snitch = "SimpleSnitch";

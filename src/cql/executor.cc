@@ -4532,6 +4532,12 @@ Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
     for (const auto& p : plan.clustering_prefixes) slices.push_back(plan.bounds_under(p));
     if (reversed) std::reverse(slices.begin(), slices.end());
     const bool whole_partition = plan.clustering_prefix_length == 0 && !plan.has_slice();
+    // Reads of named partitions have read_request_timeout_in_ms, as in Cassandra: one that runs
+    // past it (many partitions, or filtering through a large one) answers ReadTimeout.
+    const int64_t read_start = qp_.clock_.monotonic_micros();
+    auto timed_out = [&] {
+      return qp_.clock_.monotonic_micros() - read_start > qp_.read_timeout_micros_;
+    };
     for (size_t k = state.key_index; k < keys.size(); ++k) {
       uint32_t in_partition = k == state.key_index ? state.rows_in_partition : 0;
       bool partition_had_rows = in_partition > 0;
@@ -4554,6 +4560,8 @@ Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
         const int64_t want = std::min({page_size - emitted, limit - emitted,
                                        per_partition_limit - static_cast<int64_t>(in_partition)});
         if (want <= 0) break;
+        if (timed_out())
+          return Status::read_timeout("Operation timed out - received only 0 responses.");
         read.row_limit = (!plan.filters.empty() || aggregate || sort_in_memory)
                              ? QueryProcessor::kResultRowsMax + 1
                              : static_cast<uint64_t>(want);
@@ -4611,6 +4619,8 @@ Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
       }
     }
   done_partitions:;
+    if (timed_out())
+      return Status::read_timeout("Operation timed out - received only 0 responses.");
   } else {
     // Token-range scan over the whole table (or the token() restriction), filtering rows.
     storage::ScanCommand scan;

@@ -126,6 +126,8 @@ class QueryProcessor {
   // How long a token-range read may run before it answers ReadTimeout (cassandra.yaml's
   // range_request_timeout_in_ms). Set before serving.
   void set_range_request_timeout_micros(int64_t micros) { range_timeout_micros_ = micros; }
+  // The same for reads of named partitions (read_request_timeout_in_ms).
+  void set_read_request_timeout_micros(int64_t micros) { read_timeout_micros_ = micros; }
 
   struct Prepared;  // defined in executor.cc
 
@@ -148,6 +150,7 @@ class QueryProcessor {
   const Clock& clock_;
   NodeInfo node_;
   int64_t range_timeout_micros_ = 10'000'000;
+  int64_t read_timeout_micros_ = 5'000'000;
   std::mutex rng_mutex_;
   SeededRng rng_;
   std::atomic<int64_t> last_timestamp_{0};

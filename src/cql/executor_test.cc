@@ -1382,7 +1382,7 @@ TEST_F(ProcessorTest, AlterTableRefusalsAsCassandra) {
 
 // A token-range read that runs past range_request_timeout_in_ms answers ReadTimeout, as
 // Cassandra's coordinator does (a budget below zero makes the first page late); reads of named
-// partitions are not range reads.
+// partitions are not range reads, and have read_request_timeout_in_ms.
 TEST_F(ProcessorTest, RangeReadsTimeOutAsCassandra) {
   ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
   ok("CREATE TABLE ks.r (k int PRIMARY KEY, v int)");
@@ -1401,6 +1401,17 @@ TEST_F(ProcessorTest, RangeReadsTimeOutAsCassandra) {
   EXPECT_EQ(row_count("SELECT * FROM ks.r WHERE k = 1"), 1u);
   stack_.processor().set_range_request_timeout_micros(10'000'000);
   EXPECT_EQ(row_count("SELECT * FROM ks.r"), 1u);
+  // Named partitions have read_request_timeout_in_ms.
+  stack_.processor().set_read_request_timeout_micros(-1);
+  for (const char* cql : {"SELECT * FROM ks.r WHERE k = 1", "SELECT * FROM ks.r WHERE k IN (1, 2)",
+                          "SELECT count(*) FROM ks.r WHERE k = 1 AND v = 1 ALLOW FILTERING"}) {
+    auto answer = query(cql);
+    ASSERT_TRUE(std::holds_alternative<CqlError>(answer)) << cql;
+    EXPECT_EQ(std::get<CqlError>(answer).code, ErrorCode::kReadTimeout) << cql;
+  }
+  EXPECT_EQ(row_count("SELECT * FROM ks.r"), 1u);  // a range read is not
+  stack_.processor().set_read_request_timeout_micros(5'000'000);
+  EXPECT_EQ(row_count("SELECT * FROM ks.r WHERE k IN (1, 2)"), 1u);
 }
 
 // A prepared BATCH routes by the first markers of its key columns when all its statements name

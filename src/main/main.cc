@@ -121,6 +121,7 @@ int run_node(const NodeConfig& config, const std::string& log_level,
   node.tokens = {INT64_MIN};  // one node owns the whole ring until the ring milestone brings vnodes
   cql::QueryProcessor processor(schemas, **engine, clock, rng.next_u64(), node);
   processor.set_range_request_timeout_micros(int64_t{config.range_request_timeout_in_ms} * 1000);
+  processor.set_read_request_timeout_micros(int64_t{config.read_request_timeout_in_ms} * 1000);
 
   EventLoop loop(clock);
   // Storage work runs on two threads (one per core here); writes do not hold them while the
