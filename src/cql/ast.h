@@ -198,6 +198,18 @@ struct CreateTypeStatement {
   std::vector<std::pair<std::string, std::string>> renames;  // RENAME old TO new AND …
 };
 
+// CREATE INDEX (and DROP INDEX when `drop`): one target column, as `c` or `full(c)`, …
+struct IndexStatement {
+  bool drop = false;
+  std::string keyspace;  // of the table (CREATE) or of the index (DROP)
+  std::string table;
+  std::string name;        // empty: Cassandra's default name
+  bool if_exists = false;  // IF NOT EXISTS for CREATE
+  std::string column;
+  std::string target = "simple";  // simple, keys, values, entries, full
+  bool custom = false;
+};
+
 struct TruncateStatement {
   std::string keyspace;
   std::string name;
@@ -211,7 +223,7 @@ using Statement =
     std::variant<SelectStatement, InsertStatement, UpdateStatement, DeleteStatement, BatchStatement,
                  CreateKeyspaceStatement, AlterKeyspaceStatement, DropKeyspaceStatement,
                  CreateTableStatement, AlterTableStatement, DropTableStatement, TruncateStatement,
-                 UseStatement, CreateTypeStatement>;
+                 UseStatement, CreateTypeStatement, IndexStatement>;
 
 struct ParsedStatement {
   Statement statement;

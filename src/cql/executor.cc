@@ -1466,8 +1466,16 @@ class StatementRunner {
   Result<ResultMessage> system_select(const SelectStatement& s, const std::string& keyspace);
   Result<ResultMessage> ddl(const Statement& statement);
   Result<ResultMessage> alter_type(const CreateTypeStatement& s, const std::string& ks);
+  Result<ResultMessage> index_ddl(const IndexStatement& s);
+  // Index entries for the indexed cells of `base` (appended to `out`).
+  void add_index_writes(const storage::Mutation& base, std::vector<storage::Mutation>* out);
+  // The partitions whose index entries name `value` for `index`, in token order (candidates:
+  // the caller checks each row's current value).
+  Result<std::vector<Bytes>> indexed_partitions(const schema::IndexMetadata& index,
+                                                const Bytes& value);
 
   QueryProcessor& qp_;
+  std::optional<bool> schema_has_indexes_;  // add_index_writes' shortcut
   Session& session_;
   const QueryOptions& options_;
   const ParsedStatement& parsed_;
@@ -2990,13 +2998,23 @@ Status StatementRunner::delete_mutations(const DeleteStatement& s, std::optional
 Status StatementRunner::collect_mutations(const Statement& statement,
                                           std::optional<int64_t> batch_timestamp,
                                           std::vector<storage::Mutation>* out) {
+  const size_t first = out->size();
+  Status st = invalid("Only INSERT, UPDATE and DELETE statements are allowed here");
   if (auto* s = std::get_if<InsertStatement>(&statement))
-    return insert_mutations(*s, batch_timestamp, out);
+    st = insert_mutations(*s, batch_timestamp, out);
   if (auto* s = std::get_if<UpdateStatement>(&statement))
-    return update_mutations(*s, batch_timestamp, out);
+    st = update_mutations(*s, batch_timestamp, out);
   if (auto* s = std::get_if<DeleteStatement>(&statement))
-    return delete_mutations(*s, batch_timestamp, out);
-  return invalid("Only INSERT, UPDATE and DELETE statements are allowed here");
+    st = delete_mutations(*s, batch_timestamp, out);
+  RINGDB_RETURN_IF_ERROR(st);
+  // Secondary index entries go with the writes, in the same atomic batch.
+  const size_t last = out->size();
+  for (size_t i = first; i < last; ++i) {
+    std::vector<storage::Mutation> entries;
+    add_index_writes((*out)[i], &entries);
+    for (auto& e : entries) out->push_back(std::move(e));
+  }
+  return Status::ok();
 }
 
 Result<ResultMessage> StatementRunner::apply_writes(const Statement& statement) {
@@ -4336,7 +4354,33 @@ Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
                           plan_where(*table, s.where, WhereUse::kSelect, s.allow_filtering));
   if (s.distinct) RINGDB_RETURN_IF_ERROR(check_distinct(s, *table, plan));
   const bool has_clustering_restrictions = !plan.clustering_filters.empty();
-  if (!s.allow_filtering &&
+  // A secondary index serves `c = value` on its column when the partition key is not given: the
+  // partitions it names are read as if named, and every restriction (that one included) checks
+  // each row, so entries a later write made stale are left out. Other restrictions on non-key
+  // columns still need ALLOW FILTERING, as in Cassandra.
+  std::optional<std::vector<Bytes>> index_keys;
+  if (!plan.partition_complete && !plan.token && !s.distinct) {
+    const Filter* served = nullptr;
+    for (const auto& f : plan.filters) {
+      if (served == nullptr && f.op == Relation::Op::kEq && f.tuple.empty() && !f.element_key &&
+          f.values.size() == 1 &&
+          (f.column->kind == ColumnKind::kRegular || f.column->kind == ColumnKind::kStatic) &&
+          table->index_on(f.column->name) != nullptr) {
+        served = &f;
+      }
+    }
+    if (served != nullptr) {
+      if (!s.order_by.empty()) return invalid("ORDER BY with 2ndary indexes is not supported.");
+      bool others = false;
+      for (const auto& f : plan.filters)
+        others |= &f != served && f.column->kind != ColumnKind::kClustering;
+      if (others && !s.allow_filtering) return invalid(kRequiresAllowFiltering);
+      RINGDB_ASSIGN_OR_RETURN(index_keys, indexed_partitions(*table->index_on(served->column->name),
+                                                             served->values[0]));
+      plan.partition_complete = true;
+    }
+  }
+  if (!s.allow_filtering && !index_keys &&
       (plan.needs_filtering || (!plan.partition_complete && has_clustering_restrictions))) {
     return invalid(kRequiresAllowFiltering);
   }
@@ -4509,7 +4553,12 @@ Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
   };
 
   if (plan.partition_complete) {
-    RINGDB_ASSIGN_OR_RETURN(std::vector<Bytes> keys, partition_keys(*table, plan));
+    std::vector<Bytes> keys;
+    if (index_keys) {
+      keys = std::move(*index_keys);
+    } else {
+      RINGDB_ASSIGN_OR_RETURN(keys, partition_keys(*table, plan));
+    }
     if (plan.token) {  // keep the keys whose token is in the token() range
       const TokenRange range = *plan.token;
       std::erase_if(keys, [&](const Bytes& key) {
@@ -5032,11 +5081,27 @@ std::optional<VirtualTable> system_table(const std::string& keyspace, const std:
                        {"options", "frozen<map<text, text>>"}});
   }
   if (table == "indexes") {
-    return columns_of({{"keyspace_name", "text"},
-                       {"table_name", "text"},
-                       {"index_name", "text"},
-                       {"kind", "text"},
-                       {"options", "frozen<map<text, text>>"}});
+    VirtualTable t = columns_of({{"keyspace_name", "text"},
+                                 {"table_name", "text"},
+                                 {"index_name", "text"},
+                                 {"kind", "text"},
+                                 {"options", "frozen<map<text, text>>"}});
+    for (const auto& [ks_name, ks] : schema.keyspaces) {
+      for (const auto& [name, tm] : ks.tables) {
+        for (const auto& index : tm.indexes) {
+          // Cassandra's target option: the column (quoted as CQL needs), or full(column).
+          const ColumnMetadata* c = tm.column(index.column);
+          std::string target = schema::cql_name(index.column);
+          if (c != nullptr && c->type.is_collection()) target = "full(" + target + ")";
+          t.rows.push_back({{"keyspace_name", Bytes(ks_name)},
+                            {"table_name", Bytes(name)},
+                            {"index_name", Bytes(index.name)},
+                            {"kind", Bytes("COMPOSITES")},
+                            {"options", schema::serialize_map({{"target", target}})}});
+        }
+      }
+    }
+    return t;
   }
   if (table == "views") {
     return columns_of({{"keyspace_name", "text"},
@@ -5610,6 +5675,10 @@ Result<ResultMessage> StatementRunner::ddl(const Statement& statement) {
       if (c->kind == ColumnKind::kPartitionKey || c->kind == ColumnKind::kClustering) {
         return invalid("Cannot drop PRIMARY KEY column " + name);
       }
+      if (const schema::IndexMetadata* index = t.index_on(c->name)) {
+        return invalid("Cannot drop column " + name +
+                       " because it has dependent secondary indexes (" + index->name + ")");
+      }
       std::erase_if(t.dropped_columns, [&](const auto& d) { return d.name == c->name; });
       t.dropped_columns.push_back(
           {c->name, c->type.expand_user_types(), c->kind, qp_.next_timestamp()});
@@ -5703,6 +5772,7 @@ Result<ResultMessage> StatementRunner::ddl(const Statement& statement) {
     RINGDB_RETURN_IF_ERROR(st);
     return schema_change("DROPPED", "TABLE", ks, s->name);
   }
+  if (auto* s = std::get_if<IndexStatement>(&statement)) return index_ddl(*s);
   if (auto* s = std::get_if<TruncateStatement>(&statement)) {
     RINGDB_ASSIGN_OR_RETURN(const TableMetadata* t, resolve(s->keyspace, s->name));
     RINGDB_RETURN_IF_ERROR(schemas.truncate_table(t->keyspace, t->name));
@@ -5794,6 +5864,219 @@ Result<ResultMessage> StatementRunner::alter_type(const CreateTypeStatement& s,
   }
   RINGDB_RETURN_IF_ERROR(qp_.schemas_.alter_type(type));
   return schema_change("UPDATED", "TYPE", ks, s.name);
+}
+
+// CREATE INDEX / DROP INDEX, as Cassandra 4's CreateIndexStatement and DropIndexStatement: one
+// regular or static column, whole values (a frozen collection through full()); the index is
+// filled from the table's rows before the statement answers.
+Result<ResultMessage> StatementRunner::index_ddl(const IndexStatement& s) {
+  const std::string ks = s.keyspace.empty() ? default_keyspace_ : s.keyspace;
+  if (ks.empty())
+    return invalid(
+        "No keyspace has been specified. USE a keyspace, or explicitly specify "
+        "keyspace.tablename");
+  if (is_local_system_keyspace(ks)) return not_user_modifiable(ks);
+  if (s.drop) {
+    const schema::KeyspaceMetadata* keyspace = schema_->keyspace(ks);
+    std::string table_name;
+    if (keyspace != nullptr) {
+      for (const auto& [name, t] : keyspace->tables) {
+        for (const auto& i : t.indexes) {
+          if (i.name == s.name) table_name = name;
+        }
+      }
+    }
+    if (table_name.empty()) {
+      if (s.if_exists) return ResultMessage{};
+      return invalid("Index '" + ks + "." + s.name + "' doesn't exist'");
+    }
+    RINGDB_RETURN_IF_ERROR(qp_.schemas_.drop_index(ks, s.name));
+    return schema_change("UPDATED", "TABLE", ks, table_name);
+  }
+  if (s.custom) return Status::not_supported("CREATE CUSTOM INDEX is not supported yet");
+  if (schema::is_replicated_system_keyspace(ks)) return cannot_change_system("CREATE", ks);
+  const schema::KeyspaceMetadata* keyspace = schema_->keyspace(ks);
+  if (keyspace == nullptr) return invalid("Keyspace '" + ks + "' doesn't exist");
+  const TableMetadata* table = schema_->table(ks, s.table);
+  if (table == nullptr) return invalid("Table '" + s.table + "' doesn't exist");
+  auto index_named = [&](const std::string& name) {
+    for (const auto& [n, t] : keyspace->tables) {
+      for (const auto& i : t.indexes) {
+        if (i.name == name) return true;
+      }
+    }
+    return false;
+  };
+  if (!s.name.empty() && index_named(s.name)) {
+    if (s.if_exists) return ResultMessage{};
+    return invalid("Index '" + s.name + "' already exists");
+  }
+  if (table->is_counter_table())
+    return invalid("Secondary indexes on counter tables aren't supported");
+  if (s.column.empty())
+    return invalid("Only CUSTOM indexes can be created without specifying a target column");
+  const ColumnMetadata* c = table->column(s.column);
+  if (c == nullptr) return invalid("Column '" + s.column + "' doesn't exist");
+  const CqlType& type = c->type;
+  auto references_duration = [](const CqlType& t, auto& self) -> bool {
+    if (t.kind == ValueKind::kDuration) return true;
+    for (const auto& p : t.params) {
+      if (self(p, self)) return true;
+    }
+    return false;
+  };
+  if (references_duration(type, references_duration)) {
+    if (type.is_collection())
+      return invalid("Secondary indexes are not supported on collections containing durations");
+    if (type.kind == ValueKind::kTuple)
+      return invalid("Secondary indexes are not supported on tuples containing durations");
+    if (type.is_udt())
+      return invalid("Secondary indexes are not supported on UDTs containing durations");
+    return invalid("Secondary indexes are not supported on duration columns");
+  }
+  if (c->kind == ColumnKind::kPartitionKey && table->partition_key().size() == 1)
+    return invalid("Cannot create secondary index on the only partition key column " + c->name);
+  // A bare collection column means values(c), as in Cassandra.
+  const std::string target =
+      s.target == "simple" && type.is_collection() ? std::string("values") : s.target;
+  if (type.is_collection() && type.frozen && target != "full") {
+    return invalid("Cannot create " + target + "() index on frozen column " + c->name +
+                   ". Frozen collections are immutable and must be fully indexed by using the "
+                   "'full(" +
+                   c->name + ")' modifier");
+  }
+  if (!(type.is_collection() && type.frozen) && target == "full")
+    return invalid("full() indexes can only be created on frozen collections");
+  if (!type.is_collection() && target != "simple") {
+    return invalid("Cannot create " + target + "() index on " + c->name +
+                   ". Non-collection columns only support simple indexes");
+  }
+  if ((target == "keys" || target == "entries") &&
+      !(type.kind == ValueKind::kMap && type.is_multi_cell())) {
+    return invalid("Cannot create index on " + target + " of column " + c->name +
+                   " with non-map type");
+  }
+  if (type.is_udt() && type.is_multi_cell())
+    return invalid("Cannot create index on non-frozen UDT column " + c->name);
+  if (type.is_multi_cell()) {
+    return Status::not_supported(
+        "Secondary indexes on the elements of non-frozen collections are "
+        "not supported yet");
+  }
+  if (c->kind == ColumnKind::kPartitionKey || c->kind == ColumnKind::kClustering) {
+    return Status::not_supported("Secondary indexes on PRIMARY KEY columns are not supported yet");
+  }
+  schema::IndexMetadata index;
+  index.column = c->name;
+  if (s.name.empty()) {  // Cassandra's default: table_column_idx, then _1, _2, … while taken
+    std::string base;
+    for (char ch : table->name + "_" + c->name + "_idx") {
+      if (std::isalnum(static_cast<unsigned char>(ch)) || ch == '_') base += ch;
+    }
+    index.name = base;
+    for (int n = 1; index_named(index.name); ++n) index.name = base + "_" + std::to_string(n);
+  } else {
+    index.name = s.name;
+  }
+  if (const schema::IndexMetadata* same = table->index_on(c->name)) {
+    if (s.if_exists) return ResultMessage{};
+    return invalid("Index " + index.name + " is a duplicate of existing index " + same->name);
+  }
+  const std::string index_name = index.name;
+  RINGDB_RETURN_IF_ERROR(qp_.schemas_.create_index(ks, s.table, std::move(index)));
+  // Fill it from the rows already there: each partition's current values, at their timestamps.
+  std::shared_ptr<const schema::Schema> now_schema = qp_.schemas_.current();
+  const TableMetadata* indexed = now_schema->table(ks, s.table);
+  const schema::IndexMetadata* created = indexed == nullptr ? nullptr : indexed->index_on(c->name);
+  if (created == nullptr)
+    return invalid("Index '" + index_name + "' was dropped while it was built");
+  storage::ScanCommand scan;
+  scan.table = indexed->storage_id;
+  scan.now_seconds = qp_.clock_.now_seconds();
+  scan.row_limit = 5000;
+  const storage::ColumnId column_id = indexed->column(c->name)->id;
+  for (;;) {
+    RINGDB_ASSIGN_OR_RETURN(storage::ScanPage page, qp_.engine_.scan(scan));
+    std::vector<storage::Mutation> entries;
+    for (const auto& p : page.partitions) {
+      auto add = [&](const storage::Row& row) {
+        for (const auto& cell : row.cells) {
+          if (cell.column != column_id || cell.path) continue;
+          storage::Mutation m;
+          m.table = created->storage_id;
+          m.partition_key = cell.value;
+          storage::RowWrite entry;
+          entry.clustering = {be64(p.token), p.partition_key};
+          entry.marker_timestamp = cell.timestamp;
+          entry.marker_ttl_seconds =
+              cell.ttl_seconds > 0 ? std::max(1, cell.expiry_seconds - scan.now_seconds) : 0;
+          m.rows.push_back(std::move(entry));
+          entries.push_back(std::move(m));
+        }
+      };
+      if (p.static_row) add(*p.static_row);
+      for (const auto& row : p.rows) add(row);
+    }
+    if (!entries.empty()) RINGDB_RETURN_IF_ERROR(qp_.engine_.apply_all(entries));
+    if (page.cursor.empty()) break;
+    scan.cursor = page.cursor;
+  }
+  return schema_change("UPDATED", "TABLE", ks, s.table);
+}
+
+void StatementRunner::add_index_writes(const storage::Mutation& base,
+                                       std::vector<storage::Mutation>* out) {
+  if (!schema_has_indexes_) {  // once per statement: most schemas have none
+    bool any = false;
+    for (const auto& [ks_name, ks] : schema_->keyspaces) {
+      for (const auto& [name, t] : ks.tables) any |= !t.indexes.empty();
+    }
+    schema_has_indexes_ = any;
+  }
+  if (!*schema_has_indexes_) return;
+  const TableMetadata* table = nullptr;
+  for (const auto& [ks_name, ks] : schema_->keyspaces) {
+    for (const auto& [name, t] : ks.tables) {
+      if (t.storage_id == base.table) table = &t;
+    }
+  }
+  if (table == nullptr || table->indexes.empty()) return;
+  const int64_t token = murmur3_token(base.partition_key);
+  for (const auto& index : table->indexes) {
+    const ColumnMetadata* c = table->column(index.column);
+    if (c == nullptr) continue;
+    for (const auto& row : base.rows) {
+      for (const auto& cell : row.cells) {
+        if (cell.column != c->id || cell.path || cell.kind != storage::CellWrite::Kind::kSet)
+          continue;
+        storage::Mutation m;
+        m.table = index.storage_id;
+        m.partition_key = cell.value;
+        storage::RowWrite entry;
+        entry.clustering = {be64(token), base.partition_key};
+        entry.marker_timestamp = cell.timestamp;
+        entry.marker_ttl_seconds = cell.ttl_seconds;
+        m.rows.push_back(std::move(entry));
+        out->push_back(std::move(m));
+      }
+    }
+  }
+}
+
+Result<std::vector<Bytes>> StatementRunner::indexed_partitions(const schema::IndexMetadata& index,
+                                                               const Bytes& value) {
+  storage::ReadCommand read;
+  read.table = index.storage_id;
+  read.partition_key = value;
+  read.now_seconds = qp_.clock_.now_seconds();
+  read.row_limit = QueryProcessor::kResultRowsMax + 1;
+  RINGDB_ASSIGN_OR_RETURN(std::shared_ptr<const storage::Partition> p, read_partition(read));
+  std::vector<Bytes> keys;
+  for (const auto& row : p->rows) {
+    if (row.clustering.size() == 2 && (keys.empty() || keys.back() != row.clustering[1]))
+      keys.push_back(row.clustering[1]);
+  }
+  return keys;
 }
 
 Result<ResultMessage> StatementRunner::run() {

@@ -417,9 +417,41 @@ class Parser {
       if (accept_keyword("keyspace") || accept_keyword("schema")) return wrap(create_keyspace());
       if (accept_keyword("table") || accept_keyword("columnfamily")) return wrap(create_table());
       if (accept_keyword("type")) return wrap(create_type());
-      if (is_keyword("index") || is_keyword("custom") || is_keyword("function") ||
-          is_keyword("aggregate") || is_keyword("materialized") || is_keyword("trigger") ||
-          is_keyword("role") || is_keyword("user")) {
+      if (is_keyword("index") || (is_keyword("custom") && is_keyword("index", 1))) {
+        IndexStatement s;
+        s.custom = accept_keyword("custom");
+        advance();  // INDEX
+        RINGDB_RETURN_IF_ERROR(if_not_exists(&s.if_exists));
+        if (!is_keyword("on")) {
+          RINGDB_ASSIGN_OR_RETURN(s.name, identifier());
+        }
+        RINGDB_RETURN_IF_ERROR(expect_keyword("on"));
+        RINGDB_RETURN_IF_ERROR(qualified_name(&s.keyspace, &s.table));
+        RINGDB_RETURN_IF_ERROR(expect("("));
+        if (!is_symbol(")")) {
+          for (const char* target : {"keys", "values", "entries", "full"}) {
+            if (is_keyword(target) && is_symbol("(", 1)) {
+              s.target = target;
+              advance();
+              advance();
+              break;
+            }
+          }
+          RINGDB_ASSIGN_OR_RETURN(s.column, identifier());
+          if (s.target != "simple") RINGDB_RETURN_IF_ERROR(expect(")"));
+        }
+        RINGDB_RETURN_IF_ERROR(expect(")"));
+        if (accept_keyword("using")) {
+          RINGDB_RETURN_IF_ERROR(term(0).status());
+          s.custom = true;
+        }
+        if (accept_keyword("with")) {
+          return Status::not_supported("CREATE INDEX ... WITH OPTIONS is not supported yet");
+        }
+        return Statement(s);
+      }
+      if (is_keyword("function") || is_keyword("aggregate") || is_keyword("materialized") ||
+          is_keyword("trigger") || is_keyword("role") || is_keyword("user")) {
         return Status::not_supported("CREATE " + ascii_upper(peek().text) +
                                      " is not supported yet");
       }
@@ -454,9 +486,15 @@ class Parser {
         RINGDB_RETURN_IF_ERROR(qualified_name(&s.keyspace, &s.name));
         return Statement(s);
       }
-      if (is_keyword("index") || is_keyword("function") || is_keyword("aggregate") ||
-          is_keyword("materialized") || is_keyword("trigger") || is_keyword("role") ||
-          is_keyword("user")) {
+      if (accept_keyword("index")) {
+        IndexStatement s;
+        s.drop = true;
+        RINGDB_RETURN_IF_ERROR(if_exists(&s.if_exists));
+        RINGDB_RETURN_IF_ERROR(qualified_name(&s.keyspace, &s.name));
+        return Statement(s);
+      }
+      if (is_keyword("function") || is_keyword("aggregate") || is_keyword("materialized") ||
+          is_keyword("trigger") || is_keyword("role") || is_keyword("user")) {
         return Status::not_supported("DROP " + ascii_upper(peek().text) + " is not supported yet");
       }
       return unexpected("KEYSPACE or TABLE");

@@ -14,7 +14,7 @@ namespace {
 
 constexpr storage::ColumnId kSchemaBlobColumn = 2;
 // Version 2 adds each table's dropped columns; version 1 (without them) is still read.
-constexpr uint32_t kSerializationVersion = 3;  // 3: user-defined types
+constexpr uint32_t kSerializationVersion = 4;  // 3: user-defined types; 4: indexes
 const char kSimple[] = "org.apache.cassandra.locator.SimpleStrategy";
 const char kNetwork[] = "org.apache.cassandra.locator.NetworkTopologyStrategy";
 
@@ -144,6 +144,23 @@ storage::TableDescriptor TableMetadata::to_storage() const {
   return t;
 }
 
+const IndexMetadata* TableMetadata::index_on(const std::string& column_name) const {
+  for (const auto& i : indexes) {
+    if (i.column == column_name) return &i;
+  }
+  return nullptr;
+}
+
+storage::TableDescriptor TableMetadata::index_storage(const IndexMetadata& index) const {
+  storage::TableDescriptor t;
+  t.id = index.storage_id;
+  t.name = keyspace + "." + name + "." + index.name;
+  t.clustering.push_back({storage::ValueType::of(ValueKind::kBigint), false});
+  t.clustering.push_back({storage::ValueType::of(ValueKind::kBlob), false});
+  t.gc_grace_seconds = options.gc_grace_seconds;
+  return t;
+}
+
 const KeyspaceMetadata* Schema::keyspace(const std::string& name) const {
   auto it = keyspaces.find(name);
   return it == keyspaces.end() ? nullptr : &it->second;
@@ -265,6 +282,12 @@ Bytes serialize_schema(const Schema& schema) {
         w.put_u8(static_cast<uint8_t>(d.kind));
         w.put_i64(d.dropped_time_micros);
       }
+      w.put_u32(static_cast<uint32_t>(t.indexes.size()));
+      for (const auto& index : t.indexes) {
+        put_string(w, index.name);
+        put_string(w, index.column);
+        w.put_u32(index.storage_id);
+      }
     }
   }
   return w.release();
@@ -370,6 +393,16 @@ Status deserialize_schema(BytesView bytes, Schema* schema) {
         d.kind = static_cast<ColumnKind>(kind);
         t.dropped_columns.push_back(std::move(d));
       }
+      uint32_t indexes = 0;
+      if (version >= 4 && !r.get_u32(&indexes)) return bad();
+      for (uint32_t k = 0; k < indexes; ++k) {
+        IndexMetadata index;
+        if (!get_string(r, &index.name) || !get_string(r, &index.column) ||
+            !r.get_u32(&index.storage_id)) {
+          return bad();
+        }
+        t.indexes.push_back(std::move(index));
+      }
       ks.tables.emplace(t.name, std::move(t));
     }
     schema->keyspaces.emplace(ks.name, std::move(ks));
@@ -422,8 +455,11 @@ Status SchemaManager::load() {
   RINGDB_RETURN_IF_ERROR(deserialize_schema(p.rows[0].cells[0].value, schema.get()));
   schema->version = digest_uuid(p.rows[0].cells[0].value);
   for (const auto& [name, ks] : schema->keyspaces) {
-    for (const auto& [table_name, t] : ks.tables)
+    for (const auto& [table_name, t] : ks.tables) {
       RINGDB_RETURN_IF_ERROR(engine_.register_table(t.to_storage()));
+      for (const auto& index : t.indexes)
+        RINGDB_RETURN_IF_ERROR(engine_.register_table(t.index_storage(index)));
+    }
   }
   {
     std::lock_guard lock(current_mutex_);
@@ -648,7 +684,10 @@ Status SchemaManager::drop_keyspace(const std::string& name) {
   if (it == next->keyspaces.end())
     return Status::not_found("Keyspace '" + name + "' doesn't exist");
   std::vector<storage::TableId> dropped;
-  for (const auto& [table_name, t] : it->second.tables) dropped.push_back(t.storage_id);
+  for (const auto& [table_name, t] : it->second.tables) {
+    dropped.push_back(t.storage_id);
+    for (const auto& index : t.indexes) dropped.push_back(index.storage_id);
+  }
   next->keyspaces.erase(it);
   RINGDB_RETURN_IF_ERROR(commit(std::move(next)));
   for (storage::TableId id : dropped) RINGDB_RETURN_IF_ERROR(engine_.drop_table(id));
@@ -689,6 +728,8 @@ Status SchemaManager::replace_table(TableMetadata table) {
       c.id = table.next_column_id++;
   }
   RINGDB_RETURN_IF_ERROR(engine_.register_table(table.to_storage()));
+  for (const auto& index : table.indexes)
+    RINGDB_RETURN_IF_ERROR(engine_.register_table(table.index_storage(index)));
   ks->second.tables[table.name] = std::move(table);
   return commit(std::move(next));
 }
@@ -702,10 +743,56 @@ Status SchemaManager::drop_table(const std::string& keyspace, const std::string&
   auto it = ks->second.tables.find(name);
   if (it == ks->second.tables.end())
     return Status::not_found("Table " + keyspace + "." + name + " doesn't exist");
-  const storage::TableId id = it->second.storage_id;
+  std::vector<storage::TableId> dropped{it->second.storage_id};
+  for (const auto& index : it->second.indexes) dropped.push_back(index.storage_id);
   ks->second.tables.erase(it);
   RINGDB_RETURN_IF_ERROR(commit(std::move(next)));
-  return engine_.drop_table(id);
+  for (storage::TableId id : dropped) RINGDB_RETURN_IF_ERROR(engine_.drop_table(id));
+  return Status::ok();
+}
+
+Status SchemaManager::create_index(const std::string& keyspace, const std::string& table,
+                                   IndexMetadata index) {
+  std::lock_guard ddl(ddl_mutex_);
+  auto next = std::make_unique<Schema>(*current());
+  auto ks = next->keyspaces.find(keyspace);
+  if (ks == next->keyspaces.end())
+    return Status::invalid_argument("Keyspace " + keyspace + " does not exist");
+  auto t = ks->second.tables.find(table);
+  if (t == ks->second.tables.end())
+    return Status::invalid_argument("Table " + keyspace + "." + table + " does not exist");
+  for (const auto& [name, other] : ks->second.tables) {
+    for (const auto& i : other.indexes) {
+      if (i.name == index.name)
+        return Status::invalid_argument("Index '" + index.name + "' already exists");
+    }
+  }
+  index.storage_id = next->next_storage_id++;
+  RINGDB_RETURN_IF_ERROR(engine_.register_table(t->second.index_storage(index)));
+  t->second.indexes.push_back(std::move(index));
+  return commit(std::move(next));
+}
+
+Status SchemaManager::drop_index(const std::string& keyspace, const std::string& name) {
+  std::lock_guard ddl(ddl_mutex_);
+  auto next = std::make_unique<Schema>(*current());
+  auto ks = next->keyspaces.find(keyspace);
+  if (ks == next->keyspaces.end())
+    return Status::not_found("Index '" + name +
+                             "' could not be found in any of the tables of keyspace '" + keyspace +
+                             "'");
+  for (auto& [table_name, t] : ks->second.tables) {
+    for (auto i = t.indexes.begin(); i != t.indexes.end(); ++i) {
+      if (i->name != name) continue;
+      const storage::TableId id = i->storage_id;
+      t.indexes.erase(i);
+      RINGDB_RETURN_IF_ERROR(commit(std::move(next)));
+      return engine_.drop_table(id);
+    }
+  }
+  return Status::not_found("Index '" + name +
+                           "' could not be found in any of the tables of keyspace '" + keyspace +
+                           "'");
 }
 
 Status SchemaManager::create_type(CqlType type) {
@@ -770,7 +857,10 @@ Status SchemaManager::truncate_table(const std::string& keyspace, const std::str
   auto schema = current();
   const TableMetadata* t = schema->table(keyspace, name);
   if (t == nullptr) return Status::invalid_argument("unconfigured table " + name);
-  return engine_.truncate_table(t->storage_id);
+  RINGDB_RETURN_IF_ERROR(engine_.truncate_table(t->storage_id));
+  for (const auto& index : t->indexes)
+    RINGDB_RETURN_IF_ERROR(engine_.truncate_table(index.storage_id));
+  return Status::ok();
 }
 
 }  // namespace ringdb::schema

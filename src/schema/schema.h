@@ -44,6 +44,16 @@ struct DroppedColumn {
   int64_t dropped_time_micros = 0;
 };
 
+// A secondary index on one regular column (Cassandra's CREATE INDEX … ON t (c)): a hidden storage
+// table whose partitions are the column's values and whose rows name the base partitions (by
+// token, then key) that held the value when written. Entries are never removed on overwrite: a
+// read checks each candidate against the base row, as Cassandra's index reads check staleness.
+struct IndexMetadata {
+  std::string name;
+  std::string column;
+  storage::TableId storage_id = 0;
+};
+
 struct TableOptions {
   int32_t default_time_to_live = 0;
   int32_t gc_grace_seconds = storage::kDefaultGcGraceSeconds;
@@ -70,6 +80,7 @@ struct TableMetadata {
   TableOptions options;
   storage::ColumnId next_column_id = storage::kFirstUserColumn;
   std::vector<DroppedColumn> dropped_columns;  // one per name: its last drop
+  std::vector<IndexMetadata> indexes;
 
   const ColumnMetadata* column(const std::string& name) const;
   std::vector<const ColumnMetadata*> partition_key() const;
@@ -77,6 +88,9 @@ struct TableMetadata {
   bool has_static_columns() const;
   bool is_counter_table() const;
   storage::TableDescriptor to_storage() const;
+  const IndexMetadata* index_on(const std::string& column) const;
+  // The storage table of one of its indexes: partition key the value, clustering (token, key).
+  storage::TableDescriptor index_storage(const IndexMetadata& index) const;
 };
 
 struct KeyspaceMetadata {
@@ -139,6 +153,12 @@ class SchemaManager {
   // NotFound when there is no such type; InvalidArgument while a type or table uses it.
   [[nodiscard]] Status drop_type(const std::string& keyspace, const std::string& name);
   [[nodiscard]] Status truncate_table(const std::string& keyspace, const std::string& name);
+  // Adds `index` (its storage id assigned here) to the table; AlreadyExists when the keyspace
+  // has an index of that name. The caller fills it from the table's rows.
+  [[nodiscard]] Status create_index(const std::string& keyspace, const std::string& table,
+                                    IndexMetadata index);
+  // NotFound when the keyspace has no index of that name.
+  [[nodiscard]] Status drop_index(const std::string& keyspace, const std::string& name);
 
  private:
   Status commit(std::unique_ptr<Schema> next);  // persist + swap; holds ddl_mutex_
