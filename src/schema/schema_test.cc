@@ -287,8 +287,8 @@ TEST(SchemaManager, PersistsAcrossRestartAndVersionsEveryChange) {
   EXPECT_NE((*engine)->table(t->storage_id), nullptr);  // re-registered with storage
 }
 
-// Dropped columns persist (format version 2), and a schema written before them (version 1,
-// without the list) still reads.
+// Dropped columns persist (format version 2), indexes too (version 4), and schemas written before
+// them (versions 1 to 3) still read.
 TEST(SchemaSerialization, DroppedColumnsRoundTripAndVersionOneStillReads) {
   Schema schema;
   schema.next_storage_id = 7;
@@ -312,6 +312,7 @@ TEST(SchemaSerialization, DroppedColumnsRoundTripAndVersionOneStillReads) {
   const Bytes without_dropped = serialize_schema(schema);
   schema.keyspaces["shop"].tables["orders"].dropped_columns = {
       {"gone", *CqlType::parse("map<int, text>"), ColumnKind::kStatic, 1234567}};
+  schema.keyspaces["shop"].tables["orders"].indexes = {{"by_gone", "gone", 9}};
   Schema back;
   ASSERT_TRUE(deserialize_schema(serialize_schema(schema), &back).is_ok());
   const auto& dropped = back.table("shop", "orders")->dropped_columns;
@@ -320,24 +321,31 @@ TEST(SchemaSerialization, DroppedColumnsRoundTripAndVersionOneStillReads) {
   EXPECT_EQ(dropped[0].type.to_cql(), "map<int, text>");
   EXPECT_EQ(dropped[0].kind, ColumnKind::kStatic);
   EXPECT_EQ(dropped[0].dropped_time_micros, 1234567);
-  // Version 2: the same bytes without the (empty) type count; version 1 also without the (last,
-  // empty) dropped-column count.
-  Bytes v2 = without_dropped;
+  const auto& indexes = back.table("shop", "orders")->indexes;
+  ASSERT_EQ(indexes.size(), 1u);
+  EXPECT_EQ(indexes[0].name, "by_gone");
+  EXPECT_EQ(indexes[0].column, "gone");
+  EXPECT_EQ(indexes[0].storage_id, 9u);
+  // Version 3: the same bytes without the (last, empty) index count; version 2 also without the
+  // (empty) type count; version 1 also without the (last, empty) dropped-column count.
+  Bytes v3 = without_dropped.substr(0, without_dropped.size() - 4);
+  v3[3] = '\x03';
+  Bytes v2 = v3;
   ASSERT_EQ(v2.substr(type_count_at, 4), Bytes(4, '\0'));
   v2.erase(type_count_at, 4);
   v2[3] = '\x02';
   Bytes v1 = v2.substr(0, v2.size() - 4);
   v1[3] = '\x01';
-  for (const Bytes& old_bytes : {v1, v2}) {
+  for (const Bytes& old_bytes : {v1, v2, v3}) {
     Schema old;
     ASSERT_TRUE(deserialize_schema(old_bytes, &old).is_ok());
     ASSERT_NE(old.table("shop", "orders"), nullptr);
     EXPECT_TRUE(old.table("shop", "orders")->dropped_columns.empty());
   }
   Schema old;
-  Bytes v4 = without_dropped;
-  v4[3] = '\x04';  // a version this build does not know
-  EXPECT_FALSE(deserialize_schema(v4, &old).is_ok());
+  Bytes v5 = without_dropped;
+  v5[3] = '\x05';  // a version this build does not know
+  EXPECT_FALSE(deserialize_schema(v5, &old).is_ok());
 }
 
 }  // namespace
