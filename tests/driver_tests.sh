@@ -51,11 +51,12 @@ printf '%s\n' "$first" > "$data/describe.cql"
 "$build_dir/ringdb" cql 127.0.0.1 "$port" -f "$data/describe.cql" > /dev/null || fail "DESCRIBE output does not run: $first"
 second=$("$build_dir/ringdb" cql 127.0.0.1 "$port" -e 'DESCRIBE TABLE shell_ks."Mixed"')
 [ "$first" = "$second" ] || fail "DESCRIBE after re-creating differs: $first /// $second"
-# DESCRIBE KEYSPACE prints each user type after the types it uses, then the tables: it re-creates
-# the keyspace as it is.
-"$build_dir/ringdb" cql 127.0.0.1 "$port" -e "CREATE KEYSPACE shell_types WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}; CREATE TYPE shell_types.z_point (x int, y int); CREATE TYPE shell_types.a_shape (name text, corners list<frozen<z_point>>); CREATE TABLE shell_types.drawings (id int PRIMARY KEY, shape frozen<a_shape>)" > /dev/null
+# DESCRIBE KEYSPACE prints each user type after the types it uses, then the tables and their
+# indexes: it re-creates the keyspace as it is.
+"$build_dir/ringdb" cql 127.0.0.1 "$port" -e "CREATE KEYSPACE shell_types WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}; CREATE TYPE shell_types.z_point (x int, y int); CREATE TYPE shell_types.a_shape (name text, corners list<frozen<z_point>>); CREATE TABLE shell_types.drawings (id int PRIMARY KEY, shape frozen<a_shape>, label text); CREATE INDEX ON shell_types.drawings (label)" > /dev/null
 first=$("$build_dir/ringdb" cql 127.0.0.1 "$port" -e 'DESCRIBE KEYSPACE shell_types')
 grep -q 'CREATE TYPE shell_types.a_shape' <<< "$first" || fail "DESCRIBE KEYSPACE types: $first"
+grep -q 'CREATE INDEX drawings_label_idx ON shell_types.drawings (label);' <<< "$first" || fail "DESCRIBE KEYSPACE indexes: $first"
 "$build_dir/ringdb" cql 127.0.0.1 "$port" -e 'DROP KEYSPACE shell_types' > /dev/null
 printf '%s\n' "$first" > "$data/describe_ks.cql"
 "$build_dir/ringdb" cql 127.0.0.1 "$port" -f "$data/describe_ks.cql" > /dev/null || fail "DESCRIBE KEYSPACE output does not run: $first"

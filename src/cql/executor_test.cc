@@ -2480,5 +2480,111 @@ TEST_F(ProcessorTest, NonFrozenUserTypesAsCassandra) {
   });
 }
 
+// Secondary indexes as Cassandra 4 has them: CREATE INDEX (named or not) fills the index from the
+// rows already there, SELECT on the indexed column needs no partition key, overwritten and
+// deleted rows drop out, and the refusals are Cassandra's.
+TEST_F(ProcessorTest, SecondaryIndexesAsCassandra) {
+  const std::string kRequiresAllowFilteringText =
+      "Cannot execute this query as it might involve data filtering and thus may have "
+      "unpredictable performance. If you want to execute this query despite the performance "
+      "unpredictability, use ALLOW FILTERING";
+  auto load_be32 = [](const Bytes& b) {
+    uint32_t v = 0;
+    for (unsigned char c : b) v = (v << 8) | c;
+    return v;
+  };
+  ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+  ok("CREATE TABLE ks.u (id int, seq int, email text, city text, region text static, "
+     "tags set<text>, fl frozen<list<int>>, PRIMARY KEY (id, seq))");
+  for (int id = 0; id < 30; ++id) {
+    ok("INSERT INTO ks.u (id, seq, email, city, region) VALUES (" + std::to_string(id) + ", 1, 'e" +
+       std::to_string(id) + "', '" + (id % 3 == 0 ? "paris" : "rome") + "', 'r" +
+       std::to_string(id % 2) + "')");
+  }
+  expect_refused({{"SELECT id FROM ks.u WHERE city = 'paris'", kRequiresAllowFilteringText}});
+  ok("CREATE INDEX ON ks.u (city)");  // u_city_idx
+  ok("CREATE INDEX IF NOT EXISTS ON ks.u (city)");
+  ok("CREATE INDEX ks.by_region ON ks.u (region)");
+  ok("CREATE INDEX ON ks.u (full(fl))");
+  auto ids = [&](const std::string& cql) {
+    std::vector<int> out;
+    for (const auto& row : all_pages(cql, [] {
+           QueryOptions o;
+           o.page_size = 4;
+           return o;
+         }())) {
+      out.push_back(static_cast<int>(load_be32(*row[0])));
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  EXPECT_EQ(ids("SELECT id FROM ks.u WHERE city = 'paris'"),
+            (std::vector<int>{0, 3, 6, 9, 12, 15, 18, 21, 24, 27}));
+  // Overwritten and deleted rows are not answered from stale entries.
+  ok("UPDATE ks.u SET city = 'rome' WHERE id = 0 AND seq = 1");
+  ok("DELETE FROM ks.u WHERE id = 3");
+  ok("INSERT INTO ks.u (id, seq, city) VALUES (1, 2, 'paris')");
+  EXPECT_EQ(ids("SELECT id FROM ks.u WHERE city = 'paris'"),
+            (std::vector<int>{1, 6, 9, 12, 15, 18, 21, 24, 27}));
+  EXPECT_EQ(ids("SELECT id FROM ks.u WHERE city = 'paris' AND seq = 2"), (std::vector<int>{1}));
+  EXPECT_EQ(ids("SELECT id FROM ks.u WHERE city = 'paris' AND email = 'e9' ALLOW FILTERING"),
+            (std::vector<int>{9}));
+  // A static column: the rows of partitions with odd ids (3 is gone, 1 has two rows).
+  EXPECT_EQ(row_count("SELECT id FROM ks.u WHERE region = 'r1'"), 15u);
+  EXPECT_EQ(row_count("SELECT id FROM ks.u WHERE city = 'nowhere'"), 0u);
+  ok("UPDATE ks.u SET fl = [1, 2] WHERE id = 5 AND seq = 1");
+  EXPECT_EQ(ids("SELECT id FROM ks.u WHERE fl = [1, 2]"), (std::vector<int>{5}));
+  // Prepared, with the value bound.
+  auto prepared = stack_.processor().execute(
+      prepare("SELECT id FROM ks.u WHERE city = ?"),
+      [] {
+        QueryOptions o;
+        o.values = {Bytes("rome")};
+        return o;
+      }(),
+      session_);
+  ASSERT_TRUE(std::holds_alternative<ResultMessage>(prepared));
+  EXPECT_EQ(std::get<ResultMessage>(prepared).rows.size(), 21u);  // 20, and 0 moved there
+  expect_refused({
+      {"CREATE INDEX ON ks.u (city)",
+       "Index u_city_idx_1 is a duplicate of existing index "
+       "u_city_idx"},
+      {"CREATE INDEX by_region ON ks.u (email)", "Index 'by_region' already exists"},
+      {"CREATE INDEX ON ks.u (nope)", "Column 'nope' doesn't exist"},
+      {"CREATE INDEX ON ks.u (id)",
+       "Cannot create secondary index on the only partition key "
+       "column id"},
+      {"CREATE INDEX ON ks.u (fl)",
+       "Cannot create values() index on frozen column fl. Frozen collections are immutable and "
+       "must be fully indexed by using the 'full(fl)' modifier"},
+      {"CREATE INDEX ON ks.u (full(city))",
+       "full() indexes can only be created on frozen "
+       "collections"},
+      {"CREATE INDEX ON ks.u (keys(city))",
+       "Cannot create keys() index on city. Non-collection columns only support simple indexes"},
+      {"CREATE INDEX ON ks.u (tags)",
+       "Secondary indexes on the elements of non-frozen collections are not supported yet"},
+      {"CREATE CUSTOM INDEX ON ks.u (email) USING 'org.apache.cassandra.index.sasi.SASIIndex'",
+       "CREATE CUSTOM INDEX is not supported yet"},
+      {"SELECT id FROM ks.u WHERE city = 'rome' ORDER BY seq",
+       "ORDER BY with 2ndary indexes is not supported."},
+      {"SELECT id FROM ks.u WHERE city = 'rome' AND email = 'e1'", kRequiresAllowFilteringText},
+      {"ALTER TABLE ks.u DROP city",
+       "Cannot drop column city because it has dependent secondary indexes (u_city_idx)"},
+      {"DROP INDEX ks.nope", "Index 'ks.nope' doesn't exist'"},
+  });
+  // TRUNCATE empties the index too; DROP INDEX makes the column a filtered one again.
+  ok("TRUNCATE ks.u");
+  ok("INSERT INTO ks.u (id, seq, city) VALUES (100, 1, 'paris')");
+  EXPECT_EQ(ids("SELECT id FROM ks.u WHERE city = 'paris'"), (std::vector<int>{100}));
+  ok("DROP INDEX ks.u_city_idx");
+  ok("DROP INDEX IF EXISTS ks.u_city_idx");
+  expect_refused({{"SELECT id FROM ks.u WHERE city = 'paris'", kRequiresAllowFilteringText}});
+  ok("ALTER TABLE ks.u DROP city");
+  ok("DROP TABLE ks.u");  // and its indexes
+  ok("CREATE TABLE ks.u (id int PRIMARY KEY, region text)");
+  ok("CREATE INDEX by_region ON ks.u (region)");  // the name is free again
+}
+
 }  // namespace
 }  // namespace ringdb::cql

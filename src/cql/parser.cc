@@ -422,11 +422,22 @@ class Parser {
         s.custom = accept_keyword("custom");
         advance();  // INDEX
         RINGDB_RETURN_IF_ERROR(if_not_exists(&s.if_exists));
-        if (!is_keyword("on")) {
+        if (!is_keyword("on")) {  // [keyspace.]name
           RINGDB_ASSIGN_OR_RETURN(s.name, identifier());
+          if (accept(".")) {
+            s.keyspace = s.name;
+            RINGDB_ASSIGN_OR_RETURN(s.name, identifier());
+          }
         }
         RINGDB_RETURN_IF_ERROR(expect_keyword("on"));
+        std::string index_keyspace = s.keyspace;
+        s.keyspace.clear();
         RINGDB_RETURN_IF_ERROR(qualified_name(&s.keyspace, &s.table));
+        if (s.keyspace.empty()) s.keyspace = index_keyspace;
+        if (!index_keyspace.empty() && s.keyspace != index_keyspace) {
+          return Status::invalid_argument("Keyspace name '" + s.keyspace +
+                                          "' doesn't match index name '" + s.table + "'");
+        }
         RINGDB_RETURN_IF_ERROR(expect("("));
         if (!is_symbol(")")) {
           for (const char* target : {"keys", "values", "entries", "full"}) {

@@ -490,6 +490,19 @@ class Shell {
     }
     for (size_t i = 0; i < with.size(); ++i) out_ << (i ? "\n    AND " : " WITH ") << with[i];
     out_ << ";\n";
+    // Its secondary indexes, as cqlsh prints them after the table.
+    for (const auto& row : rows_of("SELECT index_name, options FROM system_schema.indexes WHERE "
+                                   "keyspace_name = " +
+                                   literal(ks) + " AND table_name = " + literal(table))) {
+      std::vector<Bytes> parts;
+      if (!row[1] || !schema::split_collection(*row[1], true, &parts).is_ok()) continue;
+      for (size_t i = 0; i + 1 < parts.size(); i += 2) {
+        if (parts[i] != "target") continue;
+        out_ << "\nCREATE INDEX " << schema::cql_name(text(row[0])) << " ON "
+             << schema::cql_name(ks) << "." << schema::cql_name(table) << " (" << parts[i + 1]
+             << ");\n";
+      }
+    }
   }
 
   std::unique_ptr<CqlClient> client_;
