@@ -4556,6 +4556,20 @@ Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
     std::vector<Bytes> keys;
     if (index_keys) {
       keys = std::move(*index_keys);
+      // The index's partitions are in (token, key) order and may have changed since the last
+      // page: resume after the partition that page ended in, wherever it now is.
+      if (state.kind == 1 && !state.partition_key.empty()) {
+        auto order = [](const Bytes& key) { return std::make_pair(murmur3_token(key), key); };
+        const auto at = std::lower_bound(
+            keys.begin(), keys.end(), state.partition_key,
+            [&](const Bytes& a, const Bytes& b) { return order(a) < order(b); });
+        state.key_index = static_cast<uint32_t>(at - keys.begin());
+        if (at == keys.end() || *at != state.partition_key) {  // that partition left the index
+          state.slice_index = 0;
+          state.rows_in_partition = 0;
+          state.last_clustering.clear();
+        }
+      }
     } else {
       RINGDB_ASSIGN_OR_RETURN(keys, partition_keys(*table, plan));
     }
@@ -4670,6 +4684,13 @@ Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
   done_partitions:;
     if (timed_out())
       return Status::read_timeout("Operation timed out - received only 0 responses.");
+    if (index_keys && result.paging_state) {  // name the partition to resume at (see above)
+      RINGDB_ASSIGN_OR_RETURN(PagingState next, PagingState::decode(*result.paging_state));
+      if (next.key_index < keys.size()) {
+        next.partition_key = keys[next.key_index];
+        result.paging_state = next.encode();
+      }
+    }
   } else {
     // Token-range scan over the whole table (or the token() restriction), filtering rows.
     storage::ScanCommand scan;
