@@ -612,6 +612,8 @@ TEST(BadInput, RandomAndMutatedCqlGetTypedErrors) {
       "SELECT a.s, toJson(a) FROM t WHERE k = 1 AND a = (null, 2) ALLOW FILTERING",
       "UPDATE t SET a = {z: 3}, a.s = 'q' WHERE k = 1 AND c = 'a'",
       "CREATE TYPE IF NOT EXISTS addr (s frozen<list<int>>, z tuple<int, frozen<addr>>)",
+      "CREATE INDEX IF NOT EXISTS ON t (a)",
+      "SELECT k, c FROM t WHERE a = {s: 'x', z: 1} AND c > 'a'",
   };
   const std::vector<std::string> vocabulary = {
       "SELECT",    "INSERT", "UPDATE",   "DELETE",   "FROM",  "WHERE", "AND",    "INTO",
