@@ -1467,8 +1467,9 @@ class StatementRunner {
   Result<ResultMessage> ddl(const Statement& statement);
   Result<ResultMessage> alter_type(const CreateTypeStatement& s, const std::string& ks);
   Result<ResultMessage> index_ddl(const IndexStatement& s);
-  // Index entries for the indexed cells of `base` (appended to `out`).
-  void add_index_writes(const storage::Mutation& base, std::vector<storage::Mutation>* out);
+  // Index entries for the indexed cells of `base` (appended to `out`), and the removal of the
+  // entry of each value they overwrite (read before the write).
+  Status add_index_writes(const storage::Mutation& base, std::vector<storage::Mutation>* out);
   // The partitions whose index entries name `value` for `index`, in token order (candidates:
   // the caller checks each row's current value).
   Result<std::vector<Bytes>> indexed_partitions(const schema::IndexMetadata& index,
@@ -3011,7 +3012,7 @@ Status StatementRunner::collect_mutations(const Statement& statement,
   const size_t last = out->size();
   for (size_t i = first; i < last; ++i) {
     std::vector<storage::Mutation> entries;
-    add_index_writes((*out)[i], &entries);
+    RINGDB_RETURN_IF_ERROR(add_index_writes((*out)[i], &entries));
     for (auto& e : entries) out->push_back(std::move(e));
   }
   return Status::ok();
@@ -4560,9 +4561,9 @@ Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
       // page: resume after the partition that page ended in, wherever it now is.
       if (state.kind == 1 && !state.partition_key.empty()) {
         auto order = [](const Bytes& key) { return std::make_pair(murmur3_token(key), key); };
-        const auto at = std::lower_bound(
-            keys.begin(), keys.end(), state.partition_key,
-            [&](const Bytes& a, const Bytes& b) { return order(a) < order(b); });
+        const auto at =
+            std::lower_bound(keys.begin(), keys.end(), state.partition_key,
+                             [&](const Bytes& a, const Bytes& b) { return order(a) < order(b); });
         state.key_index = static_cast<uint32_t>(at - keys.begin());
         if (at == keys.end() || *at != state.partition_key) {  // that partition left the index
           state.slice_index = 0;
@@ -6045,8 +6046,8 @@ Result<ResultMessage> StatementRunner::index_ddl(const IndexStatement& s) {
   return schema_change("UPDATED", "TABLE", ks, s.table);
 }
 
-void StatementRunner::add_index_writes(const storage::Mutation& base,
-                                       std::vector<storage::Mutation>* out) {
+Status StatementRunner::add_index_writes(const storage::Mutation& base,
+                                         std::vector<storage::Mutation>* out) {
   if (!schema_has_indexes_) {  // once per statement: most schemas have none
     bool any = false;
     for (const auto& [ks_name, ks] : schema_->keyspaces) {
@@ -6054,22 +6055,56 @@ void StatementRunner::add_index_writes(const storage::Mutation& base,
     }
     schema_has_indexes_ = any;
   }
-  if (!*schema_has_indexes_) return;
+  if (!*schema_has_indexes_) return Status::ok();
   const TableMetadata* table = nullptr;
   for (const auto& [ks_name, ks] : schema_->keyspaces) {
     for (const auto& [name, t] : ks.tables) {
       if (t.storage_id == base.table) table = &t;
     }
   }
-  if (table == nullptr || table->indexes.empty()) return;
+  if (table == nullptr || table->indexes.empty()) return Status::ok();
   const int64_t token = murmur3_token(base.partition_key);
+  using Kind = storage::CellWrite::Kind;
   for (const auto& index : table->indexes) {
     const ColumnMetadata* c = table->column(index.column);
     if (c == nullptr) continue;
     for (const auto& row : base.rows) {
       for (const auto& cell : row.cells) {
-        if (cell.column != c->id || cell.path || cell.kind != storage::CellWrite::Kind::kSet)
+        if (cell.column != c->id || cell.path ||
+            (cell.kind != Kind::kSet && cell.kind != Kind::kDelete))
           continue;
+        // The value this write replaces: its entry goes, deleted at that value's own timestamp
+        // so that a newer entry for the same value (a concurrent write) stays. Entries of rows
+        // and partitions deleted whole stay until read past (reads check every row).
+        storage::ReadCommand read;
+        read.table = base.table;
+        read.partition_key = base.partition_key;
+        if (!row.is_static) {
+          read.start = storage::ClusteringBound{row.clustering, true};
+          read.end = storage::ClusteringBound{row.clustering, true};
+        }
+        read.row_limit = 1;
+        read.now_seconds = qp_.clock_.now_seconds();
+        RINGDB_ASSIGN_OR_RETURN(std::shared_ptr<const storage::Partition> current,
+                                read_partition(read));
+        const storage::Row* old_row = row.is_static
+                                          ? (current->static_row ? &*current->static_row : nullptr)
+                                          : (current->rows.empty() ? nullptr : &current->rows[0]);
+        if (old_row != nullptr) {
+          for (const auto& old : old_row->cells) {
+            if (old.column != c->id || old.path || old.timestamp >= cell.timestamp) continue;
+            if (cell.kind == Kind::kSet && old.value == cell.value) continue;
+            storage::Mutation purge;
+            purge.table = index.storage_id;
+            purge.partition_key = old.value;
+            storage::RowWrite gone;
+            gone.clustering = {be64(token), base.partition_key};
+            gone.deletion_timestamp = old.timestamp;
+            purge.rows.push_back(std::move(gone));
+            out->push_back(std::move(purge));
+          }
+        }
+        if (cell.kind != Kind::kSet) continue;
         storage::Mutation m;
         m.table = index.storage_id;
         m.partition_key = cell.value;
@@ -6082,6 +6117,7 @@ void StatementRunner::add_index_writes(const storage::Mutation& base,
       }
     }
   }
+  return Status::ok();
 }
 
 Result<std::vector<Bytes>> StatementRunner::indexed_partitions(const schema::IndexMetadata& index,

@@ -32,6 +32,8 @@ class ProcessorStack {
     processor_ = std::make_unique<QueryProcessor>(*schemas_, *engine_, clock, 7, info);
   }
   QueryProcessor& processor() { return *processor_; }
+  storage::Engine& engine() { return *engine_; }
+  schema::SchemaManager& schemas() { return *schemas_; }
 
  private:
   storage::testing::TempDir dir_;
