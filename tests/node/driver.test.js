@@ -158,6 +158,26 @@ test('the Node.js driver works against ringdb', async (t) => {
       (e) => e.code === 0x2200 && /still used by user types person/.test(e.message));
   });
 
+  await t.test('secondary indexes', async () => {
+    await client.execute('CREATE TABLE nodetest.members (team int, id int, city text, PRIMARY KEY (team, id))');
+    for (let i = 0; i < 12; i++) {
+      await client.execute('INSERT INTO nodetest.members (team, id, city) VALUES (?, ?, ?)',
+        [i % 3, i, i % 4 === 0 ? 'paris' : 'rome'], { prepare: true });
+    }
+    await client.execute('CREATE INDEX ON nodetest.members (city)');
+    const table = await client.metadata.getTable('nodetest', 'members');
+    assert.deepStrictEqual(table.indexes.map((i) => [i.name, i.target]), [['members_city_idx', 'city']]);
+    let ids = [];
+    let pageState;
+    do {  // pages of two rows
+      const page = await client.execute('SELECT id FROM nodetest.members WHERE city = ?', ['paris'],
+        { prepare: true, fetchSize: 2, pageState });
+      ids = ids.concat(page.rows.map((r) => r.id));
+      pageState = page.pageState;
+    } while (pageState);
+    assert.deepStrictEqual(ids.sort((a, b) => a - b), [0, 4, 8]);
+  });
+
   await t.test('token-aware routing metadata', async () => {
     const replicas = client.getReplicas('nodetest', Buffer.from([0, 0, 0, 1]));
     assert.strictEqual(replicas.length, 1);
