@@ -1407,13 +1407,18 @@ class StatementRunner {
                         std::vector<ColumnSpec>* result_columns);
 
  private:
-  Result<const TableMetadata*> resolve(const std::string& keyspace, const std::string& table) {
-    const std::string ks = keyspace.empty() ? default_keyspace_ : keyspace;
+  // The keyspace a statement names, else the session's; Cassandra's refusal when neither.
+  Result<std::string> statement_keyspace(const std::string& named) const {
+    const std::string ks = named.empty() ? default_keyspace_ : named;
     if (ks.empty()) {
       return invalid(
           "No keyspace has been specified. USE a keyspace, or explicitly specify "
           "keyspace.tablename");
     }
+    return ks;
+  }
+  Result<const TableMetadata*> resolve(const std::string& keyspace, const std::string& table) {
+    RINGDB_ASSIGN_OR_RETURN(const std::string ks, statement_keyspace(keyspace));
     // Writes and schema changes resolve tables here (reads of system tables do not).
     if (is_local_system_keyspace(ks)) return not_user_modifiable(ks);
     const TableMetadata* t = schema_->table(ks, table);
@@ -1465,6 +1470,7 @@ class StatementRunner {
   Result<std::optional<ResultMessage>> run_single_row_read(const SingleRowRead& plan);
   Result<ResultMessage> system_select(const SelectStatement& s, const std::string& keyspace);
   Result<ResultMessage> ddl(const Statement& statement);
+
   Result<ResultMessage> alter_type(const CreateTypeStatement& s, const std::string& ks);
   Result<ResultMessage> index_ddl(const IndexStatement& s);
   // Index entries for the indexed cells of `base` (appended to `out`), and the removal of the
@@ -5540,11 +5546,7 @@ Result<ResultMessage> StatementRunner::ddl(const Statement& statement) {
   if (auto* s = std::get_if<CreateTableStatement>(&statement)) {
     // Cassandra 4's CreateTableStatement: its checks and messages, in its order (the parser
     // has refused duplicate and missing declarations).
-    const std::string ks = s->keyspace.empty() ? default_keyspace_ : s->keyspace;
-    if (ks.empty())
-      return invalid(
-          "No keyspace has been specified. USE a keyspace, or explicitly specify "
-          "keyspace.tablename");
+    RINGDB_ASSIGN_OR_RETURN(const std::string ks, statement_keyspace(s->keyspace));
     if (is_local_system_keyspace(ks)) return not_user_modifiable(ks);
     if (schema::is_system_keyspace(ks))
       return invalid("Cannot add new tables to system keyspace " + ks);
@@ -5730,11 +5732,7 @@ Result<ResultMessage> StatementRunner::ddl(const Statement& statement) {
   }
   if (auto* s = std::get_if<CreateTypeStatement>(&statement)) {
     // Cassandra 4's CreateTypeStatement: its checks and messages, in its order.
-    const std::string ks = s->keyspace.empty() ? default_keyspace_ : s->keyspace;
-    if (ks.empty())
-      return invalid(
-          "No keyspace has been specified. USE a keyspace, or explicitly specify "
-          "keyspace.tablename");
+    RINGDB_ASSIGN_OR_RETURN(const std::string ks, statement_keyspace(s->keyspace));
     if (is_local_system_keyspace(ks)) return not_user_modifiable(ks);
     if (s->alter != CreateTypeStatement::Alter::kNone) return alter_type(*s, ks);
     if (schema::is_replicated_system_keyspace(ks)) return cannot_change_system("CREATE", ks);
@@ -5768,11 +5766,7 @@ Result<ResultMessage> StatementRunner::ddl(const Statement& statement) {
     return schema_change("CREATED", "TYPE", ks, s->name);
   }
   if (auto* s = std::get_if<DropTableStatement>(&statement)) {
-    const std::string ks = s->keyspace.empty() ? default_keyspace_ : s->keyspace;
-    if (ks.empty())
-      return invalid(
-          "No keyspace has been specified. USE a keyspace, or explicitly specify "
-          "keyspace.tablename");
+    RINGDB_ASSIGN_OR_RETURN(const std::string ks, statement_keyspace(s->keyspace));
     if (is_local_system_keyspace(ks)) return not_user_modifiable(ks);
     if (s->is_type) {
       if (schema::is_replicated_system_keyspace(ks)) return cannot_change_system("DROP", ks);
@@ -5892,11 +5886,7 @@ Result<ResultMessage> StatementRunner::alter_type(const CreateTypeStatement& s,
 // regular or static column, whole values (a frozen collection through full()); the index is
 // filled from the table's rows before the statement answers.
 Result<ResultMessage> StatementRunner::index_ddl(const IndexStatement& s) {
-  const std::string ks = s.keyspace.empty() ? default_keyspace_ : s.keyspace;
-  if (ks.empty())
-    return invalid(
-        "No keyspace has been specified. USE a keyspace, or explicitly specify "
-        "keyspace.tablename");
+  RINGDB_ASSIGN_OR_RETURN(const std::string ks, statement_keyspace(s.keyspace));
   if (is_local_system_keyspace(ks)) return not_user_modifiable(ks);
   if (s.drop) {
     const schema::KeyspaceMetadata* keyspace = schema_->keyspace(ks);
