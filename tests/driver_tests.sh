@@ -41,27 +41,28 @@ printf 'USE shell_ks;\nSELECT v\n  FROM t\n  WHERE k = 1;\nDESCRIBE TABLE t\n' >
 out=$("$build_dir/ringdb" cql 127.0.0.1 "$port" -f "$data/script.cql")
 grep -q "CREATE TABLE shell_ks.t" <<< "$out" || fail "DESCRIBE: $out"
 grep -q " one" <<< "$out" || fail "multi-line statement: $out"
-# DESCRIBE prints what re-creates the table: quoted names, clustering order, every option.
+# DESCRIBE prints what re-creates what it describes: dropped and re-created from the output, it
+# describes the same. Leaves the output in $described.
+describe_round_trip() {  # $1 = what to DESCRIBE, $2 = the statement that drops it
+  local first second
+  first=$("$build_dir/ringdb" cql 127.0.0.1 "$port" -e "DESCRIBE $1")
+  "$build_dir/ringdb" cql 127.0.0.1 "$port" -e "$2" > /dev/null
+  printf '%s\n' "$first" > "$data/describe.cql"
+  "$build_dir/ringdb" cql 127.0.0.1 "$port" -f "$data/describe.cql" > /dev/null || fail "DESCRIBE $1 output does not run: $first"
+  second=$("$build_dir/ringdb" cql 127.0.0.1 "$port" -e "DESCRIBE $1")
+  [ "$first" = "$second" ] || fail "DESCRIBE $1 after re-creating differs: $first /// $second"
+  described=$first
+}
+# A table: quoted names, clustering order, every option.
 "$build_dir/ringdb" cql 127.0.0.1 "$port" -e 'CREATE TABLE shell_ks."Mixed" ("K" int, c int, v text, s int static, PRIMARY KEY ("K", c)) WITH CLUSTERING ORDER BY (c DESC) AND comment = '"'it''s'"' AND caching = {'"'keys'"': '"'NONE'"'} AND speculative_retry = '"'50ms'"'' > /dev/null
-first=$("$build_dir/ringdb" cql 127.0.0.1 "$port" -e 'DESCRIBE TABLE shell_ks."Mixed"')
-grep -q 'CREATE TABLE shell_ks."Mixed"' <<< "$first" || fail "DESCRIBE quoted: $first"
-grep -q "AND caching = {'keys': 'NONE', 'rows_per_partition': 'NONE'}" <<< "$first" || fail "DESCRIBE options: $first"
-"$build_dir/ringdb" cql 127.0.0.1 "$port" -e 'DROP TABLE shell_ks."Mixed"' > /dev/null
-printf '%s\n' "$first" > "$data/describe.cql"
-"$build_dir/ringdb" cql 127.0.0.1 "$port" -f "$data/describe.cql" > /dev/null || fail "DESCRIBE output does not run: $first"
-second=$("$build_dir/ringdb" cql 127.0.0.1 "$port" -e 'DESCRIBE TABLE shell_ks."Mixed"')
-[ "$first" = "$second" ] || fail "DESCRIBE after re-creating differs: $first /// $second"
-# DESCRIBE KEYSPACE prints each user type after the types it uses, then the tables and their
-# indexes: it re-creates the keyspace as it is.
+describe_round_trip 'TABLE shell_ks."Mixed"' 'DROP TABLE shell_ks."Mixed"'
+grep -q 'CREATE TABLE shell_ks."Mixed"' <<< "$described" || fail "DESCRIBE quoted: $described"
+grep -q "AND caching = {'keys': 'NONE', 'rows_per_partition': 'NONE'}" <<< "$described" || fail "DESCRIBE options: $described"
+# A keyspace: each user type after the types it uses, then the tables and their indexes.
 "$build_dir/ringdb" cql 127.0.0.1 "$port" -e "CREATE KEYSPACE shell_types WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}; CREATE TYPE shell_types.z_point (x int, y int); CREATE TYPE shell_types.a_shape (name text, corners list<frozen<z_point>>); CREATE TABLE shell_types.drawings (id int PRIMARY KEY, shape frozen<a_shape>, label text); CREATE INDEX ON shell_types.drawings (label)" > /dev/null
-first=$("$build_dir/ringdb" cql 127.0.0.1 "$port" -e 'DESCRIBE KEYSPACE shell_types')
-grep -q 'CREATE TYPE shell_types.a_shape' <<< "$first" || fail "DESCRIBE KEYSPACE types: $first"
-grep -q 'CREATE INDEX drawings_label_idx ON shell_types.drawings (label);' <<< "$first" || fail "DESCRIBE KEYSPACE indexes: $first"
-"$build_dir/ringdb" cql 127.0.0.1 "$port" -e 'DROP KEYSPACE shell_types' > /dev/null
-printf '%s\n' "$first" > "$data/describe_ks.cql"
-"$build_dir/ringdb" cql 127.0.0.1 "$port" -f "$data/describe_ks.cql" > /dev/null || fail "DESCRIBE KEYSPACE output does not run: $first"
-second=$("$build_dir/ringdb" cql 127.0.0.1 "$port" -e 'DESCRIBE KEYSPACE shell_types')
-[ "$first" = "$second" ] || fail "DESCRIBE KEYSPACE after re-creating differs: $first /// $second"
+describe_round_trip 'KEYSPACE shell_types' 'DROP KEYSPACE shell_types'
+grep -q 'CREATE TYPE shell_types.a_shape' <<< "$described" || fail "DESCRIBE KEYSPACE types: $described"
+grep -q 'CREATE INDEX drawings_label_idx ON shell_types.drawings (label);' <<< "$described" || fail "DESCRIBE KEYSPACE indexes: $described"
 if "$build_dir/ringdb" cql 127.0.0.1 "$port" -e "SELEC 1" > "$data/err.out"; then fail "a bad statement exited 0"; fi
 grep -q "SyntaxException" "$data/err.out" || fail "syntax error message: $(cat "$data/err.out")"
 
