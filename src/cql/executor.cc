@@ -5882,6 +5882,13 @@ Result<ResultMessage> StatementRunner::alter_type(const CreateTypeStatement& s,
   return schema_change("UPDATED", "TYPE", ks, s.name);
 }
 
+// An index entry's clustering key: the base row's clustering values as one tuple (entries are per
+// row, so that a purge of one row's entry leaves the entries of other rows of the partition).
+Bytes clustering_key_of(const std::vector<Bytes>& clustering) {
+  std::vector<std::optional<Bytes>> parts(clustering.begin(), clustering.end());
+  return schema::serialize_tuple(parts);
+}
+
 // CREATE INDEX / DROP INDEX, as Cassandra 4's CreateIndexStatement and DropIndexStatement: one
 // regular or static column, whole values (a frozen collection through full()); the index is
 // filled from the table's rows before the statement answers.
@@ -6011,14 +6018,17 @@ Result<ResultMessage> StatementRunner::index_ddl(const IndexStatement& s) {
     RINGDB_ASSIGN_OR_RETURN(storage::ScanPage page, qp_.engine_.scan(scan));
     std::vector<storage::Mutation> entries;
     for (const auto& p : page.partitions) {
-      auto add = [&](const storage::Row& row) {
+      auto add = [&](const storage::Row& row, bool is_static) {
+        auto index_row_key = [&](const storage::Row& r) {
+          return is_static ? Bytes() : clustering_key_of(r.clustering);
+        };
         for (const auto& cell : row.cells) {
           if (cell.column != column_id || cell.path) continue;
           storage::Mutation m;
           m.table = created->storage_id;
           m.partition_key = cell.value;
           storage::RowWrite entry;
-          entry.clustering = {be64(p.token), p.partition_key};
+          entry.clustering = {be64(p.token), p.partition_key, index_row_key(row)};
           entry.marker_timestamp = cell.timestamp;
           entry.marker_ttl_seconds =
               cell.ttl_seconds > 0 ? std::max(1, cell.expiry_seconds - scan.now_seconds) : 0;
@@ -6026,8 +6036,8 @@ Result<ResultMessage> StatementRunner::index_ddl(const IndexStatement& s) {
           entries.push_back(std::move(m));
         }
       };
-      if (p.static_row) add(*p.static_row);
-      for (const auto& row : p.rows) add(row);
+      if (p.static_row) add(*p.static_row, true);
+      for (const auto& row : p.rows) add(row, false);
     }
     if (!entries.empty()) RINGDB_RETURN_IF_ERROR(qp_.engine_.apply_all(entries));
     if (page.cursor.empty()) break;
@@ -6063,6 +6073,7 @@ Status StatementRunner::add_index_writes(const storage::Mutation& base,
         if (cell.column != c->id || cell.path ||
             (cell.kind != Kind::kSet && cell.kind != Kind::kDelete))
           continue;
+        const Bytes row_key = row.is_static ? Bytes() : clustering_key_of(row.clustering);
         // The value this write replaces: its entry goes, deleted at that value's own timestamp
         // so that a newer entry for the same value (a concurrent write) stays. Entries of rows
         // and partitions deleted whole stay until read past (reads check every row).
@@ -6088,7 +6099,7 @@ Status StatementRunner::add_index_writes(const storage::Mutation& base,
             purge.table = index.storage_id;
             purge.partition_key = old.value;
             storage::RowWrite gone;
-            gone.clustering = {be64(token), base.partition_key};
+            gone.clustering = {be64(token), base.partition_key, row_key};
             gone.deletion_timestamp = old.timestamp;
             purge.rows.push_back(std::move(gone));
             out->push_back(std::move(purge));
@@ -6099,7 +6110,7 @@ Status StatementRunner::add_index_writes(const storage::Mutation& base,
         m.table = index.storage_id;
         m.partition_key = cell.value;
         storage::RowWrite entry;
-        entry.clustering = {be64(token), base.partition_key};
+        entry.clustering = {be64(token), base.partition_key, row_key};
         entry.marker_timestamp = cell.timestamp;
         entry.marker_ttl_seconds = cell.ttl_seconds;
         m.rows.push_back(std::move(entry));
@@ -6120,7 +6131,7 @@ Result<std::vector<Bytes>> StatementRunner::indexed_partitions(const schema::Ind
   RINGDB_ASSIGN_OR_RETURN(std::shared_ptr<const storage::Partition> p, read_partition(read));
   std::vector<Bytes> keys;
   for (const auto& row : p->rows) {
-    if (row.clustering.size() == 2 && (keys.empty() || keys.back() != row.clustering[1]))
+    if (row.clustering.size() == 3 && (keys.empty() || keys.back() != row.clustering[1]))
       keys.push_back(row.clustering[1]);
   }
   return keys;

@@ -157,6 +157,7 @@ storage::TableDescriptor TableMetadata::index_storage(const IndexMetadata& index
   t.name = keyspace + "." + name + "." + index.name;
   t.clustering.push_back({storage::ValueType::of(ValueKind::kBigint), false});
   t.clustering.push_back({storage::ValueType::of(ValueKind::kBlob), false});
+  t.clustering.push_back({storage::ValueType::of(ValueKind::kBlob), false});
   t.gc_grace_seconds = options.gc_grace_seconds;
   return t;
 }

@@ -45,8 +45,9 @@ struct DroppedColumn {
 };
 
 // A secondary index on one regular column (Cassandra's CREATE INDEX … ON t (c)): a hidden storage
-// table whose partitions are the column's values and whose rows name the base partitions (by
-// token, then key) that held the value when written. Entries are never removed on overwrite: a
+// table whose partitions are the column's values and whose rows name the base rows (by token,
+// partition key, then clustering key; empty for a static column) that held the value when
+// written. Entries are never removed on overwrite: a
 // read checks each candidate against the base row, as Cassandra's index reads check staleness.
 struct IndexMetadata {
   std::string name;
@@ -89,7 +90,8 @@ struct TableMetadata {
   bool is_counter_table() const;
   storage::TableDescriptor to_storage() const;
   const IndexMetadata* index_on(const std::string& column) const;
-  // The storage table of one of its indexes: partition key the value, clustering (token, key).
+  // The storage table of one of its indexes: partition key the value, clustering (token,
+  // partition key, clustering key serialized as a tuple).
   storage::TableDescriptor index_storage(const IndexMetadata& index) const;
 };
 
