@@ -6129,6 +6129,11 @@ Result<std::vector<Bytes>> StatementRunner::indexed_partitions(const schema::Ind
   read.now_seconds = qp_.clock_.now_seconds();
   read.row_limit = QueryProcessor::kResultRowsMax + 1;
   RINGDB_ASSIGN_OR_RETURN(std::shared_ptr<const storage::Partition> p, read_partition(read));
+  if (p->rows.size() > QueryProcessor::kResultRowsMax) {
+    return invalid("Index " + index.name + " names more than " +
+                   std::to_string(QueryProcessor::kResultRowsMax) +
+                   " rows for this value; restrict the partition key as well");
+  }
   std::vector<Bytes> keys;
   for (const auto& row : p->rows) {
     if (row.clustering.size() == 3 && (keys.empty() || keys.back() != row.clustering[1]))
