@@ -4369,12 +4369,18 @@ Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
   if (!plan.partition_complete && !plan.token && !s.distinct) {
     const Filter* served = nullptr;
     for (const auto& f : plan.filters) {
-      if (served == nullptr && f.op == Relation::Op::kEq && f.tuple.empty() && !f.element_key &&
-          f.values.size() == 1 &&
-          (f.column->kind == ColumnKind::kRegular || f.column->kind == ColumnKind::kStatic) &&
-          table->index_on(f.column->name) != nullptr) {
-        served = &f;
-      }
+      const schema::IndexMetadata* index =
+          f.column->kind == ColumnKind::kRegular || f.column->kind == ColumnKind::kStatic
+              ? table->index_on(f.column->name)
+              : nullptr;
+      if (served != nullptr || index == nullptr || !f.tuple.empty() || f.element_key ||
+          f.values.size() != 1)
+        continue;
+      // c = v for a value, CONTAINS v for elements (values), CONTAINS KEY k for a map's keys.
+      const Relation::Op serves = index->target == "values" ? Relation::Op::kContains
+                                  : index->target == "keys" ? Relation::Op::kContainsKey
+                                                            : Relation::Op::kEq;
+      if (f.op == serves) served = &f;
     }
     if (served != nullptr) {
       if (!s.order_by.empty()) return invalid("ORDER BY with 2ndary indexes is not supported.");
@@ -5118,9 +5124,9 @@ std::optional<VirtualTable> system_table(const std::string& keyspace, const std:
       for (const auto& [name, tm] : ks.tables) {
         for (const auto& index : tm.indexes) {
           // Cassandra's target option: the column (quoted as CQL needs), or full(column).
-          const ColumnMetadata* c = tm.column(index.column);
           std::string target = schema::cql_name(index.column);
-          if (c != nullptr && c->type.is_collection()) target = "full(" + target + ")";
+          if (index.target == "full" || index.target == "values" || index.target == "keys")
+            target = index.target + "(" + target + ")";
           t.rows.push_back({{"keyspace_name", Bytes(ks_name)},
                             {"table_name", Bytes(name)},
                             {"index_name", Bytes(index.name)},
@@ -5977,16 +5983,14 @@ Result<ResultMessage> StatementRunner::index_ddl(const IndexStatement& s) {
   }
   if (type.is_udt() && type.is_multi_cell())
     return invalid("Cannot create index on non-frozen UDT column " + c->name);
-  if (type.is_multi_cell()) {
-    return Status::not_supported(
-        "Secondary indexes on the elements of non-frozen collections are "
-        "not supported yet");
-  }
+  if (target == "entries")
+    return Status::not_supported("Secondary indexes on entries() of a map are not supported yet");
   if (c->kind == ColumnKind::kPartitionKey || c->kind == ColumnKind::kClustering) {
     return Status::not_supported("Secondary indexes on PRIMARY KEY columns are not supported yet");
   }
   schema::IndexMetadata index;
   index.column = c->name;
+  index.target = target;
   if (s.name.empty()) {  // Cassandra's default: table_column_idx, then _1, _2, … while taken
     std::string base;
     for (char ch : table->name + "_" + c->name + "_idx") {
@@ -5998,6 +6002,10 @@ Result<ResultMessage> StatementRunner::index_ddl(const IndexStatement& s) {
     index.name = s.name;
   }
   if (const schema::IndexMetadata* same = table->index_on(c->name)) {
+    if (same->target != target) {
+      return Status::not_supported("A second index on column " + c->name +
+                                   " (another target) is not supported yet");
+    }
     if (s.if_exists) return ResultMessage{};
     return invalid("Index " + index.name + " is a duplicate of existing index " + same->name);
   }
@@ -6023,10 +6031,16 @@ Result<ResultMessage> StatementRunner::index_ddl(const IndexStatement& s) {
           return is_static ? Bytes() : clustering_key_of(r.clustering);
         };
         for (const auto& cell : row.cells) {
-          if (cell.column != column_id || cell.path) continue;
+          if (cell.column != column_id) continue;
+          // What the index holds of the cell (see add_index_writes).
+          const bool elements = created->target == "values" || created->target == "keys";
+          if (elements != cell.path.has_value()) continue;
           storage::Mutation m;
           m.table = created->storage_id;
-          m.partition_key = cell.value;
+          m.partition_key = !elements ? cell.value
+                            : (c->type.kind == ValueKind::kSet || created->target == "keys")
+                                ? *cell.path
+                                : cell.value;
           storage::RowWrite entry;
           entry.clustering = {be64(p.token), p.partition_key, index_row_key(row)};
           entry.marker_timestamp = cell.timestamp;
@@ -6068,53 +6082,81 @@ Status StatementRunner::add_index_writes(const storage::Mutation& base,
   for (const auto& index : table->indexes) {
     const ColumnMetadata* c = table->column(index.column);
     if (c == nullptr) continue;
+    // Purging an element's entry is safe where a row holds each indexed value once: sets (their
+    // elements) and map keys. A list or map may hold a value twice, so their entries are left to
+    // the reads' checks.
+    const bool elements = index.target == "values" || index.target == "keys";
+    const bool purge_elements = c->type.kind == ValueKind::kSet || index.target == "keys";
     for (const auto& row : base.rows) {
-      for (const auto& cell : row.cells) {
-        if (cell.column != c->id || cell.path ||
-            (cell.kind != Kind::kSet && cell.kind != Kind::kDelete))
-          continue;
-        const Bytes row_key = row.is_static ? Bytes() : clustering_key_of(row.clustering);
-        // The value this write replaces: its entry goes, deleted at that value's own timestamp
-        // so that a newer entry for the same value (a concurrent write) stays. Entries of rows
-        // and partitions deleted whole stay until read past (reads check every row).
-        storage::ReadCommand read;
-        read.table = base.table;
-        read.partition_key = base.partition_key;
-        if (!row.is_static) {
-          read.start = storage::ClusteringBound{row.clustering, true};
-          read.end = storage::ClusteringBound{row.clustering, true};
+      const Bytes row_key = row.is_static ? Bytes() : clustering_key_of(row.clustering);
+      auto entry_write = [&](const Bytes& value, std::optional<int64_t> marker,
+                             std::optional<int64_t> deletion, int32_t ttl) {
+        storage::Mutation m;
+        m.table = index.storage_id;
+        m.partition_key = value;
+        storage::RowWrite entry;
+        entry.clustering = {be64(token), base.partition_key, row_key};
+        entry.marker_timestamp = marker;
+        entry.marker_ttl_seconds = ttl;
+        entry.deletion_timestamp = deletion;
+        m.rows.push_back(std::move(entry));
+        out->push_back(std::move(m));
+      };
+      // The row as it is before this write (read once, when a purge needs it).
+      std::optional<std::shared_ptr<const storage::Partition>> before;
+      auto old_row = [&]() -> Result<const storage::Row*> {
+        if (!before) {
+          storage::ReadCommand read;
+          read.table = base.table;
+          read.partition_key = base.partition_key;
+          if (!row.is_static) {
+            read.start = storage::ClusteringBound{row.clustering, true};
+            read.end = storage::ClusteringBound{row.clustering, true};
+          }
+          read.row_limit = 1;
+          read.now_seconds = qp_.clock_.now_seconds();
+          RINGDB_ASSIGN_OR_RETURN(before, read_partition(read));
         }
-        read.row_limit = 1;
-        read.now_seconds = qp_.clock_.now_seconds();
-        RINGDB_ASSIGN_OR_RETURN(std::shared_ptr<const storage::Partition> current,
-                                read_partition(read));
-        const storage::Row* old_row = row.is_static
-                                          ? (current->static_row ? &*current->static_row : nullptr)
-                                          : (current->rows.empty() ? nullptr : &current->rows[0]);
-        if (old_row != nullptr) {
-          for (const auto& old : old_row->cells) {
-            if (old.column != c->id || old.path || old.timestamp >= cell.timestamp) continue;
-            if (cell.kind == Kind::kSet && old.value == cell.value) continue;
-            storage::Mutation purge;
-            purge.table = index.storage_id;
-            purge.partition_key = old.value;
-            storage::RowWrite gone;
-            gone.clustering = {be64(token), base.partition_key, row_key};
-            gone.deletion_timestamp = old.timestamp;
-            purge.rows.push_back(std::move(gone));
-            out->push_back(std::move(purge));
+        const storage::Partition& p = **before;
+        if (row.is_static) return p.static_row ? &*p.static_row : nullptr;
+        return p.rows.empty() ? nullptr : &p.rows[0];
+      };
+      for (const auto& cell : row.cells) {
+        if (cell.column != c->id) continue;
+        // The entry value a cell gives: the value, an element (a set's, or a map's key, from the
+        // cell path), or an element's value.
+        auto entry_value = [&](const std::optional<Bytes>& path,
+                               const Bytes& value) -> std::optional<Bytes> {
+          if (!elements) return path ? std::nullopt : std::optional<Bytes>(value);
+          if (!path) return std::nullopt;
+          if (c->type.kind == ValueKind::kSet || index.target == "keys") return *path;
+          return value;
+        };
+        // The value (or element) this write replaces: its entry goes, deleted at that value's
+        // own timestamp so that a newer entry for the same value (a concurrent write) stays.
+        // Entries of rows and partitions deleted whole stay until read past (reads check every
+        // row).
+        const bool purges = !elements || purge_elements;
+        if (purges && (cell.kind == Kind::kSet || cell.kind == Kind::kDelete ||
+                       cell.kind == Kind::kCollectionDelete)) {
+          RINGDB_ASSIGN_OR_RETURN(const storage::Row* old, old_row());
+          for (const auto& o : old == nullptr ? std::vector<storage::Cell>{} : old->cells) {
+            if (o.column != c->id) continue;
+            const bool replaced =
+                cell.kind == Kind::kCollectionDelete ? o.timestamp <= cell.timestamp
+                : cell.kind == Kind::kDelete         ? o.timestamp <= cell.timestamp
+                                                     : o.timestamp < cell.timestamp;
+            if (!replaced || (cell.kind != Kind::kCollectionDelete && o.path != cell.path))
+              continue;
+            std::optional<Bytes> gone = entry_value(o.path, o.value);
+            if (!gone) continue;
+            if (cell.kind == Kind::kSet && entry_value(cell.path, cell.value) == gone) continue;
+            entry_write(*gone, std::nullopt, o.timestamp, 0);
           }
         }
         if (cell.kind != Kind::kSet) continue;
-        storage::Mutation m;
-        m.table = index.storage_id;
-        m.partition_key = cell.value;
-        storage::RowWrite entry;
-        entry.clustering = {be64(token), base.partition_key, row_key};
-        entry.marker_timestamp = cell.timestamp;
-        entry.marker_ttl_seconds = cell.ttl_seconds;
-        m.rows.push_back(std::move(entry));
-        out->push_back(std::move(m));
+        if (std::optional<Bytes> v = entry_value(cell.path, cell.value))
+          entry_write(*v, cell.timestamp, std::nullopt, cell.ttl_seconds);
       }
     }
   }

@@ -2585,8 +2585,6 @@ TEST_F(ProcessorTest, SecondaryIndexesAsCassandra) {
        "collections"},
       {"CREATE INDEX ON ks.u (keys(city))",
        "Cannot create keys() index on city. Non-collection columns only support simple indexes"},
-      {"CREATE INDEX ON ks.u (tags)",
-       "Secondary indexes on the elements of non-frozen collections are not supported yet"},
       {"CREATE CUSTOM INDEX ON ks.u (email) USING 'org.apache.cassandra.index.sasi.SASIIndex'",
        "CREATE CUSTOM INDEX is not supported yet"},
       {"SELECT id FROM ks.u WHERE city = 'rome' ORDER BY seq",
@@ -2632,6 +2630,69 @@ TEST_F(ProcessorTest, SecondaryIndexesAsCassandra) {
   ok("DROP TABLE ks.u");  // and its indexes
   ok("CREATE TABLE ks.u (id int PRIMARY KEY, region text)");
   ok("CREATE INDEX by_region ON ks.u (region)");  // the name is free again
+}
+
+// Indexes on the elements of non-frozen collections: values (set elements, list and map values)
+// serve CONTAINS, keys(m) serves CONTAINS KEY; removing a set element or a map key removes its
+// entry.
+TEST_F(ProcessorTest, CollectionIndexesAsCassandra) {
+  ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+  ok("CREATE TABLE ks.t (k int, c int, tags set<text>, l list<int>, m map<text, int>, "
+     "PRIMARY KEY (k, c))");
+  ok("INSERT INTO ks.t (k, c, tags, l, m) VALUES (1, 1, {'a', 'b'}, [1, 2], {'x': 1})");
+  ok("INSERT INTO ks.t (k, c, tags, l, m) VALUES (2, 1, {'b'}, [2, 2], {'y': 2})");
+  ok("CREATE INDEX ON ks.t (tags)");
+  ok("CREATE INDEX ON ks.t (l)");
+  ok("CREATE INDEX ON ks.t (keys(m))");
+  auto keys = [&](const std::string& cql) { return digit_rows(cql, 0, 1); };
+  EXPECT_EQ(keys("SELECT k FROM ks.t WHERE tags CONTAINS 'b'"),
+            (std::vector<std::string>{"1", "2"}));
+  EXPECT_EQ(keys("SELECT k FROM ks.t WHERE l CONTAINS 2"), (std::vector<std::string>{"1", "2"}));
+  EXPECT_EQ(keys("SELECT k FROM ks.t WHERE m CONTAINS KEY 'y'"), (std::vector<std::string>{"2"}));
+  auto entries = [&](const std::string& index_column, const Bytes& value) {
+    const auto* t = stack_.schemas().current()->table("ks", "t");
+    storage::ReadCommand read;
+    read.table = t->index_on(index_column)->storage_id;
+    read.partition_key = value;
+    auto p = stack_.engine().read(read);
+    EXPECT_TRUE(p.is_ok());
+    return p.is_ok() ? p->rows.size() : 0;
+  };
+  ok("UPDATE ks.t SET tags = tags - {'a'} WHERE k = 1 AND c = 1");
+  EXPECT_EQ(entries("tags", "a"), 0u);
+  EXPECT_TRUE(keys("SELECT k FROM ks.t WHERE tags CONTAINS 'a'").empty());
+  ok("UPDATE ks.t SET tags = {'z'} WHERE k = 2 AND c = 1");  // an overwrite removes 'b' of row 2
+  EXPECT_EQ(entries("tags", "b"), 1u);
+  EXPECT_EQ(keys("SELECT k FROM ks.t WHERE tags CONTAINS 'b'"), (std::vector<std::string>{"1"}));
+  EXPECT_EQ(keys("SELECT k FROM ks.t WHERE tags CONTAINS 'z'"), (std::vector<std::string>{"2"}));
+  ok("DELETE m['y'] FROM ks.t WHERE k = 2 AND c = 1");
+  EXPECT_EQ(entries("m", "y"), 0u);
+  // A list can hold a value twice: removing one 2 keeps the row found by the other.
+  ok("DELETE l[0] FROM ks.t WHERE k = 2 AND c = 1");
+  EXPECT_EQ(keys("SELECT k FROM ks.t WHERE l CONTAINS 2"), (std::vector<std::string>{"1", "2"}));
+  ok("UPDATE ks.t SET l = [7] WHERE k = 2 AND c = 1");  // left to the reads' check
+  EXPECT_EQ(keys("SELECT k FROM ks.t WHERE l CONTAINS 2"), (std::vector<std::string>{"1"}));
+  expect_refused({
+      {"CREATE INDEX ON ks.t (values(m))",
+       "A second index on column m (another target) is not supported yet"},
+      {"CREATE INDEX ON ks.t (entries(tags))",
+       "Cannot create index on entries of column tags with non-map type"},
+      {"SELECT k FROM ks.t WHERE m CONTAINS 1",
+       "Cannot execute this query as it might involve data filtering and thus may have "
+       "unpredictable performance. If you want to execute this query despite the performance "
+       "unpredictability, use ALLOW FILTERING"},
+  });
+  auto targets = query(
+      "SELECT options FROM system_schema.indexes WHERE keyspace_name = 'ks' AND table_name = 't'");
+  ASSERT_TRUE(std::holds_alternative<ResultMessage>(targets));
+  std::vector<std::string> seen;
+  for (const auto& row : std::get<ResultMessage>(targets).rows) {
+    std::vector<Bytes> parts;
+    ASSERT_TRUE(schema::split_collection(*row[0], true, &parts).is_ok());
+    seen.push_back(parts.at(1));
+  }
+  std::sort(seen.begin(), seen.end());
+  EXPECT_EQ(seen, (std::vector<std::string>{"keys(m)", "values(l)", "values(tags)"}));
 }
 
 }  // namespace

@@ -288,6 +288,7 @@ Bytes serialize_schema(const Schema& schema) {
         put_string(w, index.name);
         put_string(w, index.column);
         w.put_u32(index.storage_id);
+        put_string(w, index.target);
       }
     }
   }
@@ -399,7 +400,7 @@ Status deserialize_schema(BytesView bytes, Schema* schema) {
       for (uint32_t k = 0; k < indexes; ++k) {
         IndexMetadata index;
         if (!get_string(r, &index.name) || !get_string(r, &index.column) ||
-            !r.get_u32(&index.storage_id)) {
+            !r.get_u32(&index.storage_id) || !get_string(r, &index.target)) {
           return bad();
         }
         t.indexes.push_back(std::move(index));

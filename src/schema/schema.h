@@ -53,6 +53,9 @@ struct IndexMetadata {
   std::string name;
   std::string column;
   storage::TableId storage_id = 0;
+  // What of the column it indexes: "simple" (the value), "full" (a frozen collection's value),
+  // "values" (a non-frozen collection's elements, or a map's values), "keys" (a map's keys).
+  std::string target = "simple";
 };
 
 struct TableOptions {
