@@ -694,6 +694,14 @@ class DriverTest(unittest.TestCase):
             self.q("SELECT id FROM members WHERE city = 'rome' AND email = 'm1@x'")
         with self.assertRaisesRegex(InvalidRequest, "Cannot drop column city because it has dependent secondary indexes"):
             s.execute("ALTER TABLE members DROP city")
+        # An index on a set's elements serves CONTAINS.
+        s.execute("CREATE TABLE tagged (id int PRIMARY KEY, tags set<text>)")
+        s.execute("CREATE INDEX ON tagged (tags)")
+        s.execute("INSERT INTO tagged (id, tags) VALUES (1, {'red', 'blue'})")
+        s.execute("INSERT INTO tagged (id, tags) VALUES (2, {'blue'})")
+        self.assertEqual(sorted(r.id for r in self.q("SELECT id FROM tagged WHERE tags CONTAINS 'blue'")), [1, 2])
+        self.assertIn("CREATE INDEX tagged_tags_idx ON pytest.tagged (values(tags));",
+                      self.cluster.metadata.keyspaces["pytest"].tables["tagged"].export_as_string())
         s.execute("DROP INDEX members_city_idx")
         with self.assertRaisesRegex(InvalidRequest, "use ALLOW FILTERING"):
             self.q("SELECT id FROM members WHERE city = 'paris'")
