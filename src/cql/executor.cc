@@ -464,9 +464,9 @@ bool assignable(const Term& t, const CqlType& type) {
     case Term::Kind::kUdt:
       if (!type.is_udt()) return false;
       for (size_t i = 0; i < t.elements.size(); ++i) {
-        auto it = std::find(type.field_names.begin(), type.field_names.end(), t.field_names[i]);
-        if (it == type.field_names.end()) continue;  // refused as an unknown field
-        if (!assignable(t.elements[i], type.params[it - type.field_names.begin()])) return false;
+        const auto field = type.field_position(t.field_names[i]);
+        if (!field) continue;  // refused as an unknown field
+        if (!assignable(t.elements[i], type.params[*field])) return false;
       }
       return true;
   }
@@ -569,11 +569,11 @@ class Binder {
     std::vector<std::optional<Bytes>> fields(type.params.size());
     for (size_t i = 0; i < term.elements.size(); ++i) {
       const std::string& name = term.field_names[i];
-      auto it = std::find(type.field_names.begin(), type.field_names.end(), name);
-      if (it == type.field_names.end()) {
+      const auto position = type.field_position(name);
+      if (!position) {
         return invalid("Unknown field '" + name + "' in value of user defined type " + type.name);
       }
-      const size_t field = static_cast<size_t>(it - type.field_names.begin());
+      const size_t field = *position;
       RINGDB_ASSIGN_OR_RETURN(Bound b,
                               bind(term.elements[i], type.params[field], receiver + "." + name));
       if (b.unset)
@@ -2129,10 +2129,9 @@ constexpr int64_t kPrependReference =
 
 // The cell path of a non-frozen user type's field: its position, a 2-byte big-endian short.
 Bytes field_path(size_t position) {
-  Bytes out(2, '\0');
-  out[0] = static_cast<char>(position >> 8);
-  out[1] = static_cast<char>(position & 0xff);
-  return out;
+  BufferWriter w;
+  w.put_u16(static_cast<uint16_t>(position));
+  return w.release();
 }
 
 Status StatementRunner::add_cell_writes(const TableMetadata& table, const ColumnMetadata& column,
@@ -2723,12 +2722,12 @@ Status StatementRunner::update_mutations(const UpdateStatement& s, std::optional
             "Invalid operation (" + c->name + "." + op.field + " = " + term_text(op.value) + ")";
         if (!type.is_udt()) return invalid(written + " for non-UDT column " + c->name);
         if (type.frozen) return invalid(written + " for frozen UDT column " + c->name);
-        const auto at = std::find(type.field_names.begin(), type.field_names.end(), op.field);
-        if (at == type.field_names.end()) {
+        const auto position = type.field_position(op.field);
+        if (!position) {
           return invalid("UDT column " + c->name + " does not have a field named " +
                          schema::cql_name(op.field));
         }
-        const size_t field = static_cast<size_t>(at - type.field_names.begin());
+        const size_t field = *position;
         RINGDB_ASSIGN_OR_RETURN(
             Bound b, binder_.bind(op.value, type.params[field], c->name + "." + op.field));
         if (b.unset) break;
@@ -2889,16 +2888,14 @@ Status StatementRunner::delete_mutations(const DeleteStatement& s, std::optional
           return invalid("Invalid field deletion operation for non-UDT column " + name);
         if (c->type.frozen)
           return invalid("Frozen UDT column " + name + " does not support field deletion");
-        const auto at = std::find(c->type.field_names.begin(), c->type.field_names.end(), field);
-        if (at == c->type.field_names.end()) {
+        const auto position = c->type.field_position(field);
+        if (!position) {
           return invalid("UDT column " + name + " does not have a field named " +
                          schema::cql_name(field));
         }
         if (c->kind != ColumnKind::kStatic) only_static = false;
         (c->kind == ColumnKind::kStatic ? static_row : row)
-            .cells.push_back({Kind::kDelete, c->id,
-                              field_path(static_cast<size_t>(at - c->type.field_names.begin())), "",
-                              ts, 0, 0});
+            .cells.push_back({Kind::kDelete, c->id, field_path(*position), "", ts, 0, 0});
       }
       for (const auto& [name, element] : s.columns) {
         const ColumnMetadata* c = table->column(name);
@@ -3064,11 +3061,9 @@ Bytes collection_from_cells(const CqlType& type, const std::vector<const storage
   if (type.is_udt()) {  // one cell per field set, keyed by the field's position
     std::vector<std::optional<Bytes>> fields(type.params.size());
     for (const auto* cell : cells) {
-      const auto& path = *cell->path;
-      if (path.size() != 2) continue;
-      const size_t at = (static_cast<size_t>(static_cast<unsigned char>(path[0])) << 8) |
-                        static_cast<unsigned char>(path[1]);
-      if (at < fields.size()) fields[at] = cell->value;
+      BufferReader path(*cell->path);  // the field's position (field_path)
+      uint16_t at = 0;
+      if (path.get_u16(&at) && path.at_end() && at < fields.size()) fields[at] = cell->value;
     }
     return schema::serialize_tuple(fields);
   }
@@ -3134,10 +3129,15 @@ Materialized materialize(const TableMetadata& table, const ColumnIndex& index,
 }
 
 int compare_values(const CqlType& type, BytesView a, BytesView b) {
-  // A value of a non-frozen user type is its fields serialized as the frozen type's are.
-  CqlType as_value = type;
-  if (as_value.is_udt()) as_value.frozen = true;
-  const storage::ValueType stored = as_value.to_storage();
+  // A value of a non-frozen user type is its fields serialized as the frozen type's are (its
+  // storage type describes its cells instead).
+  auto value_type = [&] {
+    if (!type.is_udt() || type.frozen) return type.to_storage();
+    CqlType frozen = type;
+    frozen.frozen = true;
+    return frozen.to_storage();
+  };
+  const storage::ValueType stored = value_type();
   Bytes ea, eb;
   if (!storage::encode_comparable(stored, a, false, &ea).is_ok() ||
       !storage::encode_comparable(stored, b, false, &eb).is_ok()) {
@@ -3630,10 +3630,10 @@ class Selection {
           return invalid("Invalid field selection: " + selected + " of type " + base.to_cql() +
                          " is not a user type");
         }
-        auto it = std::find(base.field_names.begin(), base.field_names.end(), s.name);
-        if (it == base.field_names.end())
+        const auto field = base.field_position(s.name);
+        if (!field)
           return invalid(selected + " of type " + base.to_cql() + " has no field " + s.name);
-        return base.params[static_cast<size_t>(it - base.field_names.begin())];
+        return base.params[*field];
       }
       case Selector::Kind::kElement: {
         RINGDB_ASSIGN_OR_RETURN(CqlType base, type_of(s.args[0]));
@@ -3781,20 +3781,11 @@ class Selection {
         RINGDB_ASSIGN_OR_RETURN(auto v, eval(s.args[0], row));
         if (!v) return v;
         RINGDB_ASSIGN_OR_RETURN(CqlType base, type_of(s.args[0]));
-        const size_t field = static_cast<size_t>(
-            std::find(base.field_names.begin(), base.field_names.end(), s.name) -
-            base.field_names.begin());
-        BufferReader r(*v);
-        for (size_t i = 0; !r.at_end();
-             ++i) {  // a value written before a field was added ends early
-          int32_t len;
-          BytesView item;
-          if (!r.get_i32(&len)) break;
-          if (len >= 0 && !r.get_bytes(static_cast<size_t>(len), &item)) break;
-          if (i == field)
-            return len < 0 ? std::optional<Bytes>() : std::optional<Bytes>(Bytes(item));
-        }
-        return std::optional<Bytes>();
+        const auto field = base.field_position(s.name);
+        std::vector<std::optional<Bytes>> fields;  // fewer when written before fields were added
+        RINGDB_RETURN_IF_ERROR(schema::split_tuple(*v, &fields));
+        if (!field || *field >= fields.size()) return std::optional<Bytes>();
+        return fields[*field];
       }
       case Selector::Kind::kTerm: {
         auto value = term_values_.find(&s);
@@ -5820,8 +5811,7 @@ Result<ResultMessage> StatementRunner::alter_type(const CreateTypeStatement& s,
   if (s.alter == Alter::kAlterField) return invalid("Altering field types is no longer supported");
   if (s.alter == Alter::kAdd) {
     const auto& [field, text] = s.fields.at(0);
-    if (std::find(type.field_names.begin(), type.field_names.end(), field) !=
-        type.field_names.end()) {
+    if (type.field_position(field)) {
       return invalid("Cannot add field " + schema::cql_name(field) + " to type " + type_name +
                      ": a field with name " + schema::cql_name(field) + " already exists");
     }
@@ -6142,10 +6132,10 @@ Status StatementRunner::add_index_writes(const storage::Mutation& base,
           RINGDB_ASSIGN_OR_RETURN(const storage::Row* old, old_row());
           for (const auto& o : old == nullptr ? std::vector<storage::Cell>{} : old->cells) {
             if (o.column != c->id) continue;
-            const bool replaced =
-                cell.kind == Kind::kCollectionDelete ? o.timestamp <= cell.timestamp
-                : cell.kind == Kind::kDelete         ? o.timestamp <= cell.timestamp
-                                                     : o.timestamp < cell.timestamp;
+            const bool replaced = cell.kind == Kind::kCollectionDelete
+                                      ? o.timestamp <= cell.timestamp
+                                  : cell.kind == Kind::kDelete ? o.timestamp <= cell.timestamp
+                                                               : o.timestamp < cell.timestamp;
             if (!replaced || (cell.kind != Kind::kCollectionDelete && o.path != cell.path))
               continue;
             std::optional<Bytes> gone = entry_value(o.path, o.value);
@@ -6255,10 +6245,8 @@ Status StatementRunner::describe_binds(std::vector<ColumnSpec>* specs,
             walk(t.elements[i], type.params[i], name);
         } else if (t.kind == Term::Kind::kUdt && type.is_udt()) {
           for (size_t i = 0; i < t.elements.size(); ++i) {
-            auto it = std::find(type.field_names.begin(), type.field_names.end(), t.field_names[i]);
-            if (it != type.field_names.end())
-              walk(t.elements[i], type.params[static_cast<size_t>(it - type.field_names.begin())],
-                   name + "." + t.field_names[i]);
+            if (const auto field = type.field_position(t.field_names[i]))
+              walk(t.elements[i], type.params[*field], name + "." + t.field_names[i]);
           }
         } else if (t.kind == Term::Kind::kFunction) {
           // The argument types of the functions a value can call.
@@ -6316,9 +6304,8 @@ Status StatementRunner::describe_binds(std::vector<ColumnSpec>* specs,
         type = is_map ? c->type.params[1] : c->type.params[0];
       }
       if (!r.field.empty() && c->type.is_udt()) {
-        auto at = std::find(c->type.field_names.begin(), c->type.field_names.end(), r.field);
-        if (at != c->type.field_names.end()) {
-          type = c->type.params[static_cast<size_t>(at - c->type.field_names.begin())];
+        if (const auto field = c->type.field_position(r.field)) {
+          type = c->type.params[*field];
           receiver = c->name + "." + r.field;
         }
       }
@@ -6466,11 +6453,9 @@ Status StatementRunner::describe_binds(std::vector<ColumnSpec>* specs,
       for (const auto& op : s->operations) {
         const ColumnMetadata* c = table->column(op.column);
         if (c == nullptr) return invalid("Undefined column name " + op.column);
-        auto field = std::find(c->type.field_names.begin(), c->type.field_names.end(), op.field);
-        if (op.kind == Operation::Kind::kSetField && c->type.is_udt() &&
-            field != c->type.field_names.end()) {
-          walk(op.value, c->type.params[static_cast<size_t>(field - c->type.field_names.begin())],
-               c->name + "." + op.field);
+        const auto field = c->type.field_position(op.field);
+        if (op.kind == Operation::Kind::kSetField && c->type.is_udt() && field) {
+          walk(op.value, c->type.params[*field], c->name + "." + op.field);
         } else if (op.kind == Operation::Kind::kSetElement && c->type.kind == ValueKind::kMap) {
           walk(*op.key, c->type.params[0], "key(" + c->name + ")");
           walk(op.value, c->type.params[1], "value(" + c->name + ")");
@@ -7162,10 +7147,10 @@ Result<CasCheck> StatementRunner::check_cas(const Statement& st, const CasTarget
           return invalid("Invalid field selection: " + c->name + " of type " + c->type.to_cql() +
                          " is not a user type");
         }
-        const auto at = std::find(c->type.field_names.begin(), c->type.field_names.end(), r.field);
-        if (at == c->type.field_names.end())
+        const auto position = c->type.field_position(r.field);
+        if (!position)
           return invalid("Unknown field " + schema::cql_name(r.field) + " for column " + c->name);
-        const size_t field = static_cast<size_t>(at - c->type.field_names.begin());
+        const size_t field = *position;
         std::optional<Bytes> field_value;
         if (value) {
           std::vector<std::optional<Bytes>> fields;

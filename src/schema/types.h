@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,6 +47,13 @@ struct CqlType {
   bool is_counter() const { return kind == ValueKind::kCounter; }
 
   bool is_udt() const { return kind == ValueKind::kUdt; }
+  // A user-defined type's field by name: its position among field_names and params.
+  std::optional<size_t> field_position(std::string_view field) const {
+    for (size_t i = 0; i < field_names.size(); ++i) {
+      if (field_names[i] == field) return i;
+    }
+    return std::nullopt;
+  }
   // Does this type, or a type inside it, use the user-defined type `keyspace`.`name`?
   bool references(const std::string& keyspace, const std::string& name) const;
   // The same type with every user-defined type in it replaced by a tuple of its field types, as
