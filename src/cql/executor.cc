@@ -1476,10 +1476,24 @@ class StatementRunner {
   // Index entries for the indexed cells of `base` (appended to `out`), and the removal of the
   // entry of each value they overwrite (read before the write).
   Status add_index_writes(const storage::Mutation& base, std::vector<storage::Mutation>* out);
-  // The partitions whose index entries name `value` for `index`, in token order (candidates:
-  // the caller checks each row's current value).
-  Result<std::vector<Bytes>> indexed_partitions(const schema::IndexMetadata& index,
-                                                const Bytes& value);
+  // What an index's entries for one value name: the partitions, in token order (candidates: the
+  // caller checks each row's current value), and per partition the rows (clustering key, empty
+  // for the static row) with each entry's timestamp.
+  struct IndexedRows {
+    struct Entry {
+      Bytes row_key;
+      int64_t timestamp;
+    };
+    std::vector<Bytes> keys;
+    std::vector<std::vector<Entry>> entries;  // entries[i] name rows of keys[i]
+  };
+  Result<IndexedRows> indexed_partitions(const schema::IndexMetadata& index, const Bytes& value);
+  // Removes the entries of `index` for `value` that name rows of `p` (read whole) no longer
+  // holding it, as Cassandra's index searchers do on reads. Stale entries come from deletes of
+  // whole rows and partitions, expired cells and list or map values, which writes do not purge.
+  void purge_stale_entries(const TableMetadata& table, const schema::IndexMetadata& index,
+                           const Bytes& value, const storage::Partition& p,
+                           const std::vector<IndexedRows::Entry>& entries);
 
   QueryProcessor& qp_;
   std::optional<bool> schema_has_indexes_;  // add_index_writes' shortcut
@@ -4357,6 +4371,9 @@ Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
   // each row, so entries a later write made stale are left out. Other restrictions on non-key
   // columns still need ALLOW FILTERING, as in Cassandra.
   std::optional<std::vector<Bytes>> index_keys;
+  std::vector<std::vector<IndexedRows::Entry>> index_entries;  // per index_keys[i]
+  const schema::IndexMetadata* serving_index = nullptr;
+  Bytes index_value;
   if (!plan.partition_complete && !plan.token && !s.distinct) {
     const Filter* served = nullptr;
     for (const auto& f : plan.filters) {
@@ -4379,8 +4396,11 @@ Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
       for (const auto& f : plan.filters)
         others |= &f != served && f.column->kind != ColumnKind::kClustering;
       if (others && !s.allow_filtering) return invalid(kRequiresAllowFiltering);
-      RINGDB_ASSIGN_OR_RETURN(index_keys, indexed_partitions(*table->index_on(served->column->name),
-                                                             served->values[0]));
+      serving_index = table->index_on(served->column->name);
+      index_value = served->values[0];
+      RINGDB_ASSIGN_OR_RETURN(IndexedRows named, indexed_partitions(*serving_index, index_value));
+      index_keys = std::move(named.keys);
+      index_entries = std::move(named.entries);
       plan.partition_complete = true;
     }
   }
@@ -4637,6 +4657,10 @@ Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
         const storage::Partition& p = *shared;
         rows_read += p.rows.size();
         if (rows_read > QueryProcessor::kResultRowsMax) return too_many();
+        // The partition's whole current state is known here: entries naming rows that no longer
+        // hold the value go.
+        if (serving_index != nullptr && whole_partition && !resuming && k < index_entries.size())
+          purge_stale_entries(*table, *serving_index, index_value, p, index_entries[k]);
         for (size_t r = 0; r < p.rows.size(); ++r) {
           partition_had_rows = true;
           Materialized m = materialize(*table, index, p, &p.rows[r], now);
@@ -6153,8 +6177,8 @@ Status StatementRunner::add_index_writes(const storage::Mutation& base,
   return Status::ok();
 }
 
-Result<std::vector<Bytes>> StatementRunner::indexed_partitions(const schema::IndexMetadata& index,
-                                                               const Bytes& value) {
+Result<StatementRunner::IndexedRows> StatementRunner::indexed_partitions(
+    const schema::IndexMetadata& index, const Bytes& value) {
   storage::ReadCommand read;
   read.table = index.storage_id;
   read.partition_key = value;
@@ -6166,12 +6190,64 @@ Result<std::vector<Bytes>> StatementRunner::indexed_partitions(const schema::Ind
                    std::to_string(QueryProcessor::kResultRowsMax) +
                    " rows for this value; restrict the partition key as well");
   }
-  std::vector<Bytes> keys;
+  IndexedRows named;
   for (const auto& row : p->rows) {
-    if (row.clustering.size() == 3 && (keys.empty() || keys.back() != row.clustering[1]))
-      keys.push_back(row.clustering[1]);
+    if (row.clustering.size() != 3 || row.marker_timestamp == storage::kNoTimestamp) continue;
+    if (named.keys.empty() || named.keys.back() != row.clustering[1]) {
+      named.keys.push_back(row.clustering[1]);
+      named.entries.emplace_back();
+    }
+    named.entries.back().push_back({row.clustering[2], row.marker_timestamp});
   }
-  return keys;
+  return named;
+}
+
+void StatementRunner::purge_stale_entries(const TableMetadata& table,
+                                          const schema::IndexMetadata& index, const Bytes& value,
+                                          const storage::Partition& p,
+                                          const std::vector<IndexedRows::Entry>& entries) {
+  const ColumnMetadata* c = table.column(index.column);
+  if (c == nullptr || entries.empty()) return;
+  // Whether a row holds the value the way its entry records it (see add_index_writes).
+  const bool elements = index.target == "values" || index.target == "keys";
+  const bool by_path = c->type.kind == ValueKind::kSet || index.target == "keys";
+  auto holds = [&](const storage::Row& row) {
+    for (const auto& cell : row.cells) {
+      if (cell.column != c->id || elements != cell.path.has_value()) continue;
+      if ((elements && by_path ? *cell.path : cell.value) == value) return true;
+    }
+    return false;
+  };
+  std::vector<Bytes> holding;  // clustering keys of the rows that hold it
+  if (c->kind == ColumnKind::kStatic) {
+    if (p.static_row && holds(*p.static_row)) holding.push_back(Bytes());
+  } else {
+    for (const auto& row : p.rows) {
+      if (holds(row)) holding.push_back(clustering_key_of(row.clustering));
+    }
+  }
+  std::sort(holding.begin(), holding.end());
+  std::vector<storage::Mutation> removals;
+  for (const auto& entry : entries) {
+    if (std::binary_search(holding.begin(), holding.end(), entry.row_key)) continue;
+    storage::Mutation m;
+    m.table = index.storage_id;
+    m.partition_key = value;
+    storage::RowWrite removal;
+    removal.clustering = {be64(p.token), p.partition_key, entry.row_key};
+    // At the entry's own timestamp: an entry that a concurrent write renews stays.
+    removal.deletion_timestamp = entry.timestamp;
+    m.rows.push_back(std::move(removal));
+    removals.push_back(std::move(m));
+  }
+  if (removals.empty()) return;
+  // Best effort, not waited for: a removal that does not happen (refused on an event loop, lost
+  // in a crash) is made by a later read, and reads check every row anyway.
+  if (nonblocking_) {
+    (void)qp_.engine_.try_apply_all_async(removals, [](Status) {});
+  } else {
+    qp_.engine_.apply_all_async(removals, [](Status) {});
+  }
 }
 
 Result<ResultMessage> StatementRunner::run() {

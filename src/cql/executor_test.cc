@@ -2522,10 +2522,10 @@ TEST_F(ProcessorTest, SecondaryIndexesAsCassandra) {
             (std::vector<int>{0, 3, 6, 9, 12, 15, 18, 21, 24, 27}));
   // An overwrite removes the entry of the value it replaces (read before the write); a row
   // deleted whole leaves its entry, which reads skip.
-  auto entries = [&](const std::string& value) {
+  auto entries = [&](const std::string& value, const std::string& column = "city") {
     const auto* t = stack_.schemas().current()->table("ks", "u");
     storage::ReadCommand read;
-    read.table = t->index_on("city")->storage_id;
+    read.table = t->index_on(column)->storage_id;
     read.partition_key = value;
     auto p = stack_.engine().read(read);
     EXPECT_TRUE(p.is_ok());
@@ -2547,13 +2547,26 @@ TEST_F(ProcessorTest, SecondaryIndexesAsCassandra) {
   ok("UPDATE ks.u SET city = 'rome' WHERE id = 6 AND seq = 2");
   EXPECT_EQ(ids("SELECT id FROM ks.u WHERE city = 'paris' AND seq = 1 ALLOW FILTERING"),
             (std::vector<int>{6, 9, 12, 15, 18, 21, 24, 27}));
+  EXPECT_EQ(entries("paris"), 10u);  // row 3's entry, stale, is still there
   EXPECT_EQ(ids("SELECT id FROM ks.u WHERE city = 'paris'"),
             (std::vector<int>{1, 6, 9, 12, 15, 18, 21, 24, 27}));
+  // That read (whole partitions) removed it, as Cassandra's index reads remove stale entries.
+  EXPECT_EQ(entries("paris"), 9u);
   EXPECT_EQ(ids("SELECT id FROM ks.u WHERE city = 'paris' AND seq = 2"), (std::vector<int>{1}));
   EXPECT_EQ(ids("SELECT id FROM ks.u WHERE city = 'paris' AND email = 'e9' ALLOW FILTERING"),
             (std::vector<int>{9}));
   // A static column: the rows of partitions with odd ids (3 is gone, 1 has two rows).
+  EXPECT_EQ(entries("r1", "region"), 15u);  // partition 3's static row is gone
   EXPECT_EQ(row_count("SELECT id FROM ks.u WHERE region = 'r1'"), 15u);
+  EXPECT_EQ(entries("r1", "region"), 14u);
+  // A read restricted to some rows does not judge the entries of the others.
+  ok("DELETE FROM ks.u WHERE id = 5");
+  EXPECT_EQ(row_count("SELECT id FROM ks.u WHERE region = 'r1' AND seq = 1"), 13u);
+  EXPECT_EQ(entries("r1", "region"), 14u);
+  // Written again before a read removed it, the entry is current again and stays.
+  ok("INSERT INTO ks.u (id, seq, region, city) VALUES (5, 1, 'r1', 'rome')");
+  EXPECT_EQ(row_count("SELECT id FROM ks.u WHERE region = 'r1'"), 15u);
+  EXPECT_EQ(entries("r1", "region"), 14u);
   EXPECT_EQ(row_count("SELECT id FROM ks.u WHERE city = 'nowhere'"), 0u);
   ok("UPDATE ks.u SET fl = [1, 2] WHERE id = 5 AND seq = 1");
   EXPECT_EQ(ids("SELECT id FROM ks.u WHERE fl = [1, 2]"), (std::vector<int>{5}));
@@ -2671,7 +2684,15 @@ TEST_F(ProcessorTest, CollectionIndexesAsCassandra) {
   ok("DELETE l[0] FROM ks.t WHERE k = 2 AND c = 1");
   EXPECT_EQ(keys("SELECT k FROM ks.t WHERE l CONTAINS 2"), (std::vector<std::string>{"1", "2"}));
   ok("UPDATE ks.t SET l = [7] WHERE k = 2 AND c = 1");  // left to the reads' check
+  const Bytes two("\0\0\0\2", 4);
+  EXPECT_EQ(entries("l", two), 2u);
   EXPECT_EQ(keys("SELECT k FROM ks.t WHERE l CONTAINS 2"), (std::vector<std::string>{"1"}));
+  EXPECT_EQ(entries("l", two), 1u);  // which removed row 2's entry
+  // So does a read after a whole-partition delete, on a map's keys too.
+  ok("DELETE FROM ks.t WHERE k = 1");
+  EXPECT_EQ(entries("m", "x"), 1u);
+  EXPECT_TRUE(keys("SELECT k FROM ks.t WHERE m CONTAINS KEY 'x'").empty());
+  EXPECT_EQ(entries("m", "x"), 0u);
   expect_refused({
       {"CREATE INDEX ON ks.t (values(m))",
        "A second index on column m (another target) is not supported yet"},
