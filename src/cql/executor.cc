@@ -9,6 +9,7 @@
 #include <future>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <thread>
 
 #include "common/bignum.h"
 #include "common/murmur3.h"
@@ -1349,6 +1350,7 @@ class StatementRunner {
         options_(options),
         parsed_(parsed),
         default_keyspace_(std::move(default_keyspace)),
+        index_generation_(qp.index_generation()),  // before the schema: see enter_apply
         schema_(qp.schemas_.current()),
         binder_(
             options, parsed, qp, [&qp](int64_t micros) { return qp.new_timeuuid(micros); },
@@ -1358,6 +1360,8 @@ class StatementRunner {
   // Writes that run() prepared but did not apply: the caller applies them (asynchronously) and
   // answers the client once they are durable.
   std::vector<storage::Mutation> take_deferred() { return std::move(deferred_); }
+  // The index generation its writes are planned under (QueryProcessor::enter_apply).
+  uint64_t index_generation() const { return index_generation_; }
   // Reads only memory (row cache, memtables, block cache); run() then fails with WouldBlock
   // rather than wait for the disk, so the event loop can run it.
   void set_nonblocking() { nonblocking_ = true; }
@@ -1501,6 +1505,7 @@ class StatementRunner {
   const QueryOptions& options_;
   const ParsedStatement& parsed_;
   const std::string default_keyspace_;
+  const uint64_t index_generation_;
   std::shared_ptr<const schema::Schema> schema_;
   Binder binder_;
   std::vector<storage::Mutation> deferred_;
@@ -6025,6 +6030,9 @@ Result<ResultMessage> StatementRunner::index_ddl(const IndexStatement& s) {
   }
   const std::string index_name = index.name;
   RINGDB_RETURN_IF_ERROR(qp_.schemas_.create_index(ks, s.table, std::move(index)));
+  // Writes planned without the index and not yet in storage get its entries when they apply,
+  // or are in storage before the scan below starts (see QueryProcessor::enter_apply).
+  qp_.start_index_generation();
   // Fill it from the rows already there: each partition's current values, at their timestamps.
   std::shared_ptr<const schema::Schema> now_schema = qp_.schemas_.current();
   const TableMetadata* indexed = now_schema->table(ks, s.table);
@@ -6084,8 +6092,16 @@ Status StatementRunner::add_index_writes(const storage::Mutation& base,
     schema_has_indexes_ = any;
   }
   if (!*schema_has_indexes_) return Status::ok();
+  return qp_.index_writes(
+      *schema_, base, [this](const storage::ReadCommand& read) { return read_partition(read); },
+      out);
+}
+
+Status QueryProcessor::index_writes(const schema::Schema& schema, const storage::Mutation& base,
+                                    const PartitionRead& read_partition,
+                                    std::vector<storage::Mutation>* out) {
   const TableMetadata* table = nullptr;
-  for (const auto& [ks_name, ks] : schema_->keyspaces) {
+  for (const auto& [ks_name, ks] : schema.keyspaces) {
     for (const auto& [name, t] : ks.tables) {
       if (t.storage_id == base.table) table = &t;
     }
@@ -6128,7 +6144,7 @@ Status StatementRunner::add_index_writes(const storage::Mutation& base,
             read.end = storage::ClusteringBound{row.clustering, true};
           }
           read.row_limit = 1;
-          read.now_seconds = qp_.clock_.now_seconds();
+          read.now_seconds = clock_.now_seconds();
           RINGDB_ASSIGN_OR_RETURN(before, read_partition(read));
         }
         const storage::Partition& p = **before;
@@ -6672,13 +6688,16 @@ void QueryProcessor::finish(StatementRunner& runner, Result<ResultMessage> resul
     return;
   }
   WriteGroup own;
-  (group ? *group : own).add(std::move(writes), std::move(done), std::move(result).value());
+  (group ? *group : own)
+      .add(std::move(writes), std::move(done), std::move(result).value(),
+           runner.index_generation());
   if (!group) apply_group(std::move(own));
 }
 
 void QueryProcessor::WriteGroup::add(std::vector<storage::Mutation> writes, Done done,
-                                     ResultMessage message) {
-  waiting.push_back({std::move(done), std::move(message), mutations.size(), writes.size()});
+                                     ResultMessage message, uint64_t index_generation) {
+  waiting.push_back(
+      {std::move(done), std::move(message), mutations.size(), writes.size(), index_generation});
   for (auto& m : writes) mutations.push_back(std::move(m));
 }
 
@@ -6695,8 +6714,83 @@ void QueryProcessor::WriteGroup::append(WriteGroup&& other) {
 void QueryProcessor::apply_group(WriteGroup group) {
   if (group.waiting.empty()) return;
   auto shared = std::make_shared<WriteGroup>(std::move(group));
+  const uint64_t generation = enter_apply();
+  Status planned = plan_index_writes(*shared, generation, storage::Engine::ReadMode::kBlocking);
+  if (!planned.is_ok()) {
+    exit_apply(generation);
+    return answer_group(shared, planned);
+  }
   engine_.apply_all_async(shared->mutations,
                           [this, shared](Status s) { answer_group(shared, std::move(s)); });
+  exit_apply(generation);
+}
+
+uint64_t QueryProcessor::enter_apply() {
+  for (;;) {
+    const uint64_t generation = index_generation();
+    applying_[generation & 1].fetch_add(1, std::memory_order_seq_cst);
+    // Registered under the generation still current: start_index_generation, which advances it
+    // first and reads the count after, waits for this application.
+    if (index_generation() == generation) return generation;
+    applying_[generation & 1].fetch_sub(1, std::memory_order_release);
+  }
+}
+
+void QueryProcessor::exit_apply(uint64_t generation) {
+  applying_[generation & 1].fetch_sub(1, std::memory_order_release);
+}
+
+void QueryProcessor::start_index_generation() {
+  std::lock_guard lock(index_generation_mutex_);
+  const uint64_t previous = index_generation_.fetch_add(1, std::memory_order_seq_cst);
+  // Applications register for a moment (index entries planned, storage's write call); none
+  // waits for this thread, so this ends.
+  while (applying_[previous & 1].load(std::memory_order_acquire) != 0) std::this_thread::yield();
+}
+
+Status QueryProcessor::plan_index_writes(WriteGroup& group, uint64_t generation,
+                                         storage::Engine::ReadMode mode) {
+  bool stale = false;
+  for (const auto& w : group.waiting) stale |= w.index_generation != generation;
+  if (!stale) return Status::ok();
+  std::shared_ptr<const schema::Schema> schema = schemas_.current();
+  PartitionRead read = [this, mode](const storage::ReadCommand& r) {
+    return engine_.read_shared(r, nullptr, mode);
+  };
+  // Each request's entries follow its own mutations, so that a request refused on its own (see
+  // answer_group) takes them with it.
+  std::vector<storage::Mutation> mutations;
+  for (auto& w : group.waiting) {
+    const size_t first = mutations.size();
+    for (size_t i = w.first; i < w.first + w.count; ++i) mutations.push_back(group.mutations[i]);
+    if (w.index_generation != generation) {
+      // Entries the request already has (indexes older than its plan) are written again, at the
+      // same timestamps: the same data.
+      for (size_t i = w.first; i < w.first + w.count; ++i)
+        RINGDB_RETURN_IF_ERROR(index_writes(*schema, group.mutations[i], read, &mutations));
+      w.index_generation = generation;
+    }
+    w.first = first;
+    w.count = mutations.size() - first;
+  }
+  group.mutations = std::move(mutations);
+  return Status::ok();
+}
+
+Status QueryProcessor::apply_planned(std::vector<storage::Mutation> mutations, uint64_t planned) {
+  WriteGroup group;
+  group.add(std::move(mutations), nullptr, ResultMessage{}, planned);
+  const uint64_t generation = enter_apply();
+  Status s = plan_index_writes(group, generation, storage::Engine::ReadMode::kBlocking);
+  if (!s.is_ok()) {
+    exit_apply(generation);
+    return s;
+  }
+  std::promise<Status> durable;
+  auto future = durable.get_future();
+  engine_.apply_all_async(group.mutations, [&durable](Status st) { durable.set_value(st); });
+  exit_apply(generation);
+  return future.get();
 }
 
 void QueryProcessor::answer_group(const std::shared_ptr<WriteGroup>& shared, Status s) {
@@ -6780,15 +6874,24 @@ QueryProcessor::Inline QueryProcessor::try_execute_inline(BytesView id, const Qu
     *answer = std::move(result).value();
     return Inline::kAnswered;
   }
-  group.add(std::move(writes), make_done(), std::move(result).value());
+  group.add(std::move(writes), make_done(), std::move(result).value(), runner.index_generation());
   return Inline::kJoinedGroup;
 }
 
 bool QueryProcessor::try_apply_group(WriteGroup& group) {
   if (group.waiting.empty()) return true;
+  const uint64_t generation = enter_apply();
+  // Planned before an index was created, and its entries need the disk: a storage thread
+  // plans them (apply_group).
+  if (!plan_index_writes(group, generation, storage::Engine::ReadMode::kNonBlocking).is_ok()) {
+    exit_apply(generation);
+    return false;
+  }
   auto shared = std::make_shared<WriteGroup>(std::move(group));
   auto on_durable = [this, shared](Status s) { answer_group(shared, std::move(s)); };
-  if (engine_.try_apply_all_async(shared->mutations, on_durable)) return true;
+  const bool taken = engine_.try_apply_all_async(shared->mutations, on_durable);
+  exit_apply(generation);
+  if (taken) return true;
   group = std::move(*shared);  // refused before anything was written: the caller retries it
   return false;
 }
@@ -6966,8 +7069,10 @@ void QueryProcessor::batch_async(uint8_t type, const std::vector<BatchEntry>& en
     Status s = runners[i]->collect_mutations(statements[i]->parsed->statement, ts, &mutations);
     if (!s.is_ok()) return done(to_cql_error(s));
   }
+  uint64_t planned = UINT64_MAX;  // the oldest of its statements'
+  for (const auto& r : runners) planned = std::min(planned, r->index_generation());
   WriteGroup own;
-  (group ? *group : own).add(std::move(mutations), std::move(done), ResultMessage{});
+  (group ? *group : own).add(std::move(mutations), std::move(done), ResultMessage{}, planned);
   if (!group) apply_group(std::move(own));
 }
 
@@ -7353,7 +7458,8 @@ Result<ResultMessage> StatementRunner::conditional(const Statement& st) {
   const int64_t token = murmur3_token(target.partition_key);
   std::lock_guard lock(qp_.lwt_locks_[static_cast<uint64_t>(token) % qp_.lwt_locks_.size()]);
   RINGDB_ASSIGN_OR_RETURN(CasCheck check, check_cas(st, target));
-  if (check.applied) RINGDB_RETURN_IF_ERROR(qp_.engine_.apply_all(mutations));
+  if (check.applied)
+    RINGDB_RETURN_IF_ERROR(qp_.apply_planned(std::move(mutations), index_generation_));
 
   ResultMessage result = cas_applied_result(*table, check.applied);
   if (check.applied) return result;
@@ -7430,7 +7536,11 @@ Result<ResultMessage> StatementRunner::conditional_batch(QueryProcessor& qp,
     }
     rows.emplace(std::move(order), &checks.back());
   }
-  if (applied) RINGDB_RETURN_IF_ERROR(qp.engine_.apply_all(mutations));
+  if (applied) {
+    uint64_t planned = UINT64_MAX;
+    for (const auto& item : items) planned = std::min(planned, item.runner->index_generation());
+    RINGDB_RETURN_IF_ERROR(qp.apply_planned(std::move(mutations), planned));
+  }
   ResultMessage result = cas_applied_result(*table, applied);
   if (applied) return result;
   // Failed: the primary key and the condition columns (every column after an IF [NOT] EXISTS)

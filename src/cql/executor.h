@@ -84,10 +84,12 @@ class QueryProcessor {
       ResultMessage message;
       size_t first;  // this request's mutations: [first, first + count)
       size_t count;
+      uint64_t index_generation;  // when its mutations were planned (see enter_apply)
     };
     std::vector<storage::Mutation> mutations;
     std::vector<Waiter> waiting;
-    void add(std::vector<storage::Mutation> writes, Done done, ResultMessage message);
+    void add(std::vector<storage::Mutation> writes, Done done, ResultMessage message,
+             uint64_t index_generation);
     void append(WriteGroup&& other);  // other's requests after this group's
   };
   void query_async(std::string_view text, const QueryOptions& options, Session& session, Done done,
@@ -145,6 +147,29 @@ class QueryProcessor {
   Bytes random_uuid();
   std::shared_ptr<const Prepared> find_prepared(BytesView id);
 
+  // Writes planned before CREATE INDEX published its schema but applied after its build scan
+  // passed their partition would be missing from the index. So every application of planned
+  // writes registers (enter_apply, exit_apply once storage has them); a request planned under an
+  // older index generation gets the current schema's index entries first (plan_index_writes);
+  // and CREATE INDEX, once its schema is published, starts a generation and waits for the
+  // applications registered under the previous one before it scans (a barrier like Cassandra's
+  // OpOrder, which its index builds wait on).
+  uint64_t index_generation() const { return index_generation_.load(std::memory_order_seq_cst); }
+  uint64_t enter_apply();
+  void exit_apply(uint64_t generation);
+  void start_index_generation();
+  // Index entries of the current schema for `base` (and removals of the values it overwrites,
+  // read before the write through `read`), appended to `out`.
+  using PartitionRead =
+      std::function<Result<std::shared_ptr<const storage::Partition>>(const storage::ReadCommand&)>;
+  Status index_writes(const schema::Schema& schema, const storage::Mutation& base,
+                      const PartitionRead& read, std::vector<storage::Mutation>* out);
+  // Adds the current schema's index entries to the requests of `group` planned before
+  // `generation`. WouldBlock when `mode` is non-blocking and a read needs the disk.
+  Status plan_index_writes(WriteGroup& group, uint64_t generation, storage::Engine::ReadMode mode);
+  // Applies the writes of one request planned under `planned`, waiting until they are durable.
+  Status apply_planned(std::vector<storage::Mutation> mutations, uint64_t planned);
+
   schema::SchemaManager& schemas_;
   storage::Engine& engine_;
   const Clock& clock_;
@@ -161,6 +186,9 @@ class QueryProcessor {
   std::shared_mutex prepared_mutex_;  // EXECUTEs share it; PREPARE takes it alone
   std::unordered_map<std::string, std::shared_ptr<const Prepared>> prepared_;
   std::list<std::string> prepared_order_;  // insertion order, for eviction
+  std::atomic<uint64_t> index_generation_{0};
+  std::array<std::atomic<int64_t>, 2> applying_{};  // registered applications, by generation parity
+  std::mutex index_generation_mutex_;               // one CREATE INDEX barrier at a time
 };
 
 CqlError to_cql_error(const Status& status);

@@ -7,7 +7,10 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <functional>
+#include <future>
+#include <thread>
 
 #include "cql/test_util.h"
 #include "runtime/rng.h"
@@ -2643,6 +2646,44 @@ TEST_F(ProcessorTest, SecondaryIndexesAsCassandra) {
   ok("DROP TABLE ks.u");  // and its indexes
   ok("CREATE TABLE ks.u (id int PRIMARY KEY, region text)");
   ok("CREATE INDEX by_region ON ks.u (region)");  // the name is free again
+}
+
+// CREATE INDEX fills the index from the rows in storage. A write planned before the index
+// existed and applied after it was created gets the index's entries when it applies, so it is
+// not missing from the index whether or not the fill scan saw it.
+TEST_F(ProcessorTest, WritesPlannedBeforeCreateIndexAreIndexed) {
+  ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+  ok("CREATE TABLE ks.r (k int PRIMARY KEY, v text)");
+  ok("INSERT INTO ks.r (k, v) VALUES (0, 'x')");
+  QueryProcessor::WriteGroup planned;
+  std::promise<QueryProcessor::Outcome> answered;
+  stack_.processor().query_async(
+      "INSERT INTO ks.r (k, v) VALUES (1, 'x')", {}, session_,
+      [&answered](QueryProcessor::Outcome o) { answered.set_value(std::move(o)); }, &planned);
+  ASSERT_EQ(planned.waiting.size(), 1u);  // planned, not applied
+  ok("CREATE INDEX ON ks.r (v)");
+  stack_.processor().apply_group(std::move(planned));
+  ASSERT_TRUE(std::holds_alternative<ResultMessage>(answered.get_future().get()));
+  auto found = digit_rows("SELECT k FROM ks.r WHERE v = 'x'", 0, 1);
+  std::sort(found.begin(), found.end());
+  EXPECT_EQ(found, (std::vector<std::string>{"0", "1"}));
+
+  // Writes that run while CREATE INDEX does: every one is found through the index after it.
+  ok("CREATE TABLE ks.w (k int PRIMARY KEY, v text)");
+  constexpr int kWrites = 400;
+  std::atomic<bool> failed{false};
+  std::thread writer([&] {
+    Session session;
+    for (int k = 0; k < kWrites; ++k) {
+      auto o = stack_.processor().query(
+          "INSERT INTO ks.w (k, v) VALUES (" + std::to_string(k) + ", 'y')", {}, session);
+      if (!std::holds_alternative<ResultMessage>(o)) failed = true;
+    }
+  });
+  ok("CREATE INDEX ON ks.w (v)");
+  writer.join();
+  EXPECT_FALSE(failed);
+  EXPECT_EQ(row_count("SELECT k FROM ks.w WHERE v = 'y'"), static_cast<size_t>(kWrites));
 }
 
 // Indexes on the elements of non-frozen collections: values (set elements, list and map values)
