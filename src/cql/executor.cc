@@ -6759,8 +6759,11 @@ Status QueryProcessor::plan_index_writes(WriteGroup& group, uint64_t generation,
   };
   // Each request's entries follow its own mutations, so that a request refused on its own (see
   // answer_group) takes them with it.
+  // The group changes only once every request's entries are planned: on an error it is as it
+  // was, for a retry elsewhere.
   std::vector<storage::Mutation> mutations;
-  for (auto& w : group.waiting) {
+  std::vector<std::pair<size_t, size_t>> spans;
+  for (const auto& w : group.waiting) {
     const size_t first = mutations.size();
     for (size_t i = w.first; i < w.first + w.count; ++i) mutations.push_back(group.mutations[i]);
     if (w.index_generation != generation) {
@@ -6768,10 +6771,13 @@ Status QueryProcessor::plan_index_writes(WriteGroup& group, uint64_t generation,
       // same timestamps: the same data.
       for (size_t i = w.first; i < w.first + w.count; ++i)
         RINGDB_RETURN_IF_ERROR(index_writes(*schema, group.mutations[i], read, &mutations));
-      w.index_generation = generation;
     }
-    w.first = first;
-    w.count = mutations.size() - first;
+    spans.emplace_back(first, mutations.size() - first);
+  }
+  for (size_t i = 0; i < group.waiting.size(); ++i) {
+    group.waiting[i].first = spans[i].first;
+    group.waiting[i].count = spans[i].second;
+    group.waiting[i].index_generation = generation;
   }
   group.mutations = std::move(mutations);
   return Status::ok();
