@@ -34,6 +34,8 @@ const char* status_code_name(StatusCode code) {
       return "Timeout";
     case StatusCode::kReadTimeout:
       return "ReadTimeout";
+    case StatusCode::kReadFailure:
+      return "ReadFailure";
     case StatusCode::kNotSupported:
       return "NotSupported";
     case StatusCode::kInternal:

@@ -33,6 +33,7 @@ enum class StatusCode {
   kFunctionFailure,
   kUnauthorized,  // not allowed to anyone (CQL Unauthorized), such as changing system keyspaces
   kReadTimeout,   // a read ran past its time budget (CQL ReadTimeout)
+  kReadFailure,   // a replica could not serve the read, such as an index being built (ReadFailure)
 };
 
 const char* status_code_name(StatusCode code);
@@ -56,6 +57,7 @@ class [[nodiscard]] Status {
   static Status unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
   static Status timeout(std::string m) { return {StatusCode::kTimeout, std::move(m)}; }
   static Status read_timeout(std::string m) { return {StatusCode::kReadTimeout, std::move(m)}; }
+  static Status read_failure(std::string m) { return {StatusCode::kReadFailure, std::move(m)}; }
   static Status not_supported(std::string m) { return {StatusCode::kNotSupported, std::move(m)}; }
   static Status internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
   static Status config_error(std::string m) { return {StatusCode::kConfigError, std::move(m)}; }

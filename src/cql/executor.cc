@@ -82,6 +82,12 @@ CqlError to_cql_error(const Status& status) {
       e.required = 1;
       e.alive = 0;
       break;
+    case StatusCode::kReadFailure:  // as a coordinator whose one replica failed the read
+      e.code = ErrorCode::kReadFailure;
+      e.required = 1;
+      e.alive = 0;
+      e.failures = 1;
+      break;
     default:
       e.code = ErrorCode::kServerError;
       break;
@@ -4402,6 +4408,13 @@ Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
         others |= &f != served && f.column->kind != ColumnKind::kClustering;
       if (others && !s.allow_filtering) return invalid(kRequiresAllowFiltering);
       serving_index = table->index_on(served->column->name);
+      // As Cassandra's IndexNotAvailableException, which reaches the client as a ReadFailure.
+      if (qp_.index_building(table->keyspace + "." + serving_index->name)) {
+        return Status::read_failure(
+            "Operation failed - received 0 responses and 1 failures: INDEX_NOT_AVAILABLE (the "
+            "secondary index '" +
+            serving_index->name + "' is not yet available: it is being built)");
+      }
       index_value = served->values[0];
       RINGDB_ASSIGN_OR_RETURN(IndexedRows named, indexed_partitions(*serving_index, index_value));
       index_keys = std::move(named.keys);
@@ -6029,6 +6042,14 @@ Result<ResultMessage> StatementRunner::index_ddl(const IndexStatement& s) {
     return invalid("Index " + index.name + " is a duplicate of existing index " + same->name);
   }
   const std::string index_name = index.name;
+  // Until the fill below ends, reads that the index would serve fail rather than miss rows.
+  const std::string building_key = ks + "." + index_name;
+  qp_.set_index_building(building_key, true);
+  struct Built {
+    QueryProcessor& qp;
+    const std::string& key;
+    ~Built() { qp.set_index_building(key, false); }
+  } built{qp_, building_key};
   RINGDB_RETURN_IF_ERROR(qp_.schemas_.create_index(ks, s.table, std::move(index)));
   // Writes planned without the index and not yet in storage get its entries when they apply,
   // or are in storage before the scan below starts (see QueryProcessor::enter_apply).
@@ -6734,6 +6755,20 @@ uint64_t QueryProcessor::enter_apply() {
     if (index_generation() == generation) return generation;
     applying_[generation & 1].fetch_sub(1, std::memory_order_release);
   }
+}
+
+void QueryProcessor::set_index_building(const std::string& key, bool building) {
+  std::lock_guard lock(building_mutex_);
+  if (building) {
+    building_indexes_.insert(key);
+  } else {
+    building_indexes_.erase(key);
+  }
+}
+
+bool QueryProcessor::index_building(const std::string& key) {
+  std::lock_guard lock(building_mutex_);
+  return building_indexes_.count(key) != 0;
 }
 
 void QueryProcessor::exit_apply(uint64_t generation) {

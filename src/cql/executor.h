@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -158,6 +159,9 @@ class QueryProcessor {
   uint64_t enter_apply();
   void exit_apply(uint64_t generation);
   void start_index_generation();
+  // Indexes being filled by CREATE INDEX ("keyspace.name"): reads cannot use them yet.
+  void set_index_building(const std::string& key, bool building);
+  bool index_building(const std::string& key);
   // Index entries of the current schema for `base` (and removals of the values it overwrites,
   // read before the write through `read`), appended to `out`.
   using PartitionRead =
@@ -189,6 +193,8 @@ class QueryProcessor {
   std::atomic<uint64_t> index_generation_{0};
   std::array<std::atomic<int64_t>, 2> applying_{};  // registered applications, by generation parity
   std::mutex index_generation_mutex_;               // one CREATE INDEX barrier at a time
+  std::mutex building_mutex_;
+  std::set<std::string> building_indexes_;  // guarded by building_mutex_
 };
 
 CqlError to_cql_error(const Status& status);

@@ -2686,6 +2686,40 @@ TEST_F(ProcessorTest, WritesPlannedBeforeCreateIndexAreIndexed) {
   EXPECT_EQ(row_count("SELECT k FROM ks.w WHERE v = 'y'"), static_cast<size_t>(kWrites));
 }
 
+// While CREATE INDEX fills the index, reads it would serve fail with ReadFailure (Cassandra's
+// IndexNotAvailableException) instead of answering from a partial index.
+TEST_F(ProcessorTest, ReadsOfAnIndexBeingBuiltFail) {
+  ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+  ok("CREATE TABLE ks.b (k int PRIMARY KEY, v text)");
+  constexpr size_t kRows = 3000;
+  for (size_t k = 0; k < kRows; ++k)
+    ok("INSERT INTO ks.b (k, v) VALUES (" + std::to_string(k) + ", 'z')");
+  std::atomic<bool> created{false};
+  std::thread ddl([&] {
+    Session session;
+    auto o = stack_.processor().query("CREATE INDEX by_v ON ks.b (v)", {}, session);
+    EXPECT_TRUE(std::holds_alternative<ResultMessage>(o));
+    created = true;
+  });
+  size_t partial = 0, failures = 0, complete = 0;
+  while (!created) {
+    auto o = query("SELECT k FROM ks.b WHERE v = 'z'");
+    if (auto* e = std::get_if<CqlError>(&o)) {
+      if (e->code == ErrorCode::kReadFailure) {
+        ++failures;
+        EXPECT_NE(e->message.find("INDEX_NOT_AVAILABLE"), std::string::npos) << e->message;
+      } else {
+        EXPECT_EQ(e->code, ErrorCode::kInvalid) << e->message;  // not published yet
+      }
+    } else {
+      ++(std::get<ResultMessage>(o).rows.size() == kRows ? complete : partial);
+    }
+  }
+  ddl.join();
+  EXPECT_EQ(partial, 0u) << failures << " failures, " << complete << " complete";
+  EXPECT_EQ(row_count("SELECT k FROM ks.b WHERE v = 'z'"), kRows);
+}
+
 // Indexes on the elements of non-frozen collections: values (set elements, list and map values)
 // serve CONTAINS, keys(m) serves CONTAINS KEY; removing a set element or a map key removes its
 // entry.

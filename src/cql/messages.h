@@ -55,7 +55,8 @@ struct CqlError {
   Bytes unprepared_id;                          // Unprepared
   Consistency consistency = Consistency::kOne;  // Unavailable, timeouts
   int32_t required = 0;
-  int32_t alive = 0;
+  int32_t alive = 0;                   // received, for the read and write errors
+  int32_t failures = 0;                // ReadFailure
   std::string function_keyspace;       // FunctionFailure
   std::string function_name;           // FunctionFailure
   std::vector<std::string> arg_types;  // FunctionFailure

@@ -154,6 +154,13 @@ Bytes encode_error(const CqlError& e) {
       w.int_(e.required);
       w.byte(0);
       break;
+    case ErrorCode::kReadFailure:  // v4: <cl><received><blockfor><numfailures><data_present>
+      w.short_(static_cast<uint16_t>(e.consistency));
+      w.int_(e.alive);
+      w.int_(e.required);
+      w.int_(e.failures);
+      w.byte(0);
+      break;
     case ErrorCode::kAlreadyExists:
       w.string(e.keyspace);
       w.string(e.table);

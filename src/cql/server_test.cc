@@ -566,6 +566,29 @@ TEST(Server, Lz4CompressedFramesBothWays) {
   EXPECT_EQ(h.opcode, Opcode::kError);
 }
 
+// ReadFailure in protocol v4: <cl><received><blockfor><numfailures><data_present>.
+TEST(Server, ReadFailureCarriesItsV4Fields) {
+  CqlError e = to_cql_error(Status::read_failure("Operation failed"));
+  ASSERT_EQ(e.code, ErrorCode::kReadFailure);
+  const Bytes body = encode_error(e);
+  BodyReader r(body);
+  int32_t code = 0, received = -1, blockfor = -1, failures = -1;
+  uint16_t cl = 0xffff;
+  uint8_t data_present = 0xff;
+  std::string message;
+  ASSERT_TRUE(r.get_int(&code) && r.get_string(&message) && r.get_short(&cl) &&
+              r.get_int(&received) && r.get_int(&blockfor) && r.get_int(&failures) &&
+              r.get_byte(&data_present));
+  EXPECT_TRUE(r.at_end());
+  EXPECT_EQ(code, 0x1300);
+  EXPECT_EQ(message, "Operation failed");
+  EXPECT_EQ(cl, static_cast<uint16_t>(Consistency::kOne));
+  EXPECT_EQ(received, 0);
+  EXPECT_EQ(blockfor, 1);
+  EXPECT_EQ(failures, 1);
+  EXPECT_EQ(data_present, 0);
+}
+
 TEST(BadInput, UnsupportedVersionsGetTheErrorTheDriversExpect) {
   Node node;
   Client client(node.port());
