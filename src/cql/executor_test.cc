@@ -2686,6 +2686,20 @@ TEST_F(ProcessorTest, WritesPlannedBeforeCreateIndexAreIndexed) {
   EXPECT_EQ(row_count("SELECT k FROM ks.w WHERE v = 'y'"), static_cast<size_t>(kWrites));
 }
 
+// Statements for what is not there yet name themselves, whole, in the typed error.
+TEST_F(ProcessorTest, UnsupportedStatementsNameThemselves) {
+  expect_refused({
+      {"CREATE MATERIALIZED VIEW ks.v AS SELECT * FROM ks.t WHERE k IS NOT NULL PRIMARY KEY (k)",
+       "CREATE MATERIALIZED VIEW is not supported yet"},
+      {"ALTER MATERIALIZED VIEW ks.v WITH comment = 'x'",
+       "ALTER MATERIALIZED VIEW is not supported yet"},
+      {"DROP MATERIALIZED VIEW ks.v", "DROP MATERIALIZED VIEW is not supported yet"},
+      {"CREATE ROLE r", "CREATE ROLE is not supported yet"},
+      {"drop function ks.f", "DROP FUNCTION is not supported yet"},
+      {"LIST ROLES", "LIST statements are not supported yet"},
+  });
+}
+
 // While CREATE INDEX fills the index, reads it would serve fail with ReadFailure (Cassandra's
 // IndexNotAvailableException) instead of answering from a partial index.
 TEST_F(ProcessorTest, ReadsOfAnIndexBeingBuiltFail) {

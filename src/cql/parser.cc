@@ -309,6 +309,12 @@ class Parser {
     if (pos_ < tokens_.size() - 1) ++pos_;
     return t;
   }
+  // The kind of object an unsupported statement names, in upper case: "ROLE", "MATERIALIZED VIEW".
+  std::string unsupported_kind() const {
+    std::string kind = ascii_upper(peek().text);
+    if (is_keyword("materialized") && is_keyword("view", 1)) kind += " VIEW";
+    return kind;
+  }
   bool is_keyword(const char* word, size_t ahead = 0) const {
     const Token& t = peek(ahead);
     return t.kind == TokenKind::kIdentifier && t.text == word;
@@ -463,8 +469,7 @@ class Parser {
       }
       if (is_keyword("function") || is_keyword("aggregate") || is_keyword("materialized") ||
           is_keyword("trigger") || is_keyword("role") || is_keyword("user")) {
-        return Status::not_supported("CREATE " + ascii_upper(peek().text) +
-                                     " is not supported yet");
+        return Status::not_supported("CREATE " + unsupported_kind() + " is not supported yet");
       }
       return unexpected("KEYSPACE or TABLE");
     }
@@ -473,7 +478,7 @@ class Parser {
       if (accept_keyword("table") || accept_keyword("columnfamily")) return wrap(alter_table());
       if (accept_keyword("type")) return wrap(alter_type());
       if (is_keyword("materialized") || is_keyword("role") || is_keyword("user")) {
-        return Status::not_supported("ALTER " + ascii_upper(peek().text) + " is not supported yet");
+        return Status::not_supported("ALTER " + unsupported_kind() + " is not supported yet");
       }
       return unexpected("KEYSPACE or TABLE");
     }
@@ -506,7 +511,7 @@ class Parser {
       }
       if (is_keyword("function") || is_keyword("aggregate") || is_keyword("materialized") ||
           is_keyword("trigger") || is_keyword("role") || is_keyword("user")) {
-        return Status::not_supported("DROP " + ascii_upper(peek().text) + " is not supported yet");
+        return Status::not_supported("DROP " + unsupported_kind() + " is not supported yet");
       }
       return unexpected("KEYSPACE or TABLE");
     }
