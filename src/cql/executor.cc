@@ -887,6 +887,18 @@ struct Filter {
   std::optional<Bytes> element_key;
 };
 
+// The partition key of an index entry for a cell (its path, for an element of a collection, and
+// its value): the value for simple and full() indexes, the set element or map key (the path) for
+// values() of a set and keys(), the element's value for values() of a list or map, and the key and
+// value as a tuple for entries().
+Bytes index_entry_key(const schema::IndexMetadata& index, const CqlType& type,
+                      const std::optional<Bytes>& path, const Bytes& value) {
+  if (!path || index.target == "simple" || index.target == "full") return value;
+  if (index.target == "entries") return schema::serialize_tuple({*path, value});
+  if (type.kind == ValueKind::kSet || index.target == "keys") return *path;
+  return value;
+}
+
 struct TokenRange {
   int64_t start = INT64_MIN;  // exclusive, except INT64_MIN which includes everything
   int64_t end = INT64_MAX;    // inclusive
@@ -4392,10 +4404,11 @@ Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
           f.column->kind == ColumnKind::kRegular || f.column->kind == ColumnKind::kStatic
               ? table->index_on(f.column->name)
               : nullptr;
-      if (served != nullptr || index == nullptr || !f.tuple.empty() || f.element_key ||
-          f.values.size() != 1)
+      if (served != nullptr || index == nullptr || !f.tuple.empty() || f.values.size() != 1 ||
+          f.element_key.has_value() != (index->target == "entries"))
         continue;
-      // c = v for a value, CONTAINS v for elements (values), CONTAINS KEY k for a map's keys.
+      // c = v for a value, CONTAINS v for elements (values), CONTAINS KEY k for a map's keys,
+      // m[k] = v for a map's entries.
       const Relation::Op serves = index->target == "values" ? Relation::Op::kContains
                                   : index->target == "keys" ? Relation::Op::kContainsKey
                                                             : Relation::Op::kEq;
@@ -4415,7 +4428,8 @@ Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
             "secondary index '" +
             serving_index->name + "' is not yet available: it is being built)");
       }
-      index_value = served->values[0];
+      index_value = index_entry_key(*serving_index, served->column->type, served->element_key,
+                                    served->values[0]);
       RINGDB_ASSIGN_OR_RETURN(IndexedRows named, indexed_partitions(*serving_index, index_value));
       index_keys = std::move(named.keys);
       index_entries = std::move(named.entries);
@@ -5158,7 +5172,7 @@ std::optional<VirtualTable> system_table(const std::string& keyspace, const std:
         for (const auto& index : tm.indexes) {
           // Cassandra's target option: the column (quoted as CQL needs), or full(column).
           std::string target = schema::cql_name(index.column);
-          if (index.target == "full" || index.target == "values" || index.target == "keys")
+          if (index.target != "simple")
             target = index.target + "(" + target + ")";
           t.rows.push_back({{"keyspace_name", Bytes(ks_name)},
                             {"table_name", Bytes(name)},
@@ -6015,8 +6029,6 @@ Result<ResultMessage> StatementRunner::index_ddl(const IndexStatement& s) {
   }
   if (type.is_udt() && type.is_multi_cell())
     return invalid("Cannot create index on non-frozen UDT column " + c->name);
-  if (target == "entries")
-    return Status::not_supported("Secondary indexes on entries() of a map are not supported yet");
   if (c->kind == ColumnKind::kPartitionKey || c->kind == ColumnKind::kClustering) {
     return Status::not_supported("Secondary indexes on PRIMARY KEY columns are not supported yet");
   }
@@ -6076,14 +6088,11 @@ Result<ResultMessage> StatementRunner::index_ddl(const IndexStatement& s) {
         for (const auto& cell : row.cells) {
           if (cell.column != column_id) continue;
           // What the index holds of the cell (see add_index_writes).
-          const bool elements = created->target == "values" || created->target == "keys";
+          const bool elements = created->target != "simple" && created->target != "full";
           if (elements != cell.path.has_value()) continue;
           storage::Mutation m;
           m.table = created->storage_id;
-          m.partition_key = !elements ? cell.value
-                            : (c->type.kind == ValueKind::kSet || created->target == "keys")
-                                ? *cell.path
-                                : cell.value;
+          m.partition_key = index_entry_key(*created, c->type, cell.path, cell.value);
           storage::RowWrite entry;
           entry.clustering = {be64(p.token), p.partition_key, index_row_key(row)};
           entry.marker_timestamp = cell.timestamp;
@@ -6136,8 +6145,9 @@ Status QueryProcessor::index_writes(const schema::Schema& schema, const storage:
     // Purging an element's entry is safe where a row holds each indexed value once: sets (their
     // elements) and map keys. A list or map may hold a value twice, so their entries are left to
     // the reads' checks.
-    const bool elements = index.target == "values" || index.target == "keys";
-    const bool purge_elements = c->type.kind == ValueKind::kSet || index.target == "keys";
+    const bool elements = index.target != "simple" && index.target != "full";
+    const bool purge_elements = c->type.kind == ValueKind::kSet || index.target == "keys" ||
+                                index.target == "entries";
     for (const auto& row : base.rows) {
       const Bytes row_key = row.is_static ? Bytes() : clustering_key_of(row.clustering);
       auto entry_write = [&](const Bytes& value, std::optional<int64_t> marker,
@@ -6178,10 +6188,8 @@ Status QueryProcessor::index_writes(const schema::Schema& schema, const storage:
         // cell path), or an element's value.
         auto entry_value = [&](const std::optional<Bytes>& path,
                                const Bytes& value) -> std::optional<Bytes> {
-          if (!elements) return path ? std::nullopt : std::optional<Bytes>(value);
-          if (!path) return std::nullopt;
-          if (c->type.kind == ValueKind::kSet || index.target == "keys") return *path;
-          return value;
+          if (elements != path.has_value()) return std::nullopt;
+          return index_entry_key(index, c->type, path, value);
         };
         // The value (or element) this write replaces: its entry goes, deleted at that value's
         // own timestamp so that a newer entry for the same value (a concurrent write) stays.
@@ -6246,12 +6254,11 @@ void StatementRunner::purge_stale_entries(const TableMetadata& table,
   const ColumnMetadata* c = table.column(index.column);
   if (c == nullptr || entries.empty()) return;
   // Whether a row holds the value the way its entry records it (see add_index_writes).
-  const bool elements = index.target == "values" || index.target == "keys";
-  const bool by_path = c->type.kind == ValueKind::kSet || index.target == "keys";
+  const bool elements = index.target != "simple" && index.target != "full";
   auto holds = [&](const storage::Row& row) {
     for (const auto& cell : row.cells) {
       if (cell.column != c->id || elements != cell.path.has_value()) continue;
-      if ((elements && by_path ? *cell.path : cell.value) == value) return true;
+      if (index_entry_key(index, c->type, cell.path, cell.value) == value) return true;
     }
     return false;
   };

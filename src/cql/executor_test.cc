@@ -2740,13 +2740,17 @@ TEST_F(ProcessorTest, ReadsOfAnIndexBeingBuiltFail) {
 TEST_F(ProcessorTest, CollectionIndexesAsCassandra) {
   ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
   ok("CREATE TABLE ks.t (k int, c int, tags set<text>, l list<int>, m map<text, int>, "
-     "PRIMARY KEY (k, c))");
+     "e map<text, int>, PRIMARY KEY (k, c))");
   ok("INSERT INTO ks.t (k, c, tags, l, m) VALUES (1, 1, {'a', 'b'}, [1, 2], {'x': 1})");
   ok("INSERT INTO ks.t (k, c, tags, l, m) VALUES (2, 1, {'b'}, [2, 2], {'y': 2})");
   ok("CREATE INDEX ON ks.t (tags)");
   ok("CREATE INDEX ON ks.t (l)");
   ok("CREATE INDEX ON ks.t (keys(m))");
-  auto keys = [&](const std::string& cql) { return digit_rows(cql, 0, 1); };
+  auto keys = [&](const std::string& cql) {  // in key order (results come in token order)
+    auto rows = digit_rows(cql, 0, 1);
+    std::sort(rows.begin(), rows.end());
+    return rows;
+  };
   EXPECT_EQ(keys("SELECT k FROM ks.t WHERE tags CONTAINS 'b'"),
             (std::vector<std::string>{"1", "2"}));
   EXPECT_EQ(keys("SELECT k FROM ks.t WHERE l CONTAINS 2"), (std::vector<std::string>{"1", "2"}));
@@ -2787,6 +2791,10 @@ TEST_F(ProcessorTest, CollectionIndexesAsCassandra) {
        "A second index on column m (another target) is not supported yet"},
       {"CREATE INDEX ON ks.t (entries(tags))",
        "Cannot create index on entries of column tags with non-map type"},
+      {"SELECT k FROM ks.t WHERE m['x'] = 1",
+       "Cannot execute this query as it might involve data filtering and thus may have "
+       "unpredictable performance. If you want to execute this query despite the performance "
+       "unpredictability, use ALLOW FILTERING"},
       {"SELECT k FROM ks.t WHERE m CONTAINS 1",
        "Cannot execute this query as it might involve data filtering and thus may have "
        "unpredictable performance. If you want to execute this query despite the performance "
@@ -2803,6 +2811,43 @@ TEST_F(ProcessorTest, CollectionIndexesAsCassandra) {
   }
   std::sort(seen.begin(), seen.end());
   EXPECT_EQ(seen, (std::vector<std::string>{"keys(m)", "values(l)", "values(tags)"}));
+
+  // entries(e) serves e[key] = value; overwriting or deleting a key removes its entry.
+  ok("INSERT INTO ks.t (k, c, e) VALUES (3, 1, {'a': 1, 'b': 2})");
+  ok("INSERT INTO ks.t (k, c, e) VALUES (4, 1, {'a': 1})");
+  ok("INSERT INTO ks.t (k, c, e) VALUES (4, 2, {'a': 2})");
+  ok("CREATE INDEX ON ks.t (entries(e))");
+  EXPECT_EQ(keys("SELECT k FROM ks.t WHERE e['a'] = 1"), (std::vector<std::string>{"3", "4"}));
+  EXPECT_EQ(digit_rows("SELECT k, c FROM ks.t WHERE e['a'] = 2", 0, 2),
+            (std::vector<std::string>{"42"}));
+  ok("UPDATE ks.t SET e['a'] = 5 WHERE k = 3 AND c = 1");
+  ok("INSERT INTO ks.t (k, c, e) VALUES (5, 1, {'a': 1})");
+  auto one_a = schema::serialize_tuple({Bytes("a"), Bytes("\0\0\0\1", 4)});
+  EXPECT_EQ(entries("e", one_a), 2u);  // (3, 1)'s went with the overwrite
+  EXPECT_EQ(keys("SELECT k FROM ks.t WHERE e['a'] = 1"), (std::vector<std::string>{"4", "5"}));
+  EXPECT_EQ(keys("SELECT k FROM ks.t WHERE e['a'] = 5"), (std::vector<std::string>{"3"}));
+  EXPECT_EQ(keys("SELECT k FROM ks.t WHERE e['a'] = 1 AND c = 1"),
+            (std::vector<std::string>{"4", "5"}));
+  ok("DELETE e['a'] FROM ks.t WHERE k = 5 AND c = 1");
+  EXPECT_EQ(entries("e", one_a), 1u);
+  ok("DELETE FROM ks.t WHERE k = 4");  // left to the next read, which removes it
+  EXPECT_TRUE(keys("SELECT k FROM ks.t WHERE e['a'] = 1").empty());
+  EXPECT_EQ(entries("e", one_a), 0u);
+  expect_refused({
+      {"SELECT k FROM ks.t WHERE e CONTAINS 1",
+       "Cannot execute this query as it might involve data filtering and thus may have "
+       "unpredictable performance. If you want to execute this query despite the performance "
+       "unpredictability, use ALLOW FILTERING"},
+  });
+  auto described = query(
+      "SELECT options FROM system_schema.indexes WHERE keyspace_name = 'ks' AND table_name = 't' "
+      "AND index_name = 't_e_idx'");
+  ASSERT_TRUE(std::holds_alternative<ResultMessage>(described));
+  ASSERT_EQ(std::get<ResultMessage>(described).rows.size(), 1u);
+  std::vector<Bytes> parts;
+  ASSERT_TRUE(schema::split_collection(*std::get<ResultMessage>(described).rows[0][0], true, &parts)
+                  .is_ok());
+  EXPECT_EQ(parts.at(1), "entries(e)");
 }
 
 }  // namespace

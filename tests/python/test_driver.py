@@ -702,6 +702,19 @@ class DriverTest(unittest.TestCase):
         self.assertEqual(sorted(r.id for r in self.q("SELECT id FROM tagged WHERE tags CONTAINS 'blue'")), [1, 2])
         self.assertIn("CREATE INDEX tagged_tags_idx ON pytest.tagged (values(tags));",
                       self.cluster.metadata.keyspaces["pytest"].tables["tagged"].export_as_string())
+        # An index on a map's entries serves m[key] = value, with both bound.
+        s.execute("CREATE TABLE attrs (id int PRIMARY KEY, a map<text, int>)")
+        s.execute("CREATE INDEX ON attrs (entries(a))")
+        s.execute("INSERT INTO attrs (id, a) VALUES (1, {'size': 3, 'rank': 1})")
+        s.execute("INSERT INTO attrs (id, a) VALUES (2, {'size': 3})")
+        s.execute("INSERT INTO attrs (id, a) VALUES (3, {'size': 4})")
+        by_entry = s.prepare("SELECT id FROM attrs WHERE a[?] = ?")
+        self.assertEqual(sorted(r.id for r in s.execute(by_entry, ("size", 3))), [1, 2])
+        s.execute("UPDATE attrs SET a['size'] = 4 WHERE id = 2")
+        self.assertEqual(sorted(r.id for r in s.execute(by_entry, ("size", 4))), [2, 3])
+        self.assertEqual([r.id for r in s.execute(by_entry, ("size", 3))], [1])
+        self.assertIn("CREATE INDEX attrs_a_idx ON pytest.attrs (entries(a));",
+                      self.cluster.metadata.keyspaces["pytest"].tables["attrs"].export_as_string())
         s.execute("DROP INDEX members_city_idx")
         with self.assertRaisesRegex(InvalidRequest, "use ALLOW FILTERING"):
             self.q("SELECT id FROM members WHERE city = 'paris'")
