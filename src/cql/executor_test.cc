@@ -116,6 +116,16 @@ class ProcessorTest : public ::testing::Test {
     }
     return out;
   }
+  // The entries that the index on ks.`table`'s `column` holds for `value` (rows of its storage).
+  size_t index_entries(const std::string& table, const std::string& column, const Bytes& value) {
+    const auto* t = stack_.schemas().current()->table("ks", table);
+    storage::ReadCommand read;
+    read.table = t->index_on(column)->storage_id;
+    read.partition_key = value;
+    auto p = stack_.engine().read(read);
+    EXPECT_TRUE(p.is_ok());
+    return p.is_ok() ? p->rows.size() : 0;
+  }
   // The number of rows a statement answers (a failure when it is refused).
   size_t row_count(const std::string& cql) {
     auto answer = query(cql);
@@ -2526,13 +2536,7 @@ TEST_F(ProcessorTest, SecondaryIndexesAsCassandra) {
   // An overwrite removes the entry of the value it replaces (read before the write); a row
   // deleted whole leaves its entry, which reads skip.
   auto entries = [&](const std::string& value, const std::string& column = "city") {
-    const auto* t = stack_.schemas().current()->table("ks", "u");
-    storage::ReadCommand read;
-    read.table = t->index_on(column)->storage_id;
-    read.partition_key = value;
-    auto p = stack_.engine().read(read);
-    EXPECT_TRUE(p.is_ok());
-    return p.is_ok() ? p->rows.size() : 0;
+    return index_entries("u", column, value);
   };
   EXPECT_EQ(entries("paris"), 10u);
   EXPECT_EQ(entries("rome"), 20u);
@@ -2755,14 +2759,8 @@ TEST_F(ProcessorTest, CollectionIndexesAsCassandra) {
             (std::vector<std::string>{"1", "2"}));
   EXPECT_EQ(keys("SELECT k FROM ks.t WHERE l CONTAINS 2"), (std::vector<std::string>{"1", "2"}));
   EXPECT_EQ(keys("SELECT k FROM ks.t WHERE m CONTAINS KEY 'y'"), (std::vector<std::string>{"2"}));
-  auto entries = [&](const std::string& index_column, const Bytes& value) {
-    const auto* t = stack_.schemas().current()->table("ks", "t");
-    storage::ReadCommand read;
-    read.table = t->index_on(index_column)->storage_id;
-    read.partition_key = value;
-    auto p = stack_.engine().read(read);
-    EXPECT_TRUE(p.is_ok());
-    return p.is_ok() ? p->rows.size() : 0;
+  auto entries = [&](const std::string& column, const Bytes& value) {
+    return index_entries("t", column, value);
   };
   ok("UPDATE ks.t SET tags = tags - {'a'} WHERE k = 1 AND c = 1");
   EXPECT_EQ(entries("tags", "a"), 0u);
