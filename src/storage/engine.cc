@@ -375,6 +375,11 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& options, const
   o.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(kTokenPrefixBytes));
   o.memtable_prefix_bloom_size_ratio = 0.05;
   o.write_buffer_size = options.write_buffer_bytes;
+  // Writes link their entry into a hash index and reach the skiplist in sorted batches; point
+  // lookups read the index (memtable_rep.h). The entry trailer it adds needs no protection bytes.
+  engine->memtables_ = std::make_shared<IndexedMemTableFactory>(options.write_buffer_bytes);
+  o.memtable_factory = engine->memtables_;
+  o.memtable_protection_bytes_per_key = 0;
   o.max_background_jobs = 2;
   o.max_subcompactions = 1;  // the compaction filter must see a partition's keys in one pass
   o.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
@@ -744,6 +749,10 @@ Result<Partition> Engine::read_storage(const ReadCommand& command, ReadStats* st
                                 PartitionLocks::stripe_of(command.table, partition.token),
                                 mode == ReadMode::kNonBlocking);
   if (!isolation.owns()) return Status::would_block("partition is being written");
+  // An iterator first puts the memtables' pending writes into their skiplists: many of them
+  // are a storage thread's work.
+  if (mode == ReadMode::kNonBlocking && memtables_->pending() > kNonBlockingPendingMax)
+    return Status::would_block("memtable writes to sort first");
   std::unique_ptr<rocksdb::Iterator> it = acquire_point_iterator(mode);
   PartitionReader reader(*table, *it,
                          command.now_seconds ? command.now_seconds : clock_.now_seconds(), st,
@@ -780,6 +789,9 @@ std::unique_ptr<rocksdb::Iterator> Engine::acquire_point_iterator(ReadMode mode)
       idle.pop_back();
     }
   }
+  // A refresh keeps the memtable iterators it has when no memtable or file changed: what writes
+  // left pending must be in the skiplists first.
+  memtables_->drain();
   if (it && it->Refresh().ok()) return it;
   rocksdb::ReadOptions ro;
   ro.prefix_same_as_start = true;  // partitions of one token only; lets prefix blooms skip files

@@ -27,6 +27,7 @@
 #include "common/status.h"
 #include "runtime/clock.h"
 #include "storage/commit_log.h"
+#include "storage/memtable_rep.h"
 #include "storage/mutation.h"
 #include "storage/partition_locks.h"
 #include "storage/rocks_hooks.h"
@@ -93,6 +94,9 @@ class Engine {
   // A non-blocking read that visits more keys than this (a large partition) also answers
   // WouldBlock, so one read cannot hold an event loop for long.
   static constexpr uint64_t kNonBlockingKeysMax = 4096;
+  // A read on an event loop that would first insert more pending memtable writes than this
+  // into the skiplists (see memtable_rep.h) returns WouldBlock.
+  static constexpr uint64_t kNonBlockingPendingMax = 1024;
   [[nodiscard]] Result<Partition> read(const ReadCommand& command, ReadStats* stats = nullptr,
                                        ReadMode mode = ReadMode::kBlocking);
   // As read(), but the result is immutable and may be the row cache's own copy (no copying).
@@ -151,6 +155,7 @@ class Engine {
   std::unique_ptr<TableRegistry> tables_;
   std::unique_ptr<CompactionFilterCounters> compaction_counters_;
   std::unique_ptr<rocksdb::Env> env_;  // the database's files go through it: outlives db_
+  std::shared_ptr<IndexedMemTableFactory> memtables_;  // drained before an iterator refresh
   std::unique_ptr<rocksdb::DB> db_;
   std::unique_ptr<CommitLog> commit_log_;
   RowCache row_cache_;
