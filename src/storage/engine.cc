@@ -8,6 +8,7 @@
 #include <rocksdb/utilities/checkpoint.h>
 
 #include <algorithm>
+#include <array>
 #include <filesystem>
 #include <future>
 
@@ -90,22 +91,23 @@ class PartitionReader {
  public:
   // A read that visits more than `keys_max` keys gives up with WouldBlock (see
   // Engine::kNonBlockingKeysMax).
-  PartitionReader(const TableDescriptor& table, rocksdb::Iterator& it, int32_t now_seconds,
+  // `it` may be null for a reader that only builds fragment rows (fragment_row).
+  PartitionReader(const TableDescriptor& table, rocksdb::Iterator* it, int32_t now_seconds,
                   ReadStats& stats, uint64_t keys_max = UINT64_MAX)
       : table_(table), it_(it), now_(now_seconds), stats_(stats), keys_max_(keys_max) {}
 
   // Positions at the partition's first key and reads every section before the rows. Leaves
   // the iterator at the first key after them.
   Status read_header(BytesView prefix, PartitionHeader* header) {
-    it_.Seek(rocksdb::Slice(prefix.data(), prefix.size()));
-    for (; it_.Valid(); it_.Next()) {
-      BytesView key = view(it_.key());
+    it_->Seek(rocksdb::Slice(prefix.data(), prefix.size()));
+    for (; it_->Valid(); it_->Next()) {
+      BytesView key = view(it_->key());
       if (!starts_with(key, prefix) || key.size() <= prefix.size()) break;
       const auto section = static_cast<Section>(key[prefix.size()]);
       if (section >= Section::kRow) break;
       ++stats_.keys_visited;
       StoredValue v;
-      RINGDB_RETURN_IF_ERROR(decode_stored(view(it_.value()), &v));
+      RINGDB_RETURN_IF_ERROR(decode_stored(view(it_->value()), &v));
       BytesView rest = key.substr(prefix.size() + 1);
       switch (section) {
         case Section::kMaxTimestamp:
@@ -128,7 +130,7 @@ class PartitionReader {
           break;
       }
     }
-    return it_.status().ok() ? Status::ok() : from_rocks(it_.status(), "read");
+    return it_->status().ok() ? Status::ok() : from_rocks(it_->status(), "read");
   }
 
   // Appends the live rows of [interval] (in order, or reversed) to `out`, at most `limit`.
@@ -140,10 +142,10 @@ class PartitionReader {
     const Bytes lo_key = row_base + interval.lo;
     const Bytes hi_key = interval.hi ? row_base + *interval.hi : *prefix_successor(row_base);
     if (!reversed) {
-      if (!it_.Valid() || view(it_.key()) < BytesView(lo_key)) it_.Seek(lo_key);
+      if (!it_->Valid() || view(it_->key()) < BytesView(lo_key)) it_->Seek(lo_key);
     } else {
-      it_.SeekForPrev(hi_key);
-      if (it_.Valid() && view(it_.key()) == BytesView(hi_key)) it_.Prev();
+      it_->SeekForPrev(hi_key);
+      if (it_->Valid() && view(it_->key()) == BytesView(hi_key)) it_->Prev();
     }
     std::vector<RawCell> cells;
     Bytes current;  // encoded clustering of the row being gathered
@@ -167,8 +169,8 @@ class PartitionReader {
       cells.clear();
       return Status::ok();
     };
-    while (out->size() < limit && it_.Valid()) {
-      BytesView key = view(it_.key());
+    while (out->size() < limit && it_->Valid()) {
+      BytesView key = view(it_->key());
       if (reversed ? key < BytesView(lo_key) : key >= BytesView(hi_key)) break;
       if (++stats_.keys_visited > keys_max_)
         return Status::would_block("a long read is left to a storage thread");
@@ -187,14 +189,14 @@ class PartitionReader {
           ++stats_.range_tombstone_skips;
           if (!reversed) {
             if (!rt->interval.hi) break;
-            it_.Seek(row_base + *rt->interval.hi);
+            it_->Seek(row_base + *rt->interval.hi);
           } else {
-            it_.SeekForPrev(row_base + rt->interval.lo);
+            it_->SeekForPrev(row_base + rt->interval.lo);
           }
           continue;
         }
       }
-      const BytesView value = view(it_.value());
+      const BytesView value = view(it_->value());
       ++row_keys;
       if (is_row_fragment(value)) {
         row_fragment = true;
@@ -210,13 +212,25 @@ class PartitionReader {
         cells.push_back({Bytes(rest.substr(pos)), std::move(v)});
       }
       if (reversed) {
-        it_.Prev();
+        it_->Prev();
       } else {
-        it_.Next();
+        it_->Next();
       }
     }
-    if (!it_.status().ok()) return from_rocks(it_.status(), "read");
+    if (!it_->status().ok()) return from_rocks(it_->status(), "read");
     return finish_row();
+  }
+
+  // Appends the row of a table without clustering columns, kept at its row key as one fragment
+  // (`value`), if anything in it is live.
+  Status fragment_row(const PartitionHeader& header, BytesView value, std::vector<Row>* out) {
+    if (!is_row_fragment(value)) return Status::corruption("a row key without a row fragment");
+    std::vector<RawCell> cells;
+    RINGDB_RETURN_IF_ERROR(decode_row_fragment(value, &cells));
+    stats_.keys_visited += cells.size();
+    Row row;
+    if (build_row(header, BytesView(), cells, &row)) out->push_back(std::move(row));
+    return Status::ok();
   }
 
   std::optional<Row> static_row(const PartitionHeader& header) {
@@ -311,11 +325,17 @@ class PartitionReader {
   }
 
   const TableDescriptor& table_;
-  rocksdb::Iterator& it_;
+  rocksdb::Iterator* const it_;
   const int32_t now_;
   ReadStats& stats_;
   const uint64_t keys_max_;
 };
+
+// The engine's own keys (the storage format) are under this table id, which no table has.
+constexpr TableId kEngineMetaTable = 0;
+// The storage format of a database whose rows of tables without clustering columns are all
+// row fragments (row_fragment.h).
+constexpr char kFormatFragmentsOnly[] = "row-fragments";
 
 // Scan cursors: [0x00][key to seek] starts at a partition boundary; [0x01][u32 n][partition
 // prefix (n bytes)][encoded clustering lower bound] resumes inside a partition.
@@ -405,15 +425,39 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& options, const
   o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
 
   rocksdb::DB* db = nullptr;
-  RINGDB_RETURN_IF_ERROR(
-      from_rocks(rocksdb::DB::Open(o, options.data_directory + "/db", &db), "open"));
+  const std::string db_directory = options.data_directory + "/db";
+  const bool existed = std::filesystem::exists(db_directory + "/CURRENT", ec);
+  RINGDB_RETURN_IF_ERROR(from_rocks(rocksdb::DB::Open(o, db_directory, &db), "open"));
   engine->db_.reset(db);
+  // Databases created before row fragments may hold a row as separate cell keys, which only an
+  // iterator finds; a database created since says so, and its fragment rows are read by key.
+  const std::string format_key = storage_format_key();
+  if (!existed) {
+    rocksdb::WriteOptions sync;
+    sync.sync = true;
+    RINGDB_RETURN_IF_ERROR(
+        from_rocks(db->Put(sync, format_key, kFormatFragmentsOnly), "write the storage format"));
+    engine->fragments_only_ = true;
+  } else {
+    std::string format;
+    rocksdb::ReadOptions ro;
+    ro.fill_cache = false;  // leaves the block cache as cold as the restart left it
+    rocksdb::Status s = db->Get(ro, format_key, &format);
+    if (!s.ok() && !s.IsNotFound()) return from_rocks(s, "read the storage format");
+    engine->fragments_only_ = s.ok() && format == kFormatFragmentsOnly;
+  }
   engine->commit_log_ = std::make_unique<CommitLog>(db, options.commitlog_sync,
                                                     options.commitlog_sync_period_ms, metrics);
   return engine;
 }
 
+std::string Engine::storage_format_key() {
+  return table_prefix(kEngineMetaTable) + "storage_format";
+}
+
 Status Engine::register_table(TableDescriptor table) {
+  if (table.id == kEngineMetaTable)
+    return Status::invalid_argument("table id 0 is the engine's own");
   for (const auto& c : table.clustering) {
     if (c.type.kind == ValueKind::kDuration) {
       return Status::invalid_argument("duration type is not supported for PRIMARY KEY column");
@@ -749,13 +793,41 @@ Result<Partition> Engine::read_storage(const ReadCommand& command, ReadStats* st
                                 PartitionLocks::stripe_of(command.table, partition.token),
                                 mode == ReadMode::kNonBlocking);
   if (!isolation.owns()) return Status::would_block("partition is being written");
+  const int32_t now = command.now_seconds ? command.now_seconds : clock_.now_seconds();
+  if (table->clustering.empty() && fragments_only_) {
+    // The partition is at most two keys, its deletion and its row's fragment: two point
+    // lookups, which the memtables answer from their hash indexes, with no iterator. (Not one
+    // MultiGet: RocksDB 7.8's returned OK with an empty value for some keys read from files.)
+    const Bytes deletion_key = section_key(prefix, Section::kPartitionDeletion);
+    const Bytes row_key = section_key(prefix, Section::kRow);
+    std::array<rocksdb::Slice, 2> keys = {rocksdb::Slice(deletion_key), rocksdb::Slice(row_key)};
+    std::array<rocksdb::PinnableSlice, 2> values;
+    std::array<rocksdb::Status, 2> statuses;
+    rocksdb::ReadOptions ro;
+    if (mode == ReadMode::kNonBlocking) ro.read_tier = rocksdb::kBlockCacheTier;
+    for (size_t i = 0; i < keys.size(); ++i)
+      statuses[i] = db_->Get(ro, db_->DefaultColumnFamily(), keys[i], &values[i]);
+    for (const auto& status : statuses) {
+      if (!status.ok() && !status.IsNotFound()) return from_rocks(status, "read");
+    }
+    PartitionReader reader(*table, nullptr, now, st);
+    PartitionHeader header;
+    if (statuses[0].ok()) {
+      ++st.keys_visited;
+      StoredValue v;
+      RINGDB_RETURN_IF_ERROR(decode_stored(view(values[0]), &v));
+      header.deletion.merge({v.timestamp, v.local_time_seconds});
+    }
+    if (statuses[1].ok() && interval && command.row_limit > 0)
+      RINGDB_RETURN_IF_ERROR(reader.fragment_row(header, view(values[1]), &partition.rows));
+    return partition;
+  }
   // An iterator first puts the memtables' pending writes into their skiplists: many of them
   // are a storage thread's work.
   if (mode == ReadMode::kNonBlocking && memtables_->pending() > kNonBlockingPendingMax)
     return Status::would_block("memtable writes to sort first");
   std::unique_ptr<rocksdb::Iterator> it = acquire_point_iterator(mode);
-  PartitionReader reader(*table, *it,
-                         command.now_seconds ? command.now_seconds : clock_.now_seconds(), st,
+  PartitionReader reader(*table, it.get(), now, st,
                          mode == ReadMode::kNonBlocking ? kNonBlockingKeysMax : UINT64_MAX);
   PartitionHeader header;
   Status s = reader.read_header(prefix, &header);
@@ -861,7 +933,7 @@ Result<ScanPage> Engine::scan(const ScanCommand& command, ReadStats* stats) {
   rocksdb::Slice upper_slice(end_key);
   ro.iterate_upper_bound = &upper_slice;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
-  PartitionReader reader(*table, *it, now, st);
+  PartitionReader reader(*table, it.get(), now, st);
 
   ScanPage page;
   uint64_t rows = 0;

@@ -97,6 +97,12 @@ class Engine {
   // A read on an event loop that would first insert more pending memtable writes than this
   // into the skiplists (see memtable_rep.h) returns WouldBlock.
   static constexpr uint64_t kNonBlockingPendingMax = 1024;
+
+  // The key of the database's storage format (see Engine::open).
+  static std::string storage_format_key();
+  const IndexedMemTableFactory::Counters& memtable_counters() const {
+    return memtables_->counters();
+  }
   [[nodiscard]] Result<Partition> read(const ReadCommand& command, ReadStats* stats = nullptr,
                                        ReadMode mode = ReadMode::kBlocking);
   // As read(), but the result is immutable and may be the row cache's own copy (no copying).
@@ -156,6 +162,9 @@ class Engine {
   std::unique_ptr<CompactionFilterCounters> compaction_counters_;
   std::unique_ptr<rocksdb::Env> env_;  // the database's files go through it: outlives db_
   std::shared_ptr<IndexedMemTableFactory> memtables_;  // drained before an iterator refresh
+  // Every row of a table without clustering columns is one fragment (no older cell keys), so
+  // its partition reads are point lookups.
+  bool fragments_only_ = false;
   std::unique_ptr<rocksdb::DB> db_;
   std::unique_ptr<CommitLog> commit_log_;
   RowCache row_cache_;

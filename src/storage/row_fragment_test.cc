@@ -175,6 +175,49 @@ TEST_F(FragmentEngineTest, ARowWriteIsOneKeyWhateverItsCells) {
   EXPECT_EQ(describe(*engine_, 1), "M v11 e0 e1 e3 e4");
 }
 
+// A partition of a table without clustering columns is two keys at most: reads look both up
+// (the memtables answer from their hash indexes) instead of iterating.
+TEST_F(FragmentEngineTest, PartitionReadsArePointLookups) {
+  apply(put(1, 10, 5));
+  apply(element(1, 7, true, 5));
+  apply(put(2, 20, 5));
+  apply(erase_partition(2, 6));
+  apply(put(3, 30, 5, /*marker=*/true, /*ttl=*/60));
+  const uint64_t before = engine_->memtable_counters().indexed_gets.load();
+  EXPECT_EQ(describe(*engine_, 1), "M v10 e7");
+  EXPECT_EQ(describe(*engine_, 2), "-");  // deleted by the partition deletion
+  EXPECT_EQ(describe(*engine_, 3), "M v30");
+  EXPECT_EQ(engine_->memtable_counters().indexed_gets.load() - before, 6u);  // 2 per read
+  EXPECT_EQ(describe(*engine_, 4), "-");  // the memtable's prefix bloom rules it out first
+  apply(put(2, 21, 7));                   // newer than the partition deletion
+  EXPECT_EQ(describe(*engine_, 2), "M v21");
+  clock_.advance_seconds(61);
+  EXPECT_EQ(describe(*engine_, 3), "-");  // expired
+  ASSERT_TRUE(engine_->flush().is_ok());
+  EXPECT_EQ(describe(*engine_, 1), "M v10 e7");
+  EXPECT_EQ(describe(*engine_, 2), "M v21");
+  EXPECT_EQ(engine_->memtable_counters().fallback_gets.load(), 0u);
+  // Reopened: the writes since the flush come back from the commit log.
+  for (int32_t pk = 10; pk < 300; ++pk) apply(put(pk, pk, 8));
+  for (int32_t pk = 10; pk < 300; pk += 3) apply(put(pk, pk + 1, 9, /*marker=*/false));
+  open(CommitLogSync::kPeriodic);
+  register_kv(*engine_);
+  EXPECT_EQ(describe(*engine_, 1), "M v10 e7");
+  for (int32_t pk = 10; pk < 300; ++pk)
+    EXPECT_EQ(describe(*engine_, pk), "M v" + std::to_string(pk % 3 == 1 ? pk + 1 : pk)) << pk;
+  EXPECT_EQ(describe(*engine_, 300), "-");
+
+  // A database without the storage format (from before fragments) reads with iterators.
+  ASSERT_TRUE(
+      engine_->rocksdb()->Delete(rocksdb::WriteOptions(), Engine::storage_format_key()).ok());
+  open(CommitLogSync::kPeriodic);
+  register_kv(*engine_);
+  const uint64_t reopened = engine_->memtable_counters().indexed_gets.load();
+  EXPECT_EQ(describe(*engine_, 1), "M v10 e7");
+  EXPECT_EQ(describe(*engine_, 2), "M v21");
+  EXPECT_EQ(engine_->memtable_counters().indexed_gets.load(), reopened);
+}
+
 // Random writes, deletions and TTLs in two arrival orders, one engine compacted: the same reads.
 TEST_F(FragmentEngineTest, ConvergesWhateverTheArrivalOrderAndCompaction) {
   std::vector<Mutation> mutations;
@@ -250,6 +293,11 @@ TEST_F(FragmentEngineTest, TombstonesGoInAFullCompactionAfterGcGrace) {
 // Data written before fragments existed (one key per cell) is read together with fragments,
 // and a full compaction neither loses the newer nor brings back the older.
 TEST_F(FragmentEngineTest, SeparateCellKeysFromBeforeFragmentsStillCount) {
+  // A database from before fragments has no storage format: its reads look for cell keys too.
+  ASSERT_TRUE(
+      engine_->rocksdb()->Delete(rocksdb::WriteOptions(), Engine::storage_format_key()).ok());
+  open(CommitLogSync::kPeriodic);
+  register_kv(*engine_);
   const Bytes pk = int32_value(1);
   const Bytes row = section_key(partition_prefix(kKv, murmur3_token(pk), pk), Section::kRow);
   auto put_old = [&](ColumnId column, const StoredValue& v) {
