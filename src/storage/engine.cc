@@ -426,7 +426,8 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& options, const
 
   rocksdb::DB* db = nullptr;
   const std::string db_directory = options.data_directory + "/db";
-  const bool existed = std::filesystem::exists(db_directory + "/CURRENT", ec);
+  // When it cannot tell, it takes the database for an older one: slower reads, never wrong ones.
+  const bool existed = std::filesystem::exists(db_directory + "/CURRENT", ec) || ec;
   RINGDB_RETURN_IF_ERROR(from_rocks(rocksdb::DB::Open(o, db_directory, &db), "open"));
   engine->db_.reset(db);
   // Databases created before row fragments may hold a row as separate cell keys, which only an
