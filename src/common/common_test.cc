@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
+#include <pthread.h>
 
 #include <limits>
+#include <string>
+#include <thread>
 
 #include "common/bignum.h"
 #include "common/bytes.h"
@@ -8,6 +11,7 @@
 #include "common/metrics.h"
 #include "common/murmur3.h"
 #include "common/status.h"
+#include "common/thread_name.h"
 #include "common/uuid.h"
 
 namespace ringdb {
@@ -186,3 +190,14 @@ TEST(Utf8Escaped, KeepsWellFormedTextAndEscapesTheRest) {
 
 }  // namespace
 }  // namespace ringdb
+
+TEST(ThreadNameTest, NamesTheCallingThreadAndCutsLongNames) {
+  std::string seen;
+  std::thread([&] {
+    ringdb::set_thread_name("commitlog-sync-and-more");
+    char name[32] = {};
+    pthread_getname_np(pthread_self(), name, sizeof name);
+    seen = name;
+  }).join();
+  EXPECT_EQ(seen, "commitlog-sync-");  // 15 characters, the kernel's limit
+}

@@ -14,6 +14,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/thread_name.h"
 #include "common/uuid.h"
 #include "cql/server.h"
 #include "main/tools.h"
@@ -158,8 +159,14 @@ int run_node(const NodeConfig& config, const std::string& log_level,
     RINGDB_LOG_INFO("signal {}: draining in-flight requests, then shutting down", signal);
     server.drain(10'000'000, [&loop] { loop.stop(); });
   });
+  // The main thread runs the first loop and keeps the process's name.
   std::vector<std::thread> loop_threads;
-  for (auto& l : extra_loops) loop_threads.emplace_back([&l] { l->run(); });
+  for (size_t i = 0; i < extra_loops.size(); ++i) {
+    loop_threads.emplace_back([&l = extra_loops[i], i] {
+      set_thread_name("cql-loop-" + std::to_string(i + 1));
+      l->run();
+    });
+  }
   loop.run();
   for (auto& l : extra_loops) l->stop();
   for (auto& t : loop_threads) t.join();

@@ -1,6 +1,7 @@
 #include "runtime/storage_bridge.h"
 
 #include "common/check.h"
+#include "common/thread_name.h"
 
 namespace ringdb {
 
@@ -40,6 +41,7 @@ size_t ThreadPoolBridge::pending() const {
 }
 
 void ThreadPoolBridge::worker_main() {
+  set_thread_name("storage");
   for (;;) {
     std::pair<Task, Task> job;
     {

@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "common/thread_name.h"
+
 namespace ringdb::storage {
 
 CommitLog::CommitLog(rocksdb::DB* db, CommitLogSync mode, int32_t period_ms,
@@ -46,6 +48,7 @@ Status CommitLog::sync_wal() {
 }
 
 void CommitLog::syncer_main() {
+  set_thread_name("commitlog-sync");
   std::unique_lock lock(mutex_);
   for (;;) {
     if (mode_ == CommitLogSync::kPeriodic) {

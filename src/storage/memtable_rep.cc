@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/check.h"
+#include "common/thread_name.h"
 #include "rocksdb/slice.h"
 
 namespace ringdb::storage {
@@ -370,6 +371,7 @@ void IndexedMemTableFactory::wake_helper() {
 }
 
 void IndexedMemTableFactory::helper_loop() {
+  set_thread_name("memtable-sort");
   std::unique_lock lock(helper_mutex_);
   for (;;) {
     helper_wake_.wait(lock, [this] { return helper_woken_ || stopping_; });

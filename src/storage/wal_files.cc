@@ -9,6 +9,8 @@
 #include <mutex>
 #include <thread>
 
+#include "common/thread_name.h"
+
 namespace ringdb::storage {
 namespace {
 
@@ -120,6 +122,7 @@ class ZeroAheadWalFile final : public FSWritableFile {
   }
 
   void helper_main() {
+    set_thread_name("wal-prealloc");
     // Through the page cache on purpose: the zeros stay cached, clean once synced, so the
     // writer's partial-page writes need not read the page from the disk first. With O_DIRECT
     // zeros (and a readahead after them) durable writes were slower than without zeros at all.
