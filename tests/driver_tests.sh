@@ -72,6 +72,17 @@ for workload in write read mixed; do
   echo "$out" | grep -E "^(op rate|latency p99 )"
   grep -q "^RESULT workload=$workload .* errors=0 " <<< "$out" || fail "stress $workload: $out"
 done
+echo "== ringdb stress on a clustered table (500 rows, 10 per partition)"
+for workload in write read; do
+  out=$("$build_dir/ringdb" stress "$workload" --port "$port" -c 2 -i 16 -n 20000 --keys 500 \
+    --rows-per-partition 10)
+  grep -q "^RESULT workload=$workload .* errors=0 " <<< "$out" || fail "stress $workload: $out"
+done
+# 20000 writes over 500 rows leave none unwritten (the chance is below 1e-14), so every read finds
+# its row.
+grep -q "^reads found  : 20000 of 20000" <<< "$out" || fail "clustered reads: $out"
+"$build_dir/ringdb" cql 127.0.0.1 "$port" -e "SELECT count(*) FROM stress.clustered" > "$data/clustered.out"
+grep -qE "^ *500 *$" "$data/clustered.out" || fail "clustered rows: $(cat "$data/clustered.out")"
 
 echo "== SIGTERM drains and exits cleanly"
 kill -TERM "$server"

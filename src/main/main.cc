@@ -207,7 +207,10 @@ int main(int argc, char** argv) {
                          "requests in flight across all connections");
   stress_cmd->add_option("-n,--operations", stress.operations, "operations to run");
   stress_cmd->add_option("-d,--duration", stress.seconds, "seconds to run (instead of a count)");
-  stress_cmd->add_option("--keys", stress.keys, "distinct keys");
+  stress_cmd->add_option("--keys", stress.keys, "distinct keys (rows)");
+  stress_cmd->add_option("--rows-per-partition", stress.rows_per_partition,
+                         "rows per partition: above 1, a table with a clustering column, read "
+                         "one row at a time");
   stress_cmd->add_option("--value-bytes", stress.value_bytes, "bytes per value");
   stress_cmd->add_option("--read-ratio", stress.read_ratio, "share of reads in the mixed workload");
   stress_cmd->add_option("--seed", stress.seed, "random seed");

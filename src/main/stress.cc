@@ -22,6 +22,12 @@ Bytes be64(int64_t v) {
   return w.release();
 }
 
+Bytes be32(int32_t v) {
+  BufferWriter w;
+  w.put_i32(v);
+  return w.release();
+}
+
 bool check(const Result<cql::Response>& r, const char* what) {
   if (!r.is_ok()) {
     std::fprintf(stderr, "%s: %s\n", what, r.status().message().c_str());
@@ -41,10 +47,25 @@ int run_stress(const StressOptions& o) {
     std::fprintf(stderr, "unknown workload '%s' (write, read or mixed)\n", o.workload.c_str());
     return 2;
   }
-  if (o.connections < 1 || o.in_flight < o.connections || o.keys < 1) {
-    std::fprintf(stderr, "need connections >= 1, in-flight >= connections and keys >= 1\n");
+  if (o.connections < 1 || o.in_flight < o.connections || o.keys < 1 || o.rows_per_partition < 1 ||
+      o.rows_per_partition > INT32_MAX) {
+    std::fprintf(stderr,
+                 "need connections >= 1, in-flight >= connections, keys >= 1 and "
+                 "rows-per-partition from 1 to 2^31-1\n");
     return 2;
   }
+  // One row per key in `kv`; with rows per partition, key k is row k % R of partition k / R.
+  const bool clustered = o.rows_per_partition > 1;
+  const std::string table = o.keyspace + (clustered ? ".clustered" : ".kv");
+  const std::string create =
+      clustered ? "CREATE TABLE IF NOT EXISTS " + table +
+                      " (key bigint, row int, value blob, PRIMARY KEY (key, row))"
+                : "CREATE TABLE IF NOT EXISTS " + table + " (key bigint PRIMARY KEY, value blob)";
+  const std::string insert_cql =
+      clustered ? "INSERT INTO " + table + " (key, row, value) VALUES (?, ?, ?)"
+                : "INSERT INTO " + table + " (key, value) VALUES (?, ?)";
+  const std::string select_cql =
+      "SELECT value FROM " + table + " WHERE key = ?" + (clustered ? " AND row = ?" : "");
   std::vector<std::unique_ptr<cql::CqlClient>> clients;
   for (int i = 0; i < o.connections; ++i) {
     auto c = cql::CqlClient::connect(o.host, o.port);
@@ -59,20 +80,18 @@ int run_stress(const StressOptions& o) {
           admin.query("CREATE KEYSPACE IF NOT EXISTS " + o.keyspace +
                       " WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}"),
           "create keyspace") ||
-      !check(admin.query("CREATE TABLE IF NOT EXISTS " + o.keyspace +
-                         ".kv (key bigint PRIMARY KEY, value blob)"),
-             "create table")) {
+      !check(admin.query(create), "create table")) {
     return 1;
   }
-  auto insert = admin.prepare("INSERT INTO " + o.keyspace + ".kv (key, value) VALUES (?, ?)");
-  auto select = admin.prepare("SELECT value FROM " + o.keyspace + ".kv WHERE key = ?");
+  auto insert = admin.prepare(insert_cql);
+  auto select = admin.prepare(select_cql);
   if (!check(insert, "prepare insert") || !check(select, "prepare select")) return 1;
   const Bytes insert_id = insert->result.prepared_id;
   const Bytes select_id = select->result.prepared_id;
   // Other connections must know the statements too (the server keeps one cache, so this is cheap).
   for (size_t i = 1; i < clients.size(); ++i) {
-    (void)clients[i]->prepare("INSERT INTO " + o.keyspace + ".kv (key, value) VALUES (?, ?)");
-    (void)clients[i]->prepare("SELECT value FROM " + o.keyspace + ".kv WHERE key = ?");
+    (void)clients[i]->prepare(insert_cql);
+    (void)clients[i]->prepare(select_cql);
   }
 
   SystemClock clock;
@@ -98,12 +117,12 @@ int run_stress(const StressOptions& o) {
   for (size_t i = 0; i < clients.size(); ++i) {
     connections[i].client = clients[i].get();
     connections[i].budget =
-        o.seconds > 0 ? INT64_MAX
-                      : o.operations / static_cast<int64_t>(clients.size()) +
-                            (static_cast<int64_t>(i) < o.operations % static_cast<int64_t>(
-                                                                          clients.size())
-                                 ? 1
-                                 : 0);
+        o.seconds > 0
+            ? INT64_MAX
+            : o.operations / static_cast<int64_t>(clients.size()) +
+                  (static_cast<int64_t>(i) < o.operations % static_cast<int64_t>(clients.size())
+                       ? 1
+                       : 0);
   }
 
   // Each slot is one request in flight; when it completes, the slot issues the next one.
@@ -114,9 +133,9 @@ int run_stress(const StressOptions& o) {
   };
   std::vector<std::unique_ptr<Slot>> slots;
   for (int i = 0; i < o.in_flight; ++i) {
-    slots.push_back(std::make_unique<Slot>(
-        Slot{&connections[static_cast<size_t>(i) % connections.size()],
-             SeededRng(o.seed * 1000003 + static_cast<uint64_t>(i))}));
+    slots.push_back(
+        std::make_unique<Slot>(Slot{&connections[static_cast<size_t>(i) % connections.size()],
+                                    SeededRng(o.seed * 1000003 + static_cast<uint64_t>(i))}));
   }
   const bool reads_only = o.workload == "read", mixed = o.workload == "mixed";
   std::function<void(Slot*)> issue;
@@ -126,7 +145,12 @@ int run_stress(const StressOptions& o) {
     const int64_t key = static_cast<int64_t>(slot->rng.uniform(static_cast<uint64_t>(o.keys)));
     const bool is_read = reads_only || (mixed && slot->rng.chance(o.read_ratio));
     cql::QueryOptions q;
-    q.values.push_back(be64(key));
+    if (clustered) {
+      q.values.push_back(be64(key / o.rows_per_partition));
+      q.values.push_back(be32(static_cast<int32_t>(key % o.rows_per_partition)));
+    } else {
+      q.values.push_back(be64(key));
+    }
     if (!is_read) q.values.push_back(value);
     q.skip_metadata = is_read;
     slot->sent_at = now;
@@ -193,9 +217,13 @@ int run_stress(const StressOptions& o) {
   }
   const double seconds = static_cast<double>(clock.monotonic_micros() - start) / 1e6;
   auto ms = [&](double q) { return static_cast<double>(latency_micros.percentile(q)) / 1000.0; };
-  std::printf("workload %s: %d connections, %d in flight, %d-byte values, %lld keys\n",
+  std::printf("workload %s: %d connections, %d in flight, %d-byte values, %lld keys",
               o.workload.c_str(), o.connections, o.in_flight, o.value_bytes,
               static_cast<long long>(o.keys));
+  if (clustered) {
+    std::printf(" (%lld rows per partition)", static_cast<long long>(o.rows_per_partition));
+  }
+  std::printf("\n");
   std::printf("op rate      : %.0f op/s\n", static_cast<double>(ops) / seconds);
   std::printf("operations   : %lld in %.2f s, %lld errors\n", static_cast<long long>(ops), seconds,
               static_cast<long long>(errors));

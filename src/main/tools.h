@@ -25,7 +25,8 @@ struct StressOptions {
   int in_flight = 64;           // requests outstanding across all connections
   int64_t operations = 100000;  // 0 = run for `seconds`
   double seconds = 0;
-  int64_t keys = 100000;
+  int64_t keys = 100000;           // distinct rows
+  int64_t rows_per_partition = 1;  // > 1: a clustered table, keys / rows_per_partition partitions
   int value_bytes = 100;
   double read_ratio = 0.5;  // mixed workload
   uint64_t seed = 1;
