@@ -1,9 +1,11 @@
 #include "storage/memtable_rep.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <functional>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "common/check.h"
@@ -12,6 +14,12 @@
 
 namespace ringdb::storage {
 namespace {
+
+// How long a thread that wants a drain lock tries for it before it sleeps (none on one CPU, where
+// the holder cannot run while this thread spins). `ringdb stress mixed --rows-per-partition 10`,
+// where event loops drain before most reads: 93k-101k op/s against 79k-80k when sleeping at once
+// (alternating runs), and a quarter fewer context switches.
+const int64_t kSpinMicros = std::thread::hardware_concurrency() > 1 ? 300 : 0;
 
 // Decodes a varint32 of at most 5 bytes; nullptr when it is longer.
 const char* decode_varint32(const char* p, uint32_t* value) {
@@ -51,6 +59,25 @@ size_t entry_length(const char* entry) {
   const char* p = decode_varint32(entry, &key_len) + key_len;
   p = decode_varint32(p, &value_len) + value_len;
   return static_cast<size_t>(p - entry);
+}
+
+// Takes `m`. Drains of a few entries hold their locks for microseconds, and an event loop that
+// sleeps on one pays a wake-up (and often a context switch on both cores): it tries for up to
+// kSpinMicros first.
+void lock_spinning(std::mutex& m) {
+  if (m.try_lock()) return;
+  if (kSpinMicros > 0) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(kSpinMicros);
+    do {
+      for (int i = 0; i < 64; ++i) {
+#if defined(__x86_64__)
+        __builtin_ia32_pause();
+#endif
+        if (m.try_lock()) return;
+      }
+    } while (std::chrono::steady_clock::now() < until);
+  }
+  m.lock();
 }
 
 constexpr size_t round_up8(size_t n) {
@@ -215,7 +242,8 @@ class IndexedMemTableRep final : public rocksdb::MemTableRep {
   // also when another thread was inserting them.
   void drain() {
     if (pending_count_.load(std::memory_order_acquire) == 0) return;
-    std::lock_guard lock(drain_mutex_);
+    lock_spinning(drain_mutex_);
+    std::lock_guard lock(drain_mutex_, std::adopt_lock);
     drain_locked();
   }
 
@@ -343,14 +371,16 @@ bool IndexedMemTableFactory::drain_each(size_t min_pending) {
   bool drained = false;
   uint64_t after = 0;
   for (;;) {
-    std::unique_lock registry(registry_mutex_);
+    lock_spinning(registry_mutex_);
+    std::unique_lock registry(registry_mutex_, std::adopt_lock);
     auto it = reps_.upper_bound(after);
     while (it != reps_.end() && it->second->pending_count() < min_pending) ++it;
     if (it == reps_.end()) return drained;
     after = it->first;
     IndexedMemTableRep* rep = it->second;
     // Locked before the registry is let go: the memtable cannot be freed under the drain.
-    std::unique_lock lock(rep->drain_mutex_);
+    lock_spinning(rep->drain_mutex_);
+    std::unique_lock lock(rep->drain_mutex_, std::adopt_lock);
     registry.unlock();
     rep->drain_locked();
     drained = true;
