@@ -11,6 +11,7 @@
 #include <array>
 #include <filesystem>
 #include <future>
+#include <numeric>
 
 #include "common/check.h"
 #include "common/murmur3.h"
@@ -350,6 +351,7 @@ Engine::Engine(const EngineOptions& options, const Clock& clock, MetricsRegistry
       tables_(std::make_unique<TableRegistry>()),
       compaction_counters_(std::make_unique<CompactionFilterCounters>()),
       row_cache_(options.row_cache_bytes),
+      header_bounds_(PartitionLocks::kStripes, options.header_timestamp_step_micros),
       writes_(metrics.counter("storage.writes")),
       reads_(metrics.counter("storage.reads")),
       scans_(metrics.counter("storage.scan_pages")),
@@ -489,7 +491,15 @@ Status Engine::remove_table_data(TableId table) {
       from_rocks(rocksdb::DeleteFilesInRange(db_.get(), cf, &b, &e), "delete files"));
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  RINGDB_RETURN_IF_ERROR(from_rocks(db_->DeleteRange(wo, cf, b, e), "delete range"));
+  // With every stripe held, no write is between its HeaderBounds check and its RocksDB write:
+  // the bounds forgotten here are exactly those of the headers deleted here.
+  std::vector<size_t> every_stripe(PartitionLocks::kStripes);
+  std::iota(every_stripe.begin(), every_stripe.end(), size_t{0});
+  partition_locks_.lock_all(every_stripe);
+  const rocksdb::Status deleted = db_->DeleteRange(wo, cf, b, e);
+  header_bounds_.clear();
+  partition_locks_.unlock_all(every_stripe);
+  RINGDB_RETURN_IF_ERROR(from_rocks(deleted, "delete range"));
   rocksdb::CompactRangeOptions co;
   co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
   return from_rocks(db_->CompactRange(co, cf, &b, &e), "compact");
@@ -507,11 +517,13 @@ Status Engine::drop_table(TableId table) {
   return Status::ok();
 }
 
-Status Engine::build_batch(const Mutation& m, rocksdb::WriteBatch* batch) const {
+Status Engine::build_batch(const Mutation& m, rocksdb::WriteBatch* batch,
+                           HeaderWrite* header) const {
   auto table = tables_->find(m.table);
   if (!table) return Status::invalid_argument("unknown table id " + std::to_string(m.table));
   const int32_t now = m.now_seconds != 0 ? m.now_seconds : clock_.now_seconds();
-  const Bytes prefix = partition_prefix(m.table, murmur3_token(m.partition_key), m.partition_key);
+  const int64_t token = murmur3_token(m.partition_key);
+  const Bytes prefix = partition_prefix(m.table, token, m.partition_key);
   int64_t max_timestamp = kNoTimestamp;
   Bytes key, value;
 
@@ -645,10 +657,34 @@ Status Engine::build_batch(const Mutation& m, rocksdb::WriteBatch* batch) const 
   // Only reads of clustered partitions use it (to skip range tombstones), and only tables with
   // clustering columns can have range tombstones.
   if (max_timestamp != kNoTimestamp && !table->clustering.empty()) {
-    RINGDB_RETURN_IF_ERROR(merge(section_key(prefix, Section::kMaxTimestamp),
-                                 StoredValue::max_timestamp(max_timestamp)));
+    header->partition_prefix = prefix;
+    header->token = token;
+    header->max_timestamp = max_timestamp;
   }
   return Status::ok();
+}
+
+Status Engine::add_headers(std::vector<HeaderWrite>& headers, rocksdb::WriteBatch* batch) {
+  Bytes value;
+  for (auto& h : headers) {
+    if (header_bounds_.covers(h.stripe, h.token, h.partition_prefix, h.max_timestamp)) {
+      h.max_timestamp = kNoTimestamp;  // nothing to write, nothing to record
+      continue;
+    }
+    h.max_timestamp = header_bounds_.round_up(h.max_timestamp);
+    value.clear();
+    encode_stored_to(StoredValue::max_timestamp(h.max_timestamp), &value);
+    RINGDB_RETURN_IF_ERROR(from_rocks(
+        batch->Merge(section_key(h.partition_prefix, Section::kMaxTimestamp), value), "batch"));
+  }
+  return Status::ok();
+}
+
+void Engine::record_headers(const std::vector<HeaderWrite>& headers) {
+  for (const auto& h : headers) {
+    if (h.max_timestamp == kNoTimestamp) continue;
+    header_bounds_.record(h.stripe, h.token, h.partition_prefix, h.max_timestamp);
+  }
 }
 
 void Engine::apply_async(const Mutation& mutation, std::function<void(Status)> done) {
@@ -677,18 +713,25 @@ bool Engine::apply_all_async(std::span<const Mutation> mutations, std::function<
   const int64_t start = clock_.monotonic_micros();
   rocksdb::WriteBatch batch;
   Status s;
-  // Stripes of the partitions this write touches with more than one key (see PartitionLocks).
+  // Stripes of the partitions this write touches with more than one key, or whose header it
+  // may write (see PartitionLocks and HeaderBounds).
   std::vector<size_t> stripes;
+  std::vector<HeaderWrite> headers;
   for (const auto& mutation : mutations) {
     const uint32_t before = batch.Count();
-    s = build_batch(mutation, &batch);
+    HeaderWrite header;
+    s = build_batch(mutation, &batch, &header);
     if (!s.is_ok()) {
       // On the loop, an invalid group goes to a storage thread, where the caller's retry of
       // each request on its own (to find the culprit) may wait.
       if (no_slowdown) return false;
       break;
     }
-    if (batch.Count() - before > 1) {
+    if (header.max_timestamp != kNoTimestamp) {
+      header.stripe = PartitionLocks::stripe_of(mutation.table, header.token);
+      stripes.push_back(header.stripe);
+      headers.push_back(std::move(header));
+    } else if (batch.Count() - before > 1) {
       stripes.push_back(
           PartitionLocks::stripe_of(mutation.table, murmur3_token(mutation.partition_key)));
     }
@@ -702,12 +745,17 @@ bool Engine::apply_all_async(std::span<const Mutation> mutations, std::function<
     } else {
       partition_locks_.lock_all(stripes);
     }
-    rocksdb::WriteOptions wo;
-    wo.no_slowdown = no_slowdown;
-    rocksdb::Status written = db_->Write(wo, &batch);
+    s = add_headers(headers, &batch);
+    rocksdb::Status written;
+    if (s.is_ok()) {
+      rocksdb::WriteOptions wo;
+      wo.no_slowdown = no_slowdown;
+      written = db_->Write(wo, &batch);
+      if (written.ok()) record_headers(headers);
+    }
     partition_locks_.unlock_all(stripes);
     if (no_slowdown && written.IsIncomplete()) return false;
-    s = from_rocks(written, "write");
+    if (s.is_ok()) s = from_rocks(written, "write");
   }
   if (!s.is_ok()) {
     done(s);

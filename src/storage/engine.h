@@ -27,6 +27,7 @@
 #include "common/status.h"
 #include "runtime/clock.h"
 #include "storage/commit_log.h"
+#include "storage/header_bounds.h"
 #include "storage/memtable_rep.h"
 #include "storage/mutation.h"
 #include "storage/partition_locks.h"
@@ -50,6 +51,9 @@ struct EngineOptions {
   // Zero-filled space kept ahead of the write-ahead log's writer, so that group commits
   // rewrite blocks instead of growing the file (see wal_files.h); 0 turns it off.
   uint64_t wal_zero_ahead_bytes = uint64_t{8} << 20;
+  // A clustered partition's header records its writes' highest timestamp rounded up to this
+  // step, and at most one write per step adds to it (see header_bounds.h).
+  int64_t header_timestamp_step_micros = 1'000'000;
 };
 
 class Engine {
@@ -131,7 +135,23 @@ class Engine {
 
  private:
   Engine(const EngineOptions& options, const Clock& clock, MetricsRegistry& metrics);
-  Status build_batch(const Mutation& mutation, rocksdb::WriteBatch* batch) const;
+  // The header write a mutation of a clustered partition needs: its rows' highest timestamp.
+  struct HeaderWrite {
+    Bytes partition_prefix;
+    int64_t token = 0;
+    int64_t max_timestamp = kNoTimestamp;
+    size_t stripe = 0;  // its PartitionLocks stripe
+  };
+  // Adds the mutation's keys to `batch`, except its partition header, which it describes in
+  // `header` (max_timestamp stays kNoTimestamp when none is needed): whether the header gets an
+  // operand is decided under the partition's lock (see HeaderBounds).
+  Status build_batch(const Mutation& mutation, rocksdb::WriteBatch* batch,
+                     HeaderWrite* header) const;
+  // With the headers' stripes held: merges each header whose bound HeaderBounds does not know
+  // into `batch` (rounded up), and leaves the others' max_timestamp at kNoTimestamp.
+  Status add_headers(std::vector<HeaderWrite>& headers, rocksdb::WriteBatch* batch);
+  // With the same stripes held, once the batch is written: notes the bounds written.
+  void record_headers(const std::vector<HeaderWrite>& headers);
   Status remove_table_data(TableId table);
   Result<Partition> read_storage(const ReadCommand& command, ReadStats* stats, ReadMode mode);
   // Shared by apply_all_async and try_apply_all_async: false when `no_slowdown` refused it.
@@ -169,6 +189,7 @@ class Engine {
   std::unique_ptr<CommitLog> commit_log_;
   RowCache row_cache_;
   PartitionLocks partition_locks_;
+  HeaderBounds header_bounds_;  // guarded by partition_locks_'s stripes
   std::array<IteratorPool, kIteratorPools> iterator_pools_;
   Counter& writes_;
   Counter& reads_;

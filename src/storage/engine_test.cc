@@ -17,7 +17,25 @@ using testing::as_int64;
 using testing::int32_value;
 using testing::timeuuid_value;
 
-class EngineTest : public testing::EngineFixture {};
+class EngineTest : public testing::EngineFixture {
+ protected:
+  // The merge operands the memtables and files hold for partition `pk`'s header key.
+  int header_operands(int32_t pk) {
+    const Bytes key = testing::int32_value(pk);
+    const Bytes header =
+        section_key(partition_prefix(kTable, murmur3_token(key), key), Section::kMaxTimestamp);
+    std::vector<rocksdb::PinnableSlice> operands(64);
+    rocksdb::GetMergeOperandsOptions options;
+    options.expected_max_number_of_operands = static_cast<int>(operands.size());
+    int count = 0;
+    rocksdb::Status s = engine_->rocksdb()->GetMergeOperands(
+        rocksdb::ReadOptions(), engine_->rocksdb()->DefaultColumnFamily(), header, operands.data(),
+        &options, &count);
+    if (s.IsNotFound()) return 0;
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return count;
+  }
+};
 
 TEST_F(EngineTest, WriteThenReadAndHigherTimestampWins) {
   apply(insert(1, 1, 100, 10));
@@ -193,9 +211,12 @@ TEST_F(EngineTest, RangeTombstoneShadowsOlderRowsOnly) {
 }
 
 TEST_F(EngineTest, ReadSkipsARangeTombstoneInOneStep) {
-  for (int32_t ck = 0; ck < 2000; ++ck) apply(insert(1, ck, ck, 10));
+  // Timestamps in seconds' worth of microseconds: the header holds the writes' highest
+  // timestamp rounded up to a second (EngineOptions::header_timestamp_step_micros).
+  constexpr int64_t kSecond = 1'000'000;
+  for (int32_t ck = 0; ck < 2000; ++ck) apply(insert(1, ck, ck, 10 * kSecond + ck));
   ASSERT_TRUE(engine_->flush().is_ok());
-  apply(delete_range(1, 10, true, 1990, false, 20));
+  apply(delete_range(1, 10, true, 1990, false, 20 * kSecond));
   for (bool reversed : {false, true}) {
     ReadCommand c;
     c.reversed = reversed;
@@ -210,7 +231,7 @@ TEST_F(EngineTest, ReadSkipsARangeTombstoneInOneStep) {
     EXPECT_LT(stats.keys_visited, 60u) << (reversed ? "reversed" : "forward");
   }
   // A write newer than the tombstone inside its range: the read must not skip it.
-  apply(insert(1, 500, 5, 30));
+  apply(insert(1, 500, 5, 30 * kSecond));
   ReadStats stats;
   ReadCommand c;
   c.table = kTable;
@@ -219,6 +240,44 @@ TEST_F(EngineTest, ReadSkipsARangeTombstoneInOneStep) {
   ASSERT_TRUE(p.is_ok());
   EXPECT_EQ(p->rows.size(), 21u);
   EXPECT_EQ(stats.range_tombstone_skips, 0u);
+}
+
+TEST_F(EngineTest, AHotPartitionsHeaderGetsOneOperandPerStep) {
+  constexpr int64_t kSecond = 1'000'000;
+  const int64_t t = 1'700'000'000 * kSecond + 1;
+  // A thousand writes within one step (one second): one header operand, not a thousand.
+  for (int32_t i = 0; i < 1000; ++i) apply(insert(1, i % 50, i, t + i));
+  EXPECT_EQ(header_operands(1), 1);
+  // Later writes add one per second of time they reach into; older ones add none.
+  for (int32_t i = 0; i < 1000; ++i) apply(insert(1, i % 50, i, t + kSecond + i));
+  for (int32_t i = 0; i < 1000; ++i) apply(insert(1, i % 50, i, t - 5 * kSecond));
+  EXPECT_EQ(header_operands(1), 2);
+  apply(insert(2, 0, 0, t));
+  EXPECT_EQ(header_operands(2), 1);
+  // The header still bounds every write: a tombstone older than the last write skips nothing.
+  apply(delete_range(1, 0, true, 50, false, t + kSecond + 500));
+  ReadStats stats;
+  ReadCommand c;
+  c.table = kTable;
+  c.partition_key = int32_value(1);
+  auto p = engine_->read(c, &stats);
+  ASSERT_TRUE(p.is_ok());
+  EXPECT_EQ(p->rows.size(), 50u);  // rows 0-49, last written at t + 1s + 950 to 999
+  EXPECT_EQ(stats.range_tombstone_skips, 0u);
+}
+
+TEST_F(EngineTest, TruncateForgetsTheHeaderBoundsItDeleted) {
+  constexpr int64_t kSecond = 1'000'000;
+  const int64_t t = 1'700'000'000 * kSecond;
+  apply(insert(1, 1, 1, t));
+  ASSERT_TRUE(engine_->truncate_table(kTable).is_ok());
+  EXPECT_EQ(header_operands(1), 0);
+  // The same write again needs its header again, or the older tombstone below would count as
+  // newer than every write of the partition and hide the row.
+  apply(insert(1, 1, 1, t));
+  EXPECT_EQ(header_operands(1), 1);
+  apply(delete_range(1, 0, true, 5, false, t - 1));
+  EXPECT_EQ(row_keys(1), (std::vector<int32_t>{1}));
 }
 
 TEST_F(EngineTest, TtlExpiresCellsAndMarkersAndTableDefaultApplies) {
