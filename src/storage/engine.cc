@@ -352,6 +352,7 @@ Engine::Engine(const EngineOptions& options, const Clock& clock, MetricsRegistry
       compaction_counters_(std::make_unique<CompactionFilterCounters>()),
       row_cache_(options.row_cache_bytes),
       header_bounds_(PartitionLocks::kStripes, options.header_timestamp_step_micros),
+      fragment_counts_(size_t{1} << 14),
       writes_(metrics.counter("storage.writes")),
       reads_(metrics.counter("storage.reads")),
       scans_(metrics.counter("storage.scan_pages")),
@@ -493,8 +494,8 @@ Status Engine::remove_table_data(TableId table) {
   wo.sync = true;
   // With every stripe held, no write is between its HeaderBounds check and its RocksDB write:
   // the bounds forgotten here are exactly those of the headers deleted here.
-  std::vector<size_t> every_stripe(PartitionLocks::kStripes);
-  std::iota(every_stripe.begin(), every_stripe.end(), size_t{0});
+  std::vector<PartitionLocks::WriterStripe> every_stripe(PartitionLocks::kStripes);
+  for (size_t i = 0; i < every_stripe.size(); ++i) every_stripe[i] = {i, true};
   partition_locks_.lock_all(every_stripe);
   const rocksdb::Status deleted = db_->DeleteRange(wo, cf, b, e);
   header_bounds_.clear();
@@ -517,13 +518,12 @@ Status Engine::drop_table(TableId table) {
   return Status::ok();
 }
 
-Status Engine::build_batch(const Mutation& m, rocksdb::WriteBatch* batch,
-                           HeaderWrite* header) const {
-  auto table = tables_->find(m.table);
+Status Engine::build_batch(const Mutation& m, PartitionWrite* partition, rocksdb::WriteBatch* batch,
+                           bool blocking) const {
+  const TableDescriptor* table = partition->table.get();
   if (!table) return Status::invalid_argument("unknown table id " + std::to_string(m.table));
   const int32_t now = m.now_seconds != 0 ? m.now_seconds : clock_.now_seconds();
-  const int64_t token = murmur3_token(m.partition_key);
-  const Bytes prefix = partition_prefix(m.table, token, m.partition_key);
+  const Bytes& prefix = partition->partition_prefix;
   int64_t max_timestamp = kNoTimestamp;
   Bytes key, value;
 
@@ -650,40 +650,62 @@ Status Engine::build_batch(const Mutation& m, rocksdb::WriteBatch* batch,
       normalize_cells(&fragment);
       value.clear();
       encode_row_fragment(fragment, &value);
+      RINGDB_RETURN_IF_ERROR(collapse_fragment(partition, row_key, batch, blocking));
+      partition->writes_fragment = true;
       RINGDB_RETURN_IF_ERROR(from_rocks(batch->Merge(row_key, value), "batch"));
       fragment.clear();
     }
   }
   // Only reads of clustered partitions use it (to skip range tombstones), and only tables with
   // clustering columns can have range tombstones.
-  if (max_timestamp != kNoTimestamp && !table->clustering.empty()) {
-    header->partition_prefix = prefix;
-    header->token = token;
-    header->max_timestamp = max_timestamp;
-  }
+  if (!table->clustering.empty()) partition->max_timestamp = max_timestamp;
   return Status::ok();
 }
 
-Status Engine::add_headers(std::vector<HeaderWrite>& headers, rocksdb::WriteBatch* batch) {
+Status Engine::collapse_fragment(PartitionWrite* p, const Bytes& row_key,
+                                 rocksdb::WriteBatch* batch, bool blocking) const {
+  if (!p->collapse) return Status::ok();
+  p->collapse = false;  // once, before the partition's first operand in the batch
+  // Every writer of this row holds its stripe across its RocksDB write, and this one holds it
+  // exclusively: the read sees every version written before the batch, and the plain value
+  // put under the batch's operand hides none that it does not include.
+  rocksdb::ReadOptions ro;
+  if (!blocking) ro.read_tier = rocksdb::kBlockCacheTier;
+  std::string merged;
+  const rocksdb::Status got = db_->Get(ro, db_->DefaultColumnFamily(), row_key, &merged);
+  if (got.IsIncomplete()) return Status::ok();  // needs the disk: a later write collapses it
+  if (got.IsNotFound()) {
+    p->collapsed = true;  // nothing below the new operand
+    return Status::ok();
+  }
+  RINGDB_RETURN_IF_ERROR(from_rocks(got, "read a row to collapse"));
+  RINGDB_RETURN_IF_ERROR(from_rocks(batch->Put(row_key, merged), "batch"));
+  p->collapsed = true;
+  return Status::ok();
+}
+
+Status Engine::add_headers(std::vector<PartitionWrite>& partitions, rocksdb::WriteBatch* batch) {
   Bytes value;
-  for (auto& h : headers) {
-    if (header_bounds_.covers(h.stripe, h.token, h.partition_prefix, h.max_timestamp)) {
-      h.max_timestamp = kNoTimestamp;  // nothing to write, nothing to record
+  for (auto& p : partitions) {
+    if (p.max_timestamp == kNoTimestamp) continue;
+    if (header_bounds_.covers(p.stripe, p.token, p.partition_prefix, p.max_timestamp)) {
+      p.max_timestamp = kNoTimestamp;  // nothing to write, nothing to record
       continue;
     }
-    h.max_timestamp = header_bounds_.round_up(h.max_timestamp);
+    p.max_timestamp = header_bounds_.round_up(p.max_timestamp);
     value.clear();
-    encode_stored_to(StoredValue::max_timestamp(h.max_timestamp), &value);
+    encode_stored_to(StoredValue::max_timestamp(p.max_timestamp), &value);
     RINGDB_RETURN_IF_ERROR(from_rocks(
-        batch->Merge(section_key(h.partition_prefix, Section::kMaxTimestamp), value), "batch"));
+        batch->Merge(section_key(p.partition_prefix, Section::kMaxTimestamp), value), "batch"));
   }
   return Status::ok();
 }
 
-void Engine::record_headers(const std::vector<HeaderWrite>& headers) {
-  for (const auto& h : headers) {
-    if (h.max_timestamp == kNoTimestamp) continue;
-    header_bounds_.record(h.stripe, h.token, h.partition_prefix, h.max_timestamp);
+void Engine::record_writes(const std::vector<PartitionWrite>& partitions) {
+  for (const auto& p : partitions) {
+    if (p.max_timestamp != kNoTimestamp)
+      header_bounds_.record(p.stripe, p.token, p.partition_prefix, p.max_timestamp);
+    if (p.writes_fragment) fragment_counts_.record(p.fingerprint, p.collapsed);
   }
 }
 
@@ -708,55 +730,87 @@ bool Engine::try_apply_all_async(std::span<const Mutation> mutations,
   return apply_all_async(mutations, done, true);
 }
 
+std::vector<Engine::PartitionWrite> Engine::plan_partitions(
+    std::span<const Mutation> mutations) const {
+  std::vector<PartitionWrite> partitions(mutations.size());
+  for (size_t i = 0; i < mutations.size(); ++i) {
+    const Mutation& m = mutations[i];
+    PartitionWrite& p = partitions[i];
+    p.token = murmur3_token(m.partition_key);
+    p.partition_prefix = partition_prefix(m.table, p.token, m.partition_key);
+    p.stripe = PartitionLocks::stripe_of(m.table, p.token);
+    p.fingerprint = FragmentCounts::fingerprint(m.table, p.token);
+    p.table = tables_->find(m.table);
+    if (!p.table || !p.table->clustering.empty()) continue;  // exclusive, no fragment
+    // One row of a table without clustering columns is one key: its stripe shared is enough,
+    // unless it collapses.
+    p.lone_fragment = !m.partition_deletion_timestamp.has_value() && m.rows.size() == 1;
+    p.collapse = fragment_counts_.operands(p.fingerprint) + 1 >= kFragmentOperandsMax;
+    for (size_t j = 0; j < i && p.collapse; ++j) {
+      // A plain value put now would hide the earlier mutation's operand in the same batch.
+      if (partitions[j].partition_prefix == p.partition_prefix) p.collapse = false;
+    }
+    p.exclusive = !p.lone_fragment || p.collapse;
+  }
+  return partitions;
+}
+
+std::vector<PartitionLocks::WriterStripe> Engine::writer_stripes(
+    const std::vector<PartitionWrite>& partitions) {
+  std::vector<PartitionLocks::WriterStripe> stripes;
+  stripes.reserve(partitions.size());
+  for (const auto& p : partitions) stripes.push_back({p.stripe, p.exclusive});
+  std::sort(stripes.begin(), stripes.end(), [](const auto& a, const auto& b) {
+    return a.stripe != b.stripe ? a.stripe < b.stripe : a.exclusive > b.exclusive;
+  });
+  // The first of a stripe's entries is exclusive if any is.
+  stripes.erase(std::unique(stripes.begin(), stripes.end(),
+                            [](const auto& a, const auto& b) { return a.stripe == b.stripe; }),
+                stripes.end());
+  return stripes;
+}
+
 bool Engine::apply_all_async(std::span<const Mutation> mutations, std::function<void(Status)>& done,
                              bool no_slowdown) {
   const int64_t start = clock_.monotonic_micros();
+  // Every write holds the stripes of the partitions it touches from before its batch is built
+  // until RocksDB has it (see PartitionLocks): exclusively, but for a lone row fragment.
+  std::vector<PartitionWrite> partitions = plan_partitions(mutations);
+  std::vector<PartitionLocks::WriterStripe> stripes = writer_stripes(partitions);
+  // A loop thread must not wait for a reader on a storage thread: refused, it goes there.
+  if (no_slowdown && !partition_locks_.try_lock_all(stripes)) {
+    // Collapses are optional: a busy stripe that only a collapse wanted exclusively (a hot row
+    // the other loop is writing too) is tried again shared, and a later write collapses.
+    bool dropped = false;
+    for (auto& p : partitions) {
+      if (!p.collapse) continue;
+      p.collapse = false;
+      p.exclusive = !p.lone_fragment;
+      dropped = true;
+    }
+    if (!dropped) return false;
+    stripes = writer_stripes(partitions);
+    if (!partition_locks_.try_lock_all(stripes)) return false;
+  } else if (!no_slowdown) {
+    partition_locks_.lock_all(stripes);
+  }
   rocksdb::WriteBatch batch;
   Status s;
-  // Stripes of the partitions this write touches with more than one key, or whose header it
-  // may write (see PartitionLocks and HeaderBounds).
-  std::vector<size_t> stripes;
-  std::vector<HeaderWrite> headers;
-  for (const auto& mutation : mutations) {
-    const uint32_t before = batch.Count();
-    HeaderWrite header;
-    s = build_batch(mutation, &batch, &header);
-    if (!s.is_ok()) {
-      // On the loop, an invalid group goes to a storage thread, where the caller's retry of
-      // each request on its own (to find the culprit) may wait.
-      if (no_slowdown) return false;
-      break;
-    }
-    if (header.max_timestamp != kNoTimestamp) {
-      header.stripe = PartitionLocks::stripe_of(mutation.table, header.token);
-      stripes.push_back(header.stripe);
-      headers.push_back(std::move(header));
-    } else if (batch.Count() - before > 1) {
-      stripes.push_back(
-          PartitionLocks::stripe_of(mutation.table, murmur3_token(mutation.partition_key)));
-    }
-  }
+  for (size_t i = 0; i < mutations.size() && s.is_ok(); ++i)
+    s = build_batch(mutations[i], &partitions[i], &batch, !no_slowdown);
+  if (s.is_ok()) s = add_headers(partitions, &batch);
+  rocksdb::Status written;
   if (s.is_ok()) {
-    std::sort(stripes.begin(), stripes.end());
-    stripes.erase(std::unique(stripes.begin(), stripes.end()), stripes.end());
-    // A loop thread must not wait for a reader on a storage thread: refused, it goes there.
-    if (no_slowdown) {
-      if (!partition_locks_.try_lock_all(stripes)) return false;
-    } else {
-      partition_locks_.lock_all(stripes);
-    }
-    s = add_headers(headers, &batch);
-    rocksdb::Status written;
-    if (s.is_ok()) {
-      rocksdb::WriteOptions wo;
-      wo.no_slowdown = no_slowdown;
-      written = db_->Write(wo, &batch);
-      if (written.ok()) record_headers(headers);
-    }
-    partition_locks_.unlock_all(stripes);
-    if (no_slowdown && written.IsIncomplete()) return false;
-    if (s.is_ok()) s = from_rocks(written, "write");
+    rocksdb::WriteOptions wo;
+    wo.no_slowdown = no_slowdown;
+    written = db_->Write(wo, &batch);
+    if (written.ok()) record_writes(partitions);
   }
+  partition_locks_.unlock_all(stripes);
+  // On the loop, an invalid group goes to a storage thread, where the caller's retry of each
+  // request on its own (to find the culprit) may wait.
+  if (no_slowdown && (!s.is_ok() || written.IsIncomplete())) return false;
+  if (s.is_ok()) s = from_rocks(written, "write");
   if (!s.is_ok()) {
     done(s);
     return true;

@@ -27,6 +27,7 @@
 #include "common/status.h"
 #include "runtime/clock.h"
 #include "storage/commit_log.h"
+#include "storage/fragment_counts.h"
 #include "storage/header_bounds.h"
 #include "storage/memtable_rep.h"
 #include "storage/mutation.h"
@@ -101,6 +102,10 @@ class Engine {
   // A read on an event loop that would first insert more pending memtable writes than this
   // into the skiplists (see memtable_rep.h) returns WouldBlock.
   static constexpr uint64_t kNonBlockingPendingMax = 1024;
+  // A row of a table without clustering columns is one key, merged at every write: once a
+  // partition has this many operands since its last collapse, the next write puts the merged
+  // row under its own operand, so a read folds at most this many (see header_bounds.h).
+  static constexpr uint32_t kFragmentOperandsMax = 32;
 
   // The key of the database's storage format (see Engine::open).
   static std::string storage_format_key();
@@ -135,23 +140,42 @@ class Engine {
 
  private:
   Engine(const EngineOptions& options, const Clock& clock, MetricsRegistry& metrics);
-  // The header write a mutation of a clustered partition needs: its rows' highest timestamp.
-  struct HeaderWrite {
+  // One mutation's partition as the write path sees it: where it is, how the write holds its
+  // stripe, and what it wrote that HeaderBounds and FragmentCounts keep track of.
+  struct PartitionWrite {
+    std::shared_ptr<const TableDescriptor> table;  // null: unknown (build_batch refuses it)
     Bytes partition_prefix;
     int64_t token = 0;
+    size_t stripe = 0;
+    uint64_t fingerprint = 0;    // in FragmentCounts
+    bool lone_fragment = false;  // writes one row fragment and nothing else
+    bool exclusive = true;       // holds the stripe exclusively (always but for a lone fragment)
+    bool collapse = false;       // puts the merged row fragment under this write's operand
+    bool collapsed = false;      // ... and did
+    bool writes_fragment = false;
+    // Its rows' highest timestamp (kNoTimestamp: no header write needed); add_headers turns
+    // it into the bound written, or kNoTimestamp when the header already has one.
     int64_t max_timestamp = kNoTimestamp;
-    size_t stripe = 0;  // its PartitionLocks stripe
   };
+  // Where each mutation's partition is, how its stripe is held and whether it collapses.
+  std::vector<PartitionWrite> plan_partitions(std::span<const Mutation> mutations) const;
+  // The stripes to take for them, sorted, each once, exclusive if any partition wants it so.
+  static std::vector<PartitionLocks::WriterStripe> writer_stripes(
+      const std::vector<PartitionWrite>& partitions);
   // Adds the mutation's keys to `batch`, except its partition header, which it describes in
-  // `header` (max_timestamp stays kNoTimestamp when none is needed): whether the header gets an
-  // operand is decided under the partition's lock (see HeaderBounds).
-  Status build_batch(const Mutation& mutation, rocksdb::WriteBatch* batch,
-                     HeaderWrite* header) const;
-  // With the headers' stripes held: merges each header whose bound HeaderBounds does not know
-  // into `batch` (rounded up), and leaves the others' max_timestamp at kNoTimestamp.
-  Status add_headers(std::vector<HeaderWrite>& headers, rocksdb::WriteBatch* batch);
-  // With the same stripes held, once the batch is written: notes the bounds written.
-  void record_headers(const std::vector<HeaderWrite>& headers);
+  // `partition`. Called with the partition's stripe held. `blocking`: may read the disk (to
+  // collapse a row fragment).
+  Status build_batch(const Mutation& mutation, PartitionWrite* partition,
+                     rocksdb::WriteBatch* batch, bool blocking) const;
+  // Before a row fragment's first operand goes to `batch`, with the stripe held exclusively:
+  // puts the row's current merged value under it.
+  Status collapse_fragment(PartitionWrite* partition, const Bytes& row_key,
+                           rocksdb::WriteBatch* batch, bool blocking) const;
+  // With the stripes held: merges each header whose bound HeaderBounds does not know into
+  // `batch` (rounded up), and leaves the others' max_timestamp at kNoTimestamp.
+  Status add_headers(std::vector<PartitionWrite>& partitions, rocksdb::WriteBatch* batch);
+  // With the same stripes held, once the batch is written: notes what it wrote.
+  void record_writes(const std::vector<PartitionWrite>& partitions);
   Status remove_table_data(TableId table);
   Result<Partition> read_storage(const ReadCommand& command, ReadStats* stats, ReadMode mode);
   // Shared by apply_all_async and try_apply_all_async: false when `no_slowdown` refused it.
@@ -190,6 +214,7 @@ class Engine {
   RowCache row_cache_;
   PartitionLocks partition_locks_;
   HeaderBounds header_bounds_;  // guarded by partition_locks_'s stripes
+  FragmentCounts fragment_counts_;
   std::array<IteratorPool, kIteratorPools> iterator_pools_;
   Counter& writes_;
   Counter& reads_;

@@ -42,6 +42,9 @@ uint64_t decode_fixed64(const char* p) {
 }
 
 // An entry's internal key: the user key, then 8 bytes of (sequence << 8 | value type).
+// RocksDB's value type of a Put, the low byte of an internal key's tag (db/dbformat.h).
+constexpr uint64_t kTypeValue = 0x1;
+
 struct InternalKey {
   std::string_view user_key;
   uint64_t tag = 0;
@@ -211,6 +214,12 @@ class IndexedMemTableRep final : public rocksdb::MemTableRep {
         if (more.empty()) more.assign(inline_found, inline_found + n);
         more.push_back({key.tag, t->entry()});
       }
+      // A plain value ends the walk: the engine writes one (collapsing a row, see
+      // fragment_counts.h) only while no other write of the key is under way, so every entry
+      // of the key further down the chain (inserted before it) is older, and the lookup stops
+      // at the plain value anyway. Without this a row written thousands of times since the
+      // last flush cost a walk over every one of its versions per read.
+      if ((key.tag & 0xff) == kTypeValue) break;
     }
     Found* begin = more.empty() ? inline_found : more.data();
     Found* end = more.empty() ? inline_found + n : more.data() + more.size();

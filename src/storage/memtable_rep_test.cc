@@ -121,6 +121,26 @@ TEST_F(IndexedMemTableTest, SnapshotsSeeOnlyOlderOperands) {
   db_->ReleaseSnapshot(snapshot);
 }
 
+// A lookup stops walking a key's versions at a plain value (the engine writes one only while no
+// other write of the key is under way); a snapshot from before it still reads the older ones.
+TEST_F(IndexedMemTableTest, APlainValueEndsALookupButNotAnOlderSnapshots) {
+  open(IndexedMemTableFactory::kDrainBatch);
+  rocksdb::WriteOptions wo;
+  std::string older;
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(db_->Merge(wo, "hot", "a" + std::to_string(i)).ok());
+    older += (i == 0 ? "" : ",") + ("a" + std::to_string(i));
+  }
+  const rocksdb::Snapshot* before = db_->GetSnapshot();
+  ASSERT_TRUE(db_->Put(wo, "hot", "base").ok());
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(db_->Merge(wo, "hot", "b" + std::to_string(i)).ok());
+  ASSERT_TRUE(db_->Merge(wo, "cold", "c").ok());
+  EXPECT_EQ(get("hot"), "base,b0,b1,b2");
+  EXPECT_EQ(get("hot", before), older);
+  EXPECT_EQ(get("cold"), "c");
+  db_->ReleaseSnapshot(before);
+}
+
 TEST_F(IndexedMemTableTest, IteratorsAndFlushesSeeEveryWriteInOrder) {
   // A batch larger than the writes: nothing reaches the skiplist before an iterator asks.
   open(/*drain_batch=*/1000000);

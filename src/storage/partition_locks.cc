@@ -35,15 +35,22 @@ bool PartitionLocks::try_lock_shared(size_t stripe) {
   return pthread_rwlock_tryrdlock(&stripes_[stripe].lock) == 0;
 }
 
-void PartitionLocks::unlock_shared(size_t stripe) { pthread_rwlock_unlock(&stripes_[stripe].lock); }
-
-void PartitionLocks::lock_all(std::span<const size_t> stripes) {
-  for (size_t s : stripes) RINGDB_CHECK(pthread_rwlock_wrlock(&stripes_[s].lock) == 0);
+void PartitionLocks::unlock_shared(size_t stripe) {
+  pthread_rwlock_unlock(&stripes_[stripe].lock);
 }
 
-bool PartitionLocks::try_lock_all(std::span<const size_t> stripes) {
+void PartitionLocks::lock_all(std::span<const WriterStripe> stripes) {
+  for (const auto& s : stripes) {
+    pthread_rwlock_t* lock = &stripes_[s.stripe].lock;
+    RINGDB_CHECK((s.exclusive ? pthread_rwlock_wrlock(lock) : pthread_rwlock_rdlock(lock)) == 0);
+  }
+}
+
+bool PartitionLocks::try_lock_all(std::span<const WriterStripe> stripes) {
   for (size_t i = 0; i < stripes.size(); ++i) {
-    if (pthread_rwlock_trywrlock(&stripes_[stripes[i]].lock) != 0) {
+    pthread_rwlock_t* lock = &stripes_[stripes[i].stripe].lock;
+    if ((stripes[i].exclusive ? pthread_rwlock_trywrlock(lock) : pthread_rwlock_tryrdlock(lock)) !=
+        0) {
       unlock_all(stripes.first(i));
       return false;
     }
@@ -51,8 +58,8 @@ bool PartitionLocks::try_lock_all(std::span<const size_t> stripes) {
   return true;
 }
 
-void PartitionLocks::unlock_all(std::span<const size_t> stripes) {
-  for (size_t s : stripes) pthread_rwlock_unlock(&stripes_[s].lock);
+void PartitionLocks::unlock_all(std::span<const WriterStripe> stripes) {
+  for (const auto& s : stripes) pthread_rwlock_unlock(&stripes_[s.stripe].lock);
 }
 
 }  // namespace ringdb::storage

@@ -7,13 +7,15 @@
 // (a row of a clustered table, several rows, a range tombstone with rows) holds its
 // partition's stripe exclusively across the RocksDB write, and every storage read of a
 // partition holds its stripe shared while it reads. A mutation of one key (a row fragment)
-// is atomic in the memtable and takes no lock.
+// is atomic in the memtable; it holds its stripe shared, so that a write that collapses the
+// row (reads its merged value and puts it back, see fragment_counts.h) can hold the stripe
+// exclusively and know that no other write of the row is half done.
 //
 // Stripes are reader-writer locks that prefer writers, so a stream of reads of a hot partition
 // cannot hold its writers off. Event-loop threads must never wait: they use the try_ forms
-// and hand the request to a storage thread when a stripe is busy. A thread holds at most one
-// stripe shared at a time, and takes exclusive stripes in increasing order, all before its
-// write: no cycle can form. Thread-safe.
+// and hand the request to a storage thread when a stripe is busy. A reader holds at most one
+// stripe at a time; a writer takes all of its stripes, shared or exclusive, in increasing
+// order before its write: no cycle can form. Thread-safe.
 #pragma once
 
 #include <pthread.h>
@@ -42,10 +44,14 @@ class PartitionLocks {
   [[nodiscard]] bool try_lock_shared(size_t stripe);
   void unlock_shared(size_t stripe);
 
-  // `stripes` sorted, without duplicates. try_lock_all takes all or none.
-  void lock_all(std::span<const size_t> stripes);
-  [[nodiscard]] bool try_lock_all(std::span<const size_t> stripes);
-  void unlock_all(std::span<const size_t> stripes);
+  // A writer's stripes: sorted by stripe, each once. try_lock_all takes all or none.
+  struct WriterStripe {
+    size_t stripe;
+    bool exclusive;
+  };
+  void lock_all(std::span<const WriterStripe> stripes);
+  [[nodiscard]] bool try_lock_all(std::span<const WriterStripe> stripes);
+  void unlock_all(std::span<const WriterStripe> stripes);
 
  private:
   struct alignas(64) Stripe {

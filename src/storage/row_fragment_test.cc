@@ -3,7 +3,10 @@
 #include <rocksdb/iterator.h>
 
 #include <algorithm>
+#include <future>
 #include <map>
+#include <numeric>
+#include <thread>
 
 #include "common/murmur3.h"
 #include "runtime/rng.h"
@@ -325,6 +328,122 @@ TEST_F(FragmentEngineTest, SeparateCellKeysFromBeforeFragmentsStillCount) {
   Bytes marker_key = row;
   append_column(kRowMarkerColumn, &marker_key);
   EXPECT_EQ(BytesView(it->key().data(), it->key().size()), BytesView(marker_key));
+}
+
+// The versions a read of partition `pk`'s row folds: merge operands, and a plain value below them.
+int row_versions(Engine& engine, TableId table, const Bytes& pk) {
+  const Bytes key = section_key(partition_prefix(table, murmur3_token(pk), pk), Section::kRow);
+  std::vector<rocksdb::PinnableSlice> versions(1024);
+  rocksdb::GetMergeOperandsOptions options;
+  options.expected_max_number_of_operands = static_cast<int>(versions.size());
+  int count = 0;
+  rocksdb::Status s = engine.rocksdb()->GetMergeOperands(rocksdb::ReadOptions(),
+                                                         engine.rocksdb()->DefaultColumnFamily(),
+                                                         key, versions.data(), &options, &count);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  return count;
+}
+
+// One row written 3,000 times: every kFragmentOperandsMax writes collapse it into one plain
+// value, and what a reader sees is what the writes add up to, whatever their timestamps.
+TEST_F(FragmentEngineTest, AHotRowCollapsesAndLosesNoWrite) {
+  SeededRng rng(21);
+  std::vector<int64_t> timestamps(3000);
+  std::iota(timestamps.begin(), timestamps.end(), int64_t{1});
+  for (size_t i = timestamps.size() - 1; i > 0; --i)
+    std::swap(timestamps[i], timestamps[rng.uniform(i + 1)]);
+  // The model: the newest write of the value and of each set element.
+  int64_t v_ts = 0;
+  std::optional<int32_t> v;
+  std::map<int32_t, std::pair<int64_t, bool>> elements;
+  auto expected = [&] {
+    std::string out = "M";
+    if (v) out += " v" + std::to_string(*v);
+    for (const auto& [e, state] : elements) {
+      if (state.second) out += " e" + std::to_string(e);
+    }
+    return out;
+  };
+  int max_versions = 0;
+  for (size_t i = 0; i < timestamps.size(); ++i) {
+    const int64_t ts = timestamps[i];
+    const int32_t x = static_cast<int32_t>(rng.uniform(8));
+    switch (i == 0 ? 0 : rng.uniform(4)) {
+      case 0:
+        apply(put(1, static_cast<int32_t>(i), ts));
+        if (ts > v_ts) v_ts = ts, v = static_cast<int32_t>(i);
+        break;
+      case 1:
+        apply(erase_v(1, ts));
+        if (ts > v_ts) v_ts = ts, v.reset();
+        break;
+      default: {
+        const bool add = rng.uniform(2) == 0;
+        apply(element(1, x, add, ts));
+        auto& state = elements[x];
+        if (ts > state.first) state = {ts, add};
+        break;
+      }
+    }
+    max_versions = std::max(max_versions, row_versions(*engine_, kKv, int32_value(1)));
+    if (i % 97 == 0) {
+      ASSERT_EQ(describe(*engine_, 1), expected()) << "after write " << i;
+    }
+  }
+  EXPECT_EQ(describe(*engine_, 1), expected());
+  EXPECT_LE(max_versions, static_cast<int>(Engine::kFragmentOperandsMax) + 1);
+  EXPECT_GE(max_versions, static_cast<int>(Engine::kFragmentOperandsMax) - 1);
+  ASSERT_TRUE(engine_->flush().is_ok());
+  EXPECT_EQ(describe(*engine_, 1), expected());
+  open(CommitLogSync::kPeriodic);
+  register_kv(*engine_);
+  EXPECT_EQ(describe(*engine_, 1), expected());
+  ASSERT_TRUE(engine_->compact_all().is_ok());
+  EXPECT_EQ(describe(*engine_, 1), expected());
+}
+
+// Increments of one counter from four threads, through the storage threads' path and the event
+// loop's (which hands a refused write to the other): a collapse must not lose any of them.
+TEST_F(FragmentEngineTest, ConcurrentIncrementsOfAHotCounterAllCount) {
+  auto increment = [](int64_t ts) {
+    Mutation m;
+    m.table = kCounters;
+    m.partition_key = "hot";
+    RowWrite row;
+    row.cells.push_back({CellWrite::Kind::kCounterAdd, kCount, std::nullopt, "", ts, 0, 1});
+    m.rows.push_back(row);
+    return m;
+  };
+  constexpr int kThreads = 4;
+  constexpr int kEach = 2000;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        const Mutation m = increment(t * kEach + i + 1);
+        if (t % 2 == 1) {
+          std::promise<Status> done;
+          auto result = done.get_future();
+          if (engine_->try_apply_all_async(std::span<const Mutation>(&m, 1),
+                                           [&done](Status s) { done.set_value(s); })) {
+            ASSERT_TRUE(result.get().is_ok());
+            continue;
+          }
+        }
+        ASSERT_TRUE(engine_->apply(m).is_ok());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  ReadCommand c;
+  c.table = kCounters;
+  c.partition_key = "hot";
+  auto p = engine_->read(c);
+  ASSERT_TRUE(p.is_ok());
+  ASSERT_EQ(p->rows.size(), 1u);
+  EXPECT_EQ(testing::as_int64(p->rows[0].cells[0].value), kThreads * kEach);
+  EXPECT_LE(row_versions(*engine_, kCounters, "hot"),
+            static_cast<int>(Engine::kFragmentOperandsMax) + 1);
 }
 
 }  // namespace
