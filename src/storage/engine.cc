@@ -352,7 +352,7 @@ Engine::Engine(const EngineOptions& options, const Clock& clock, MetricsRegistry
       compaction_counters_(std::make_unique<CompactionFilterCounters>()),
       row_cache_(options.row_cache_bytes),
       header_bounds_(PartitionLocks::kStripes, options.header_timestamp_step_micros),
-      fragment_counts_(size_t{1} << 14),
+      row_operand_counts_(size_t{1} << 14),
       writes_(metrics.counter("storage.writes")),
       reads_(metrics.counter("storage.reads")),
       scans_(metrics.counter("storage.scan_pages")),
@@ -561,6 +561,7 @@ Status Engine::build_batch(const Mutation& m, PartitionWrite* partition, rocksdb
   // row's cells gather here and go to the batch as one operand.
   const bool fragments = table->clustering.empty();
   std::vector<RawCell> fragment;
+  std::vector<Bytes> collapsed_keys;  // keys this mutation has put its collapsed value under
   for (const auto& row : m.rows) {
     Bytes row_key;
     if (row.is_static) {
@@ -577,7 +578,18 @@ Status Engine::build_batch(const Mutation& m, PartitionWrite* partition, rocksdb
     const bool as_fragment = fragments && !row.is_static;
     // A cell of this row, at `key` (row_key + its column part).
     auto cell_write = [&](const Bytes& k, StoredValue v) -> Status {
-      if (!as_fragment) return merge(k, v);
+      if (!as_fragment) {
+        // A key of a clustered table is counted, and collapses here, on its own: the stripe is
+        // held exclusively. (Counted before the write lands: a count only times collapses.)
+        const uint64_t fingerprint = RowOperandCounts::fingerprint(k);
+        bool collapsed = false;
+        if (partition->first_in_group &&
+            row_operand_counts_.operands(fingerprint) + 1 >= kRowOperandsMax) {
+          RINGDB_RETURN_IF_ERROR(collapse_key(k, &collapsed_keys, batch, blocking, &collapsed));
+        }
+        row_operand_counts_.record(fingerprint, collapsed);
+        return merge(k, v);
+      }
       fragment.push_back({k.substr(row_key.size()), std::move(v)});
       return Status::ok();
     };
@@ -650,8 +662,10 @@ Status Engine::build_batch(const Mutation& m, PartitionWrite* partition, rocksdb
       normalize_cells(&fragment);
       value.clear();
       encode_row_fragment(fragment, &value);
-      RINGDB_RETURN_IF_ERROR(collapse_fragment(partition, row_key, batch, blocking));
-      partition->writes_fragment = true;
+      if (partition->collapse) {
+        RINGDB_RETURN_IF_ERROR(
+            collapse_key(row_key, &collapsed_keys, batch, blocking, &partition->collapsed));
+      }
       RINGDB_RETURN_IF_ERROR(from_rocks(batch->Merge(row_key, value), "batch"));
       fragment.clear();
     }
@@ -662,26 +676,26 @@ Status Engine::build_batch(const Mutation& m, PartitionWrite* partition, rocksdb
   return Status::ok();
 }
 
-Status Engine::collapse_fragment(PartitionWrite* p, const Bytes& row_key,
-                                 rocksdb::WriteBatch* batch, bool blocking) const {
-  if (!p->collapse) return Status::ok();
-  p->collapse = false;  // once, before the partition's first operand in the batch
-  // Every writer of this row holds its stripe across its RocksDB write, and this one holds it
+Status Engine::collapse_key(const Bytes& key, std::vector<Bytes>* done_keys,
+                            rocksdb::WriteBatch* batch, bool blocking, bool* collapsed) const {
+  // Put only under the key's first operand in the batch: above an operand it would hide it.
+  if (std::find(done_keys->begin(), done_keys->end(), key) != done_keys->end()) {
+    *collapsed = true;
+    return Status::ok();
+  }
+  done_keys->push_back(key);
+  // Every writer of this key holds its stripe across its RocksDB write, and this one holds it
   // exclusively: the read sees every version written before the batch, and the plain value
   // put under the batch's operand hides none that it does not include.
   rocksdb::ReadOptions ro;
   if (!blocking) ro.read_tier = rocksdb::kBlockCacheTier;
   std::string merged;
-  const rocksdb::Status got = db_->Get(ro, db_->DefaultColumnFamily(), row_key, &merged);
+  const rocksdb::Status got = db_->Get(ro, db_->DefaultColumnFamily(), key, &merged);
   if (got.IsIncomplete()) return Status::ok();  // needs the disk: a later write collapses it
-  if (got.IsNotFound()) {
-    p->collapsed = true;  // nothing below the new operand
-    return Status::ok();
-  }
-  RINGDB_RETURN_IF_ERROR(from_rocks(got, "read a row to collapse"));
-  RINGDB_RETURN_IF_ERROR(from_rocks(batch->Put(row_key, merged), "batch"));
-  p->collapsed = true;
-  return Status::ok();
+  *collapsed = true;
+  if (got.IsNotFound()) return Status::ok();  // nothing below the new operand
+  RINGDB_RETURN_IF_ERROR(from_rocks(got, "read a key to collapse"));
+  return from_rocks(batch->Put(key, merged), "batch");
 }
 
 Status Engine::add_headers(std::vector<PartitionWrite>& partitions, rocksdb::WriteBatch* batch) {
@@ -705,7 +719,7 @@ void Engine::record_writes(const std::vector<PartitionWrite>& partitions) {
   for (const auto& p : partitions) {
     if (p.max_timestamp != kNoTimestamp)
       header_bounds_.record(p.stripe, p.token, p.partition_prefix, p.max_timestamp);
-    if (p.writes_fragment) fragment_counts_.record(p.fingerprint, p.collapsed);
+    if (p.row_fingerprint != 0) row_operand_counts_.record(p.row_fingerprint, p.collapsed);
   }
 }
 
@@ -739,16 +753,22 @@ std::vector<Engine::PartitionWrite> Engine::plan_partitions(
     p.token = murmur3_token(m.partition_key);
     p.partition_prefix = partition_prefix(m.table, p.token, m.partition_key);
     p.stripe = PartitionLocks::stripe_of(m.table, p.token);
-    p.fingerprint = FragmentCounts::fingerprint(m.table, p.token);
+    for (size_t j = 0; j < i && p.first_in_group; ++j) {
+      // A plain value put under this mutation's operands would hide the earlier one's.
+      if (partitions[j].stripe == p.stripe && partitions[j].partition_prefix == p.partition_prefix)
+        p.first_in_group = false;
+    }
     p.table = tables_->find(m.table);
-    if (!p.table || !p.table->clustering.empty()) continue;  // exclusive, no fragment
+    // Exclusive; a clustered row's collapse is decided while the batch is built.
+    if (!p.table || !p.table->clustering.empty()) continue;
     // One row of a table without clustering columns is one key: its stripe shared is enough,
     // unless it collapses.
     p.lone_fragment = !m.partition_deletion_timestamp.has_value() && m.rows.size() == 1;
-    p.collapse = fragment_counts_.operands(p.fingerprint) + 1 >= kFragmentOperandsMax;
-    for (size_t j = 0; j < i && p.collapse; ++j) {
-      // A plain value put now would hide the earlier mutation's operand in the same batch.
-      if (partitions[j].partition_prefix == p.partition_prefix) p.collapse = false;
+    if (m.rows.size() == 1) {
+      p.row_fingerprint =
+          RowOperandCounts::fingerprint(section_key(p.partition_prefix, Section::kRow));
+      p.collapse = p.first_in_group &&
+                   row_operand_counts_.operands(p.row_fingerprint) + 1 >= kRowOperandsMax;
     }
     p.exclusive = !p.lone_fragment || p.collapse;
   }

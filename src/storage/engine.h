@@ -27,13 +27,13 @@
 #include "common/status.h"
 #include "runtime/clock.h"
 #include "storage/commit_log.h"
-#include "storage/fragment_counts.h"
 #include "storage/header_bounds.h"
 #include "storage/memtable_rep.h"
 #include "storage/mutation.h"
 #include "storage/partition_locks.h"
 #include "storage/rocks_hooks.h"
 #include "storage/row_cache.h"
+#include "storage/row_operand_counts.h"
 
 namespace ringdb::storage {
 
@@ -102,10 +102,10 @@ class Engine {
   // A read on an event loop that would first insert more pending memtable writes than this
   // into the skiplists (see memtable_rep.h) returns WouldBlock.
   static constexpr uint64_t kNonBlockingPendingMax = 1024;
-  // A row of a table without clustering columns is one key, merged at every write: once a
-  // partition has this many operands since its last collapse, the next write puts the merged
-  // row under its own operand, so a read folds at most this many (see header_bounds.h).
-  static constexpr uint32_t kFragmentOperandsMax = 32;
+  // Every write merges an operand into each key it writes: once a row has been written this
+  // many times since its last collapse, the next write puts each key's merged value under its
+  // own operand, so a read folds at most about this many (see row_operand_counts.h).
+  static constexpr uint32_t kRowOperandsMax = 32;
 
   // The key of the database's storage format (see Engine::open).
   static std::string storage_format_key();
@@ -141,18 +141,20 @@ class Engine {
  private:
   Engine(const EngineOptions& options, const Clock& clock, MetricsRegistry& metrics);
   // One mutation's partition as the write path sees it: where it is, how the write holds its
-  // stripe, and what it wrote that HeaderBounds and FragmentCounts keep track of.
+  // stripe, and what it wrote that HeaderBounds and RowOperandCounts keep track of.
   struct PartitionWrite {
     std::shared_ptr<const TableDescriptor> table;  // null: unknown (build_batch refuses it)
     Bytes partition_prefix;
     int64_t token = 0;
     size_t stripe = 0;
-    uint64_t fingerprint = 0;    // in FragmentCounts
+    bool first_in_group = true;  // no earlier mutation of the batch writes this partition
     bool lone_fragment = false;  // writes one row fragment and nothing else
     bool exclusive = true;       // holds the stripe exclusively (always but for a lone fragment)
-    bool collapse = false;       // puts the merged row fragment under this write's operand
-    bool collapsed = false;      // ... and did
-    bool writes_fragment = false;
+    // The row fragment of a one-row mutation of a table without clustering columns, counted in
+    // RowOperandCounts after the write (0: none; a clustered table's keys count on their own).
+    uint64_t row_fingerprint = 0;
+    bool collapse = false;   // puts the fragment's merged value under this write's operand
+    bool collapsed = false;  // ... and did
     // Its rows' highest timestamp (kNoTimestamp: no header write needed); add_headers turns
     // it into the bound written, or kNoTimestamp when the header already has one.
     int64_t max_timestamp = kNoTimestamp;
@@ -167,10 +169,12 @@ class Engine {
   // collapse a row fragment).
   Status build_batch(const Mutation& mutation, PartitionWrite* partition,
                      rocksdb::WriteBatch* batch, bool blocking) const;
-  // Before a row fragment's first operand goes to `batch`, with the stripe held exclusively:
-  // puts the row's current merged value under it.
-  Status collapse_fragment(PartitionWrite* partition, const Bytes& row_key,
-                           rocksdb::WriteBatch* batch, bool blocking) const;
+  // Before the mutation's first operand for `key` goes to `batch`, with the stripe held
+  // exclusively: puts the key's current merged value under it and sets `collapsed`, unless
+  // that needs the disk and `blocking` is false. `done_keys`: the keys of this mutation
+  // already handled (a second put would hide the operand between).
+  Status collapse_key(const Bytes& key, std::vector<Bytes>* done_keys, rocksdb::WriteBatch* batch,
+                      bool blocking, bool* collapsed) const;
   // With the stripes held: merges each header whose bound HeaderBounds does not know into
   // `batch` (rounded up), and leaves the others' max_timestamp at kNoTimestamp.
   Status add_headers(std::vector<PartitionWrite>& partitions, rocksdb::WriteBatch* batch);
@@ -213,8 +217,8 @@ class Engine {
   std::unique_ptr<CommitLog> commit_log_;
   RowCache row_cache_;
   PartitionLocks partition_locks_;
-  HeaderBounds header_bounds_;  // guarded by partition_locks_'s stripes
-  FragmentCounts fragment_counts_;
+  HeaderBounds header_bounds_;                   // guarded by partition_locks_'s stripes
+  mutable RowOperandCounts row_operand_counts_;  // lock-free: counted while batches are built
   std::array<IteratorPool, kIteratorPools> iterator_pools_;
   Counter& writes_;
   Counter& reads_;

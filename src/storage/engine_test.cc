@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <future>
+#include <numeric>
 #include <random>
 #include <thread>
 
@@ -19,21 +20,33 @@ using testing::timeuuid_value;
 
 class EngineTest : public testing::EngineFixture {
  protected:
-  // The merge operands the memtables and files hold for partition `pk`'s header key.
-  int header_operands(int32_t pk) {
-    const Bytes key = testing::int32_value(pk);
-    const Bytes header =
-        section_key(partition_prefix(kTable, murmur3_token(key), key), Section::kMaxTimestamp);
-    std::vector<rocksdb::PinnableSlice> operands(64);
+  // The versions a read of `key` folds: merge operands, and a plain value below them.
+  int versions_of(const Bytes& key) {
+    std::vector<rocksdb::PinnableSlice> operands(1024);
     rocksdb::GetMergeOperandsOptions options;
     options.expected_max_number_of_operands = static_cast<int>(operands.size());
     int count = 0;
     rocksdb::Status s = engine_->rocksdb()->GetMergeOperands(
-        rocksdb::ReadOptions(), engine_->rocksdb()->DefaultColumnFamily(), header, operands.data(),
+        rocksdb::ReadOptions(), engine_->rocksdb()->DefaultColumnFamily(), key, operands.data(),
         &options, &count);
     if (s.IsNotFound()) return 0;
     EXPECT_TRUE(s.ok()) << s.ToString();
     return count;
+  }
+  static Bytes prefix_of(int32_t pk) {
+    const Bytes key = testing::int32_value(pk);
+    return partition_prefix(kTable, murmur3_token(key), key);
+  }
+  // The versions of partition `pk`'s header key.
+  int header_operands(int32_t pk) {
+    return versions_of(section_key(prefix_of(pk), Section::kMaxTimestamp));
+  }
+  // The versions of the value cell of row (pk, ck).
+  int value_versions(int32_t pk, int32_t ck) {
+    Bytes key = section_key(prefix_of(pk), Section::kRow);
+    EXPECT_TRUE(encode_clustering(table(false), {int32_value(ck)}, &key).is_ok());
+    append_column(kValue, &key);
+    return versions_of(key);
   }
 };
 
@@ -264,6 +277,55 @@ TEST_F(EngineTest, AHotPartitionsHeaderGetsOneOperandPerStep) {
   ASSERT_TRUE(p.is_ok());
   EXPECT_EQ(p->rows.size(), 50u);  // rows 0-49, last written at t + 1s + 950 to 999
   EXPECT_EQ(stats.range_tombstone_skips, 0u);
+}
+
+// One clustered row written 3,000 times: its keys collapse every kRowOperandsMax writes, and a
+// read sees what the writes add up to, whatever their timestamps.
+TEST_F(EngineTest, AHotClusteredRowCollapsesAndLosesNoWrite) {
+  SeededRng rng(33);
+  std::vector<int64_t> timestamps(3000);
+  std::iota(timestamps.begin(), timestamps.end(), int64_t{1});
+  for (size_t i = timestamps.size() - 1; i > 0; --i)
+    std::swap(timestamps[i], timestamps[rng.uniform(i + 1)]);
+  int64_t value_ts = 0, deleted_ts = 0;
+  int32_t value = 0;
+  auto expected = [&]() -> std::optional<int32_t> {
+    if (value_ts > deleted_ts) return value;
+    return std::nullopt;
+  };
+  int max_versions = 0;
+  for (size_t i = 0; i < timestamps.size(); ++i) {
+    const int64_t ts = timestamps[i];
+    const int32_t v = static_cast<int32_t>(i);
+    switch (i == 0 ? 0 : rng.uniform(4)) {
+      case 0:
+      case 1:
+        apply(i % 2 == 0 ? insert(1, 7, v, ts) : update(1, 7, v, ts));
+        if (ts > value_ts) value_ts = ts, value = v;
+        break;
+      default:
+        if (rng.uniform(3) == 0) {
+          apply(delete_row(1, 7, ts));
+          deleted_ts = std::max(deleted_ts, ts);
+        } else {
+          apply(insert(1, 8, v, ts));  // another row of the partition
+        }
+        break;
+    }
+    max_versions = std::max(max_versions, value_versions(1, 7));
+    if (i % 89 == 0) {
+      ASSERT_EQ(value_of(1, 7), expected()) << "after write " << i;
+    }
+  }
+  EXPECT_EQ(value_of(1, 7), expected());
+  EXPECT_LE(max_versions, static_cast<int>(Engine::kRowOperandsMax) + 1);
+  EXPECT_GE(max_versions, static_cast<int>(Engine::kRowOperandsMax) - 1);
+  ASSERT_TRUE(engine_->flush().is_ok());
+  EXPECT_EQ(value_of(1, 7), expected());
+  open(CommitLogSync::kPeriodic);
+  EXPECT_EQ(value_of(1, 7), expected());
+  ASSERT_TRUE(engine_->compact_all().is_ok());
+  EXPECT_EQ(value_of(1, 7), expected());
 }
 
 TEST_F(EngineTest, TruncateForgetsTheHeaderBoundsItDeleted) {

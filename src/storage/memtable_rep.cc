@@ -215,7 +215,7 @@ class IndexedMemTableRep final : public rocksdb::MemTableRep {
         more.push_back({key.tag, t->entry()});
       }
       // A plain value ends the walk: the engine writes one (collapsing a row, see
-      // fragment_counts.h) only while no other write of the key is under way, so every entry
+      // row_operand_counts.h) only while no other write of the key is under way, so every entry
       // of the key further down the chain (inserted before it) is older, and the lookup stops
       // at the plain value anyway. Without this a row written thousands of times since the
       // last flush cost a walk over every one of its versions per read.

@@ -12,7 +12,7 @@
 // - Point lookups (DB::Get, MultiGet) read the hash index, which holds pending and inserted
 //   entries alike, and never search the skiplist. A lookup walks a key's entries from the
 //   newest inserted and stops at a plain value (a Put): the engine writes one only while no
-//   other write of that key is under way (see fragment_counts.h), so every entry inserted
+//   other write of that key is under way (see row_operand_counts.h), so every entry inserted
 //   before it is older.
 // - An iterator's memtable part is created through GetIterator, which first inserts whatever is
 //   pending. An iterator refreshed in place (rocksdb::Iterator::Refresh with no new memtable or

@@ -8,7 +8,7 @@
 // partition's stripe exclusively across the RocksDB write, and every storage read of a
 // partition holds its stripe shared while it reads. A mutation of one key (a row fragment)
 // is atomic in the memtable; it holds its stripe shared, so that a write that collapses the
-// row (reads its merged value and puts it back, see fragment_counts.h) can hold the stripe
+// row (reads its merged value and puts it back, see row_operand_counts.h) can hold the stripe
 // exclusively and know that no other write of the row is half done.
 //
 // Stripes are reader-writer locks that prefer writers, so a stream of reads of a hot partition

@@ -92,9 +92,10 @@ namespace {
 // row, so data they shadow can be dropped. Row, range and partition tombstones themselves are
 // purged only in a full compaction, where every version of every key they shadow is present
 // too; a cell's own tombstone can go in any compaction once its key is fully merged (a plain
-// value, never an operand), because then no older version of that key exists below it. (A row
-// fragment may also be a plain value with older versions below, written by a collapse; its
-// tombstones go only in a full compaction, see filter_fragment.)
+// value, never an operand), because then no older version of that key exists below it. (A
+// plain value may also be a collapse's, with older versions below it, see row_operand_counts.h.
+// Removing it is still safe: RocksDB turns a plain value a filter removes into a deletion,
+// which hides them.)
 class PurgingCompactionFilter final : public rocksdb::CompactionFilter {
  public:
   PurgingCompactionFilter(const Clock& clock, const TableRegistry& tables,

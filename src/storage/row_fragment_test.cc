@@ -344,7 +344,7 @@ int row_versions(Engine& engine, TableId table, const Bytes& pk) {
   return count;
 }
 
-// One row written 3,000 times: every kFragmentOperandsMax writes collapse it into one plain
+// One row written 3,000 times: every kRowOperandsMax writes collapse it into one plain
 // value, and what a reader sees is what the writes add up to, whatever their timestamps.
 TEST_F(FragmentEngineTest, AHotRowCollapsesAndLosesNoWrite) {
   SeededRng rng(21);
@@ -391,8 +391,8 @@ TEST_F(FragmentEngineTest, AHotRowCollapsesAndLosesNoWrite) {
     }
   }
   EXPECT_EQ(describe(*engine_, 1), expected());
-  EXPECT_LE(max_versions, static_cast<int>(Engine::kFragmentOperandsMax) + 1);
-  EXPECT_GE(max_versions, static_cast<int>(Engine::kFragmentOperandsMax) - 1);
+  EXPECT_LE(max_versions, static_cast<int>(Engine::kRowOperandsMax) + 1);
+  EXPECT_GE(max_versions, static_cast<int>(Engine::kRowOperandsMax) - 1);
   ASSERT_TRUE(engine_->flush().is_ok());
   EXPECT_EQ(describe(*engine_, 1), expected());
   open(CommitLogSync::kPeriodic);
@@ -443,7 +443,7 @@ TEST_F(FragmentEngineTest, ConcurrentIncrementsOfAHotCounterAllCount) {
   ASSERT_EQ(p->rows.size(), 1u);
   EXPECT_EQ(testing::as_int64(p->rows[0].cells[0].value), kThreads * kEach);
   EXPECT_LE(row_versions(*engine_, kCounters, "hot"),
-            static_cast<int>(Engine::kFragmentOperandsMax) + 1);
+            static_cast<int>(Engine::kRowOperandsMax) + 1);
 }
 
 }  // namespace

@@ -1,16 +1,15 @@
-#include "storage/fragment_counts.h"
+#include "storage/row_operand_counts.h"
 
 #include <gtest/gtest.h>
 
 namespace ringdb::storage {
 namespace {
 
-TEST(FragmentCounts, CountsOperandsSinceTheLastCollapse) {
-  FragmentCounts counts(1024);
-  const uint64_t a = FragmentCounts::fingerprint(10, 12345);
-  EXPECT_NE(a, FragmentCounts::fingerprint(11, 12345));
-  EXPECT_NE(a, FragmentCounts::fingerprint(10, 12346));
-  EXPECT_NE(FragmentCounts::fingerprint(0, 0), 0u);
+TEST(RowOperandCounts, CountsOperandsSinceTheLastCollapse) {
+  RowOperandCounts counts(1024);
+  const uint64_t a = RowOperandCounts::fingerprint("row-a");
+  EXPECT_NE(a, RowOperandCounts::fingerprint("row-b"));
+  EXPECT_NE(RowOperandCounts::fingerprint(""), 0u);
   EXPECT_EQ(counts.operands(a), 0u);
   for (int i = 0; i < 5; ++i) counts.record(a, false);
   EXPECT_EQ(counts.operands(a), 5u);
