@@ -11,7 +11,6 @@
 #include <array>
 #include <filesystem>
 #include <future>
-#include <numeric>
 
 #include "common/check.h"
 #include "common/murmur3.h"
@@ -561,7 +560,9 @@ Status Engine::build_batch(const Mutation& m, PartitionWrite* partition, rocksdb
   // row's cells gather here and go to the batch as one operand.
   const bool fragments = table->clustering.empty();
   std::vector<RawCell> fragment;
-  std::vector<Bytes> collapsed_keys;  // keys this mutation has put its collapsed value under
+  // Keys of a clustered table this mutation has written: a plain value put under a second
+  // operand of one of them would hide the first.
+  std::vector<Bytes> written_keys;
   for (const auto& row : m.rows) {
     Bytes row_key;
     if (row.is_static) {
@@ -584,10 +585,12 @@ Status Engine::build_batch(const Mutation& m, PartitionWrite* partition, rocksdb
         const uint64_t fingerprint = RowOperandCounts::fingerprint(k);
         bool collapsed = false;
         if (partition->first_in_group &&
-            row_operand_counts_.operands(fingerprint) + 1 >= kRowOperandsMax) {
-          RINGDB_RETURN_IF_ERROR(collapse_key(k, &collapsed_keys, batch, blocking, &collapsed));
+            row_operand_counts_.operands(fingerprint) + 1 >= kRowOperandsMax &&
+            std::find(written_keys.begin(), written_keys.end(), k) == written_keys.end()) {
+          RINGDB_RETURN_IF_ERROR(collapse_key(k, batch, blocking, &collapsed));
         }
         row_operand_counts_.record(fingerprint, collapsed);
+        written_keys.push_back(k);
         return merge(k, v);
       }
       fragment.push_back({k.substr(row_key.size()), std::move(v)});
@@ -663,8 +666,8 @@ Status Engine::build_batch(const Mutation& m, PartitionWrite* partition, rocksdb
       value.clear();
       encode_row_fragment(fragment, &value);
       if (partition->collapse) {
-        RINGDB_RETURN_IF_ERROR(
-            collapse_key(row_key, &collapsed_keys, batch, blocking, &partition->collapsed));
+        // Planned only for a mutation of one row: this is the key's first operand in the batch.
+        RINGDB_RETURN_IF_ERROR(collapse_key(row_key, batch, blocking, &partition->collapsed));
       }
       RINGDB_RETURN_IF_ERROR(from_rocks(batch->Merge(row_key, value), "batch"));
       fragment.clear();
@@ -676,14 +679,8 @@ Status Engine::build_batch(const Mutation& m, PartitionWrite* partition, rocksdb
   return Status::ok();
 }
 
-Status Engine::collapse_key(const Bytes& key, std::vector<Bytes>* done_keys,
-                            rocksdb::WriteBatch* batch, bool blocking, bool* collapsed) const {
-  // Put only under the key's first operand in the batch: above an operand it would hide it.
-  if (std::find(done_keys->begin(), done_keys->end(), key) != done_keys->end()) {
-    *collapsed = true;
-    return Status::ok();
-  }
-  done_keys->push_back(key);
+Status Engine::collapse_key(const Bytes& key, rocksdb::WriteBatch* batch, bool blocking,
+                            bool* collapsed) const {
   // Every writer of this key holds its stripe across its RocksDB write, and this one holds it
   // exclusively: the read sees every version written before the batch, and the plain value
   // put under the batch's operand hides none that it does not include.

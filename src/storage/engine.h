@@ -169,12 +169,11 @@ class Engine {
   // collapse a row fragment).
   Status build_batch(const Mutation& mutation, PartitionWrite* partition,
                      rocksdb::WriteBatch* batch, bool blocking) const;
-  // Before the mutation's first operand for `key` goes to `batch`, with the stripe held
-  // exclusively: puts the key's current merged value under it and sets `collapsed`, unless
-  // that needs the disk and `blocking` is false. `done_keys`: the keys of this mutation
-  // already handled (a second put would hide the operand between).
-  Status collapse_key(const Bytes& key, std::vector<Bytes>* done_keys, rocksdb::WriteBatch* batch,
-                      bool blocking, bool* collapsed) const;
+  // Before the batch's first operand for `key`, with the stripe held exclusively: puts the
+  // key's current merged value under it and sets `collapsed`, unless that needs the disk and
+  // `blocking` is false. The caller makes sure no operand of `key` is in the batch yet.
+  Status collapse_key(const Bytes& key, rocksdb::WriteBatch* batch, bool blocking,
+                      bool* collapsed) const;
   // With the stripes held: merges each header whose bound HeaderBounds does not know into
   // `batch` (rounded up), and leaves the others' max_timestamp at kNoTimestamp.
   Status add_headers(std::vector<PartitionWrite>& partitions, rocksdb::WriteBatch* batch);

@@ -328,6 +328,18 @@ TEST_F(EngineTest, AHotClusteredRowCollapsesAndLosesNoWrite) {
   EXPECT_EQ(value_of(1, 7), expected());
 }
 
+// A mutation that writes one key twice (the newer version first) must not collapse the key
+// under its second operand, which would hide the first.
+TEST_F(EngineTest, AKeyWrittenTwiceInOneMutationKeepsBothVersions) {
+  for (int32_t i = 0; i < 100; ++i) {
+    Mutation m = insert(1, 7, 1000 + i, 10 * i + 5);
+    m.rows[0].cells.push_back(
+        {CellWrite::Kind::kSet, kValue, std::nullopt, int32_value(i), 10 * i + 1, 0, 0});
+    apply(m);
+    ASSERT_EQ(value_of(1, 7), 1000 + i) << i;
+  }
+}
+
 TEST_F(EngineTest, TruncateForgetsTheHeaderBoundsItDeleted) {
   constexpr int64_t kSecond = 1'000'000;
   const int64_t t = 1'700'000'000 * kSecond;
