@@ -587,7 +587,8 @@ Status Engine::build_batch(const Mutation& m, PartitionWrite* partition, rocksdb
         if (partition->first_in_group &&
             row_operand_counts_.operands(fingerprint) + 1 >= kRowOperandsMax &&
             std::find(written_keys.begin(), written_keys.end(), k) == written_keys.end()) {
-          RINGDB_RETURN_IF_ERROR(collapse_key(k, batch, blocking, &collapsed));
+          RINGDB_RETURN_IF_ERROR(
+              collapse_key(k, v.value.size() + kCellOverheadBytes, batch, blocking, &collapsed));
         }
         row_operand_counts_.record(fingerprint, collapsed);
         written_keys.push_back(k);
@@ -667,7 +668,8 @@ Status Engine::build_batch(const Mutation& m, PartitionWrite* partition, rocksdb
       encode_row_fragment(fragment, &value);
       if (partition->collapse) {
         // Planned only for a mutation of one row: this is the key's first operand in the batch.
-        RINGDB_RETURN_IF_ERROR(collapse_key(row_key, batch, blocking, &partition->collapsed));
+        RINGDB_RETURN_IF_ERROR(
+            collapse_key(row_key, value.size(), batch, blocking, &partition->collapsed));
       }
       RINGDB_RETURN_IF_ERROR(from_rocks(batch->Merge(row_key, value), "batch"));
       fragment.clear();
@@ -679,8 +681,8 @@ Status Engine::build_batch(const Mutation& m, PartitionWrite* partition, rocksdb
   return Status::ok();
 }
 
-Status Engine::collapse_key(const Bytes& key, rocksdb::WriteBatch* batch, bool blocking,
-                            bool* collapsed) const {
+Status Engine::collapse_key(const Bytes& key, size_t operand_bytes, rocksdb::WriteBatch* batch,
+                            bool blocking, bool* collapsed) const {
   // Every writer of this key holds its stripe across its RocksDB write, and this one holds it
   // exclusively: the read sees every version written before the batch, and the plain value
   // put under the batch's operand hides none that it does not include.
@@ -692,6 +694,11 @@ Status Engine::collapse_key(const Bytes& key, rocksdb::WriteBatch* batch, bool b
   *collapsed = true;
   if (got.IsNotFound()) return Status::ok();  // nothing below the new operand
   RINGDB_RETURN_IF_ERROR(from_rocks(got, "read a key to collapse"));
+  // A value much larger than the operands it would replace (a big collection written an element
+  // at a time) would grow the memtable and the commit log more than its operands do: left as it
+  // is, and counted from zero again.
+  if (merged.size() > 2 * kRowOperandsMax * std::max<size_t>(operand_bytes, kCellOverheadBytes))
+    return Status::ok();
   return from_rocks(batch->Put(key, merged), "batch");
 }
 

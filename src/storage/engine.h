@@ -172,8 +172,11 @@ class Engine {
   // Before the batch's first operand for `key`, with the stripe held exclusively: puts the
   // key's current merged value under it and sets `collapsed`, unless that needs the disk and
   // `blocking` is false. The caller makes sure no operand of `key` is in the batch yet.
-  Status collapse_key(const Bytes& key, rocksdb::WriteBatch* batch, bool blocking,
-                      bool* collapsed) const;
+  // `operand_bytes`: about the size of this write's operand; a merged value more than
+  // 2 * kRowOperandsMax times that is left alone (`collapsed` still set: counting starts again).
+  Status collapse_key(const Bytes& key, size_t operand_bytes, rocksdb::WriteBatch* batch,
+                      bool blocking, bool* collapsed) const;
+  static constexpr size_t kCellOverheadBytes = 32;  // a stored cell's encoding beside its value
   // With the stripes held: merges each header whose bound HeaderBounds does not know into
   // `batch` (rounded up), and leaves the others' max_timestamp at kNoTimestamp.
   Status add_headers(std::vector<PartitionWrite>& partitions, rocksdb::WriteBatch* batch);

@@ -402,6 +402,20 @@ TEST_F(FragmentEngineTest, AHotRowCollapsesAndLosesNoWrite) {
   EXPECT_EQ(describe(*engine_, 1), expected());
 }
 
+// A set that grows an element at a time: once the row is far larger than the operands a
+// collapse would replace, it is left uncollapsed (each collapse would copy the whole set into the
+// memtable and the commit log), and reads still see every element.
+TEST_F(FragmentEngineTest, ALargeRowGrowingAnElementAtATimeIsNotCopiedOver) {
+  std::string expected;
+  for (int32_t e = 0; e < 600; ++e) {
+    apply(element(1, e, true, e + 1));
+    expected += " e" + std::to_string(e);
+  }
+  EXPECT_EQ(describe(*engine_, 1), expected);
+  // Collapses stopped once the set outgrew them: the operands since pile up.
+  EXPECT_GT(row_versions(*engine_, kKv, int32_value(1)), 100);
+}
+
 // Increments of one counter from four threads, through the storage threads' path and the event
 // loop's (which hands a refused write to the other): a collapse must not lose any of them.
 TEST_F(FragmentEngineTest, ConcurrentIncrementsOfAHotCounterAllCount) {
