@@ -41,6 +41,15 @@ class EngineTest : public testing::EngineFixture {
   int header_operands(int32_t pk) {
     return versions_of(section_key(prefix_of(pk), Section::kMaxTimestamp));
   }
+  // Reads partition `pk` whole, with its read statistics.
+  Partition read_counting(int32_t pk, ReadStats* stats) {
+    ReadCommand c;
+    c.table = kTable;
+    c.partition_key = int32_value(pk);
+    auto p = engine_->read(c, stats);
+    EXPECT_TRUE(p.is_ok()) << p.status().to_string();
+    return p.is_ok() ? std::move(p).value() : Partition{};
+  }
   // The versions of the value cell of row (pk, ck).
   int value_versions(int32_t pk, int32_t ck) {
     Bytes key = section_key(prefix_of(pk), Section::kRow);
@@ -246,12 +255,7 @@ TEST_F(EngineTest, ReadSkipsARangeTombstoneInOneStep) {
   // A write newer than the tombstone inside its range: the read must not skip it.
   apply(insert(1, 500, 5, 30 * kSecond));
   ReadStats stats;
-  ReadCommand c;
-  c.table = kTable;
-  c.partition_key = int32_value(1);
-  auto p = engine_->read(c, &stats);
-  ASSERT_TRUE(p.is_ok());
-  EXPECT_EQ(p->rows.size(), 21u);
+  EXPECT_EQ(read_counting(1, &stats).rows.size(), 21u);
   EXPECT_EQ(stats.range_tombstone_skips, 0u);
 }
 
@@ -270,12 +274,8 @@ TEST_F(EngineTest, AHotPartitionsHeaderGetsOneOperandPerStep) {
   // The header still bounds every write: a tombstone older than the last write skips nothing.
   apply(delete_range(1, 0, true, 50, false, t + kSecond + 500));
   ReadStats stats;
-  ReadCommand c;
-  c.table = kTable;
-  c.partition_key = int32_value(1);
-  auto p = engine_->read(c, &stats);
-  ASSERT_TRUE(p.is_ok());
-  EXPECT_EQ(p->rows.size(), 50u);  // rows 0-49, last written at t + 1s + 950 to 999
+  // Rows 0-49, last written at t + 1s + 950 to 999.
+  EXPECT_EQ(read_counting(1, &stats).rows.size(), 50u);
   EXPECT_EQ(stats.range_tombstone_skips, 0u);
 }
 
@@ -283,10 +283,7 @@ TEST_F(EngineTest, AHotPartitionsHeaderGetsOneOperandPerStep) {
 // read sees what the writes add up to, whatever their timestamps.
 TEST_F(EngineTest, AHotClusteredRowCollapsesAndLosesNoWrite) {
   SeededRng rng(33);
-  std::vector<int64_t> timestamps(3000);
-  std::iota(timestamps.begin(), timestamps.end(), int64_t{1});
-  for (size_t i = timestamps.size() - 1; i > 0; --i)
-    std::swap(timestamps[i], timestamps[rng.uniform(i + 1)]);
+  const std::vector<int64_t> timestamps = shuffled_timestamps(3000, 33);
   int64_t value_ts = 0, deleted_ts = 0;
   int32_t value = 0;
   auto expected = [&]() -> std::optional<int32_t> {

@@ -348,10 +348,7 @@ int row_versions(Engine& engine, TableId table, const Bytes& pk) {
 // value, and what a reader sees is what the writes add up to, whatever their timestamps.
 TEST_F(FragmentEngineTest, AHotRowCollapsesAndLosesNoWrite) {
   SeededRng rng(21);
-  std::vector<int64_t> timestamps(3000);
-  std::iota(timestamps.begin(), timestamps.end(), int64_t{1});
-  for (size_t i = timestamps.size() - 1; i > 0; --i)
-    std::swap(timestamps[i], timestamps[rng.uniform(i + 1)]);
+  const std::vector<int64_t> timestamps = shuffled_timestamps(3000, 21);
   // The model: the newest write of the value and of each set element.
   int64_t v_ts = 0;
   std::optional<int32_t> v;

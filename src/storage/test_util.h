@@ -7,10 +7,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
+#include <numeric>
 #include <string>
 
 #include "common/bytes.h"
 #include "common/uuid.h"
+#include "runtime/rng.h"
 #include "storage/engine.h"
 
 namespace ringdb::storage::testing {
@@ -163,6 +165,14 @@ class EngineFixture : public ::testing::Test {
     std::vector<int32_t> keys;
     for (const auto& row : read(pk, command).rows) keys.push_back(as_int32(row.clustering.at(0)));
     return keys;
+  }
+  // The timestamps 1..n in an order fixed by `seed`.
+  static std::vector<int64_t> shuffled_timestamps(size_t n, uint64_t seed) {
+    SeededRng rng(seed);
+    std::vector<int64_t> timestamps(n);
+    std::iota(timestamps.begin(), timestamps.end(), int64_t{1});
+    for (size_t i = n; i > 1; --i) std::swap(timestamps[i - 1], timestamps[rng.uniform(i)]);
+    return timestamps;
   }
   // The live `value` cell of one row, or nullopt.
   std::optional<int32_t> value_of(int32_t pk, int32_t ck) {
