@@ -41,10 +41,10 @@ uint64_t decode_fixed64(const char* p) {
   return v;
 }
 
-// An entry's internal key: the user key, then 8 bytes of (sequence << 8 | value type).
 // RocksDB's value type of a Put, the low byte of an internal key's tag (db/dbformat.h).
 constexpr uint64_t kTypeValue = 0x1;
 
+// An entry's internal key: the user key, then 8 bytes of (sequence << 8 | value type).
 struct InternalKey {
   std::string_view user_key;
   uint64_t tag = 0;
