@@ -774,7 +774,6 @@ std::vector<Engine::PartitionWrite> Engine::plan_partitions(
       p.collapse = p.first_in_group &&
                    row_operand_counts_.operands(p.row_fingerprint) + 1 >= kRowOperandsMax;
     }
-    p.exclusive = !p.lone_fragment || p.collapse;
   }
   return partitions;
 }
@@ -783,7 +782,7 @@ std::vector<PartitionLocks::WriterStripe> Engine::writer_stripes(
     const std::vector<PartitionWrite>& partitions) {
   std::vector<PartitionLocks::WriterStripe> stripes;
   stripes.reserve(partitions.size());
-  for (const auto& p : partitions) stripes.push_back({p.stripe, p.exclusive});
+  for (const auto& p : partitions) stripes.push_back({p.stripe, !p.lone_fragment || p.collapse});
   std::sort(stripes.begin(), stripes.end(), [](const auto& a, const auto& b) {
     return a.stripe != b.stripe ? a.stripe < b.stripe : a.exclusive > b.exclusive;
   });
@@ -807,10 +806,8 @@ bool Engine::apply_all_async(std::span<const Mutation> mutations, std::function<
     // the other loop is writing too) is tried again shared, and a later write collapses.
     bool dropped = false;
     for (auto& p : partitions) {
-      if (!p.collapse) continue;
+      dropped = dropped || p.collapse;
       p.collapse = false;
-      p.exclusive = !p.lone_fragment;
-      dropped = true;
     }
     if (!dropped) return false;
     stripes = writer_stripes(partitions);

@@ -148,8 +148,9 @@ class Engine {
     int64_t token = 0;
     size_t stripe = 0;
     bool first_in_group = true;  // no earlier mutation of the batch writes this partition
-    bool lone_fragment = false;  // writes one row fragment and nothing else
-    bool exclusive = true;       // holds the stripe exclusively (always but for a lone fragment)
+    // Writes one row fragment and nothing else: holds its stripe shared unless it collapses
+    // (every other write holds it exclusively).
+    bool lone_fragment = false;
     // The row fragment of a one-row mutation of a table without clustering columns, counted in
     // RowOperandCounts after the write (0: none; a clustered table's keys count on their own).
     uint64_t row_fingerprint = 0;
