@@ -102,9 +102,10 @@ class Engine {
   // A read on an event loop that would first insert more pending memtable writes than this
   // into the skiplists (see memtable_rep.h) returns WouldBlock.
   static constexpr uint64_t kNonBlockingPendingMax = 1024;
-  // Every write merges an operand into each key it writes: once a row has been written this
-  // many times since its last collapse, the next write puts each key's merged value under its
-  // own operand, so a read folds at most about this many (see row_operand_counts.h).
+  // Every write merges an operand into each key it writes: once a key (a whole row of a table
+  // without clustering columns, one cell of a clustered table) has this many since its last
+  // collapse, the next write puts the key's merged value under its own operand, so a read
+  // folds at most about this many (see row_operand_counts.h).
   static constexpr uint32_t kRowOperandsMax = 32;
 
   // The key of the database's storage format (see Engine::open).
@@ -167,7 +168,7 @@ class Engine {
       const std::vector<PartitionWrite>& partitions);
   // Adds the mutation's keys to `batch`, except its partition header, which it describes in
   // `partition`. Called with the partition's stripe held. `blocking`: may read the disk (to
-  // collapse a row fragment).
+  // collapse a key).
   Status build_batch(const Mutation& mutation, PartitionWrite* partition,
                      rocksdb::WriteBatch* batch, bool blocking) const;
   // Before the batch's first operand for `key`, with the stripe held exclusively: puts the

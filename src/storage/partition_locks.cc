@@ -35,9 +35,7 @@ bool PartitionLocks::try_lock_shared(size_t stripe) {
   return pthread_rwlock_tryrdlock(&stripes_[stripe].lock) == 0;
 }
 
-void PartitionLocks::unlock_shared(size_t stripe) {
-  pthread_rwlock_unlock(&stripes_[stripe].lock);
-}
+void PartitionLocks::unlock_shared(size_t stripe) { pthread_rwlock_unlock(&stripes_[stripe].lock); }
 
 void PartitionLocks::lock_all(std::span<const WriterStripe> stripes) {
   for (const auto& s : stripes) {

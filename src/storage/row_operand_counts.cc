@@ -9,8 +9,8 @@ RowOperandCounts::RowOperandCounts(size_t slots) : mask_(slots - 1), slots_(new 
   RINGDB_CHECK(slots > 0 && (slots & (slots - 1)) == 0);
 }
 
-uint64_t RowOperandCounts::fingerprint(BytesView row_key) {
-  const uint64_t h = static_cast<uint64_t>(murmur3_token(row_key));
+uint64_t RowOperandCounts::fingerprint(BytesView key) {
+  const uint64_t h = static_cast<uint64_t>(murmur3_token(key));
   return h == 0 ? 1 : h;  // 0 marks an empty slot
 }
 
