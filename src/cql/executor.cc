@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "common/bignum.h"
+#include "common/log.h"
 #include "common/murmur3.h"
 #include "common/uuid.h"
 #include "cql/parser.h"
@@ -4422,7 +4423,7 @@ Result<ResultMessage> StatementRunner::select(const SelectStatement& s) {
       if (others && !s.allow_filtering) return invalid(kRequiresAllowFiltering);
       serving_index = table->index_on(served->column->name);
       // As Cassandra's IndexNotAvailableException, which reaches the client as a ReadFailure.
-      if (qp_.index_building(table->keyspace + "." + serving_index->name)) {
+      if (!qp_.index_available(serving_index->storage_id)) {
         return Status::read_failure(
             "Operation failed - received 0 responses and 1 failures: INDEX_NOT_AVAILABLE (the "
             "secondary index '" +
@@ -5961,7 +5962,12 @@ Result<ResultMessage> StatementRunner::index_ddl(const IndexStatement& s) {
       if (s.if_exists) return ResultMessage{};
       return invalid("Index '" + ks + "." + s.name + "' doesn't exist'");
     }
+    storage::TableId dropped_id = 0;
+    for (const auto& i : keyspace->tables.at(table_name).indexes) {
+      if (i.name == s.name) dropped_id = i.storage_id;
+    }
     RINGDB_RETURN_IF_ERROR(qp_.schemas_.drop_index(ks, s.name));
+    qp_.forget_index(dropped_id);
     return schema_change("UPDATED", "TABLE", ks, table_name);
   }
   if (s.custom) return Status::not_supported("CREATE CUSTOM INDEX is not supported yet");
@@ -6054,60 +6060,21 @@ Result<ResultMessage> StatementRunner::index_ddl(const IndexStatement& s) {
     return invalid("Index " + index.name + " is a duplicate of existing index " + same->name);
   }
   const std::string index_name = index.name;
-  // Until the fill below ends, reads that the index would serve fail rather than miss rows.
-  const std::string building_key = ks + "." + index_name;
-  qp_.set_index_building(building_key, true);
-  struct Built {
-    QueryProcessor& qp;
-    const std::string& key;
-    ~Built() { qp.set_index_building(key, false); }
-  } built{qp_, building_key};
+  // Until build_index marks it built, reads that the index would serve fail rather than miss
+  // rows (index_available).
   RINGDB_RETURN_IF_ERROR(qp_.schemas_.create_index(ks, s.table, std::move(index)));
   // Writes planned without the index and not yet in storage get its entries when they apply,
-  // or are in storage before the scan below starts (see QueryProcessor::enter_apply).
+  // or are in storage before the build's scan starts (see QueryProcessor::enter_apply).
   qp_.start_index_generation();
-  // Fill it from the rows already there: each partition's current values, at their timestamps.
-  std::shared_ptr<const schema::Schema> now_schema = qp_.schemas_.current();
-  const TableMetadata* indexed = now_schema->table(ks, s.table);
-  const schema::IndexMetadata* created = indexed == nullptr ? nullptr : indexed->index_on(c->name);
-  if (created == nullptr)
-    return invalid("Index '" + index_name + "' was dropped while it was built");
-  storage::ScanCommand scan;
-  scan.table = indexed->storage_id;
-  scan.now_seconds = qp_.clock_.now_seconds();
-  scan.row_limit = 5000;
-  const storage::ColumnId column_id = indexed->column(c->name)->id;
-  for (;;) {
-    RINGDB_ASSIGN_OR_RETURN(storage::ScanPage page, qp_.engine_.scan(scan));
-    std::vector<storage::Mutation> entries;
-    for (const auto& p : page.partitions) {
-      auto add = [&](const storage::Row& row, bool is_static) {
-        auto index_row_key = [&](const storage::Row& r) {
-          return is_static ? Bytes() : clustering_key_of(r.clustering);
-        };
-        for (const auto& cell : row.cells) {
-          if (cell.column != column_id) continue;
-          // What the index holds of the cell (see add_index_writes).
-          const bool elements = created->target != "simple" && created->target != "full";
-          if (elements != cell.path.has_value()) continue;
-          storage::Mutation m;
-          m.table = created->storage_id;
-          m.partition_key = index_entry_key(*created, c->type, cell.path, cell.value);
-          storage::RowWrite entry;
-          entry.clustering = {be64(p.token), p.partition_key, index_row_key(row)};
-          entry.marker_timestamp = cell.timestamp;
-          entry.marker_ttl_seconds =
-              cell.ttl_seconds > 0 ? std::max(1, cell.expiry_seconds - scan.now_seconds) : 0;
-          m.rows.push_back(std::move(entry));
-          entries.push_back(std::move(m));
-        }
-      };
-      if (p.static_row) add(*p.static_row, true);
-      for (const auto& row : p.rows) add(row, false);
+  if (Status built = qp_.build_index(ks, index_name); !built.is_ok()) {
+    // A CREATE INDEX that fails leaves no index behind, so nothing reads its part-filled entries.
+    if (Status dropped = qp_.schemas_.drop_index(ks, index_name); !dropped.is_ok()) {
+      RINGDB_LOG_WARN(
+          "index {}.{} stays unavailable (its build failed: {}; dropping it failed: "
+          "{}); DROP INDEX removes it, a restart builds it again",
+          ks, index_name, built.to_string(), dropped.to_string());
     }
-    if (!entries.empty()) RINGDB_RETURN_IF_ERROR(qp_.engine_.apply_all(entries));
-    if (page.cursor.empty()) break;
-    scan.cursor = page.cursor;
+    return built;
   }
   return schema_change("UPDATED", "TABLE", ks, s.table);
 }
@@ -6641,7 +6608,9 @@ Status StatementRunner::describe_binds(std::vector<ColumnSpec>* specs,
 
 QueryProcessor::QueryProcessor(schema::SchemaManager& schemas, storage::Engine& engine,
                                const Clock& clock, uint64_t seed, NodeInfo node)
-    : schemas_(schemas), engine_(engine), clock_(clock), node_(std::move(node)), rng_(seed) {}
+    : schemas_(schemas), engine_(engine), clock_(clock), node_(std::move(node)), rng_(seed) {
+  load_built_indexes();
+}
 
 int64_t QueryProcessor::next_timestamp() {
   const int64_t now = clock_.now_micros();
@@ -6764,18 +6733,134 @@ uint64_t QueryProcessor::enter_apply() {
   }
 }
 
-void QueryProcessor::set_index_building(const std::string& key, bool building) {
-  std::lock_guard lock(building_mutex_);
-  if (building) {
-    building_indexes_.insert(key);
-  } else {
-    building_indexes_.erase(key);
-  }
+namespace {
+
+// The node-local marker of a built index (Engine::put_local): storage ids are never reused.
+std::string index_built_key(storage::TableId index) {
+  return "index_built/" + std::to_string(index);
 }
 
-bool QueryProcessor::index_building(const std::string& key) {
-  std::lock_guard lock(building_mutex_);
-  return building_indexes_.count(key) != 0;
+}  // namespace
+
+void QueryProcessor::load_built_indexes() {
+  std::shared_ptr<const schema::Schema> schema = schemas_.current();
+  std::set<storage::TableId> built;
+  for (const auto& [ks_name, ks] : schema->keyspaces) {
+    for (const auto& [name, t] : ks.tables) {
+      for (const auto& index : t.indexes) {
+        auto marker = engine_.get_local(index_built_key(index.storage_id));
+        if (marker.is_ok() && marker->has_value()) built.insert(index.storage_id);
+      }
+    }
+  }
+  std::lock_guard lock(built_mutex_);
+  built_indexes_ = std::move(built);
+}
+
+bool QueryProcessor::index_available(storage::TableId index) {
+  std::lock_guard lock(built_mutex_);
+  return built_indexes_.count(index) != 0;
+}
+
+void QueryProcessor::forget_index(storage::TableId index) {
+  {
+    std::lock_guard lock(built_mutex_);
+    built_indexes_.erase(index);
+  }
+  // A marker left behind names an id no index will have again: harmless, but not kept.
+  if (Status s = engine_.delete_local(index_built_key(index)); !s.is_ok())
+    RINGDB_LOG_WARN("could not delete the built marker of index {}: {}", index, s.to_string());
+}
+
+Status QueryProcessor::build_index(const std::string& keyspace, const std::string& index_name) {
+  std::shared_ptr<const schema::Schema> schema = schemas_.current();
+  const schema::KeyspaceMetadata* ks = schema->keyspace(keyspace);
+  const TableMetadata* indexed = nullptr;
+  const schema::IndexMetadata* index = nullptr;
+  if (ks != nullptr) {
+    for (const auto& [name, t] : ks->tables) {
+      for (const auto& i : t.indexes) {
+        if (i.name == index_name) {
+          indexed = &t;
+          index = &i;
+        }
+      }
+    }
+  }
+  if (index == nullptr) return invalid("Index '" + index_name + "' was dropped while it was built");
+  const ColumnMetadata* c = indexed->column(index->column);
+  // Fill it from the rows already there: each partition's current values, at their timestamps.
+  // Entries written again by a second build are the same cells at the same timestamps.
+  storage::ScanCommand scan;
+  scan.table = indexed->storage_id;
+  scan.now_seconds = clock_.now_seconds();
+  scan.row_limit = 5000;
+  const storage::ColumnId column_id = c->id;
+  for (;;) {
+    RINGDB_ASSIGN_OR_RETURN(storage::ScanPage page, engine_.scan(scan));
+    std::vector<storage::Mutation> entries;
+    for (const auto& p : page.partitions) {
+      auto add = [&](const storage::Row& row, bool is_static) {
+        auto index_row_key = [&](const storage::Row& r) {
+          return is_static ? Bytes() : clustering_key_of(r.clustering);
+        };
+        for (const auto& cell : row.cells) {
+          if (cell.column != column_id) continue;
+          // What the index holds of the cell (see add_index_writes).
+          const bool elements = index->target != "simple" && index->target != "full";
+          if (elements != cell.path.has_value()) continue;
+          storage::Mutation m;
+          m.table = index->storage_id;
+          m.partition_key = index_entry_key(*index, c->type, cell.path, cell.value);
+          storage::RowWrite entry;
+          entry.clustering = {be64(p.token), p.partition_key, index_row_key(row)};
+          entry.marker_timestamp = cell.timestamp;
+          entry.marker_ttl_seconds =
+              cell.ttl_seconds > 0 ? std::max(1, cell.expiry_seconds - scan.now_seconds) : 0;
+          m.rows.push_back(std::move(entry));
+          entries.push_back(std::move(m));
+        }
+      };
+      if (p.static_row) add(*p.static_row, true);
+      for (const auto& row : p.rows) add(row, false);
+    }
+    if (!entries.empty()) RINGDB_RETURN_IF_ERROR(engine_.apply_all(entries));
+    if (page.cursor.empty()) break;
+    scan.cursor = page.cursor;
+  }
+  if (index_build_fault_) RINGDB_RETURN_IF_ERROR(index_build_fault_());
+  // After every entry in the commit log: a crash before this point leaves the index unbuilt,
+  // and the next start builds it again (rebuild_indexes).
+  RINGDB_RETURN_IF_ERROR(engine_.put_local(index_built_key(index->storage_id), "1"));
+  std::lock_guard lock(built_mutex_);
+  built_indexes_.insert(index->storage_id);
+  return Status::ok();
+}
+
+Status QueryProcessor::rebuild_indexes() {
+  std::shared_ptr<const schema::Schema> schema = schemas_.current();
+  struct FirstError {
+    Status status;
+    void update(Status s) {
+      if (status.is_ok()) status = std::move(s);
+    }
+  } first_error;
+  for (const auto& [ks_name, ks] : schema->keyspaces) {
+    for (const auto& [name, t] : ks.tables) {
+      for (const auto& index : t.indexes) {
+        if (index_available(index.storage_id)) continue;
+        RINGDB_LOG_INFO("building index {}.{} (on {}.{}), which no earlier build finished", ks_name,
+                        index.name, ks_name, name);
+        if (Status built = build_index(ks_name, index.name); !built.is_ok()) {
+          first_error.update(
+              Status(built.code(), "index " + ks_name + "." + index.name + ": " + built.message()));
+          continue;
+        }
+        RINGDB_LOG_INFO("index {}.{} built", ks_name, index.name);
+      }
+    }
+  }
+  return first_error.status;  // the others were built
 }
 
 void QueryProcessor::exit_apply(uint64_t generation) {

@@ -125,7 +125,16 @@ class QueryProcessor {
   Outcome batch(uint8_t type, const std::vector<BatchEntry>& entries, const QueryOptions& options,
                 Session& session);
 
+  // For tests: a build of an index fails with what `fault` returns (when not OK) once its
+  // entries are written and before it is marked built, as a crash or an I/O error there would.
+  void set_index_build_fault(std::function<Status()> fault) {
+    index_build_fault_ = std::move(fault);
+  }
+
   const NodeInfo& node() const { return node_; }
+  // Builds every index of the schema that is not marked built (a build that a crash or an
+  // older version left unfinished). Run before serving; reads of those indexes fail until then.
+  [[nodiscard]] Status rebuild_indexes();
   // How long a token-range read may run before it answers ReadTimeout (cassandra.yaml's
   // range_request_timeout_in_ms). Set before serving.
   void set_range_request_timeout_micros(int64_t micros) { range_timeout_micros_ = micros; }
@@ -159,9 +168,14 @@ class QueryProcessor {
   uint64_t enter_apply();
   void exit_apply(uint64_t generation);
   void start_index_generation();
-  // Indexes being filled by CREATE INDEX ("keyspace.name"): reads cannot use them yet.
-  void set_index_building(const std::string& key, bool building);
-  bool index_building(const std::string& key);
+  // Reads use an index only once it is built: filled from the table's rows, then marked in a
+  // node-local key (Engine::put_local) that outlives restarts. An index whose build a crash
+  // cut short has no marker, and rebuild_indexes builds it at the next start.
+  void load_built_indexes();
+  bool index_available(storage::TableId index);
+  void forget_index(storage::TableId index);  // after DROP INDEX
+  // Fills the index from the table's rows, then marks it built.
+  Status build_index(const std::string& keyspace, const std::string& index_name);
   // Index entries of the current schema for `base` (and removals of the values it overwrites,
   // read before the write through `read`), appended to `out`.
   using PartitionRead =
@@ -193,8 +207,9 @@ class QueryProcessor {
   std::atomic<uint64_t> index_generation_{0};
   std::array<std::atomic<int64_t>, 2> applying_{};  // registered applications, by generation parity
   std::mutex index_generation_mutex_;               // one CREATE INDEX barrier at a time
-  std::mutex building_mutex_;
-  std::set<std::string> building_indexes_;  // guarded by building_mutex_
+  std::function<Status()> index_build_fault_;
+  std::mutex built_mutex_;
+  std::set<storage::TableId> built_indexes_;  // guarded by built_mutex_
 };
 
 CqlError to_cql_error(const Status& status);

@@ -2738,6 +2738,67 @@ TEST_F(ProcessorTest, ReadsOfAnIndexBeingBuiltFail) {
   EXPECT_EQ(row_count("SELECT k FROM ks.b WHERE v = 'z'"), kRows);
 }
 
+// An index is used only once its build has finished and been recorded: a build that a crash
+// cut short (here: the marker deleted and the entries truncated, as if the crash came right
+// after CREATE INDEX published the schema) leaves reads failing with INDEX_NOT_AVAILABLE after
+// the restart, never answering from what the index holds, until rebuild_indexes builds it.
+TEST_F(ProcessorTest, AnIndexWhoseBuildWasCutShortIsBuiltAgainAtStart) {
+  ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+  ok("CREATE TABLE ks.b (k int PRIMARY KEY, v text)");
+  constexpr size_t kRows = 40;
+  for (size_t k = 0; k < kRows; ++k)
+    ok("INSERT INTO ks.b (k, v) VALUES (" + std::to_string(k) + ", '" + (k % 2 ? "z" : "y") + "')");
+  ok("CREATE INDEX by_v ON ks.b (v)");
+  EXPECT_EQ(row_count("SELECT k FROM ks.b WHERE v = 'z'"), kRows / 2);
+  const storage::TableId index_id =
+      stack_.schemas().current()->table("ks", "b")->index_on("v")->storage_id;
+  const std::string marker = "index_built/" + std::to_string(index_id);
+  ASSERT_TRUE(stack_.engine().get_local(marker).value().has_value());
+
+  // Built and recorded: a restart uses it at once.
+  stack_.restart();
+  EXPECT_EQ(row_count("SELECT k FROM ks.b WHERE v = 'z'"), kRows / 2);
+
+  ASSERT_TRUE(stack_.engine().truncate_table(index_id).is_ok());
+  ASSERT_TRUE(stack_.engine().delete_local(marker).is_ok());
+  stack_.restart();
+  auto answer = query("SELECT k FROM ks.b WHERE v = 'z'");
+  ASSERT_TRUE(std::holds_alternative<CqlError>(answer));
+  EXPECT_EQ(std::get<CqlError>(answer).code, ErrorCode::kReadFailure);
+  EXPECT_NE(std::get<CqlError>(answer).message.find("INDEX_NOT_AVAILABLE"), std::string::npos);
+
+  ASSERT_TRUE(stack_.processor().rebuild_indexes().is_ok());
+  EXPECT_EQ(row_count("SELECT k FROM ks.b WHERE v = 'z'"), kRows / 2);
+  EXPECT_EQ(row_count("SELECT k FROM ks.b WHERE v = 'y'"), kRows / 2);
+  stack_.restart();
+  EXPECT_EQ(row_count("SELECT k FROM ks.b WHERE v = 'z'"), kRows / 2);
+
+  // DROP INDEX forgets the record, so nothing is left under the index's id.
+  ok("DROP INDEX ks.by_v");
+  EXPECT_FALSE(stack_.engine().get_local(marker).value().has_value());
+}
+
+// A CREATE INDEX whose build fails answers the error and leaves no index behind, so no read
+// is served from the entries it wrote before failing; the same statement succeeds later.
+TEST_F(ProcessorTest, ACreateIndexThatFailsLeavesNoIndex) {
+  ok("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+  ok("CREATE TABLE ks.b (k int PRIMARY KEY, v text)");
+  for (int k = 0; k < 10; ++k)
+    ok("INSERT INTO ks.b (k, v) VALUES (" + std::to_string(k) + ", 'z')");
+  stack_.processor().set_index_build_fault([] { return Status::io_error("disk on fire"); });
+  auto failed = query("CREATE INDEX by_v ON ks.b (v)");
+  ASSERT_TRUE(std::holds_alternative<CqlError>(failed));
+  EXPECT_NE(std::get<CqlError>(failed).message.find("disk on fire"), std::string::npos);
+  EXPECT_EQ(stack_.schemas().current()->table("ks", "b")->index_on("v"), nullptr);
+  auto unindexed = query("SELECT k FROM ks.b WHERE v = 'z'");
+  ASSERT_TRUE(std::holds_alternative<CqlError>(unindexed));
+  EXPECT_EQ(std::get<CqlError>(unindexed).code, ErrorCode::kInvalid);  // needs ALLOW FILTERING
+
+  stack_.processor().set_index_build_fault(nullptr);
+  ok("CREATE INDEX by_v ON ks.b (v)");
+  EXPECT_EQ(row_count("SELECT k FROM ks.b WHERE v = 'z'"), 10u);
+}
+
 // Indexes on the elements of non-frozen collections: values (set elements, list and map values)
 // serve CONTAINS, keys(m) serves CONTAINS KEY; removing a set element or a map key removes its
 // entry.

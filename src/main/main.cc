@@ -123,6 +123,11 @@ int run_node(const NodeConfig& config, const std::string& log_level,
   cql::QueryProcessor processor(schemas, **engine, clock, rng.next_u64(), node);
   processor.set_range_request_timeout_micros(int64_t{config.range_request_timeout_in_ms} * 1000);
   processor.set_read_request_timeout_micros(int64_t{config.read_request_timeout_in_ms} * 1000);
+  // Indexes whose build a crash cut short are built before the node serves. One that cannot
+  // be built stays unavailable (its reads fail with INDEX_NOT_AVAILABLE); the rest serves.
+  if (Status rebuilt = processor.rebuild_indexes(); !rebuilt.is_ok()) {
+    RINGDB_LOG_ERROR("secondary indexes left unbuilt: {}", rebuilt.to_string());
+  }
 
   EventLoop loop(clock);
   // Storage work runs on two threads (one per core here); writes do not hold them while the

@@ -458,6 +458,35 @@ std::string Engine::storage_format_key() {
   return table_prefix(kEngineMetaTable) + "storage_format";
 }
 
+namespace {
+
+std::string local_key(std::string_view name) {
+  return table_prefix(kEngineMetaTable) + "local/" + std::string(name);
+}
+
+}  // namespace
+
+Status Engine::put_local(std::string_view name, BytesView value) {
+  rocksdb::WriteOptions sync;
+  sync.sync = true;
+  return from_rocks(db_->Put(sync, local_key(name), rocksdb::Slice(value.data(), value.size())),
+                    "write node-local metadata");
+}
+
+Result<std::optional<Bytes>> Engine::get_local(std::string_view name) {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), local_key(name), &value);
+  if (s.IsNotFound()) return std::optional<Bytes>();
+  if (!s.ok()) return from_rocks(s, "read node-local metadata");
+  return std::optional<Bytes>(Bytes(value));
+}
+
+Status Engine::delete_local(std::string_view name) {
+  rocksdb::WriteOptions sync;
+  sync.sync = true;
+  return from_rocks(db_->Delete(sync, local_key(name)), "delete node-local metadata");
+}
+
 Status Engine::register_table(TableDescriptor table) {
   if (table.id == kEngineMetaTable)
     return Status::invalid_argument("table id 0 is the engine's own");

@@ -18,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -110,6 +111,13 @@ class Engine {
 
   // The key of the database's storage format (see Engine::open).
   static std::string storage_format_key();
+  // Node-local facts kept beside the data, under the engine's own table (not a table of the
+  // schema, so nothing replicates, scans or purges them), by name. A put is in the commit log
+  // after every write acknowledged before it, so after a crash it is present only if they are.
+  // put_local returns once it is durable, whatever commitlog_sync is.
+  [[nodiscard]] Status put_local(std::string_view name, BytesView value);
+  [[nodiscard]] Result<std::optional<Bytes>> get_local(std::string_view name);
+  [[nodiscard]] Status delete_local(std::string_view name);
   const IndexedMemTableFactory::Counters& memtable_counters() const {
     return memtables_->counters();
   }
