@@ -848,5 +848,22 @@ TEST_F(EngineTest, IdlePooledIteratorsDoNotKeepReplacedFilesOnDisk) {
   EXPECT_EQ(on_disk, live) << "files kept on disk by an idle iterator";
 }
 
+// Node-local facts survive a restart and a full compaction (they are under the engine's own
+// table, which no schema table has, so the compaction filter leaves them), and a delete removes
+// them.
+TEST_F(EngineTest, NodeLocalFactsSurviveRestartsAndCompactions) {
+  ASSERT_FALSE(engine_->get_local("index_built/7").value().has_value());
+  ASSERT_TRUE(engine_->put_local("index_built/7", "1").is_ok());
+  ASSERT_TRUE(engine_->put_local("index_built/8", "2").is_ok());
+  open(CommitLogSync::kGroup);
+  ASSERT_TRUE(engine_->compact_all().is_ok());
+  EXPECT_EQ(engine_->get_local("index_built/7").value(), std::optional<Bytes>("1"));
+  EXPECT_EQ(engine_->get_local("index_built/8").value(), std::optional<Bytes>("2"));
+  ASSERT_TRUE(engine_->delete_local("index_built/7").is_ok());
+  open(CommitLogSync::kPeriodic);
+  EXPECT_FALSE(engine_->get_local("index_built/7").value().has_value());
+  EXPECT_EQ(engine_->get_local("index_built/8").value(), std::optional<Bytes>("2"));
+}
+
 }  // namespace
 }  // namespace ringdb::storage
