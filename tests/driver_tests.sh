@@ -84,11 +84,50 @@ grep -q "^reads found  : 20000 of 20000" <<< "$out" || fail "clustered reads: $o
 "$build_dir/ringdb" cql 127.0.0.1 "$port" -e "SELECT count(*) FROM stress.clustered" > "$data/clustered.out"
 grep -qE "^ *500 *$" "$data/clustered.out" || fail "clustered rows: $(cat "$data/clustered.out")"
 
+echo "== ringdb compact (partition and range tombstones past gc_grace_seconds)"
+{
+  echo "CREATE KEYSPACE compact_ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1};"
+  echo "CREATE TABLE compact_ks.kv (k int PRIMARY KEY, v text) WITH gc_grace_seconds = 0;"
+  echo "CREATE TABLE compact_ks.cl (k int, c int, v text, PRIMARY KEY (k, c)) WITH gc_grace_seconds = 0;"
+  for i in $(seq 0 99); do
+    echo "INSERT INTO compact_ks.kv (k, v) VALUES ($i, 'v$i');"
+    echo "INSERT INTO compact_ks.cl (k, c, v) VALUES ($((i % 10)), $i, 'v$i');"
+  done
+  for i in $(seq 0 2 99); do echo "DELETE FROM compact_ks.kv WHERE k = $i;"; done
+  for k in 0 2 4 6 8; do echo "DELETE FROM compact_ks.cl WHERE k = $k AND c > 5 AND c < 50;"; done
+} > "$data/compact.cql"
+"$build_dir/ringdb" cql 127.0.0.1 "$port" -f "$data/compact.cql" > /dev/null
+if "$build_dir/ringdb" compact --data-dir "$data" 2> "$data/compact.err"; then
+  fail "ringdb compact ran on the directory of a running node"
+fi
+grep -q "is a node running on it" "$data/compact.err" || fail "compact refusal: $(cat "$data/compact.err")"
+
 echo "== SIGTERM drains and exits cleanly"
 kill -TERM "$server"
 rc=0; wait "$server" || rc=$?
 [ "$rc" -eq 0 ] || fail "server exited with $rc after SIGTERM"
 grep -q "stopped\|draining" "$data/server.log" || true
+server_stopped=1
+
+# 50 partition deletions and 5 range deletions, 22 clustered rows under them (2 cells each, as
+# the 50 deleted rows of kv). A deletion is purgeable once gc_grace_seconds (0) have passed since
+# the second it was made.
+sleep 1.1
+out=$("$build_dir/ringdb" compact --data-dir "$data")
+echo "$out"
+purged=$(sed -n 's/.*purged \([0-9]*\) tombstones.*/\1/p' <<< "$out")
+[ "${purged:-0}" -ge 55 ] || fail "compact purged: $out"
+"$build_dir/ringdb" server --config "$data/ringdb.yaml" --data-dir "$data" --cql-port "$port" --log-level warn >> "$data/server.log" 2>&1 &
+server=$!; server_stopped=
+for _ in $(seq 1 100); do
+  if /usr/bin/python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null; then break; fi
+  sleep 0.1
+done
+out=$("$build_dir/ringdb" cql 127.0.0.1 "$port" -e "SELECT count(*) FROM compact_ks.kv; SELECT count(*) FROM compact_ks.cl; SELECT k FROM compact_ks.kv WHERE k IN (0, 1, 2, 3)")
+grep -qE "^ *50 *$" <<< "$out" || fail "kv rows after compact: $out"
+grep -qE "^ *78 *$" <<< "$out" || fail "cl rows after compact: $out"
+grep -q "(2 rows)" <<< "$out" || fail "deleted rows after compact: $out"
+kill -TERM "$server"; wait "$server" || fail "server exited with an error after compact"
 server_stopped=1
 echo "== ringdb demo (small data set, exits after the queries)"
 out=$("$build_dir/ringdb" demo --data-dir "$data/demo" --cql-port "$port" --events 3000 --exit)
