@@ -93,7 +93,8 @@ int run_compact(const NodeConfig& config) {
   // Loading the schema registers the tables, whose gc_grace_seconds the compaction applies.
   schema::SchemaManager schemas(**engine, rng, clock);
   if (Status loaded = schemas.load(); !loaded.is_ok()) {
-    std::fprintf(stderr, "ringdb compact: cannot load the schema: %s\n", loaded.to_string().c_str());
+    std::fprintf(stderr, "ringdb compact: cannot load the schema: %s\n",
+                 loaded.to_string().c_str());
     return 1;
   }
   auto sst_bytes = [&] {
