@@ -72,6 +72,15 @@ Result<NodeConfig> node_config(const ServerFlags& flags) {
   return config;
 }
 
+storage::EngineOptions engine_options(const NodeConfig& config) {
+  storage::EngineOptions options;
+  options.data_directory = config.data_directory();
+  options.commitlog_sync = config.commitlog_sync;
+  options.commitlog_sync_period_ms = config.commitlog_sync_period_in_ms;
+  options.row_cache_bytes = static_cast<size_t>(config.row_cache_size_in_mb) << 20;
+  return options;
+}
+
 // `ringdb compact`: a major compaction of a stopped node's data, as `nodetool compact` (but
 // offline). It is the only compaction that purges partition and range tombstones older than
 // their table's gc_grace_seconds, with the data they shadow; the node's own compactions purge
@@ -81,9 +90,8 @@ int run_compact(const NodeConfig& config) {
   SystemClock clock;
   SeededRng rng(seed_from_os());
   MetricsRegistry metrics;
-  storage::EngineOptions options;
-  options.data_directory = config.data_directory();
-  options.commitlog_sync = config.commitlog_sync;
+  storage::EngineOptions options = engine_options(config);
+  options.row_cache_bytes = 0;  // nothing reads
   auto engine = storage::Engine::open(options, clock, metrics);
   if (!engine.is_ok()) {
     std::fprintf(stderr, "ringdb compact: cannot open %s (is a node running on it?): %s\n",
@@ -137,11 +145,7 @@ int run_node(const NodeConfig& config, const std::string& log_level,
   SystemClock clock;
   SeededRng rng(seed_from_os());
   MetricsRegistry metrics;
-  storage::EngineOptions options;
-  options.data_directory = config.data_directory();
-  options.commitlog_sync = config.commitlog_sync;
-  options.commitlog_sync_period_ms = config.commitlog_sync_period_in_ms;
-  options.row_cache_bytes = static_cast<size_t>(config.row_cache_size_in_mb) << 20;
+  const storage::EngineOptions options = engine_options(config);
   auto engine = storage::Engine::open(options, clock, metrics);
   if (!engine.is_ok()) {
     RINGDB_LOG_ERROR("cannot open storage in {}: {}", options.data_directory,
