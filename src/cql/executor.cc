@@ -6839,12 +6839,7 @@ Status QueryProcessor::build_index(const std::string& keyspace, const std::strin
 
 Status QueryProcessor::rebuild_indexes() {
   std::shared_ptr<const schema::Schema> schema = schemas_.current();
-  struct FirstError {
-    Status status;
-    void update(Status s) {
-      if (status.is_ok()) status = std::move(s);
-    }
-  } first_error;
+  Status first_error;
   for (const auto& [ks_name, ks] : schema->keyspaces) {
     for (const auto& [name, t] : ks.tables) {
       for (const auto& index : t.indexes) {
@@ -6852,15 +6847,16 @@ Status QueryProcessor::rebuild_indexes() {
         RINGDB_LOG_INFO("building index {}.{} (on {}.{}), which no earlier build finished", ks_name,
                         index.name, ks_name, name);
         if (Status built = build_index(ks_name, index.name); !built.is_ok()) {
-          first_error.update(
-              Status(built.code(), "index " + ks_name + "." + index.name + ": " + built.message()));
+          if (first_error.is_ok())
+            first_error = Status(built.code(), "index " + ks_name + "." + index.name + ": " +
+                                                   built.message());
           continue;
         }
         RINGDB_LOG_INFO("index {}.{} built", ks_name, index.name);
       }
     }
   }
-  return first_error.status;  // the others were built
+  return first_error;  // the others were built
 }
 
 void QueryProcessor::exit_apply(uint64_t generation) {

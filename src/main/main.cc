@@ -92,6 +92,11 @@ int run_compact(const NodeConfig& config) {
   MetricsRegistry metrics;
   storage::EngineOptions options = engine_options(config);
   options.row_cache_bytes = 0;  // nothing reads
+  std::error_code ec;
+  if (!std::filesystem::exists(options.data_directory + "/db/CURRENT", ec)) {
+    std::fprintf(stderr, "ringdb compact: no node data in %s\n", options.data_directory.c_str());
+    return 1;
+  }
   auto engine = storage::Engine::open(options, clock, metrics);
   if (!engine.is_ok()) {
     std::fprintf(stderr, "ringdb compact: cannot open %s (is a node running on it?): %s\n",
