@@ -17,10 +17,13 @@ cleanup() {
   rm -rf "$data"
 }
 trap cleanup EXIT
-for _ in $(seq 1 100); do
-  if /usr/bin/python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null; then break; fi
-  sleep 0.1
-done
+wait_port() {
+  for _ in $(seq 1 100); do
+    if /usr/bin/python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null; then return; fi
+    sleep 0.1
+  done
+}
+wait_port
 export RINGDB_HOST=127.0.0.1 RINGDB_PORT=$port
 echo "== Python driver ($(/usr/bin/python3 -c 'import cassandra; print(cassandra.__version__)')) against port $port"
 /usr/bin/python3 "$here/python/test_driver.py"
@@ -119,10 +122,7 @@ purged=$(sed -n 's/.*purged \([0-9]*\) tombstones.*/\1/p' <<< "$out")
 [ "${purged:-0}" -ge 55 ] || fail "compact purged: $out"
 "$build_dir/ringdb" server --config "$data/ringdb.yaml" --data-dir "$data" --cql-port "$port" --log-level warn >> "$data/server.log" 2>&1 &
 server=$!; server_stopped=
-for _ in $(seq 1 100); do
-  if /usr/bin/python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null; then break; fi
-  sleep 0.1
-done
+wait_port
 out=$("$build_dir/ringdb" cql 127.0.0.1 "$port" -e "SELECT count(*) FROM compact_ks.kv; SELECT count(*) FROM compact_ks.cl; SELECT k FROM compact_ks.kv WHERE k IN (0, 1, 2, 3)")
 grep -qE "^ *50 *$" <<< "$out" || fail "kv rows after compact: $out"
 grep -qE "^ *78 *$" <<< "$out" || fail "cl rows after compact: $out"
